@@ -1,0 +1,115 @@
+//! Passwords: argon2id hashes in PHC string form, checked with the
+//! parameters stored in each hash (so raising the cost later keeps old
+//! hashes valid).
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordVerifier, Version};
+use techtrade_domain::violations::Coded;
+
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("a password has at least {MIN_LENGTH} characters")]
+    TooShort,
+    #[error("a password has at most {MAX_LENGTH} characters")]
+    TooLong,
+}
+
+impl Coded for PasswordError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::TooLong => "too_long",
+        }
+    }
+}
+
+/// Checks a new password's length (in characters; spaces count).
+pub fn check_new(password: &str) -> Result<(), PasswordError> {
+    match password.chars().count() {
+        n if n < MIN_LENGTH => Err(PasswordError::TooShort),
+        n if n > MAX_LENGTH => Err(PasswordError::TooLong),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    /// A hash of nothing anyone knows, verified against when the account
+    /// does not exist, so that a login for an unknown e-mail takes as long
+    /// as one with a wrong password.
+    decoy: String,
+}
+
+impl PasswordHasher {
+    pub fn new(memory_kib: u32, iterations: u32) -> Result<Self, String> {
+        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| format!("argon2 parameters: {e}"))?;
+        let mut hasher = Self { params, decoy: String::new() };
+        let secret = crate::users::random_token().map_err(|e| e.to_string())?;
+        hasher.decoy = hasher.hash(&secret).map_err(|e| e.to_string())?;
+        Ok(hasher)
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
+    pub fn hash(&self, password: &str) -> Result<String, argon2::password_hash::Error> {
+        use argon2::PasswordHasher as _;
+        self.argon2().hash_password(password.as_bytes()).map(|h| h.to_string())
+    }
+
+    /// Whether `password` matches `stored`; a malformed stored hash never matches.
+    pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+        let target = stored.unwrap_or(&self.decoy);
+        let matches = PasswordHash::new(target)
+            .map(|hash| self.argon2().verify_password(password.as_bytes(), &hash).is_ok())
+            .unwrap_or(false);
+        matches && stored.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::new(1024, 1).unwrap()
+    }
+
+    #[test]
+    fn hashes_verify_and_salt_differs() {
+        let h = hasher();
+        let a = h.hash("青海湖 correct horse").unwrap();
+        let b = h.hash("青海湖 correct horse").unwrap();
+        assert!(a.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert_ne!(a, b);
+        assert!(h.verify("青海湖 correct horse", Some(&a)));
+        assert!(!h.verify("青海湖 correct horse!", Some(&a)));
+        assert!(!h.verify("anything", Some("not a phc string")));
+    }
+
+    #[test]
+    fn unknown_accounts_never_match() {
+        let h = hasher();
+        assert!(!h.verify("", None));
+        assert!(!h.verify("password", None));
+    }
+
+    #[test]
+    fn stored_parameters_win() {
+        let old = PasswordHasher::new(2048, 2).unwrap().hash("long enough").unwrap();
+        assert!(hasher().verify("long enough", Some(&old)));
+    }
+
+    #[test]
+    fn length_rules() {
+        assert_eq!(check_new("1234567"), Err(PasswordError::TooShort));
+        assert_eq!(check_new("12345678"), Ok(()));
+        assert_eq!(check_new(&"长".repeat(256)), Ok(()));
+        assert_eq!(check_new(&"x".repeat(257)), Err(PasswordError::TooLong));
+    }
+}

@@ -1,0 +1,146 @@
+//! Creating users: shared by registration, adding members, the admin API
+//! and `techtrade admin create-user`.
+
+use diesel::result::Error as DieselError;
+use techtrade_db::accounts::{self, User};
+use techtrade_db::{AnyConnection, audit, outbox};
+use techtrade_domain::{Email, Role, Violations, ids, text};
+use techtrade_web::{ApiError, ErrorCode};
+
+use crate::password::{self, PasswordHasher};
+
+/// A user to create, as the caller gave it.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub role: Role,
+    pub organization_id: Option<String>,
+}
+
+/// A user whose fields are valid and whose password is hashed.
+pub(crate) struct ValidUser {
+    pub email: Email,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub organization_id: Option<String>,
+}
+
+/// Checks a new user's fields, reporting each bad one under `prefix`
+/// (`user.` in registration, empty elsewhere).
+pub(crate) fn validate(input: &NewUser, prefix: &str, violations: &mut Violations) -> Option<(Email, String)> {
+    let email = violations.check(&format!("{prefix}email"), Email::parse(&input.email));
+    let name = violations.check(&format!("{prefix}name"), text::required(&input.name, 100));
+    violations.check(&format!("{prefix}password"), password::check_new(&input.password));
+    Some((email?, name?))
+}
+
+/// Hashes the password off the async runtime (argon2 is deliberately slow).
+pub(crate) async fn hash_password(hasher: &PasswordHasher, password: &str) -> Result<String, ApiError> {
+    let hasher = hasher.clone();
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hasher.hash(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// Inserts the user with its audit entry and outbox event; call inside a
+/// write transaction. A taken e-mail is 409 `email_taken`.
+pub(crate) fn insert(
+    conn: &mut AnyConnection,
+    user: ValidUser,
+    actor_user_id: Option<&str>,
+    request_id: Option<&str>,
+) -> Result<User, ApiError> {
+    if accounts::email_taken(conn, user.email.as_str())? {
+        return Err(email_taken());
+    }
+    let now = techtrade_db::now();
+    let row = User {
+        id: ids::new_id(),
+        organization_id: user.organization_id,
+        email: user.email.to_string(),
+        name: user.name,
+        password_hash: user.password_hash,
+        role: user.role.as_str().to_string(),
+        locale: "zh-CN".to_string(),
+        disabled_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    accounts::insert_user(conn, &row).map_err(|e| unique_or(e, email_taken))?;
+    let public = serde_json::json!({
+        "id": row.id, "email": row.email, "name": row.name,
+        "role": row.role, "organization_id": row.organization_id,
+    });
+    audit::append(
+        conn,
+        audit::AuditEntry {
+            actor_user_id: Some(actor_user_id.unwrap_or(&row.id)),
+            action: "user.create",
+            subject_type: "user",
+            subject_id: &row.id,
+            before: None,
+            after: Some(public.clone()),
+            request_id,
+        },
+    )?;
+    outbox::emit(conn, "user.created", "user", &row.id, &public)?;
+    Ok(row)
+}
+
+fn email_taken() -> ApiError {
+    ApiError::new(ErrorCode::EmailTaken, "an account with this e-mail address exists").with_field(
+        "email",
+        "taken",
+        "already registered",
+    )
+}
+
+/// A unique violation (a concurrent insert won the race) as `conflict`,
+/// anything else as an internal error.
+pub(crate) fn unique_or(error: DieselError, conflict: fn() -> ApiError) -> ApiError {
+    if techtrade_db::is_unique_violation(&error) { conflict() } else { ApiError::from(error) }
+}
+
+/// Creates a user outside registration: an official or admin by an admin
+/// or the command line, or a member added to an organisation.
+pub async fn create_user(
+    db: &techtrade_db::Database,
+    hasher: &PasswordHasher,
+    input: NewUser,
+    actor_user_id: Option<String>,
+    request_id: Option<String>,
+) -> Result<User, ApiError> {
+    let mut violations = Violations::new();
+    let checked = validate(&input, "", &mut violations);
+    if input.role == Role::Member && input.organization_id.is_none() {
+        violations.push("organization_id", "required", "a member belongs to an organisation");
+    }
+    let (email, name) = violations.finish(|| checked)?;
+    let password_hash = hash_password(hasher, &input.password).await?;
+    let user = ValidUser { email, name, password_hash, role: input.role, organization_id: input.organization_id };
+    db.run(move |conn| {
+        techtrade_db::write_transaction(conn, |conn| {
+            if let Some(org) = &user.organization_id
+                && accounts::find_organization(conn, org)?.is_none()
+            {
+                return Err(ApiError::invalid_field("organization_id", "unknown", "no such organisation"));
+            }
+            insert(conn, user, actor_user_id.as_deref(), request_id.as_deref())
+        })
+    })
+    .await
+}
+
+/// A fresh random token: 256 bits, hex, with a prefix that secret scanners
+/// and people recognise.
+pub(crate) fn random_token() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok(format!("tt_{}", hex::encode(bytes)))
+}

@@ -1,0 +1,89 @@
+//! What the accounts API returns.
+
+use serde::Serialize;
+use techtrade_db::accounts::{Organization, User};
+use utoipa::ToSchema;
+
+fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    at.and_utc()
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganizationView {
+    pub id: String,
+    pub name: String,
+    /// enterprise | university | institute | agency | authority
+    pub kind: String,
+    /// 统一社会信用代码
+    pub credit_code: String,
+    /// GB/T 2260 region code
+    pub region_code: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub version: i64,
+}
+
+impl From<Organization> for OrganizationView {
+    fn from(o: Organization) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            kind: o.kind,
+            credit_code: o.credit_code,
+            region_code: o.region_code,
+            created_at: utc(o.created_at),
+            version: o.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// member | official | admin
+    pub role: String,
+    pub organization_id: Option<String>,
+    pub locale: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            organization_id: u.organization_id,
+            locale: u.locale,
+            created_at: utc(u.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationResponse {
+    pub organization: OrganizationView,
+    pub user: UserView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub user: UserView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub organization: Option<OrganizationView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersResponse {
+    pub items: Vec<UserView>,
+}

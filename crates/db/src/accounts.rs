@@ -1,0 +1,161 @@
+//! Rows and queries of the accounts service: organisations, users, sessions
+//! and login attempts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::connection::AnyConnection;
+use crate::schema::{login_attempts, organizations, sessions, users};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations, check_for_backend(crate::MultiBackend))]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub credit_code: String,
+    pub region_code: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(crate::MultiBackend))]
+pub struct User {
+    pub id: String,
+    pub organization_id: Option<String>,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub locale: String,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(crate::MultiBackend))]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_organization(conn: &mut AnyConnection, organization: &Organization) -> QueryResult<()> {
+    diesel::insert_into(organizations::table).values(organization).execute(conn).map(drop)
+}
+
+pub fn insert_user(conn: &mut AnyConnection, user: &User) -> QueryResult<()> {
+    diesel::insert_into(users::table).values(user).execute(conn).map(drop)
+}
+
+pub fn insert_session(conn: &mut AnyConnection, session: &Session) -> QueryResult<()> {
+    diesel::insert_into(sessions::table).values(session).execute(conn).map(drop)
+}
+
+pub fn find_organization(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Organization>> {
+    organizations::table.find(id).select(Organization::as_select()).first(conn).optional()
+}
+
+pub fn credit_code_taken(conn: &mut AnyConnection, credit_code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(organizations::table.filter(organizations::credit_code.eq(credit_code))))
+        .get_result(conn)
+}
+
+pub fn email_taken(conn: &mut AnyConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.filter(users::email.eq(email)))).get_result(conn)
+}
+
+pub fn find_user(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
+    users::table.find(id).select(User::as_select()).first(conn).optional()
+}
+
+pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
+}
+
+/// The members of an organisation, oldest first.
+pub fn organization_members(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::organization_id.eq(organization_id))
+        .order(users::created_at.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// The session a token hash belongs to, with its user, when it is neither
+/// revoked nor expired at `now`.
+pub fn find_live_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(Session, User)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Revokes a session; `false` when it was already revoked.
+pub fn revoke_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(sessions::table.find(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn record_login_attempt(
+    conn: &mut AnyConnection,
+    email: &str,
+    ip: &str,
+    succeeded: bool,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(login_attempts::table)
+        .values((
+            login_attempts::email.eq(email),
+            login_attempts::ip.eq(ip),
+            login_attempts::succeeded.eq(succeeded),
+            login_attempts::attempted_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Failed logins for an account since `since`.
+pub fn failed_logins_for_email(conn: &mut AnyConnection, email: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    login_attempts::table
+        .filter(login_attempts::email.eq(email))
+        .filter(login_attempts::succeeded.eq(false))
+        .filter(login_attempts::attempted_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Failed logins from an address since `since`, whatever the account.
+pub fn failed_logins_from_ip(conn: &mut AnyConnection, ip: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    login_attempts::table
+        .filter(login_attempts::ip.eq(ip))
+        .filter(login_attempts::succeeded.eq(false))
+        .filter(login_attempts::attempted_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Forgets attempts older than `before`; the limiter only looks back one window.
+pub fn prune_login_attempts(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before))).execute(conn)
+}

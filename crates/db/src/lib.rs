@@ -1,0 +1,31 @@
+//! The database of techtrade: one diesel schema over SQLite (embedded
+//! default) and PostgreSQL (scale), the connection pool, embedded
+//! migrations for both dialects, and the shared tables every service writes
+//! through: the outbox and the hash-chained audit log.
+//!
+//! Query functions take `&mut AnyConnection` so that a handler can compose
+//! several of them inside one transaction.
+
+pub mod accounts;
+pub mod audit;
+mod connection;
+mod database;
+pub mod migrations;
+pub mod outbox;
+pub mod schema;
+pub mod testing;
+mod time;
+
+pub use connection::{AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction};
+pub use database::{Database, DbError, PoolOptions};
+pub use time::now;
+
+/// Whether a diesel error is a unique-constraint violation. Both backends
+/// report the kind; SQLite gives no constraint name, so callers decide which
+/// field clashed from what they inserted, not from the message.
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

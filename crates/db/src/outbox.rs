@@ -1,0 +1,96 @@
+//! The outbox: events written in the same transaction as the change they
+//! describe, read by consumers (search indexer, mailer, alerts) from their
+//! own stored cursor.
+//!
+//! Ids come from a sequence, so they are unique and increasing in insertion
+//! order, but on PostgreSQL a transaction can commit after one that took a
+//! larger id. A consumer that must not skip events re-reads a short window
+//! behind its cursor or claims events individually; that is the consumer's
+//! concern, and the reason events are processed idempotently.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::connection::AnyConnection;
+use crate::schema::{outbox, outbox_cursors};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = outbox, check_for_backend(crate::MultiBackend))]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub payload: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// Records an event; call it inside the transaction that makes the change.
+pub fn emit(
+    conn: &mut AnyConnection,
+    event_type: &str,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    payload: &serde_json::Value,
+) -> QueryResult<i64> {
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::event_type.eq(event_type),
+            outbox::aggregate_type.eq(aggregate_type),
+            outbox::aggregate_id.eq(aggregate_id),
+            outbox::payload.eq(payload.to_string()),
+            outbox::created_at.eq(crate::now()),
+        ))
+        .returning(outbox::id)
+        .get_result(conn)
+}
+
+/// Up to `limit` events after `after_id`, oldest first.
+pub fn events_after(conn: &mut AnyConnection, after_id: i64, limit: i64) -> QueryResult<Vec<OutboxEvent>> {
+    outbox::table
+        .filter(outbox::id.gt(after_id))
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select(OutboxEvent::as_select())
+        .load(conn)
+}
+
+/// Where `consumer` has got to; 0 before its first event.
+pub fn cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<i64> {
+    outbox_cursors::table
+        .find(consumer)
+        .select(outbox_cursors::last_event_id)
+        .first(conn)
+        .optional()
+        .map(|id| id.unwrap_or(0))
+}
+
+/// Moves `consumer`'s cursor to `last_event_id` (never backwards).
+pub fn advance_cursor(conn: &mut AnyConnection, consumer: &str, last_event_id: i64) -> QueryResult<()> {
+    crate::write_transaction(conn, |conn| {
+        let updated = diesel::update(outbox_cursors::table.find(consumer))
+            .filter(outbox_cursors::last_event_id.lt(last_event_id))
+            .set((
+                outbox_cursors::last_event_id.eq(last_event_id),
+                outbox_cursors::updated_at.eq(crate::now()),
+            ))
+            .execute(conn)?;
+        if updated == 0 && cursor_exists(conn, consumer)? {
+            return Ok(());
+        }
+        if updated == 0 {
+            diesel::insert_into(outbox_cursors::table)
+                .values((
+                    outbox_cursors::consumer.eq(consumer),
+                    outbox_cursors::last_event_id.eq(last_event_id),
+                    outbox_cursors::updated_at.eq(crate::now()),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+fn cursor_exists(conn: &mut AnyConnection, consumer: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(outbox_cursors::table.find(consumer))).get_result(conn)
+}

@@ -1,0 +1,183 @@
+//! The schema, migrations, audit chain and outbox on both databases.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use techtrade_db::audit::{self, AuditEntry, ChainError};
+use techtrade_db::testing::TestDatabase;
+use techtrade_db::{AnyConnection, migrations, outbox};
+
+/// Runs `check` on a fresh SQLite database and, when configured, on PostgreSQL.
+fn on_both(check: impl Fn(&TestDatabase)) {
+    check(&TestDatabase::sqlite());
+    if let Some(pg) = TestDatabase::postgres() {
+        check(&pg);
+    }
+}
+
+#[test]
+fn both_dialects_have_the_same_migrations() {
+    let (postgres, sqlite) = migrations::names_by_dialect().unwrap();
+    assert!(!postgres.is_empty());
+    assert_eq!(postgres, sqlite);
+}
+
+#[test]
+fn migrations_round_trip() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        assert!(migrations::pending(&mut conn).unwrap().is_empty());
+        let reverted = migrations::revert_all(&mut conn).unwrap();
+        assert!(!reverted.is_empty());
+        assert_eq!(migrations::pending(&mut conn).unwrap().len(), reverted.len());
+        let applied = migrations::run_pending(&mut conn).unwrap();
+        assert_eq!(applied.len(), reverted.len());
+        schema_matches(&mut conn);
+    });
+}
+
+/// Every table and column of schema.rs exists on the database: selecting
+/// them all through diesel fails otherwise.
+fn schema_matches(conn: &mut AnyConnection) {
+    use techtrade_db::schema::*;
+    macro_rules! check {
+        ($($table:ident),*) => {$(
+            $table::table.select($table::all_columns).limit(1).execute(conn)
+                .unwrap_or_else(|e| panic!("table {}: {e}", stringify!($table)));
+        )*};
+    }
+    check!(
+        organizations, users, sessions, login_attempts, listings, listing_patents, demands, moderation_reviews,
+        saved_searches, deals, offers, contracts, registrations, registration_serials, payments, stripe_events,
+        idempotency_keys, subsidy_claims, claim_reviews, subsidy_rounds, disbursements, outbox, outbox_cursors,
+        jobs, sent_emails, audit_chain, audit_log
+    );
+}
+
+fn entry<'a>(subject_id: &'a str, after: serde_json::Value) -> AuditEntry<'a> {
+    AuditEntry {
+        actor_user_id: Some("u1"),
+        action: "thing.change",
+        subject_type: "thing",
+        subject_id,
+        before: None,
+        after: Some(after),
+        request_id: Some("req-1"),
+    }
+}
+
+#[test]
+fn audit_chain_links_and_verifies() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        assert_eq!(audit::verify(&mut conn).unwrap(), 0);
+        for i in 0..5 {
+            let seq = audit::append(&mut conn, entry("t1", serde_json::json!({"n": i, "名": "青海"}))).unwrap();
+            assert_eq!(seq, i + 1);
+        }
+        assert_eq!(audit::verify(&mut conn).unwrap(), 5);
+        let history = audit::history(&mut conn, "thing", "t1").unwrap();
+        assert_eq!(history.len(), 5);
+        assert_eq!(history[1].prev_hash, history[0].hash);
+    });
+}
+
+#[test]
+fn audit_log_refuses_edits_and_deletes() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        audit::append(&mut conn, entry("t1", serde_json::json!({"amount_fen": 100}))).unwrap();
+        assert!(conn.batch_execute("UPDATE audit_log SET after_state = '{}'").is_err());
+        assert!(conn.batch_execute("DELETE FROM audit_log").is_err());
+        assert_eq!(audit::verify(&mut conn).unwrap(), 1);
+    });
+}
+
+#[test]
+fn tampering_is_detected() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        for i in 0..3 {
+            audit::append(&mut conn, entry("t1", serde_json::json!({"n": i}))).unwrap();
+        }
+        // Someone with raw database access drops the guard and edits a row.
+        let drop_guard = match conn {
+            AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
+            AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
+        };
+        conn.batch_execute(drop_guard).unwrap();
+        conn.batch_execute("UPDATE audit_log SET after_state = '{\"n\":9}' WHERE seq = 2").unwrap();
+        assert!(matches!(audit::verify(&mut conn), Err(ChainError::Tampered { seq: 2 })));
+    });
+}
+
+#[test]
+fn concurrent_appends_keep_one_chain() {
+    on_both(|t| {
+        let threads: Vec<_> = (0..4)
+            .map(|n| {
+                let db = t.db.clone();
+                std::thread::spawn(move || {
+                    let mut conn = db.get().unwrap();
+                    for i in 0..10 {
+                        let id = format!("t{n}");
+                        techtrade_db::write_transaction(&mut conn, |conn| {
+                            audit::append(conn, entry(&id, serde_json::json!({"i": i})))
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let mut conn = t.connect();
+        assert_eq!(audit::verify(&mut conn).unwrap(), 40);
+    });
+}
+
+#[test]
+fn outbox_events_and_cursors() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        let first = outbox::emit(&mut conn, "listing.published", "listing", "l1", &serde_json::json!({"a": 1})).unwrap();
+        let second = outbox::emit(&mut conn, "listing.withdrawn", "listing", "l1", &serde_json::json!({})).unwrap();
+        assert!(second > first);
+        assert_eq!(outbox::cursor(&mut conn, "indexer").unwrap(), 0);
+        let events = outbox::events_after(&mut conn, 0, 10).unwrap();
+        assert_eq!(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(), ["listing.published", "listing.withdrawn"]);
+        outbox::advance_cursor(&mut conn, "indexer", first).unwrap();
+        let position = outbox::cursor(&mut conn, "indexer").unwrap();
+        assert_eq!(outbox::events_after(&mut conn, position, 10).unwrap().len(), 1);
+        outbox::advance_cursor(&mut conn, "indexer", second).unwrap();
+        // A late, smaller position never moves a cursor back.
+        outbox::advance_cursor(&mut conn, "indexer", first).unwrap();
+        assert_eq!(outbox::cursor(&mut conn, "indexer").unwrap(), second);
+    });
+}
+
+#[test]
+fn a_failed_write_transaction_leaves_nothing() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        let result: Result<(), diesel::result::Error> = techtrade_db::write_transaction(&mut conn, |conn| {
+            outbox::emit(conn, "x.happened", "x", "1", &serde_json::json!({}))?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(result.is_err());
+        assert!(outbox::events_after(&mut conn, 0, 10).unwrap().is_empty());
+        // The connection is usable afterwards, and nesting uses savepoints.
+        techtrade_db::write_transaction(&mut conn, |conn| {
+            outbox::emit(conn, "x.happened", "x", "2", &serde_json::json!({}))?;
+            let inner: Result<(), diesel::result::Error> = techtrade_db::write_transaction(conn, |conn| {
+                outbox::emit(conn, "x.happened", "x", "3", &serde_json::json!({}))?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+        let ids: Vec<String> = outbox::events_after(&mut conn, 0, 10).unwrap().into_iter().map(|e| e.aggregate_id).collect();
+        assert_eq!(ids, ["2"]);
+    });
+}

@@ -1,0 +1,23 @@
+//! Pure types and rules of techtrade: no I/O, no database, no HTTP.
+//!
+//! Input is parsed into these types at the edge of the system ("parse, don't
+//! validate"); past the edge nothing re-checks strings. Every parse error
+//! carries a stable snake_case `code` that the HTTP layer reports per field.
+
+pub mod credit_code;
+pub mod email;
+pub mod ids;
+pub mod money;
+pub mod organization;
+pub mod region;
+pub mod role;
+pub mod text;
+pub mod violations;
+
+pub use credit_code::CreditCode;
+pub use email::Email;
+pub use money::Money;
+pub use organization::OrganizationKind;
+pub use region::RegionCode;
+pub use role::Role;
+pub use violations::{Violation, Violations};

@@ -1,0 +1,93 @@
+//! Administrative division codes, GB/T 2260: six digits, province (2),
+//! prefecture (2), county (2); `630000` is Qinghai, `630100` Xining.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::violations::Coded;
+
+/// Province-level prefixes of GB/T 2260 (including Taiwan, Hong Kong and Macao).
+const PROVINCES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
+    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RegionCode(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegionCodeError {
+    #[error("a region code is six digits (GB/T 2260), e.g. 630100")]
+    Format,
+    #[error("'{0}' is not a province-level prefix of GB/T 2260")]
+    UnknownProvince(String),
+}
+
+impl Coded for RegionCodeError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Format => "bad_format",
+            Self::UnknownProvince(_) => "unknown_province",
+        }
+    }
+}
+
+impl RegionCode {
+    pub fn parse(input: &str) -> Result<Self, RegionCodeError> {
+        let code = input.trim();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RegionCodeError::Format);
+        }
+        let province = &code[..2];
+        if !PROVINCES.contains(&province) {
+            return Err(RegionCodeError::UnknownProvince(province.to_string()));
+        }
+        Ok(Self(code.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The two-digit province prefix (`63` for Qinghai).
+    pub fn province(&self) -> &str {
+        &self.0[..2]
+    }
+
+    /// The four-digit prefecture prefix (`6301` for Xining).
+    pub fn prefecture(&self) -> &str {
+        &self.0[..4]
+    }
+}
+
+impl fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_real_divisions() {
+        for code in ["630000", "630100", "632800", "110108", "320100", "820000"] {
+            assert_eq!(RegionCode::parse(code).unwrap().as_str(), code);
+        }
+        let xining = RegionCode::parse("630102").unwrap();
+        assert_eq!((xining.province(), xining.prefecture()), ("63", "6301"));
+    }
+
+    #[test]
+    fn rejects_bad_format_and_provinces() {
+        for bad in ["", "63010", "6301000", "63010a", "６３０１００"] {
+            assert_eq!(RegionCode::parse(bad).unwrap_err().code(), "bad_format", "{bad}");
+        }
+        for bad in ["000000", "100000", "660100", "990000", "240000"] {
+            assert_eq!(RegionCode::parse(bad).unwrap_err().code(), "unknown_province", "{bad}");
+        }
+    }
+}

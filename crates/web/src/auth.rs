@@ -1,0 +1,130 @@
+//! The authentication guard: bearer tokens to the user behind them.
+//!
+//! Tokens are random and opaque; the database keeps only their SHA-256, so
+//! a leaked table holds no usable token. A plain hash (not a password hash)
+//! is right here: the token has 256 bits of entropy.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use sha2::{Digest, Sha256};
+use techtrade_domain::Role;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The SHA-256 of a token, as stored in `sessions.token_hash`.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The signed-in user of a request. Extracting it fails with 401 when the
+/// request has no live token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user_id: String,
+    pub session_id: String,
+    pub role: Role,
+    pub organization_id: Option<String>,
+    pub email: String,
+    pub name: String,
+}
+
+impl CurrentUser {
+    pub fn require_official(&self) -> Result<(), ApiError> {
+        if self.role.is_official() { Ok(()) } else { Err(ApiError::forbidden("only officials may do this")) }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin { Ok(()) } else { Err(ApiError::forbidden("only admins may do this")) }
+    }
+
+    /// The caller's organisation; 403 for users who act for none.
+    pub fn organization(&self) -> Result<&str, ApiError> {
+        self.organization_id
+            .as_deref()
+            .ok_or_else(|| ApiError::forbidden("only members of an organisation may do this"))
+    }
+
+    pub fn is_member_of(&self, organization_id: &str) -> bool {
+        self.organization_id.as_deref() == Some(organization_id)
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidToken, "the Authorization header is not valid text"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "expected Authorization: Bearer <token>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::InvalidToken, "expected Authorization: Bearer <token>"));
+    }
+    Ok(token.trim())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        let token_hash = hash_token(bearer_token(parts)?);
+        let found = state
+            .db
+            .run(move |conn| {
+                techtrade_db::accounts::find_live_session(conn, &token_hash, techtrade_db::now()).map_err(ApiError::from)
+            })
+            .await?;
+        let (session, user) =
+            found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown, expired or revoked"))?;
+        if user.disabled_at.is_some() {
+            return Err(ApiError::new(ErrorCode::InvalidToken, "the account is disabled"));
+        }
+        let role = Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
+        let current = CurrentUser {
+            user_id: user.id,
+            session_id: session.id,
+            role,
+            organization_id: user.organization_id,
+            email: user.email,
+            name: user.name,
+        };
+        // Several extractors of one request may ask; look the token up once.
+        parts.extensions.insert(current.clone());
+        Ok(current)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn parses_bearer_headers() {
+        let parts = |value: Option<&str>| {
+            let mut builder = axum::http::Request::builder();
+            if let Some(v) = value {
+                builder = builder.header(header::AUTHORIZATION, v);
+            }
+            builder.body(()).unwrap().into_parts().0
+        };
+        assert_eq!(bearer_token(&parts(Some("Bearer abc"))).unwrap(), "abc");
+        assert_eq!(bearer_token(&parts(Some("bearer  abc "))).unwrap(), "abc");
+        assert_eq!(bearer_token(&parts(None)).unwrap_err().code(), ErrorCode::Unauthenticated);
+        for bad in ["Basic abc", "Bearer", "Bearer  ", "abc"] {
+            assert_eq!(bearer_token(&parts(Some(bad))).unwrap_err().code(), ErrorCode::InvalidToken, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The one error type at the HTTP edge, rendered as RFC 9457
+//! `application/problem+json`, and the catalog of stable codes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use techtrade_domain::Violations;
+use utoipa::ToSchema;
+
+/// Every error code the API returns, with its HTTP status. Codes are part of
+/// the contract: add new ones, never rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    MalformedJson,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    InvalidQuery,
+    InvalidPath,
+    ValidationFailed,
+    Unauthenticated,
+    InvalidToken,
+    InvalidCredentials,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    EmailTaken,
+    CreditCodeTaken,
+    Conflict,
+    PreconditionFailed,
+    RateLimited,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidPath => "invalid_path",
+            Self::ValidationFailed => "validation_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::EmailTaken => "email_taken",
+            Self::CreditCodeTaken => "credit_code_taken",
+            Self::Conflict => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::MalformedJson | Self::InvalidQuery | Self::InvalidPath => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthenticated | Self::InvalidToken | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::EmailTaken | Self::CreditCodeTaken | Self::Conflict => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "The request body is not valid JSON",
+            Self::UnsupportedMediaType => "The request body must be application/json",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::InvalidQuery => "A query parameter is invalid",
+            Self::InvalidPath => "A path parameter is invalid",
+            Self::ValidationFailed => "Some fields are invalid",
+            Self::Unauthenticated => "Authentication is required",
+            Self::InvalidToken => "The token is invalid, expired or revoked",
+            Self::InvalidCredentials => "Wrong e-mail or password",
+            Self::Forbidden => "Not allowed",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::EmailTaken => "The e-mail address is already registered",
+            Self::CreditCodeTaken => "The credit code is already registered",
+            Self::Conflict => "The request conflicts with the current state",
+            Self::PreconditionFailed => "The resource has changed",
+            Self::RateLimited => "Too many requests",
+            Self::Internal => "Internal error",
+            Self::Unavailable => "Service unavailable",
+        }
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field in the request, e.g. `patents[0].application_number`.
+    pub field: String,
+    /// Stable snake_case code, e.g. `bad_check_digit`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The body of every error response (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:techtrade:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable snake_case identifier of the error.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after_seconds: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into(), errors: Vec::new(), retry_after_seconds: None }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        self.errors.push(FieldError { field: field.into(), code: code.into(), message: message.into() });
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// 422 naming one invalid field.
+    pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(ErrorCode::ValidationFailed, format!("{field}: {message}")).with_field(field, code, message)
+    }
+
+    /// 404 for `what`; also the answer for objects the caller may not see.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("no such {what}"))
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, detail)
+    }
+
+    /// A failure that is our fault. Logged with the request's span (which
+    /// carries the request id); the client gets no internals.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(ErrorCode::Internal, "an internal error occurred; it has been logged")
+    }
+
+    fn to_problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("urn:techtrade:problem:{}", self.code.as_str()),
+            title: self.code.title().to_string(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.as_str().to_string(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl From<Violations> for ApiError {
+    fn from(violations: Violations) -> Self {
+        let errors: Vec<FieldError> = violations
+            .into_vec()
+            .into_iter()
+            .map(|v| FieldError { field: v.field, code: v.code.to_string(), message: v.message })
+            .collect();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        let detail = format!("invalid: {}", fields.join(", "));
+        Self { code: ErrorCode::ValidationFailed, detail, errors, retry_after_seconds: None }
+    }
+}
+
+impl From<techtrade_db::DbError> for ApiError {
+    fn from(error: techtrade_db::DbError) -> Self {
+        match error {
+            techtrade_db::DbError::Pool(e) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::new(ErrorCode::Unavailable, "the database is unavailable; try again shortly").retry_after(5)
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_snake_case_and_unique() {
+        use ErrorCode::*;
+        let all = [
+            MalformedJson, UnsupportedMediaType, PayloadTooLarge, InvalidQuery, InvalidPath, ValidationFailed,
+            Unauthenticated, InvalidToken, InvalidCredentials, Forbidden, NotFound, MethodNotAllowed, EmailTaken,
+            CreditCodeTaken, Conflict, PreconditionFailed, RateLimited, Internal, Unavailable,
+        ];
+        let mut names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        assert!(all.iter().all(|c| c.status().is_client_error() || matches!(c, Internal | Unavailable)));
+    }
+
+    #[test]
+    fn violations_become_a_422_naming_each_field() {
+        let mut v = Violations::new();
+        v.push("organization.credit_code", "bad_check_character", "wrong");
+        v.push("user.email", "bad_email", "not an address");
+        let problem = ApiError::from(v).to_problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.code, "validation_failed");
+        assert_eq!(problem.errors[0].field, "organization.credit_code");
+        assert_eq!(problem.errors[1].code, "bad_email");
+        assert_eq!(problem.detail, "invalid: organization.credit_code, user.email");
+    }
+}

@@ -1,0 +1,20 @@
+//! Shared HTTP plumbing of every service: the application state, the one
+//! error type (RFC 9457 problem+json with a stable code), extractors that
+//! reject through it, the authentication guard, pagination and the OpenAPI
+//! base document.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod pagination;
+pub mod state;
+
+pub use auth::CurrentUser;
+pub use error::{ApiError, ErrorCode, FieldError};
+pub use extract::{ClientIp, Json, Path, Query, RequestId};
+pub use pagination::{Page, PageQuery};
+pub use state::{AppState, AuthSettings, Settings};
+
+/// What every handler returns.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,56 @@
+//! The application state: built once at start-up and handed to every
+//! handler. No global statics, so tests run in parallel with their own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use techtrade_db::Database;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(db: Database, settings: Settings) -> Self {
+        Self { db, settings: Arc::new(settings) }
+    }
+}
+
+/// What handlers need to know of the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub auth: AuthSettings,
+    /// Take the client address from `X-Forwarded-For` (behind a load balancer).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// How long a login token lives.
+    pub token_ttl: Duration,
+    /// The window over which failed logins are counted.
+    pub login_window: Duration,
+    /// Failed logins per account within the window before 429.
+    pub max_failures_per_account: u32,
+    /// Failed logins per client address within the window before 429.
+    pub max_failures_per_ip: u32,
+    /// Argon2id memory cost in KiB and number of passes.
+    pub password_memory_kib: u32,
+    pub password_iterations: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            token_ttl: Duration::from_secs(24 * 3600),
+            login_window: Duration::from_secs(15 * 60),
+            max_failures_per_account: 5,
+            max_failures_per_ip: 50,
+            // OWASP's argon2id recommendation: 19 MiB, 2 passes.
+            password_memory_kib: 19 * 1024,
+            password_iterations: 2,
+        }
+    }
+}
