@@ -1,1 +1,232 @@
+//! The end-to-end test harness: a [`TestApp`] is the real application over
+//! its own fresh database, driven in-process through `oneshot`.
+//!
+//! Every HTTP test is written once with [`on_both_databases!`] and runs on
+//! SQLite and, when `TECHTRADE_TEST_POSTGRES_URL` names a server, on
+//! PostgreSQL (a database of its own per test, dropped afterwards).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use techtrade_accounts::{NewUser, PasswordHasher};
+use techtrade_db::testing::TestDatabase;
+use techtrade_domain::{CreditCode, Role};
+use techtrade_server::app::{self, HttpOptions};
+use techtrade_web::{AppState, AuthSettings, Settings};
+use tower::ServiceExt;
+
+pub use serde_json;
+
+/// Writes an async test body once and runs it on both databases, as
+/// `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                body($crate::TestApp::sqlite()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::postgres() {
+                    body(app).await
+                }
+            }
+        }
+    };
+}
+
+/// The settings tests run with: production rules, cheaper password hashing.
+pub fn test_settings() -> Settings {
+    Settings {
+        auth: AuthSettings { password_memory_kib: 1024, password_iterations: 1, ..AuthSettings::default() },
+        // Tests say which address a request comes from with X-Forwarded-For.
+        trust_forwarded_for: true,
+    }
+}
+
+pub struct TestApp {
+    pub database: TestDatabase,
+    pub state: AppState,
+    pub hasher: PasswordHasher,
+    router: Router,
+}
+
+/// A response, its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl TestResponse {
+    /// The problem+json `code`, or "" for other bodies.
+    pub fn code(&self) -> &str {
+        self.json["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts a problem+json response with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
+        self.assert_status(status);
+        assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
+        assert_eq!(self.code(), code, "body: {}", self.text);
+        assert_eq!(self.json["status"], status, "body: {}", self.text);
+        self
+    }
+
+    /// The `field` of each entry of `errors`.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.json["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default()
+    }
+}
+
+/// An organisation registered through the API, with its first member signed in.
+#[derive(Debug, Clone)]
+pub struct TestOrg {
+    pub id: String,
+    pub credit_code: String,
+    pub user_id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+static SEQUENCE: AtomicU32 = AtomicU32::new(1);
+
+/// A number unique within the test process, for distinct e-mails and codes.
+pub fn unique() -> u32 {
+    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A valid credit code, different on each call.
+pub fn credit_code() -> String {
+    let n = unique();
+    CreditCode::complete(&format!("91630100MA{n:07}")).unwrap().to_string()
+}
+
+impl TestApp {
+    pub fn sqlite() -> Self {
+        Self::on(TestDatabase::sqlite())
+    }
+
+    pub fn postgres() -> Option<Self> {
+        TestDatabase::postgres().map(Self::on)
+    }
+
+    fn on(database: TestDatabase) -> Self {
+        let settings = test_settings();
+        let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
+        let state = AppState::new(database.db.clone(), settings);
+        let router = app::router(state.clone(), hasher.clone(), &HttpOptions::default());
+        Self { database, state, hasher, router }
+    }
+
+    /// Sends a request; `body` is sent as JSON.
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).unwrap()).await
+    }
+
+    /// Sends a request built by the caller (raw bodies, odd headers).
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse { status, headers, text, json }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Signs in and returns the token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await;
+        response.assert_status(200);
+        response.json["token"].as_str().unwrap().to_string()
+    }
+
+    /// Registers an organisation of `kind` and signs its first member in.
+    pub async fn register_org(&self, kind: &str) -> TestOrg {
+        let n = unique();
+        let credit_code = credit_code();
+        let email = format!("member{n}@example.cn");
+        let password = format!("password-{n}");
+        let response = self
+            .post(
+                "/api/v1/organizations",
+                None,
+                json!({
+                    "organization": {"name": format!("测试单位{n}"), "kind": kind, "credit_code": credit_code, "region_code": "630100"},
+                    "user": {"email": email, "password": password, "name": format!("成员{n}")},
+                }),
+            )
+            .await;
+        response.assert_status(201);
+        let token = self.login(&email, &password).await;
+        TestOrg {
+            id: response.json["organization"]["id"].as_str().unwrap().to_string(),
+            credit_code,
+            user_id: response.json["user"]["id"].as_str().unwrap().to_string(),
+            email,
+            password,
+            token,
+        }
+    }
+
+    /// Creates an official or admin as `techtrade admin create-user` does and
+    /// signs them in; returns (user id, token).
+    pub async fn staff(&self, role: Role) -> (String, String) {
+        let n = unique();
+        let email = format!("{}{n}@kjt.qinghai.gov.cn", role.as_str());
+        let password = format!("staff-password-{n}");
+        let input = NewUser { email: email.clone(), password: password.clone(), name: format!("职员{n}"), role, organization_id: None };
+        let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
+        (user.id, self.login(&email, &password).await)
+    }
+}

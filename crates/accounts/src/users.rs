@@ -48,13 +48,22 @@ pub(crate) async fn hash_password(hasher: &PasswordHasher, password: &str) -> Re
 }
 
 /// Inserts the user with its audit entry and outbox event; call inside a
-/// write transaction. A taken e-mail is 409 `email_taken`.
+/// write transaction. A taken e-mail is 409 `email_taken`, its field named
+/// with `prefix` as in [`validate`].
 pub(crate) fn insert(
     conn: &mut AnyConnection,
     user: ValidUser,
+    prefix: &str,
     actor_user_id: Option<&str>,
     request_id: Option<&str>,
 ) -> Result<User, ApiError> {
+    let email_taken = || {
+        ApiError::new(ErrorCode::EmailTaken, "an account with this e-mail address exists").with_field(
+            format!("{prefix}email"),
+            "taken",
+            "already registered",
+        )
+    };
     if accounts::email_taken(conn, user.email.as_str())? {
         return Err(email_taken());
     }
@@ -93,17 +102,9 @@ pub(crate) fn insert(
     Ok(row)
 }
 
-fn email_taken() -> ApiError {
-    ApiError::new(ErrorCode::EmailTaken, "an account with this e-mail address exists").with_field(
-        "email",
-        "taken",
-        "already registered",
-    )
-}
-
 /// A unique violation (a concurrent insert won the race) as `conflict`,
 /// anything else as an internal error.
-pub(crate) fn unique_or(error: DieselError, conflict: fn() -> ApiError) -> ApiError {
+pub(crate) fn unique_or(error: DieselError, conflict: impl FnOnce() -> ApiError) -> ApiError {
     if techtrade_db::is_unique_violation(&error) { conflict() } else { ApiError::from(error) }
 }
 
@@ -131,7 +132,7 @@ pub async fn create_user(
             {
                 return Err(ApiError::invalid_field("organization_id", "unknown", "no such organisation"));
             }
-            insert(conn, user, actor_user_id.as_deref(), request_id.as_deref())
+            insert(conn, user, "", actor_user_id.as_deref(), request_id.as_deref())
         })
     })
     .await

@@ -73,6 +73,19 @@ impl CreditCode {
         Ok(Self(code))
     }
 
+    /// Completes the first 17 characters of a code with their check
+    /// character (for demo data and tests, which need many valid codes).
+    pub fn complete(first_17: &str) -> Result<Self, CreditCodeError> {
+        let sum = first_17
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(c, w)| value_of(c.to_ascii_uppercase()).map(|v| v * w))
+            .sum::<Option<u32>>()
+            .ok_or(CreditCodeError::Length(first_17.chars().count()))?;
+        let check = ALPHABET[((31 - sum % 31) % 31) as usize] as char;
+        Self::parse(&format!("{first_17}{check}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -138,6 +151,14 @@ mod tests {
                 assert!(CreditCode::parse(&bad).is_err(), "{bad} should fail");
             }
         }
+    }
+
+    #[test]
+    fn completes_prefixes() {
+        assert_eq!(CreditCode::complete("91440300192203821").unwrap().as_str(), REAL[0]);
+        assert_eq!(CreditCode::complete("91630100MA7000001").unwrap().region_code(), "630100");
+        assert!(CreditCode::complete("9144030019220382").is_err());
+        assert!(CreditCode::complete("9144030019220382I").is_err());
     }
 
     #[test]

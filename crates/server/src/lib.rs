@@ -1,1 +1,8 @@
+//! The `techtrade` binary's library half: configuration, the composed
+//! application and the command line, so that tests build exactly the
+//! application the binary serves.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod telemetry;

@@ -1,0 +1,466 @@
+//! The accounts routes (API.md, "Accounts").
+
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::TimeDelta;
+use serde::Deserialize;
+use techtrade_db::accounts::{self, Organization, Session};
+use techtrade_db::{audit, outbox};
+use techtrade_domain::{CreditCode, Email, OrganizationKind, RegionCode, Role, Violations, ids, text};
+use techtrade_web::{ApiError, ApiResult, AppState, ClientIp, CurrentUser, ErrorCode, Json, Path, RequestId};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::password::PasswordHasher;
+use crate::rate_limit;
+use crate::users::{self, NewUser, ValidUser};
+use crate::views::{LoginResponse, MeResponse, MembersResponse, OrganizationView, RegistrationResponse, UserView};
+
+/// The accounts routes. They need a [`PasswordHasher`] in the request
+/// extensions (`Extension(hasher)` on the application).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_organization))
+        .routes(routes!(get_organization))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(get_me))
+        .routes(routes!(create_user))
+}
+
+/// Kinds an organisation may register itself as (authorities are created by admins).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrableKind {
+    Enterprise,
+    University,
+    Institute,
+    Agency,
+}
+
+impl From<RegistrableKind> for OrganizationKind {
+    fn from(kind: RegistrableKind) -> Self {
+        match kind {
+            RegistrableKind::Enterprise => Self::Enterprise,
+            RegistrableKind::University => Self::University,
+            RegistrableKind::Institute => Self::Institute,
+            RegistrableKind::Agency => Self::Agency,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewOrganizationRequest {
+    #[schema(example = "青海盐湖工业股份有限公司")]
+    pub name: String,
+    pub kind: RegistrableKind,
+    /// 统一社会信用代码: 18 characters with its check character.
+    #[schema(example = "914403001922038216")]
+    pub credit_code: String,
+    /// GB/T 2260 region code.
+    #[schema(example = "630100")]
+    pub region_code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUserRequest {
+    pub email: String,
+    /// At least 8 characters.
+    pub password: String,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegistrationRequest {
+    pub organization: NewOrganizationRequest,
+    pub user: NewUserRequest,
+}
+
+/// Registers an organisation with its first member.
+#[utoipa::path(
+    post, path = "/api/v1/organizations", tag = "accounts",
+    request_body = RegistrationRequest,
+    responses(
+        (status = 201, body = RegistrationResponse),
+        (status = 409, description = "e-mail or credit code already registered", body = techtrade_web::error::Problem),
+        (status = 422, description = "invalid fields", body = techtrade_web::error::Problem),
+    )
+)]
+async fn register_organization(
+    State(state): State<AppState>,
+    Extension(hasher): Extension<PasswordHasher>,
+    RequestId(request_id): RequestId,
+    Json(request): Json<RegistrationRequest>,
+) -> ApiResult<(StatusCode, Json<RegistrationResponse>)> {
+    let mut violations = Violations::new();
+    let org = &request.organization;
+    let name = violations.check("organization.name", text::required(&org.name, 200));
+    let credit_code = violations.check("organization.credit_code", CreditCode::parse(&org.credit_code));
+    let region_code = violations.check("organization.region_code", RegionCode::parse(&org.region_code));
+    let user_input = NewUser {
+        email: request.user.email.clone(),
+        password: request.user.password.clone(),
+        name: request.user.name.clone(),
+        role: Role::Member,
+        organization_id: None,
+    };
+    let user_fields = users::validate(&user_input, "user.", &mut violations);
+    let (name, credit_code, region_code, (email, user_name)) =
+        violations.finish(|| Some((name?, credit_code?, region_code?, user_fields?)))?;
+    let password_hash = users::hash_password(&hasher, &user_input.password).await?;
+    let kind = OrganizationKind::from(org.kind);
+
+    let (organization, user) = state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                if accounts::credit_code_taken(conn, credit_code.as_str())? {
+                    return Err(credit_code_taken());
+                }
+                let now = techtrade_db::now();
+                let organization = Organization {
+                    id: ids::new_id(),
+                    name,
+                    kind: kind.as_str().to_string(),
+                    credit_code: credit_code.to_string(),
+                    region_code: region_code.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                    version: 1,
+                };
+                accounts::insert_organization(conn, &organization)
+                    .map_err(|e| users::unique_or(e, credit_code_taken))?;
+                let valid = ValidUser {
+                    email,
+                    name: user_name,
+                    password_hash,
+                    role: Role::Member,
+                    organization_id: Some(organization.id.clone()),
+                };
+                let user = users::insert(conn, valid, "user.", None, request_id.as_deref())?;
+                let view = OrganizationView::from(organization.clone());
+                let snapshot = serde_json::to_value(&view).map_err(ApiError::internal)?;
+                audit::append(
+                    conn,
+                    audit::AuditEntry {
+                        actor_user_id: Some(&user.id),
+                        action: "organization.register",
+                        subject_type: "organization",
+                        subject_id: &organization.id,
+                        before: None,
+                        after: Some(snapshot.clone()),
+                        request_id: request_id.as_deref(),
+                    },
+                )?;
+                outbox::emit(
+                    conn,
+                    "organization.registered",
+                    "organization",
+                    &organization.id,
+                    &serde_json::json!({"organization": snapshot, "user_id": user.id}),
+                )?;
+                Ok((organization, user))
+            })
+        })
+        .await?;
+    let response = RegistrationResponse { organization: organization.into(), user: user.into() };
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+fn credit_code_taken() -> ApiError {
+    ApiError::new(ErrorCode::CreditCodeTaken, "an organisation with this credit code is registered").with_field(
+        "organization.credit_code",
+        "taken",
+        "already registered",
+    )
+}
+
+/// An organisation's public profile.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/{id}", tag = "accounts",
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrganizationView), (status = 404, body = techtrade_web::error::Problem))
+)]
+async fn get_organization(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<OrganizationView>> {
+    let organization = state
+        .db
+        .run(move |conn| accounts::find_organization(conn, &id).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    Ok(Json(organization.into()))
+}
+
+/// The members of an organisation: for its members and officials.
+#[utoipa::path(
+    get, path = "/api/v1/organizations/{id}/members", tag = "accounts",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = MembersResponse), (status = 404, body = techtrade_web::error::Problem))
+)]
+async fn list_members(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MembersResponse>> {
+    if !user.is_member_of(&id) && !user.role.is_official() {
+        // Another organisation's member list is not theirs to see, or to probe for.
+        return Err(ApiError::not_found("organization"));
+    }
+    let members = state
+        .db
+        .run(move |conn| {
+            if accounts::find_organization(conn, &id)?.is_none() {
+                return Err(ApiError::not_found("organization"));
+            }
+            Ok(accounts::organization_members(conn, &id)?)
+        })
+        .await?;
+    Ok(Json(MembersResponse { items: members.into_iter().map(UserView::from).collect() }))
+}
+
+/// Adds a member to the caller's organisation.
+#[utoipa::path(
+    post, path = "/api/v1/organizations/{id}/members", tag = "accounts",
+    params(("id" = String, Path)),
+    request_body = NewUserRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = techtrade_web::error::Problem),
+        (status = 409, body = techtrade_web::error::Problem),
+        (status = 422, body = techtrade_web::error::Problem),
+    )
+)]
+async fn add_member(
+    State(state): State<AppState>,
+    Extension(hasher): Extension<PasswordHasher>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<NewUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    if !user.is_member_of(&id) {
+        return Err(ApiError::forbidden("only members of this organisation may add members to it"));
+    }
+    let input = NewUser {
+        email: request.email,
+        password: request.password,
+        name: request.name,
+        role: Role::Member,
+        organization_id: Some(id),
+    };
+    let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Signs in; the token goes in `Authorization: Bearer <token>`.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "wrong e-mail or password", body = techtrade_web::error::Problem),
+        (status = 429, description = "too many failed logins", body = techtrade_web::error::Problem),
+    )
+)]
+async fn login(
+    State(state): State<AppState>,
+    Extension(hasher): Extension<PasswordHasher>,
+    ClientIp(ip): ClientIp,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    Json(request): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    // A malformed address cannot belong to an account; it still counts as a
+    // failure so that the limiter sees it.
+    let email = Email::parse(&request.email).map(|e| e.to_string()).unwrap_or_else(|_| request.email.trim().to_lowercase());
+    let settings = state.settings.auth.clone();
+    let user = {
+        let (email, ip, settings) = (email.clone(), ip.clone(), settings.clone());
+        state
+            .db
+            .run(move |conn| {
+                rate_limit::check(conn, &settings, &email, &ip, techtrade_db::now())?;
+                Ok::<_, ApiError>(accounts::find_user_by_email(conn, &email)?)
+            })
+            .await?
+    };
+    let stored = user.as_ref().filter(|u| u.disabled_at.is_none()).map(|u| u.password_hash.clone());
+    let password = request.password;
+    let hasher = hasher.clone();
+    let verified = tokio::task::spawn_blocking(move || hasher.verify(&password, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => {
+            state
+                .db
+                .run(move |conn| rate_limit::record(conn, &settings, &email, &ip, false, techtrade_db::now()))
+                .await?;
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password"));
+        }
+    };
+    let token = users::random_token()?;
+    let ttl = TimeDelta::from_std(settings.token_ttl).map_err(ApiError::internal)?;
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect());
+    let now = techtrade_db::now();
+    let session = Session {
+        id: ids::new_id(),
+        user_id: user.id.clone(),
+        token_hash: techtrade_web::auth::hash_token(&token),
+        ip: Some(ip.clone()),
+        user_agent,
+        created_at: now,
+        expires_at: now + ttl,
+        revoked_at: None,
+    };
+    let expires_at = session.expires_at.and_utc();
+    let user = state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                rate_limit::record(conn, &settings, &email, &ip, true, now)?;
+                accounts::insert_session(conn, &session)?;
+                audit::append(
+                    conn,
+                    audit::AuditEntry {
+                        actor_user_id: Some(&user.id),
+                        action: "session.create",
+                        subject_type: "session",
+                        subject_id: &session.id,
+                        before: None,
+                        after: Some(serde_json::json!({"user_id": user.id, "ip": session.ip, "expires_at": expires_at})),
+                        request_id: request_id.as_deref(),
+                    },
+                )?;
+                Ok::<_, ApiError>(user)
+            })
+        })
+        .await?;
+    Ok(Json(LoginResponse { token, expires_at, user: user.into() }))
+}
+
+/// Signs out: the token is revoked at once.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 204, description = "revoked"), (status = 401, body = techtrade_web::error::Problem))
+)]
+async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+) -> ApiResult<StatusCode> {
+    state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                if accounts::revoke_session(conn, &user.session_id, techtrade_db::now())? {
+                    audit::append(
+                        conn,
+                        audit::AuditEntry {
+                            actor_user_id: Some(&user.user_id),
+                            action: "session.revoke",
+                            subject_type: "session",
+                            subject_id: &user.session_id,
+                            before: None,
+                            after: None,
+                            request_id: request_id.as_deref(),
+                        },
+                    )?;
+                }
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user with their organisation.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = techtrade_web::error::Problem))
+)]
+async fn get_me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<MeResponse>> {
+    let (row, organization) = state
+        .db
+        .run(move |conn| {
+            let row = accounts::find_user(conn, &user.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
+            let organization = match &row.organization_id {
+                Some(id) => accounts::find_organization(conn, id)?,
+                None => None,
+            };
+            Ok::<_, ApiError>((row, organization))
+        })
+        .await?;
+    Ok(Json(MeResponse { user: row.into(), organization: organization.map(Into::into) }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdminNewUserRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub role: RoleInput,
+    /// Required for members; optional for officials (their authority).
+    pub organization_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleInput {
+    Member,
+    Official,
+    Admin,
+}
+
+impl From<RoleInput> for Role {
+    fn from(role: RoleInput) -> Self {
+        match role {
+            RoleInput::Member => Self::Member,
+            RoleInput::Official => Self::Official,
+            RoleInput::Admin => Self::Admin,
+        }
+    }
+}
+
+/// Creates a user of any role (admins only).
+#[utoipa::path(
+    post, path = "/api/v1/admin/users", tag = "accounts",
+    request_body = AdminNewUserRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = techtrade_web::error::Problem),
+        (status = 409, body = techtrade_web::error::Problem),
+        (status = 422, body = techtrade_web::error::Problem),
+    )
+)]
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(hasher): Extension<PasswordHasher>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Json(request): Json<AdminNewUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    user.require_admin()?;
+    let input = NewUser {
+        email: request.email,
+        password: request.password,
+        name: request.name,
+        role: request.role.into(),
+        organization_id: request.organization_id,
+    };
+    let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}

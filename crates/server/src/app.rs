@@ -1,0 +1,125 @@
+//! The application: every service's routes under one OpenAPI document, the
+//! docs page, health checks, and the middleware every request goes through.
+
+use std::time::Duration;
+
+use axum::extract::{Extension, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Serialize;
+use techtrade_accounts::PasswordHasher;
+use techtrade_web::openapi::BaseApi;
+use techtrade_web::{ApiError, ApiResult, AppState, ErrorCode, Json};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Tuning of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self { body_limit_bytes: 2 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The API routes of every service, with their OpenAPI description.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(BaseApi::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .merge(techtrade_accounts::router())
+}
+
+/// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+/// The application, ready to serve.
+pub fn router(state: AppState, hasher: PasswordHasher, options: &HttpOptions) -> Router {
+    let (api, openapi) = api().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    let timeout = options.request_timeout;
+    api.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(options.body_limit_bytes))
+        .layer(Extension(hasher))
+        .with_state(state)
+        .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
+        .layer(
+            // Outermost first: every response, even a panic's, carries the request id.
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::new(ErrorCode::Internal, "an internal error occurred; it has been logged").into_response()
+                }))
+                .layer(middleware::from_fn_with_state(timeout, deadline)),
+        )
+}
+
+/// 503 for a request still running after the configured time.
+async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+    /// The database backend: `sqlite` or `postgres`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<&'static str>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", database: None })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = techtrade_web::error::Problem))
+)]
+async fn readyz(State(state): State<AppState>) -> ApiResult<(StatusCode, Json<Health>)> {
+    state
+        .db
+        .run(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(|e| {
+                tracing::warn!(error = %e, "readiness check failed");
+                ApiError::new(ErrorCode::Unavailable, "the database does not answer")
+            })
+        })
+        .await?;
+    Ok((StatusCode::OK, Json(Health { status: "ready", database: Some(state.db.backend().as_str()) })))
+}

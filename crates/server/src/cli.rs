@@ -1,0 +1,255 @@
+//! The `techtrade` command line.
+//!
+//! Exit codes: 0 success, 1 the command failed, 2 bad usage or configuration.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use techtrade_accounts::{NewUser, PasswordHasher};
+use techtrade_db::{Database, migrations};
+use techtrade_domain::Role;
+use techtrade_web::AppState;
+
+use crate::app::{self, HttpOptions};
+use crate::config::Config;
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "techtrade",
+    version,
+    about = "The online technology-trading market: listings, search, deals, contracts and subsidies.",
+    after_help = "Configuration: built-in defaults, then CONFIG_DIR/default.toml, then \
+                  CONFIG_DIR/$TECHTRADE_PROFILE.toml, then TECHTRADE__SECTION__KEY variables \
+                  (e.g. TECHTRADE__DATABASE__URL=postgres://…).\n\n\
+                  Exit codes: 0 success, 1 the command failed, 2 bad usage or configuration."
+)]
+pub struct Cli {
+    /// Directory of default.toml and the profile files.
+    #[arg(long, global = true, env = "TECHTRADE_CONFIG_DIR", default_value = "config")]
+    pub config_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (applies pending migrations first unless
+    /// database.migrate_on_start = false).
+    #[command(after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve")]
+    Serve,
+    /// Apply pending database migrations.
+    #[command(after_help = "Examples:\n  techtrade migrate\n  techtrade migrate --dry-run")]
+    Migrate {
+        /// List the pending migrations without applying them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print the OpenAPI document of the HTTP API.
+    #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an official or admin account; the password is read from standard input.
+    #[command(after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | techtrade admin create-user \\\n    --role official --email reviewer@kjt.qinghai.gov.cn --name 王审核")]
+    CreateUser {
+        #[arg(long, value_enum)]
+        role: StaffRole,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The authority (organisation) the user acts for, if any.
+        #[arg(long)]
+        organization_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StaffRole {
+    Official,
+    Admin,
+}
+
+/// A command's failure: what to print and how to exit.
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn usage(message: impl std::fmt::Display) -> Self {
+        Self { message: message.to_string(), code: 2 }
+    }
+
+    fn failed(message: impl std::fmt::Display) -> Self {
+        Self { message: message.to_string(), code: 1 }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("techtrade: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Openapi = cli.command {
+        let json = app::openapi().to_pretty_json().map_err(Failure::failed)?;
+        println!("{json}");
+        return Ok(());
+    }
+    let config = Config::load(&cli.config_dir).map_err(Failure::usage)?;
+    telemetry::init(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::failed)?;
+    match cli.command {
+        Command::Serve => runtime.block_on(serve(config)),
+        Command::Migrate { dry_run } => migrate(&config, dry_run),
+        Command::Admin(AdminCommand::CreateUser { role, email, name, organization_id }) => {
+            let role = match role {
+                StaffRole::Official => Role::Official,
+                StaffRole::Admin => Role::Admin,
+            };
+            let password = read_password()?;
+            let input = NewUser { email, password, name, role, organization_id };
+            runtime.block_on(create_user(config, input))
+        }
+        Command::Openapi => Ok(()),
+    }
+}
+
+fn open_database(config: &Config) -> Result<Database, Failure> {
+    let url = config.database_url().map_err(Failure::usage)?;
+    if let techtrade_db::DatabaseUrl::Sqlite(path) = &url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
+    }
+    Ok(Database::new(&url, &config.pool_options()))
+}
+
+/// Applies pending migrations, saying what it did.
+fn apply_migrations(db: &Database) -> Result<Vec<String>, Failure> {
+    let mut conn = db.get().map_err(Failure::failed)?;
+    migrations::run_pending(&mut conn).map_err(|e| Failure::failed(format!("migrating: {e}")))
+}
+
+fn migrate(config: &Config, dry_run: bool) -> Result<(), Failure> {
+    let started = Instant::now();
+    let db = open_database(config)?;
+    let url = config.database_url().map_err(Failure::usage)?;
+    if dry_run {
+        let mut conn = db.get().map_err(Failure::failed)?;
+        let pending = migrations::pending(&mut conn).map_err(|e| Failure::failed(format!("reading migrations: {e}")))?;
+        for name in &pending {
+            println!("pending {name}");
+        }
+        println!("{} pending migration(s) on {url}; nothing applied (dry run)", pending.len());
+        return Ok(());
+    }
+    let applied = apply_migrations(&db)?;
+    for name in &applied {
+        println!("applied {name}");
+    }
+    println!("{} migration(s) applied on {url} in {:.1?}", applied.len(), started.elapsed());
+    Ok(())
+}
+
+fn password_hasher(config: &Config) -> Result<PasswordHasher, Failure> {
+    PasswordHasher::new(config.auth.password_memory_kib, config.auth.password_iterations)
+        .map_err(|e| Failure::usage(format!("configuration: auth: {e}")))
+}
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    let db = open_database(&config)?;
+    if config.database.migrate_on_start {
+        let db = db.clone();
+        let applied = tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied migrations");
+        }
+    }
+    let hasher = password_hasher(&config)?;
+    let state = AppState::new(db.clone(), config.settings());
+    let options = HttpOptions {
+        body_limit_bytes: config.server.body_limit_bytes,
+        request_timeout: Duration::from_secs(config.server.request_timeout_seconds.max(1)),
+    };
+    let router = app::router(state, hasher, &options);
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .map_err(|e| Failure::failed(format!("listening on {}: {e}", config.server.listen)))?;
+    let url = config.database_url().map_err(Failure::usage)?;
+    tracing::info!(listen = %config.server.listen, database = %url, "techtrade is serving");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Failure::failed)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> Result<String, Failure> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password for the new account: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).map_err(Failure::failed)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(Failure::usage("give the password on standard input"));
+    }
+    Ok(password)
+}
+
+async fn create_user(config: Config, input: NewUser) -> Result<(), Failure> {
+    let db = open_database(&config)?;
+    {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
+    }
+    let hasher = password_hasher(&config)?;
+    let user = techtrade_accounts::create_user(&db, &hasher, input, None, None).await.map_err(|e| {
+        let fields: Vec<String> = e.errors().iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+        if fields.is_empty() { Failure::failed(e) } else { Failure::failed(fields.join("; ")) }
+    })?;
+    println!("created {} {} <{}> ({})", user.role, user.id, user.email, user.name);
+    Ok(())
+}

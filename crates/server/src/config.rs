@@ -1,0 +1,389 @@
+//! Layered configuration, later wins: built-in defaults →
+//! `config/default.toml` → `config/<TECHTRADE_PROFILE>.toml` → environment
+//! `TECHTRADE__SECTION__KEY` (e.g. `TECHTRADE__DATABASE__URL`).
+//!
+//! Unknown keys are errors, so a typo in a file or a variable is reported
+//! instead of silently ignored. Secrets are [`Secret`]s: they never print.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use techtrade_db::{DatabaseUrl, PoolOptions};
+use techtrade_web::{AuthSettings, Settings};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the SQLite database, search index and mail files live.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub search: SearchConfig,
+    pub mail: MailConfig,
+    pub payments: PaymentsConfig,
+    pub subsidy: SubsidyConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            search: SearchConfig::default(),
+            mail: MailConfig::default(),
+            payments: PaymentsConfig::default(),
+            subsidy: SubsidyConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// A request still running after this long gets 503.
+    pub request_timeout_seconds: u64,
+    /// Behind a load balancer: take the client address from X-Forwarded-For.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_seconds: 30,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite in the data directory.
+    pub url: Option<Secret>,
+    pub pool_size: u32,
+    pub connect_timeout_seconds: u64,
+    /// Apply pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, pool_size: 10, connect_timeout_seconds: 5, migrate_on_start: true }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info,tower_http=info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub token_ttl_minutes: u64,
+    pub login_window_seconds: u64,
+    pub max_failures_per_account: u32,
+    pub max_failures_per_ip: u32,
+    pub password_memory_kib: u32,
+    pub password_iterations: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        let d = AuthSettings::default();
+        Self {
+            token_ttl_minutes: d.token_ttl.as_secs() / 60,
+            login_window_seconds: d.login_window.as_secs(),
+            max_failures_per_account: d.max_failures_per_account,
+            max_failures_per_ip: d.max_failures_per_ip,
+            password_memory_kib: d.password_memory_kib,
+            password_iterations: d.password_iterations,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchBackend {
+    Embedded,
+    Meilisearch,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    pub backend: SearchBackend,
+    pub meilisearch_url: Option<String>,
+    pub meilisearch_key: Option<Secret>,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { backend: SearchBackend::Embedded, meilisearch_url: None, meilisearch_key: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…` (TLS).
+    pub smtp_url: Option<Secret>,
+    pub from: String,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self { transport: MailTransport::File, smtp_url: None, from: "techtrade <noreply@techtrade.invalid>".into() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    pub stripe_secret_key: Option<Secret>,
+    pub stripe_webhook_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubsidyConfig {
+    pub policy_dir: PathBuf,
+}
+
+impl Default for SubsidyConfig {
+    fn default() -> Self {
+        Self { policy_dir: PathBuf::from("config/policies") }
+    }
+}
+
+/// A configuration value that must never reach a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("configuration: database.url: {0}")]
+    DatabaseUrl(#[from] techtrade_db::UrlError),
+    #[error("configuration: {key}: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Loads the layers from `config_dir` and the process environment.
+    pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
+        let profile = std::env::var("TECHTRADE_PROFILE").ok();
+        Self::figment(config_dir, profile.as_deref()).merge(Env::prefixed("TECHTRADE__").split("__")).extract_checked()
+    }
+
+    /// The file layers only (tests add their own environment layer).
+    pub fn figment(config_dir: &Path, profile: Option<&str>) -> Figment {
+        let mut figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(config_dir.join("default.toml")));
+        if let Some(profile) = profile.filter(|p| !p.is_empty()) {
+            figment = figment.merge(Toml::file(config_dir.join(format!("{profile}.toml"))));
+        }
+        figment
+    }
+
+    pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
+        match &self.database.url {
+            Some(url) => Ok(DatabaseUrl::parse(url.expose())?),
+            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("techtrade.sqlite3"))),
+        }
+    }
+
+    pub fn pool_options(&self) -> PoolOptions {
+        PoolOptions {
+            max_size: self.database.pool_size.max(1),
+            connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds.max(1)),
+        }
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            auth: AuthSettings {
+                token_ttl: Duration::from_secs(self.auth.token_ttl_minutes * 60),
+                login_window: Duration::from_secs(self.auth.login_window_seconds),
+                max_failures_per_account: self.auth.max_failures_per_account,
+                max_failures_per_ip: self.auth.max_failures_per_ip,
+                password_memory_kib: self.auth.password_memory_kib,
+                password_iterations: self.auth.password_iterations,
+            },
+            trust_forwarded_for: self.server.trust_forwarded_for,
+        }
+    }
+
+    /// Checks what serde cannot: values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.database_url()?;
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "server.listen",
+                problem: format!("'{}' is not an address like 127.0.0.1:8080", self.server.listen),
+            });
+        }
+        if self.auth.token_ttl_minutes == 0 {
+            return Err(ConfigError::Invalid { key: "auth.token_ttl_minutes", problem: "must be at least 1".into() });
+        }
+        if self.search.backend == SearchBackend::Meilisearch && self.search.meilisearch_url.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "search.meilisearch_url",
+                problem: "required when search.backend = \"meilisearch\"".into(),
+            });
+        }
+        if self.mail.transport == MailTransport::Smtp && self.mail.smtp_url.is_none() {
+            return Err(ConfigError::Invalid { key: "mail.smtp_url", problem: "required when mail.transport = \"smtp\"".into() });
+        }
+        Ok(())
+    }
+}
+
+/// `extract` plus [`Config::validate`], with figment's error boxed.
+trait ExtractChecked {
+    fn extract_checked(self) -> Result<Config, ConfigError>;
+}
+
+impl ExtractChecked for Figment {
+    fn extract_checked(self) -> Result<Config, ConfigError> {
+        let config: Config = self.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn no_configuration_serves_locally_on_sqlite() {
+        let config = Config::figment(Path::new("/nonexistent"), None).extract_checked().unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:8080");
+        assert_eq!(config.database_url().unwrap(), DatabaseUrl::Sqlite(PathBuf::from("./data/techtrade.sqlite3")));
+        assert_eq!(config.search.backend, SearchBackend::Embedded);
+        assert_eq!(config.mail.transport, MailTransport::File);
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "default.toml", "data_dir = \"/srv/tt\"\n[server]\nlisten = \"0.0.0.0:9000\"\n");
+        write(dir.path(), "production.toml", "[database]\nurl = \"postgres://tt:pw@db/tt\"\npool_size = 32\n");
+        let config = Config::figment(dir.path(), Some("production"))
+            .merge(Serialized::default("database.pool_size", 64))
+            .extract_checked()
+            .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/srv/tt"));
+        assert_eq!(config.server.listen, "0.0.0.0:9000");
+        assert_eq!(config.database.pool_size, 64);
+        assert_eq!(config.database_url().unwrap().backend(), techtrade_db::Backend::Postgres);
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "default.toml", "[database]\npool_size = 3\n");
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TECHTRADE__DATABASE__POOL_SIZE", "7");
+            jail.set_env("TECHTRADE__SEARCH__BACKEND", "meilisearch");
+            jail.set_env("TECHTRADE__SEARCH__MEILISEARCH_URL", "http://127.0.0.1:7700");
+            let config = Config::figment(dir.path(), None)
+                .merge(Env::prefixed("TECHTRADE__").split("__"))
+                .extract_checked()
+                .map_err(|e| e.to_string())?;
+            assert_eq!(config.database.pool_size, 7);
+            assert_eq!(config.search.backend, SearchBackend::Meilisearch);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mistakes_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "default.toml", "[databse]\nurl = \"x\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("databse"), "{err}");
+
+        write(dir.path(), "default.toml", "[search]\nbackend = \"elastic\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("backend") && err.contains("elastic"), "{err}");
+
+        write(dir.path(), "default.toml", "[database]\nurl = \"mysql://root:hunter2@db/tt\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("database.url") && !err.contains("hunter2"), "{err}");
+
+        write(dir.path(), "default.toml", "[server]\nlisten = \"localhost\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut config = Config::default();
+        config.payments.stripe_secret_key = Some(Secret::new("sk_live_abc"));
+        config.database.url = Some(Secret::new("postgres://tt:pw@db/tt"));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("sk_live_abc") && !shown.contains(":pw@"), "{shown}");
+    }
+}
