@@ -53,7 +53,11 @@ macro_rules! on_both_databases {
 /// The settings tests run with: production rules, cheaper password hashing.
 pub fn test_settings() -> Settings {
     Settings {
-        auth: AuthSettings { password_memory_kib: 1024, password_iterations: 1, ..AuthSettings::default() },
+        auth: AuthSettings {
+            password_memory_kib: 1024,
+            password_iterations: 1,
+            ..AuthSettings::default()
+        },
         // Tests say which address a request comes from with X-Forwarded-For.
         trust_forwarded_for: true,
     }
@@ -82,13 +86,21 @@ impl TestResponse {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn assert_status(&self, expected: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -96,7 +108,12 @@ impl TestResponse {
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         self.assert_status(status);
-        assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            "application/problem+json",
+            "body: {}",
+            self.text
+        );
         assert_eq!(self.code(), code, "body: {}", self.text);
         assert_eq!(self.json["status"], status, "body: {}", self.text);
         self
@@ -104,7 +121,10 @@ impl TestResponse {
 
     /// The `field` of each entry of `errors`.
     pub fn error_fields(&self) -> Vec<&str> {
-        self.json["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default()
+        self.json["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -129,7 +149,9 @@ pub fn unique() -> u32 {
 /// A valid credit code, different on each call.
 pub fn credit_code() -> String {
     let n = unique();
-    CreditCode::complete(&format!("91630100MA{n:07}")).unwrap().to_string()
+    CreditCode::complete(&format!("91630100MA{n:07}"))
+        .unwrap()
+        .to_string()
 }
 
 impl TestApp {
@@ -143,14 +165,29 @@ impl TestApp {
 
     fn on(database: TestDatabase) -> Self {
         let settings = test_settings();
-        let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
+        let hasher = PasswordHasher::new(
+            settings.auth.password_memory_kib,
+            settings.auth.password_iterations,
+        )
+        .unwrap();
         let state = AppState::new(database.db.clone(), settings);
         let router = app::router(state.clone(), hasher.clone(), &HttpOptions::default());
-        Self { database, state, hasher, router }
+        Self {
+            database,
+            state,
+            hasher,
+            router,
+        }
     }
 
     /// Sends a request; `body` is sent as JSON.
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -173,7 +210,12 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, text, json }
+        TestResponse {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -186,7 +228,13 @@ impl TestApp {
 
     /// Signs in and returns the token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let response = self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await;
+        let response = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
         response.assert_status(200);
         response.json["token"].as_str().unwrap().to_string()
     }
@@ -210,7 +258,10 @@ impl TestApp {
         response.assert_status(201);
         let token = self.login(&email, &password).await;
         TestOrg {
-            id: response.json["organization"]["id"].as_str().unwrap().to_string(),
+            id: response.json["organization"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
             credit_code,
             user_id: response.json["user"]["id"].as_str().unwrap().to_string(),
             email,
@@ -225,8 +276,16 @@ impl TestApp {
         let n = unique();
         let email = format!("{}{n}@kjt.qinghai.gov.cn", role.as_str());
         let password = format!("staff-password-{n}");
-        let input = NewUser { email: email.clone(), password: password.clone(), name: format!("职员{n}"), role, organization_id: None };
-        let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
+        let input = NewUser {
+            email: email.clone(),
+            password: password.clone(),
+            name: format!("职员{n}"),
+            role,
+            organization_id: None,
+        };
+        let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None)
+            .await
+            .unwrap();
         (user.id, self.login(&email, &password).await)
     }
 }

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
-use diesel::connection::SimpleConnection;
 use diesel::{Connection, ConnectionError};
 
 #[derive(diesel::MultiConnection)]
@@ -49,7 +49,10 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self, UrlError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_string()))
-        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 Err(UrlError(url.to_string()))
             } else {
@@ -91,7 +94,9 @@ fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.split_once(':') {
-                Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                Some((user, _password)) => {
+                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                }
                 None => url.to_string(),
             }
         }
@@ -157,10 +162,15 @@ mod tests {
     #[test]
     fn scheme_decides_the_backend() {
         assert_eq!(
-            DatabaseUrl::parse("postgres://u:p@127.0.0.1/db").unwrap().backend(),
+            DatabaseUrl::parse("postgres://u:p@127.0.0.1/db")
+                .unwrap()
+                .backend(),
             Backend::Postgres
         );
-        assert_eq!(DatabaseUrl::parse("postgresql://h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap().backend(),
+            Backend::Postgres
+        );
         assert_eq!(
             DatabaseUrl::parse("sqlite://./data/x.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("./data/x.db"))
@@ -169,7 +179,10 @@ mod tests {
             DatabaseUrl::parse("sqlite:///var/lib/tt.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("/var/lib/tt.db"))
         );
-        assert_eq!(DatabaseUrl::parse("sqlite:x.db").unwrap(), DatabaseUrl::Sqlite(PathBuf::from("x.db")));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("x.db"))
+        );
         assert!(DatabaseUrl::parse("./data/x.db").is_err());
         assert!(DatabaseUrl::parse("postgress://h/db").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());

@@ -16,7 +16,9 @@ pub mod schema;
 pub mod testing;
 mod time;
 
-pub use connection::{AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction};
+pub use connection::{
+    AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction,
+};
 pub use database::{Database, DbError, PoolOptions};
 pub use time::now;
 

@@ -46,7 +46,11 @@ pub fn emit(
 }
 
 /// Up to `limit` events after `after_id`, oldest first.
-pub fn events_after(conn: &mut AnyConnection, after_id: i64, limit: i64) -> QueryResult<Vec<OutboxEvent>> {
+pub fn events_after(
+    conn: &mut AnyConnection,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<OutboxEvent>> {
     outbox::table
         .filter(outbox::id.gt(after_id))
         .order(outbox::id.asc())
@@ -66,7 +70,11 @@ pub fn cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<i64> {
 }
 
 /// Moves `consumer`'s cursor to `last_event_id` (never backwards).
-pub fn advance_cursor(conn: &mut AnyConnection, consumer: &str, last_event_id: i64) -> QueryResult<()> {
+pub fn advance_cursor(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    last_event_id: i64,
+) -> QueryResult<()> {
     crate::write_transaction(conn, |conn| {
         let updated = diesel::update(outbox_cursors::table.find(consumer))
             .filter(outbox_cursors::last_event_id.lt(last_event_id))

@@ -26,7 +26,12 @@ impl Violations {
         Self::default()
     }
 
-    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
         self.0.push(Violation {
             field: field.into(),
             code,

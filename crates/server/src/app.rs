@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{Extension, Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use serde::Serialize;
 use techtrade_accounts::PasswordHasher;
 use techtrade_web::openapi::BaseApi;
@@ -30,7 +30,10 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { body_limit_bytes: 2 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -78,7 +81,9 @@ pub fn router(state: AppState, hasher: PasswordHasher, options: &HttpOptions) ->
 async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response(),
+        Err(_) => {
+            ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response()
+        }
     }
 }
 
@@ -87,7 +92,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not accept that method",
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,7 +110,10 @@ pub struct Health {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", database: None })
+    Json(Health {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// Readiness: the database answers.
@@ -121,5 +132,11 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<(StatusCode, Json<He
             })
         })
         .await?;
-    Ok((StatusCode::OK, Json(Health { status: "ready", database: Some(state.db.backend().as_str()) })))
+    Ok((
+        StatusCode::OK,
+        Json(Health {
+            status: "ready",
+            database: Some(state.db.backend().as_str()),
+        }),
+    ))
 }

@@ -30,7 +30,12 @@ use crate::telemetry;
 )]
 pub struct Cli {
     /// Directory of default.toml and the profile files.
-    #[arg(long, global = true, env = "TECHTRADE_CONFIG_DIR", default_value = "config")]
+    #[arg(
+        long,
+        global = true,
+        env = "TECHTRADE_CONFIG_DIR",
+        default_value = "config"
+    )]
     pub config_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -40,7 +45,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (applies pending migrations first unless
     /// database.migrate_on_start = false).
-    #[command(after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve")]
+    #[command(
+        after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve"
+    )]
     Serve,
     /// Apply pending database migrations.
     #[command(after_help = "Examples:\n  techtrade migrate\n  techtrade migrate --dry-run")]
@@ -60,7 +67,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an official or admin account; the password is read from standard input.
-    #[command(after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | techtrade admin create-user \\\n    --role official --email reviewer@kjt.qinghai.gov.cn --name 王审核")]
+    #[command(
+        after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | techtrade admin create-user \\\n    --role official --email reviewer@kjt.qinghai.gov.cn --name 王审核"
+    )]
     CreateUser {
         #[arg(long, value_enum)]
         role: StaffRole,
@@ -88,11 +97,17 @@ pub struct Failure {
 
 impl Failure {
     fn usage(message: impl std::fmt::Display) -> Self {
-        Self { message: message.to_string(), code: 2 }
+        Self {
+            message: message.to_string(),
+            code: 2,
+        }
     }
 
     fn failed(message: impl std::fmt::Display) -> Self {
-        Self { message: message.to_string(), code: 1 }
+        Self {
+            message: message.to_string(),
+            code: 1,
+        }
     }
 }
 
@@ -115,17 +130,31 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
     let config = Config::load(&cli.config_dir).map_err(Failure::usage)?;
     telemetry::init(&config.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::failed)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::failed)?;
     match cli.command {
         Command::Serve => runtime.block_on(serve(config)),
         Command::Migrate { dry_run } => migrate(&config, dry_run),
-        Command::Admin(AdminCommand::CreateUser { role, email, name, organization_id }) => {
+        Command::Admin(AdminCommand::CreateUser {
+            role,
+            email,
+            name,
+            organization_id,
+        }) => {
             let role = match role {
                 StaffRole::Official => Role::Official,
                 StaffRole::Admin => Role::Admin,
             };
             let password = read_password()?;
-            let input = NewUser { email, password, name, role, organization_id };
+            let input = NewUser {
+                email,
+                password,
+                name,
+                role,
+                organization_id,
+            };
             runtime.block_on(create_user(config, input))
         }
         Command::Openapi => Ok(()),
@@ -137,7 +166,8 @@ fn open_database(config: &Config) -> Result<Database, Failure> {
     if let techtrade_db::DatabaseUrl::Sqlite(path) = &url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
     }
     Ok(Database::new(&url, &config.pool_options()))
 }
@@ -154,31 +184,44 @@ fn migrate(config: &Config, dry_run: bool) -> Result<(), Failure> {
     let url = config.database_url().map_err(Failure::usage)?;
     if dry_run {
         let mut conn = db.get().map_err(Failure::failed)?;
-        let pending = migrations::pending(&mut conn).map_err(|e| Failure::failed(format!("reading migrations: {e}")))?;
+        let pending = migrations::pending(&mut conn)
+            .map_err(|e| Failure::failed(format!("reading migrations: {e}")))?;
         for name in &pending {
             println!("pending {name}");
         }
-        println!("{} pending migration(s) on {url}; nothing applied (dry run)", pending.len());
+        println!(
+            "{} pending migration(s) on {url}; nothing applied (dry run)",
+            pending.len()
+        );
         return Ok(());
     }
     let applied = apply_migrations(&db)?;
     for name in &applied {
         println!("applied {name}");
     }
-    println!("{} migration(s) applied on {url} in {:.1?}", applied.len(), started.elapsed());
+    println!(
+        "{} migration(s) applied on {url} in {:.1?}",
+        applied.len(),
+        started.elapsed()
+    );
     Ok(())
 }
 
 fn password_hasher(config: &Config) -> Result<PasswordHasher, Failure> {
-    PasswordHasher::new(config.auth.password_memory_kib, config.auth.password_iterations)
-        .map_err(|e| Failure::usage(format!("configuration: auth: {e}")))
+    PasswordHasher::new(
+        config.auth.password_memory_kib,
+        config.auth.password_iterations,
+    )
+    .map_err(|e| Failure::usage(format!("configuration: auth: {e}")))
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
     let db = open_database(&config)?;
     if config.database.migrate_on_start {
         let db = db.clone();
-        let applied = tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
+        let applied = tokio::task::spawn_blocking(move || apply_migrations(&db))
+            .await
+            .map_err(Failure::failed)??;
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "applied migrations");
         }
@@ -195,10 +238,13 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .map_err(|e| Failure::failed(format!("listening on {}: {e}", config.server.listen)))?;
     let url = config.database_url().map_err(Failure::usage)?;
     tracing::info!(listen = %config.server.listen, database = %url, "techtrade is serving");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(Failure::failed)
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(Failure::failed)
 }
 
 async fn shutdown_signal() {
@@ -243,13 +289,28 @@ async fn create_user(config: Config, input: NewUser) -> Result<(), Failure> {
     let db = open_database(&config)?;
     {
         let db = db.clone();
-        tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
+        tokio::task::spawn_blocking(move || apply_migrations(&db))
+            .await
+            .map_err(Failure::failed)??;
     }
     let hasher = password_hasher(&config)?;
-    let user = techtrade_accounts::create_user(&db, &hasher, input, None, None).await.map_err(|e| {
-        let fields: Vec<String> = e.errors().iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-        if fields.is_empty() { Failure::failed(e) } else { Failure::failed(fields.join("; ")) }
-    })?;
-    println!("created {} {} <{}> ({})", user.role, user.id, user.email, user.name);
+    let user = techtrade_accounts::create_user(&db, &hasher, input, None, None)
+        .await
+        .map_err(|e| {
+            let fields: Vec<String> = e
+                .errors()
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            if fields.is_empty() {
+                Failure::failed(e)
+            } else {
+                Failure::failed(fields.join("; "))
+            }
+        })?;
+    println!(
+        "created {} {} <{}> ({})",
+        user.role, user.id, user.email, user.name
+    );
     Ok(())
 }

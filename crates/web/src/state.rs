@@ -14,7 +14,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Database, settings: Settings) -> Self {
-        Self { db, settings: Arc::new(settings) }
+        Self {
+            db,
+            settings: Arc::new(settings),
+        }
     }
 }
 

@@ -1,0 +1,278 @@
+//! The `techtrade` binary as operators run it, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use techtrade_db::DatabaseUrl;
+use techtrade_db::testing::TestDatabase;
+
+/// A database for the binary to use, unmigrated, with what keeps it alive.
+struct Target {
+    url: String,
+    _keep: Option<TestDatabase>,
+}
+
+fn targets(dir: &Path) -> Vec<Target> {
+    let mut targets = vec![Target {
+        url: format!("sqlite://{}", dir.join("cli.sqlite3").display()),
+        _keep: None,
+    }];
+    if let Some(pg) = TestDatabase::postgres() {
+        techtrade_db::migrations::revert_all(&mut pg.connect()).unwrap();
+        let DatabaseUrl::Postgres(url) = &pg.url else {
+            unreachable!()
+        };
+        targets.push(Target {
+            url: url.clone(),
+            _keep: Some(pg),
+        });
+    }
+    targets
+}
+
+fn techtrade(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_techtrade"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("TECHTRADE_CONFIG_DIR", dir.join("config"))
+        .env("TECHTRADE__DATA_DIR", dir.join("data"))
+        .env_remove("TECHTRADE_PROFILE")
+        .env_remove("TECHTRADE__DATABASE__URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(url) = database_url {
+        command.env("TECHTRADE__DATABASE__URL", url);
+    }
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn migrate_dry_run_lists_without_applying() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in targets(dir.path()) {
+        let dry = techtrade(dir.path(), Some(&target.url), &["migrate", "--dry-run"], "");
+        assert!(dry.status.success(), "{}", stderr(&dry));
+        let text = stdout(&dry);
+        assert!(
+            text.contains("pending 2026-11-25-000001_foundation"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 pending migration(s)") && text.contains("nothing applied"),
+            "{text}"
+        );
+
+        let again = techtrade(dir.path(), Some(&target.url), &["migrate", "--dry-run"], "");
+        assert!(
+            stdout(&again).contains("1 pending"),
+            "a dry run applies nothing"
+        );
+
+        let applied = techtrade(dir.path(), Some(&target.url), &["migrate"], "");
+        assert!(applied.status.success(), "{}", stderr(&applied));
+        let text = stdout(&applied);
+        assert!(
+            text.contains("applied 2026-11-25-000001_foundation")
+                && text.contains("1 migration(s) applied"),
+            "{text}"
+        );
+
+        let after = techtrade(dir.path(), Some(&target.url), &["migrate", "--dry-run"], "");
+        assert!(stdout(&after).contains("0 pending"), "{}", stdout(&after));
+    }
+}
+
+#[test]
+fn admin_create_user_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in targets(dir.path()) {
+        let args = [
+            "admin",
+            "create-user",
+            "--role",
+            "official",
+            "--email",
+            "Reviewer@kjt.qinghai.gov.cn",
+            "--name",
+            "王审核",
+        ];
+        let created = techtrade(
+            dir.path(),
+            Some(&target.url),
+            &args,
+            "a long enough password\n",
+        );
+        assert!(created.status.success(), "{}", stderr(&created));
+        assert!(
+            stdout(&created).contains("created official"),
+            "{}",
+            stdout(&created)
+        );
+        assert!(!stdout(&created).contains("a long enough password"));
+
+        let url = DatabaseUrl::parse(&target.url).unwrap();
+        let mut conn = url.establish().unwrap();
+        let user =
+            techtrade_db::accounts::find_user_by_email(&mut conn, "reviewer@kjt.qinghai.gov.cn")
+                .unwrap()
+                .unwrap();
+        assert_eq!(user.role, "official");
+        let hasher = techtrade_accounts::PasswordHasher::new(1024, 1).unwrap();
+        assert!(hasher.verify("a long enough password", Some(&user.password_hash)));
+
+        let duplicate = techtrade(dir.path(), Some(&target.url), &args, "another password\n");
+        assert_eq!(duplicate.status.code(), Some(1));
+        assert!(
+            stderr(&duplicate).contains("already registered"),
+            "{}",
+            stderr(&duplicate)
+        );
+
+        let short = techtrade(
+            dir.path(),
+            Some(&target.url),
+            &[
+                "admin",
+                "create-user",
+                "--role",
+                "admin",
+                "--email",
+                "a@b.cn",
+                "--name",
+                "A",
+            ],
+            "short\n",
+        );
+        assert_eq!(short.status.code(), Some(1));
+        assert!(stderr(&short).contains("password"), "{}", stderr(&short));
+
+        let empty = techtrade(
+            dir.path(),
+            Some(&target.url),
+            &[
+                "admin",
+                "create-user",
+                "--role",
+                "admin",
+                "--email",
+                "a@b.cn",
+                "--name",
+                "A",
+            ],
+            "",
+        );
+        assert_eq!(empty.status.code(), Some(2));
+    }
+}
+
+#[test]
+fn openapi_prints_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = techtrade(dir.path(), None, &["openapi"], "");
+    assert!(output.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(doc["paths"]["/api/v1/organizations"]["post"].is_object());
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/default.toml"),
+        "[server]\nlisten = \"everywhere\"\n",
+    )
+    .unwrap();
+    let output = techtrade(dir.path(), None, &["migrate"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("server.listen"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = techtrade(
+        dir.path(),
+        Some("mysql://root:hunter2@db/tt"),
+        &["migrate"],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("database.url") && !stderr(&output).contains("hunter2"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = techtrade(dir.path(), None, &["no-such-command"], "");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+/// With no configuration at all, `serve` comes up on SQLite under ./data.
+#[test]
+fn serve_needs_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_techtrade"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("TECHTRADE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("TECHTRADE_CONFIG_DIR")
+        .env_remove("TECHTRADE__DATABASE__URL")
+        .env_remove("TECHTRADE__DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut answer = String::new();
+    while Instant::now() < deadline {
+        if let Ok(text) = http_get(port, "/readyz") {
+            answer = text;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"database\":\"sqlite\""), "{answer}");
+    assert!(dir.path().join("data/techtrade.sqlite3").exists());
+}
+
+fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}

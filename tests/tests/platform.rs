@@ -1,0 +1,136 @@
+//! The plumbing every service shares: problem+json for every kind of bad
+//! request, request ids, health checks, the OpenAPI document and docs page.
+
+#![allow(clippy::unwrap_used)]
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::{Value, json};
+use techtrade_tests::on_both_databases;
+
+fn raw(
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    builder.body(body.into()).unwrap()
+}
+
+on_both_databases! {
+    async fn bad_requests_get_problem_json(app: TestApp) {
+        let malformed = app.send(raw("POST", "/api/v1/auth/login", Some("application/json"), "{\"email\": ")).await;
+        malformed.assert_problem(400, "malformed_json");
+
+        let wrong_type = app.send(raw("POST", "/api/v1/auth/login", Some("text/plain"), "{}")).await;
+        wrong_type.assert_problem(415, "unsupported_media_type");
+        let no_type = app.send(raw("POST", "/api/v1/auth/login", None, "{}")).await;
+        no_type.assert_problem(415, "unsupported_media_type");
+
+        let huge = format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(3 * 1024 * 1024));
+        let too_large = app.send(raw("POST", "/api/v1/auth/login", Some("application/json"), huge)).await;
+        too_large.assert_problem(413, "payload_too_large");
+
+        let missing = app.get("/api/v1/no-such-thing", None).await;
+        missing.assert_problem(404, "not_found");
+        let wrong_method = app.request(Method::DELETE, "/api/v1/auth/login", None, None).await;
+        wrong_method.assert_problem(405, "method_not_allowed");
+    }
+}
+
+on_both_databases! {
+    async fn every_response_carries_a_request_id(app: TestApp) {
+        let generated = app.get("/healthz", None).await;
+        assert_eq!(generated.header("x-request-id").len(), 36, "a UUID is generated");
+        let given = app.send(Request::get("/api/v1/me").header("x-request-id", "trace-abc-123").body(Body::empty()).unwrap()).await;
+        given.assert_problem(401, "unauthenticated");
+        assert_eq!(given.header("x-request-id"), "trace-abc-123", "a caller's id is kept");
+    }
+}
+
+on_both_databases! {
+    async fn health_and_readiness(app: TestApp) {
+        let health = app.get("/healthz", None).await;
+        health.assert_status(200);
+        assert_eq!(health.json["status"], "ok");
+        let ready = app.get("/readyz", None).await;
+        ready.assert_status(200);
+        assert_eq!(ready.json["status"], "ready");
+        let expected = app.state.db.backend().as_str();
+        assert_eq!(ready.json["database"], expected);
+    }
+}
+
+/// Resolves `{"$ref": "#/components/schemas/X"}` to X's schema.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+on_both_databases! {
+    async fn the_openapi_document_lists_every_route_with_its_schemas(app: TestApp) {
+        let response = app.get("/api/openapi.json", None).await;
+        response.assert_status(200);
+        let doc = &response.json;
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let expected: [(&str, &str, Option<&str>, &str); 10] = [
+            ("post", "/api/v1/organizations", Some("RegistrationRequest"), "201"),
+            ("get", "/api/v1/organizations/{id}", None, "200"),
+            ("get", "/api/v1/organizations/{id}/members", None, "200"),
+            ("post", "/api/v1/organizations/{id}/members", Some("NewUserRequest"), "201"),
+            ("post", "/api/v1/auth/login", Some("LoginRequest"), "200"),
+            ("post", "/api/v1/auth/logout", None, "204"),
+            ("get", "/api/v1/me", None, "200"),
+            ("post", "/api/v1/admin/users", Some("AdminNewUserRequest"), "201"),
+            ("get", "/healthz", None, "200"),
+            ("get", "/readyz", None, "200"),
+        ];
+        let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(listed, expected.len(), "every route is documented, and only those");
+        for (method, path, request, success) in expected {
+            let operation = &doc["paths"][path][method];
+            assert!(operation.is_object(), "{method} {path} is missing");
+            if let Some(request) = request {
+                let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+                assert_eq!(schema["$ref"], format!("#/components/schemas/{request}"), "{method} {path}");
+                assert!(resolve(doc, schema)["properties"].is_object(), "{request} has properties");
+            }
+            let response = &operation["responses"][success];
+            assert!(response.is_object(), "{method} {path} documents {success}");
+            if success != "204" {
+                let schema = &response["content"]["application/json"]["schema"];
+                let resolved = resolve(doc, schema);
+                let described = resolved["properties"].is_object() || resolved["allOf"].is_array();
+                assert!(described, "{method} {path} {success} has a schema: {resolved}");
+            }
+        }
+        let problem = &doc["components"]["schemas"]["Problem"]["properties"];
+        for field in ["type", "title", "status", "detail", "code", "errors"] {
+            assert!(problem[field].is_object(), "Problem.{field}");
+        }
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(doc["paths"]["/api/v1/me"]["get"]["security"], json!([{"bearer": []}]));
+    }
+}
+
+on_both_databases! {
+    async fn the_docs_page_is_served_from_the_binary(app: TestApp) {
+        let page = app.get("/docs/", None).await;
+        page.assert_status(200);
+        assert!(page.text.contains("swagger-ui"), "{}", page.text);
+        let bundle = app.get("/docs/swagger-ui-bundle.js", None).await;
+        bundle.assert_status(200);
+        assert!(bundle.text.len() > 100_000, "the UI's script is compiled in");
+        let init = app.get("/docs/swagger-initializer.js", None).await;
+        assert!(init.text.contains("/api/openapi.json"));
+    }
+}
