@@ -7,8 +7,11 @@
 pub mod credit_code;
 pub mod email;
 pub mod ids;
+pub mod ipc;
+pub mod listing;
 pub mod money;
 pub mod organization;
+pub mod patent;
 pub mod region;
 pub mod role;
 pub mod text;
@@ -16,8 +19,11 @@ pub mod violations;
 
 pub use credit_code::CreditCode;
 pub use email::Email;
+pub use ipc::IpcCode;
+pub use listing::{ListingKind, ListingStatus, Maturity, TradeMode, Transition};
 pub use money::Money;
 pub use organization::OrganizationKind;
+pub use patent::{ApplicationNumber, LegalStatus, PatentType, PublicationNumber};
 pub use region::RegionCode;
 pub use role::Role;
 pub use violations::{Violation, Violations};

@@ -43,6 +43,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .merge(techtrade_accounts::router())
+        .merge(techtrade_listings::router())
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).

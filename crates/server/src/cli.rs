@@ -59,6 +59,23 @@ pub enum Command {
     /// Administration.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Load demo data: the real patent records of the shared data as
+    /// published listings of five demo organisations, each with a member
+    /// who can sign in. Running it again adds nothing.
+    #[command(
+        after_help = "Examples:\n  techtrade seed --demo\n  techtrade seed --demo --source ../shared/data --password 'a demo password'"
+    )]
+    Seed {
+        /// Required: say that demo data is what you want.
+        #[arg(long)]
+        demo: bool,
+        /// The folder with cn_patents_title_ipc.csv and cn_patents_g06f_with_abstracts.jsonl.
+        #[arg(long, default_value = "../shared/data")]
+        source: PathBuf,
+        /// The password of the demo members (demo1@techtrade.invalid … demo5@techtrade.invalid).
+        #[arg(long, default_value = "techtrade-demo")]
+        password: String,
+    },
     /// Print the OpenAPI document of the HTTP API.
     #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
     Openapi,
@@ -156,6 +173,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 organization_id,
             };
             runtime.block_on(create_user(config, input))
+        }
+        Command::Seed {
+            demo,
+            source,
+            password,
+        } => {
+            if !demo {
+                return Err(Failure::usage(
+                    "say --demo: demo data is the only kind there is",
+                ));
+            }
+            runtime.block_on(seed_demo(config, source, password))
         }
         Command::Openapi => Ok(()),
     }
@@ -311,6 +340,104 @@ async fn create_user(config: Config, input: NewUser) -> Result<(), Failure> {
     println!(
         "created {} {} <{}> ({})",
         user.role, user.id, user.email, user.name
+    );
+    Ok(())
+}
+
+/// Prints progress to stderr now and then: the whole run is a minute at most.
+fn progress_printer(what: &'static str) -> impl FnMut(usize, usize) {
+    let started = Instant::now();
+    let mut last_printed = Instant::now() - Duration::from_secs(60);
+    move |done, total| {
+        if done == total || last_printed.elapsed() >= Duration::from_secs(2) {
+            last_printed = Instant::now();
+            eprintln!("{what}: {done}/{total} ({:.1?})", started.elapsed());
+        }
+    }
+}
+
+async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<(), Failure> {
+    use techtrade_listings::seed;
+    let started = Instant::now();
+    let records = seed::read_records(&source)
+        .map_err(|e| Failure::usage(format!("{e} (give the shared data folder with --source)")))?;
+    let db = open_database(&config)?;
+    {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || apply_migrations(&db))
+            .await
+            .map_err(Failure::failed)??;
+    }
+    let (organizations, organizations_created) = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().map_err(Failure::failed)?;
+            seed::ensure_organizations(&mut conn).map_err(Failure::failed)
+        })
+        .await
+        .map_err(Failure::failed)??
+    };
+    let hasher = password_hasher(&config)?;
+    let mut owners = Vec::new();
+    let mut members_created = 0;
+    for (i, organization) in organizations.iter().enumerate() {
+        let email = format!("demo{}@techtrade.invalid", i + 1);
+        let existing = {
+            let (db, email) = (db.clone(), email.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut conn = db.get().map_err(Failure::failed)?;
+                techtrade_db::accounts::find_user_by_email(&mut conn, &email)
+                    .map_err(Failure::failed)
+            })
+            .await
+            .map_err(Failure::failed)??
+        };
+        let user = match existing {
+            Some(user) => user,
+            None => {
+                members_created += 1;
+                let input = NewUser {
+                    email,
+                    password: password.clone(),
+                    name: format!("示例成员{}", i + 1),
+                    role: Role::Member,
+                    organization_id: Some(organization.id.clone()),
+                };
+                techtrade_accounts::create_user(&db, &hasher, input, None, None)
+                    .await
+                    .map_err(Failure::failed)?
+            }
+        };
+        owners.push(seed::Owner {
+            organization_id: organization.id.clone(),
+            user_id: user.id,
+        });
+    }
+    let report = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().map_err(Failure::failed)?;
+        seed::load_listings(&mut conn, &records, &owners, progress_printer("listings"))
+            .map_err(Failure::failed)
+    })
+    .await
+    .map_err(Failure::failed)??;
+    println!(
+        "seeded in {:.1?}: {} organisations ({} new), {} members ({} new), {} listings new, {} already there{}",
+        started.elapsed(),
+        organizations.len(),
+        organizations_created,
+        organizations.len(),
+        members_created,
+        report.listings_created,
+        report.listings_existing,
+        if report.codes_dropped > 0 {
+            format!(", {} non-IPC codes left out", report.codes_dropped)
+        } else {
+            String::new()
+        },
+    );
+    println!(
+        "demo members: demo1@techtrade.invalid … demo{}@techtrade.invalid (password as given with --password)",
+        organizations.len()
     );
     Ok(())
 }

@@ -276,3 +276,63 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     stream.read_to_string(&mut response)?;
     Ok(response)
 }
+
+/// `seed --demo` loads every record of the shared data, and a second run
+/// adds nothing.
+#[test]
+fn seed_demo_is_complete_and_idempotent() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let source = source.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for target in targets(dir.path()) {
+        let first = techtrade(
+            dir.path(),
+            Some(&target.url),
+            &["seed", "--demo", "--source", source],
+            "",
+        );
+        assert!(first.status.success(), "{}", stderr(&first));
+        assert!(
+            stdout(&first).contains("9797 listings new, 0 already there"),
+            "{}",
+            stdout(&first)
+        );
+        assert!(
+            stderr(&first).contains("listings: 9797/9797"),
+            "progress is reported: {}",
+            stderr(&first)
+        );
+
+        let second = techtrade(
+            dir.path(),
+            Some(&target.url),
+            &["seed", "--demo", "--source", source],
+            "",
+        );
+        assert!(second.status.success(), "{}", stderr(&second));
+        assert!(
+            stdout(&second).contains("0 listings new, 9797 already there"),
+            "{}",
+            stdout(&second)
+        );
+
+        let mut conn = DatabaseUrl::parse(&target.url)
+            .unwrap()
+            .establish()
+            .unwrap();
+        assert_eq!(
+            techtrade_db::listings::count_listings(&mut conn).unwrap(),
+            9_797
+        );
+        assert!(techtrade_db::audit::verify(&mut conn).is_ok());
+    }
+    let missing = techtrade(
+        dir.path(),
+        None,
+        &["seed", "--demo", "--source", "/nonexistent"],
+        "",
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    let no_flag = techtrade(dir.path(), None, &["seed"], "");
+    assert_eq!(no_flag.status.code(), Some(2));
+}

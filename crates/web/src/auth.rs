@@ -4,7 +4,7 @@
 //! a leaked table holds no usable token. A plain hash (not a password hash)
 //! is right here: the token has 256 bits of entropy.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
@@ -127,6 +127,26 @@ impl FromRequestParts<AppState> for CurrentUser {
         // Several extractors of one request may ask; look the token up once.
         parts.extensions.insert(current.clone());
         Ok(current)
+    }
+}
+
+/// `Option<CurrentUser>`: `None` without an Authorization header (the
+/// public), the user with a live token, and 401 for a bad token — a caller
+/// who sends a token means to be someone, so it is never silently ignored.
+impl OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 

@@ -1,0 +1,301 @@
+//! Rows and queries of the listings service: supply listings with their
+//! patents, demands, and officials' moderation decisions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::connection::AnyConnection;
+use crate::schema::{demands, listing_patents, listings, moderation_reviews, organizations};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = listings, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
+pub struct Listing {
+    pub id: String,
+    pub owner_organization_id: String,
+    pub created_by: String,
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    pub summary: String,
+    pub description: Option<String>,
+    /// JSON array of canonical IPC codes.
+    pub ipc_codes: String,
+    pub maturity: String,
+    /// JSON array of trade modes.
+    pub trade_modes: String,
+    pub price_fen: Option<i64>,
+    pub negotiable: bool,
+    pub region_code: String,
+    pub review_reason: Option<String>,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = listing_patents, check_for_backend(crate::MultiBackend))]
+pub struct ListingPatent {
+    pub id: String,
+    pub listing_id: String,
+    pub position: i32,
+    pub application_number: String,
+    pub publication_number: Option<String>,
+    pub patent_type: String,
+    pub title: String,
+    pub filing_date: chrono::NaiveDate,
+    pub grant_date: Option<chrono::NaiveDate>,
+    pub legal_status: String,
+    pub expires_on: chrono::NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = demands, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
+pub struct Demand {
+    pub id: String,
+    pub owner_organization_id: String,
+    pub created_by: String,
+    pub status: String,
+    pub title: String,
+    pub description: String,
+    pub ipc_codes: String,
+    pub budget_min_fen: Option<i64>,
+    pub budget_max_fen: Option<i64>,
+    pub negotiable: bool,
+    pub trade_modes: String,
+    pub region_code: String,
+    pub deadline: Option<chrono::NaiveDate>,
+    pub review_reason: Option<String>,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = moderation_reviews, check_for_backend(crate::MultiBackend))]
+pub struct ModerationReview {
+    pub id: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub reviewer_id: String,
+    pub decision: String,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_listing(
+    conn: &mut AnyConnection,
+    listing: &Listing,
+    patents: &[ListingPatent],
+) -> QueryResult<()> {
+    diesel::insert_into(listings::table)
+        .values(listing)
+        .execute(conn)?;
+    // MultiConnection has no batch insert; one row at a time.
+    for patent in patents {
+        diesel::insert_into(listing_patents::table)
+            .values(patent)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_listing(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Listing>> {
+    listings::table
+        .find(id)
+        .select(Listing::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn listing_exists(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(listings::table.find(id))).get_result(conn)
+}
+
+pub fn patents_of(conn: &mut AnyConnection, listing_id: &str) -> QueryResult<Vec<ListingPatent>> {
+    listing_patents::table
+        .filter(listing_patents::listing_id.eq(listing_id))
+        .order(listing_patents::position.asc())
+        .select(ListingPatent::as_select())
+        .load(conn)
+}
+
+/// The patents of several listings, in listing then position order.
+pub fn patents_of_many(
+    conn: &mut AnyConnection,
+    listing_ids: &[String],
+) -> QueryResult<Vec<ListingPatent>> {
+    listing_patents::table
+        .filter(listing_patents::listing_id.eq_any(listing_ids))
+        .order((
+            listing_patents::listing_id.asc(),
+            listing_patents::position.asc(),
+        ))
+        .select(ListingPatent::as_select())
+        .load(conn)
+}
+
+/// Writes `listing` over the stored row when the stored version is
+/// `expected_version` (then bumped); `false` when someone changed it first.
+pub fn update_listing(
+    conn: &mut AnyConnection,
+    listing: &Listing,
+    expected_version: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(listings::table.find(&listing.id))
+        .filter(listings::version.eq(expected_version))
+        .set(listing)
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn replace_patents(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    patents: &[ListingPatent],
+) -> QueryResult<()> {
+    diesel::delete(listing_patents::table.filter(listing_patents::listing_id.eq(listing_id)))
+        .execute(conn)?;
+    for patent in patents {
+        diesel::insert_into(listing_patents::table)
+            .values(patent)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_demand(conn: &mut AnyConnection, demand: &Demand) -> QueryResult<()> {
+    diesel::insert_into(demands::table)
+        .values(demand)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_demand(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Demand>> {
+    demands::table
+        .find(id)
+        .select(Demand::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update_demand(
+    conn: &mut AnyConnection,
+    demand: &Demand,
+    expected_version: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(demands::table.find(&demand.id))
+        .filter(demands::version.eq(expected_version))
+        .set(demand)
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn insert_review(conn: &mut AnyConnection, review: &ModerationReview) -> QueryResult<()> {
+    diesel::insert_into(moderation_reviews::table)
+        .values(review)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn reviews_of(
+    conn: &mut AnyConnection,
+    subject_type: &str,
+    subject_id: &str,
+) -> QueryResult<Vec<ModerationReview>> {
+    moderation_reviews::table
+        .filter(moderation_reviews::subject_type.eq(subject_type))
+        .filter(moderation_reviews::subject_id.eq(subject_id))
+        .order(moderation_reviews::created_at.asc())
+        .select(ModerationReview::as_select())
+        .load(conn)
+}
+
+/// Which listings or demands a list request wants.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub owner_organization_id: Option<String>,
+    pub statuses: Vec<String>,
+    pub kind: Option<String>,
+    /// Oldest submission first (a review queue) instead of newest change first.
+    pub queue_order: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+macro_rules! filtered {
+    ($table:ident, $filter:expr) => {{
+        let filter = $filter;
+        let mut query = $table::table.into_boxed();
+        if let Some(owner) = &filter.owner_organization_id {
+            query = query.filter($table::owner_organization_id.eq(owner.clone()));
+        }
+        if !filter.statuses.is_empty() {
+            query = query.filter($table::status.eq_any(filter.statuses.clone()));
+        }
+        query
+    }};
+}
+
+pub fn list_listings(
+    conn: &mut AnyConnection,
+    filter: &ListFilter,
+) -> QueryResult<(Vec<Listing>, i64)> {
+    let with_kind = |query: listings::BoxedQuery<'static, crate::MultiBackend>| match &filter.kind {
+        Some(kind) => query.filter(listings::kind.eq(kind.clone())),
+        None => query,
+    };
+    let total = with_kind(filtered!(listings, filter))
+        .count()
+        .get_result(conn)?;
+    let query = with_kind(filtered!(listings, filter));
+    let query = if filter.queue_order {
+        query.order((listings::submitted_at.asc(), listings::id.asc()))
+    } else {
+        query.order((listings::updated_at.desc(), listings::id.desc()))
+    };
+    let items = query
+        .offset(filter.offset)
+        .limit(filter.limit)
+        .select(Listing::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+pub fn list_demands(
+    conn: &mut AnyConnection,
+    filter: &ListFilter,
+) -> QueryResult<(Vec<Demand>, i64)> {
+    let total = filtered!(demands, filter).count().get_result(conn)?;
+    let query = filtered!(demands, filter);
+    let query = if filter.queue_order {
+        query.order((demands::submitted_at.asc(), demands::id.asc()))
+    } else {
+        query.order((demands::updated_at.desc(), demands::id.desc()))
+    };
+    let items = query
+        .offset(filter.offset)
+        .limit(filter.limit)
+        .select(Demand::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// Organisation names by id, for showing who offers what.
+pub fn organization_names(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    organizations::table
+        .filter(organizations::id.eq_any(ids))
+        .select((organizations::id, organizations::name))
+        .load(conn)
+}
+
+/// How many listings there are (all statuses).
+pub fn count_listings(conn: &mut AnyConnection) -> QueryResult<i64> {
+    listings::table.count().get_result(conn)
+}

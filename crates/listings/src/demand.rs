@@ -1,0 +1,121 @@
+//! Technology demands as [`Item`]s.
+
+use techtrade_db::AnyConnection;
+use techtrade_db::listings::{self as db, Demand, ListFilter};
+use techtrade_domain::{ListingStatus, ids};
+use techtrade_web::{ApiError, CurrentUser};
+
+use crate::items::{Item, Lifecycle};
+use crate::requests::{DemandRequest, ValidDemand};
+use crate::views::DemandResponse;
+
+fn set_content(row: &mut Demand, valid: &ValidDemand) {
+    let list = |items: Vec<&str>| serde_json::Value::from(items).to_string();
+    row.title = valid.title.clone();
+    row.description = valid.description.clone();
+    row.ipc_codes = list(valid.ipc.iter().map(|c| c.as_str()).collect());
+    row.budget_min_fen = valid.budget_min.map(|m| m.fen());
+    row.budget_max_fen = valid.budget_max.map(|m| m.fen());
+    row.negotiable = valid.negotiable;
+    row.trade_modes = list(valid.trade_modes.iter().map(|m| m.as_str()).collect());
+    row.region_code = valid.region_code.to_string();
+    row.deadline = valid.deadline;
+}
+
+impl Item for Demand {
+    const SUBJECT: &'static str = "demand";
+    type Request = DemandRequest;
+    type Response = DemandResponse;
+
+    fn find(conn: &mut AnyConnection, id: &str) -> diesel::QueryResult<Option<Self>> {
+        db::find_demand(conn, id)
+    }
+
+    fn store(&self, conn: &mut AnyConnection, expected_version: i64) -> diesel::QueryResult<bool> {
+        db::update_demand(conn, self, expected_version)
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn owner(&self) -> &str {
+        &self.owner_organization_id
+    }
+
+    fn status_text(&self) -> &str {
+        &self.status
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn lifecycle(&mut self) -> Lifecycle<'_> {
+        Lifecycle {
+            status: &mut self.status,
+            version: &mut self.version,
+            review_reason: &mut self.review_reason,
+            submitted_at: &mut self.submitted_at,
+            published_at: &mut self.published_at,
+            updated_at: &mut self.updated_at,
+        }
+    }
+
+    fn create(
+        conn: &mut AnyConnection,
+        request: DemandRequest,
+        user: &CurrentUser,
+    ) -> Result<Self, ApiError> {
+        let valid = request.validate(chrono::Utc::now().date_naive())?;
+        let now = techtrade_db::now();
+        let mut row = Demand {
+            id: ids::new_id(),
+            owner_organization_id: user.organization()?.to_string(),
+            created_by: user.user_id.clone(),
+            status: ListingStatus::Draft.as_str().to_string(),
+            title: String::new(),
+            description: String::new(),
+            ipc_codes: String::new(),
+            budget_min_fen: None,
+            budget_max_fen: None,
+            negotiable: false,
+            trade_modes: String::new(),
+            region_code: String::new(),
+            deadline: None,
+            review_reason: None,
+            submitted_at: None,
+            published_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        set_content(&mut row, &valid);
+        db::insert_demand(conn, &row)?;
+        Ok(row)
+    }
+
+    fn edit(&mut self, _conn: &mut AnyConnection, request: DemandRequest) -> Result<(), ApiError> {
+        let valid = request.validate(chrono::Utc::now().date_naive())?;
+        set_content(self, &valid);
+        Ok(())
+    }
+
+    fn respond(
+        _conn: &mut AnyConnection,
+        items: Vec<Self>,
+    ) -> Result<Vec<DemandResponse>, ApiError> {
+        Ok(items.into_iter().map(DemandResponse::from).collect())
+    }
+
+    fn request_form(response: &DemandResponse) -> serde_json::Value {
+        response.as_request()
+    }
+
+    fn list(
+        conn: &mut AnyConnection,
+        filter: &ListFilter,
+    ) -> diesel::QueryResult<(Vec<Self>, i64)> {
+        db::list_demands(conn, filter)
+    }
+}

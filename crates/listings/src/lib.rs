@@ -1,0 +1,13 @@
+//! The listings service: what enterprises, universities and institutes
+//! offer (patents and technology achievements), what buyers ask for
+//! (demands), and the officials' review before anything is public.
+
+mod demand;
+mod handlers;
+mod items;
+mod listing;
+pub mod requests;
+pub mod seed;
+pub mod views;
+
+pub use handlers::router;

@@ -1,0 +1,507 @@
+//! `techtrade seed --demo`: the real Chinese patent records of the shared
+//! data as published listings of a few demo organisations, so that a
+//! newcomer has something to search and trade.
+//!
+//! The records carry no applicant, dates, region or price; those are made
+//! up reproducibly from each publication number (the same number always
+//! gives the same listing), and the demo organisations say "示例" in their
+//! names. Listing ids are `demo-<publication number>`, which makes a second
+//! run skip what the first loaded.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use techtrade_db::accounts::{self, Organization};
+use techtrade_db::listings::{self as db, Listing};
+use techtrade_db::{AnyConnection, audit, outbox};
+use techtrade_domain::{
+    ApplicationNumber, CreditCode, IpcCode, LegalStatus, ListingKind, ListingStatus, Maturity,
+    Money, PatentType, PublicationNumber, RegionCode, TradeMode,
+};
+
+use crate::listing;
+use crate::requests::{ValidListing, ValidPatent};
+
+/// One patent record of the shared data.
+#[derive(Debug, Clone)]
+pub struct PatentRecord {
+    pub publication_number: String,
+    pub title: String,
+    /// IPC (or CPC) codes as given.
+    pub codes: Vec<String>,
+    pub abstract_text: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} line {line}: {problem}")]
+    Record {
+        path: String,
+        line: usize,
+        problem: String,
+    },
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What loading the listings did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    pub listings_created: usize,
+    pub listings_existing: usize,
+    /// Codes in the records that are not IPC at any level, left out.
+    pub codes_dropped: usize,
+}
+
+pub const CSV_FILE: &str = "cn_patents_title_ipc.csv";
+pub const ABSTRACTS_FILE: &str = "cn_patents_g06f_with_abstracts.jsonl";
+
+/// Reads both record files of `dir`, the CSV first.
+pub fn read_records(dir: &Path) -> Result<Vec<PatentRecord>, SeedError> {
+    let mut records = read_csv(&dir.join(CSV_FILE))?;
+    records.extend(read_jsonl(&dir.join(ABSTRACTS_FILE))?);
+    Ok(records)
+}
+
+fn read(path: &Path) -> Result<String, SeedError> {
+    std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// `publication_number,kind,title,ipc_subclasses`, `|` between codes.
+fn read_csv(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        publication_number: String,
+        title: String,
+        ipc_subclasses: String,
+    }
+    let text = read(path)?;
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .deserialize::<Row>()
+        .enumerate()
+        .map(|(i, row)| {
+            let row = row.map_err(|e| SeedError::Record {
+                path: path.display().to_string(),
+                line: i + 2,
+                problem: e.to_string(),
+            })?;
+            Ok(PatentRecord {
+                publication_number: row.publication_number.trim().to_string(),
+                title: row.title.trim().to_string(),
+                codes: row
+                    .ipc_subclasses
+                    .split('|')
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect(),
+                abstract_text: None,
+            })
+        })
+        .collect()
+}
+
+fn read_jsonl(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        publication_number: String,
+        title: String,
+        #[serde(rename = "abstract")]
+        abstract_text: String,
+        cpc: Vec<String>,
+    }
+    let text = read(path)?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let parsed: Line = serde_json::from_str(line).map_err(|e| SeedError::Record {
+                path: path.display().to_string(),
+                line: i + 1,
+                problem: e.to_string(),
+            })?;
+            Ok(PatentRecord {
+                publication_number: parsed.publication_number,
+                title: parsed.title,
+                codes: parsed.cpc,
+                abstract_text: Some(parsed.abstract_text),
+            })
+        })
+        .collect()
+}
+
+/// A small deterministic generator (SplitMix64) seeded from a string, so a
+/// record always gets the same made-up details on every machine.
+struct Dice(u64);
+
+impl Dice {
+    fn for_key(key: &str) -> Self {
+        // FNV-1a over the key.
+        let seed = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Self(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// The demo organisations: (name, kind, 17-character credit code prefix, region).
+const ORGANIZATIONS: [(&str, &str, &str, &str); 5] = [
+    (
+        "青海高原理工大学（示例）",
+        "university",
+        "12630000MB0000001",
+        "630104",
+    ),
+    (
+        "西宁盐湖化工研究院（示例）",
+        "institute",
+        "12630100MB0000002",
+        "630105",
+    ),
+    (
+        "海西新能源科技有限公司（示例）",
+        "enterprise",
+        "91632801MA0000003",
+        "632801",
+    ),
+    (
+        "海东智能制造有限公司（示例）",
+        "enterprise",
+        "91630202MA0000004",
+        "630202",
+    ),
+    (
+        "青海技术转移服务中心（示例）",
+        "agency",
+        "52630100MJ0000005",
+        "630103",
+    ),
+];
+
+/// Regions listings are offered from: Xining's districts, Haidong, Golmud, Delingha.
+const REGIONS: [&str; 7] = [
+    "630102", "630103", "630104", "630105", "630202", "632801", "632802",
+];
+
+/// The demo organisations as rows (ids derived from their credit codes).
+pub fn demo_organizations() -> Result<Vec<Organization>, SeedError> {
+    let now = techtrade_db::now();
+    ORGANIZATIONS
+        .iter()
+        .map(|(name, kind, prefix, region)| {
+            let code = CreditCode::complete(prefix)
+                .map_err(|e| SeedError::Invalid(format!("demo credit code {prefix}: {e}")))?;
+            Ok(Organization {
+                id: format!("demo-org-{}", code.as_str().to_ascii_lowercase()),
+                name: (*name).to_string(),
+                kind: (*kind).to_string(),
+                credit_code: code.to_string(),
+                region_code: (*region).to_string(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            })
+        })
+        .collect()
+}
+
+/// The demo listing for a record, with its made-up details.
+pub fn demo_listing(
+    record: &PatentRecord,
+    today: NaiveDate,
+) -> Result<(ValidListing, usize), SeedError> {
+    let invalid =
+        |what: String| SeedError::Invalid(format!("{}: {what}", record.publication_number));
+    let publication =
+        PublicationNumber::parse(&record.publication_number).map_err(|e| invalid(e.to_string()))?;
+    let patent_type = publication.patent_type();
+    let mut dice = Dice::for_key(publication.as_str());
+
+    let mut codes: Vec<IpcCode> = Vec::new();
+    let mut dropped = 0;
+    for code in &record.codes {
+        // CPC refines IPC; a CPC-only group still names an IPC subclass.
+        let parsed =
+            IpcCode::parse(code).or_else(|_| IpcCode::parse(code.get(..4).unwrap_or(code)));
+        match parsed {
+            Ok(code) if !codes.contains(&code) => codes.push(code),
+            Ok(_) => {}
+            Err(_) => dropped += 1,
+        }
+    }
+
+    let year = 2015 + dice.below(7) as i32;
+    let type_digit = if patent_type == PatentType::UtilityModel {
+        2
+    } else {
+        1
+    };
+    let serial = dice.below(10_000_000);
+    let number = ApplicationNumber::complete(&format!("{year}{type_digit}{serial:07}"))
+        .map_err(|e| invalid(e.to_string()))?;
+    let filing = NaiveDate::from_yo_opt(year, 1 + dice.below(365) as u32)
+        .unwrap_or(today)
+        .min(today);
+    let granted = publication.is_grant();
+    let grant_date = granted.then(|| {
+        let days = 200 + dice.below(900) as i64;
+        (filing + chrono::TimeDelta::days(days)).min(today)
+    });
+    let expires_on = patent_type
+        .expires_on(filing)
+        .ok_or_else(|| invalid("no expiry".into()))?;
+    let patent = ValidPatent {
+        application_number: number,
+        publication_number: Some(publication.clone()),
+        patent_type,
+        title: record.title.clone(),
+        filing_date: filing,
+        grant_date,
+        legal_status: if granted {
+            LegalStatus::Granted
+        } else {
+            LegalStatus::Pending
+        },
+        expires_on,
+    };
+
+    let maturity = *dice.pick(Maturity::ALL);
+    let mut trade_modes = vec![*dice.pick(TradeMode::ALL)];
+    if dice.below(2) == 0 {
+        let second = *dice.pick(TradeMode::ALL);
+        if !trade_modes.contains(&second) {
+            trade_modes.push(second);
+        }
+    }
+    trade_modes.sort();
+    let negotiable = dice.below(4) == 0;
+    // Prices from 5万 to about 500万 yuan, in whole thousands of yuan.
+    let price = (!negotiable)
+        .then(|| Money::from_fen((50 + dice.below(4_950) as i64) * 1_000 * 100))
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?;
+    let region =
+        RegionCode::parse(dice.pick::<&str>(&REGIONS)).map_err(|e| invalid(e.to_string()))?;
+    let summary: String = match &record.abstract_text {
+        Some(text) => text.chars().take(crate::requests::MAX_SUMMARY).collect(),
+        None => record.title.clone(),
+    };
+    let valid = ValidListing {
+        kind: ListingKind::Patent,
+        title: record
+            .title
+            .chars()
+            .take(crate::requests::MAX_TITLE)
+            .collect(),
+        summary,
+        description: record.abstract_text.clone(),
+        ipc: codes,
+        maturity,
+        trade_modes,
+        price,
+        negotiable,
+        region_code: region,
+        patents: vec![patent],
+    };
+    Ok((valid, dropped))
+}
+
+/// Inserts the demo organisations that are missing; returns them all and
+/// how many were new.
+pub fn ensure_organizations(
+    conn: &mut AnyConnection,
+) -> Result<(Vec<Organization>, usize), SeedError> {
+    let organizations = demo_organizations()?;
+    let created = techtrade_db::write_transaction(conn, |conn| {
+        let mut created = 0;
+        for organization in &organizations {
+            if accounts::find_organization(conn, &organization.id)?.is_none() {
+                accounts::insert_organization(conn, organization)?;
+                created += 1;
+            }
+        }
+        Ok::<_, SeedError>(created)
+    })?;
+    Ok((organizations, created))
+}
+
+/// Who owns demo listings: an organisation and the member who lists for it.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub organization_id: String,
+    pub user_id: String,
+}
+
+/// Loads the records as published listings spread over `owners`; records
+/// already loaded are skipped. `progress` is told (done, total) after each
+/// batch of 500, each batch its own transaction.
+pub fn load_listings(
+    conn: &mut AnyConnection,
+    records: &[PatentRecord],
+    owners: &[Owner],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<SeedReport, SeedError> {
+    if owners.is_empty() {
+        return Err(SeedError::Invalid("no owners for the demo listings".into()));
+    }
+    let mut report = SeedReport::default();
+    let today = chrono::Utc::now().date_naive();
+    const BATCH: usize = 500;
+    let mut done = 0;
+    for batch in records.chunks(BATCH) {
+        techtrade_db::write_transaction(conn, |conn| {
+            for record in batch {
+                let id = format!("demo-{}", record.publication_number);
+                if db::listing_exists(conn, &id)? {
+                    report.listings_existing += 1;
+                    continue;
+                }
+                let (valid, dropped) = demo_listing(record, today)?;
+                report.codes_dropped += dropped;
+                let owner = &owners[Dice::for_key(&id).below(owners.len() as u64) as usize];
+                let now = techtrade_db::now();
+                let row = Listing {
+                    id: id.clone(),
+                    status: ListingStatus::Published.as_str().to_string(),
+                    submitted_at: Some(now),
+                    published_at: Some(now),
+                    ..listing::new_row(&valid, &owner.organization_id, &owner.user_id, now)
+                };
+                listing::insert(conn, &row, &valid)
+                    .map_err(|e| SeedError::Invalid(e.to_string()))?;
+                let payload = serde_json::json!({
+                    "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
+                });
+                outbox::emit(conn, "listing.published", "listing", &id, &payload)?;
+                report.listings_created += 1;
+            }
+            Ok::<_, SeedError>(())
+        })?;
+        done += batch.len();
+        progress(done, records.len());
+    }
+    audit::append(
+        conn,
+        audit::AuditEntry {
+            actor_user_id: None,
+            action: "demo.seed",
+            subject_type: "system",
+            subject_id: "demo",
+            before: None,
+            after: Some(serde_json::json!({
+                "listings_created": report.listings_created,
+                "listings_existing": report.listings_existing,
+            })),
+            request_id: None,
+        },
+    )?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_data() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+    }
+
+    #[test]
+    fn every_record_becomes_a_consistent_listing() {
+        let records = read_records(&shared_data()).expect("the shared data beside the repository");
+        assert_eq!(records.len(), 9_797);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let mut dropped = 0;
+        for record in &records {
+            let (listing, lost) = demo_listing(record, today).unwrap();
+            dropped += lost;
+            assert!(!listing.ipc.is_empty(), "{}", record.publication_number);
+            let patent = &listing.patents[0];
+            assert_eq!(patent.application_number.patent_type(), patent.patent_type);
+            assert_eq!(
+                patent.publication_number.as_ref().map(|p| p.patent_type()),
+                Some(patent.patent_type)
+            );
+            assert_eq!(
+                patent.application_number.year(),
+                chrono::Datelike::year(&patent.filing_date)
+            );
+            assert!(
+                patent
+                    .grant_date
+                    .is_none_or(|g| g >= patent.filing_date && g <= today)
+            );
+            assert!(listing.price.is_some() || listing.negotiable);
+        }
+        assert_eq!(dropped, 0, "every code in the data is IPC at some level");
+    }
+
+    #[test]
+    fn made_up_details_are_reproducible() {
+        let record = PatentRecord {
+            publication_number: "CN114081026A".into(),
+            title: "一种水电站高压输电线路驱鸟保护装置".into(),
+            codes: vec!["A01M".into(), "G06F".into(), "H02G".into()],
+            abstract_text: None,
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let (a, _) = demo_listing(&record, today).unwrap();
+        let (b, _) = demo_listing(&record, today).unwrap();
+        assert_eq!(
+            a.patents[0].application_number,
+            b.patents[0].application_number
+        );
+        assert_eq!(
+            (a.price, a.maturity, a.region_code.clone()),
+            (b.price, b.maturity, b.region_code.clone())
+        );
+        assert_eq!(a.patents[0].patent_type, PatentType::Invention);
+        assert_eq!(
+            a.patents[0].legal_status,
+            LegalStatus::Pending,
+            "an A publication is not yet granted"
+        );
+    }
+
+    #[test]
+    fn csv_fields_may_be_quoted() {
+        let dir = std::env::temp_dir().join(format!(
+            "techtrade-seed-{}",
+            techtrade_domain::ids::new_id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.csv");
+        std::fs::write(&path, "publication_number,kind,title,ipc_subclasses\nCN215756344U,U,\"一种2,6二异丙基苯胺生产用灌装设备\",B67C\n").unwrap();
+        let records = read_csv(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(records[0].title, "一种2,6二异丙基苯胺生产用灌装设备");
+        assert_eq!(records[0].codes, ["B67C"]);
+    }
+}
