@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
@@ -17,7 +18,10 @@ use serde_json::{Value, json};
 use techtrade_accounts::{NewUser, PasswordHasher};
 use techtrade_db::testing::TestDatabase;
 use techtrade_domain::{CreditCode, Role};
-use techtrade_server::app::{self, HttpOptions};
+use techtrade_listings::seed::PatentRecord;
+use techtrade_search::SharedIndex;
+use techtrade_search::embedded::EmbeddedIndex;
+use techtrade_server::app::{self, HttpOptions, Services};
 use techtrade_web::{AppState, AuthSettings, Settings};
 use tower::ServiceExt;
 
@@ -53,11 +57,7 @@ macro_rules! on_both_databases {
 /// The settings tests run with: production rules, cheaper password hashing.
 pub fn test_settings() -> Settings {
     Settings {
-        auth: AuthSettings {
-            password_memory_kib: 1024,
-            password_iterations: 1,
-            ..AuthSettings::default()
-        },
+        auth: AuthSettings { password_memory_kib: 1024, password_iterations: 1, ..AuthSettings::default() },
         // Tests say which address a request comes from with X-Forwarded-For.
         trust_forwarded_for: true,
     }
@@ -67,6 +67,8 @@ pub struct TestApp {
     pub database: TestDatabase,
     pub state: AppState,
     pub hasher: PasswordHasher,
+    /// An in-memory embedded index, filled by [`TestApp::sync_search`].
+    pub search: SharedIndex,
     router: Router,
 }
 
@@ -86,21 +88,13 @@ impl TestResponse {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn assert_status(&self, expected: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            expected,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.text);
         self
     }
 
@@ -108,12 +102,7 @@ impl TestResponse {
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         self.assert_status(status);
-        assert_eq!(
-            self.header("content-type"),
-            "application/problem+json",
-            "body: {}",
-            self.text
-        );
+        assert_eq!(self.header("content-type"), "application/problem+json", "body: {}", self.text);
         assert_eq!(self.code(), code, "body: {}", self.text);
         assert_eq!(self.json["status"], status, "body: {}", self.text);
         self
@@ -141,6 +130,12 @@ pub struct TestOrg {
 
 static SEQUENCE: AtomicU32 = AtomicU32::new(1);
 
+/// The patent records of the shared data (beside the repository).
+pub fn demo_records() -> Vec<PatentRecord> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    techtrade_listings::seed::read_records(&dir).unwrap_or_else(|e| panic!("the shared data at {}: {e}", dir.display()))
+}
+
 /// A number unique within the test process, for distinct e-mails and codes.
 pub fn unique() -> u32 {
     SEQUENCE.fetch_add(1, Ordering::Relaxed)
@@ -149,9 +144,7 @@ pub fn unique() -> u32 {
 /// A valid credit code, different on each call.
 pub fn credit_code() -> String {
     let n = unique();
-    CreditCode::complete(&format!("91630100MA{n:07}"))
-        .unwrap()
-        .to_string()
+    CreditCode::complete(&format!("91630100MA{n:07}")).unwrap().to_string()
 }
 
 impl TestApp {
@@ -165,29 +158,49 @@ impl TestApp {
 
     fn on(database: TestDatabase) -> Self {
         let settings = test_settings();
-        let hasher = PasswordHasher::new(
-            settings.auth.password_memory_kib,
-            settings.auth.password_iterations,
-        )
-        .unwrap();
+        let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
         let state = AppState::new(database.db.clone(), settings);
-        let router = app::router(state.clone(), hasher.clone(), &HttpOptions::default());
-        Self {
-            database,
-            state,
-            hasher,
-            router,
+        let search: SharedIndex = Arc::new(EmbeddedIndex::in_memory().unwrap());
+        let services = Services { hasher: hasher.clone(), search: search.clone() };
+        let router = app::router(state.clone(), services, &HttpOptions::default());
+        Self { database, state, hasher, search, router }
+    }
+
+    /// Runs the search indexer until it has caught up with the outbox, as
+    /// the server's indexer task does every half second.
+    pub async fn sync_search(&self) {
+        loop {
+            let before = self.search.cursor().await.unwrap();
+            let consumed = techtrade_search::indexer::sync_once(&self.state.db, self.search.as_ref()).await.unwrap();
+            if consumed == 0 && before != techtrade_search::NEVER_BUILT {
+                break;
+            }
         }
     }
 
+    /// Loads `records` as published demo listings (as `techtrade seed --demo`
+    /// does), owned by the demo organisations.
+    pub async fn seed_demo(&self, records: &[PatentRecord]) {
+        use techtrade_listings::seed;
+        let mut conn = self.database.connect();
+        let (organizations, _) = seed::ensure_organizations(&mut conn).unwrap();
+        let mut owners = Vec::new();
+        for (i, organization) in organizations.iter().enumerate() {
+            let input = NewUser {
+                email: format!("demo{}@techtrade.invalid", i + 1),
+                password: "demo password".into(),
+                name: format!("示例成员{}", i + 1),
+                role: Role::Member,
+                organization_id: Some(organization.id.clone()),
+            };
+            let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
+            owners.push(seed::Owner { organization_id: organization.id.clone(), user_id: user.id });
+        }
+        seed::load_listings(&mut conn, records, &owners, |_, _| {}).unwrap();
+    }
+
     /// Sends a request; `body` is sent as JSON.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> TestResponse {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -210,12 +223,7 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse {
-            status,
-            headers,
-            text,
-            json,
-        }
+        TestResponse { status, headers, text, json }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
@@ -228,13 +236,7 @@ impl TestApp {
 
     /// Signs in and returns the token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let response = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": email, "password": password}),
-            )
-            .await;
+        let response = self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await;
         response.assert_status(200);
         response.json["token"].as_str().unwrap().to_string()
     }
@@ -258,10 +260,7 @@ impl TestApp {
         response.assert_status(201);
         let token = self.login(&email, &password).await;
         TestOrg {
-            id: response.json["organization"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
+            id: response.json["organization"]["id"].as_str().unwrap().to_string(),
             credit_code,
             user_id: response.json["user"]["id"].as_str().unwrap().to_string(),
             email,
@@ -283,9 +282,7 @@ impl TestApp {
             role,
             organization_id: None,
         };
-        let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None)
-            .await
-            .unwrap();
+        let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
         (user.id, self.login(&email, &password).await)
     }
 }

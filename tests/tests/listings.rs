@@ -48,9 +48,7 @@ fn demand_body() -> Value {
 }
 
 async fn create_listing(app: &TestApp, org: &TestOrg) -> Value {
-    let response = app
-        .post("/api/v1/listings", Some(&org.token), listing_body())
-        .await;
+    let response = app.post("/api/v1/listings", Some(&org.token), listing_body()).await;
     response.assert_status(201);
     response.json.clone()
 }
@@ -61,20 +59,11 @@ async fn post_action(app: &TestApp, path: &str, token: &str) -> techtrade_tests:
 
 /// Creates, submits and approves a listing; returns its id.
 async fn published_listing(app: &TestApp, org: &TestOrg, official: &str) -> String {
-    let id = create_listing(app, org).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    post_action(app, &format!("/api/v1/listings/{id}/submit"), &org.token)
+    let id = create_listing(app, org).await["id"].as_str().unwrap().to_string();
+    post_action(app, &format!("/api/v1/listings/{id}/submit"), &org.token).await.assert_status(200);
+    app.post(&format!("/api/v1/listings/{id}/review"), Some(official), json!({"decision": "approve"}))
         .await
         .assert_status(200);
-    app.post(
-        &format!("/api/v1/listings/{id}/review"),
-        Some(official),
-        json!({"decision": "approve"}),
-    )
-    .await
-    .assert_status(200);
     id
 }
 
@@ -91,8 +80,7 @@ async fn patch(
     if let Some(version) = if_match {
         request = request.header("if-match", version);
     }
-    app.send(request.body(Body::from(body.to_string())).unwrap())
-        .await
+    app.send(request.body(Body::from(body.to_string())).unwrap()).await
 }
 
 on_both_databases! {

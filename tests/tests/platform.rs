@@ -8,12 +8,7 @@ use axum::http::{Method, Request};
 use serde_json::{Value, json};
 use techtrade_tests::on_both_databases;
 
-fn raw(
-    method: &str,
-    path: &str,
-    content_type: Option<&str>,
-    body: impl Into<Body>,
-) -> Request<Body> {
+fn raw(method: &str, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(path);
     if let Some(content_type) = content_type {
         builder = builder.header("content-type", content_type);
@@ -62,6 +57,7 @@ on_both_databases! {
         assert_eq!(ready.json["status"], "ready");
         let expected = app.state.db.backend().as_str();
         assert_eq!(ready.json["database"], expected);
+        assert_eq!(ready.json["search"], "embedded");
     }
 }
 
@@ -107,6 +103,8 @@ on_both_databases! {
             ("post", "/api/v1/demands/{id}/submit", None, "200"),
             ("post", "/api/v1/demands/{id}/review", Some("ReviewRequest"), "200"),
             ("post", "/api/v1/demands/{id}/withdraw", None, "200"),
+            ("get", "/api/v1/search", None, "200"),
+            ("get", "/api/v1/search/suggest", None, "200"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

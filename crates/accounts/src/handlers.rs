@@ -6,12 +6,8 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use techtrade_db::accounts::{self, Organization, Session};
 use techtrade_db::{audit, outbox};
-use techtrade_domain::{
-    CreditCode, Email, OrganizationKind, RegionCode, Role, Violations, ids, text,
-};
-use techtrade_web::{
-    ApiError, ApiResult, AppState, ClientIp, CurrentUser, ErrorCode, Json, Path, RequestId,
-};
+use techtrade_domain::{CreditCode, Email, OrganizationKind, RegionCode, Role, Violations, ids, text};
+use techtrade_web::{ApiError, ApiResult, AppState, ClientIp, CurrentUser, ErrorCode, Json, Path, RequestId};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,9 +15,7 @@ use utoipa_axum::routes;
 use crate::password::PasswordHasher;
 use crate::rate_limit;
 use crate::users::{self, NewUser, ValidUser};
-use crate::views::{
-    LoginResponse, MeResponse, MembersResponse, OrganizationView, RegistrationResponse, UserView,
-};
+use crate::views::{LoginResponse, MeResponse, MembersResponse, OrganizationView, RegistrationResponse, UserView};
 
 /// The accounts routes. They need a [`PasswordHasher`] in the request
 /// extensions (`Extension(hasher)` on the application).
@@ -103,14 +97,8 @@ async fn register_organization(
     let mut violations = Violations::new();
     let org = &request.organization;
     let name = violations.check("organization.name", text::required(&org.name, 200));
-    let credit_code = violations.check(
-        "organization.credit_code",
-        CreditCode::parse(&org.credit_code),
-    );
-    let region_code = violations.check(
-        "organization.region_code",
-        RegionCode::parse(&org.region_code),
-    );
+    let credit_code = violations.check("organization.credit_code", CreditCode::parse(&org.credit_code));
+    let region_code = violations.check("organization.region_code", RegionCode::parse(&org.region_code));
     let user_input = NewUser {
         email: request.user.email.clone(),
         password: request.user.password.clone(),
@@ -177,19 +165,16 @@ async fn register_organization(
             })
         })
         .await?;
-    let response = RegistrationResponse {
-        organization: organization.into(),
-        user: user.into(),
-    };
+    let response = RegistrationResponse { organization: organization.into(), user: user.into() };
     Ok((StatusCode::CREATED, Json(response)))
 }
 
 fn credit_code_taken() -> ApiError {
-    ApiError::new(
-        ErrorCode::CreditCodeTaken,
-        "an organisation with this credit code is registered",
+    ApiError::new(ErrorCode::CreditCodeTaken, "an organisation with this credit code is registered").with_field(
+        "organization.credit_code",
+        "taken",
+        "already registered",
     )
-    .with_field("organization.credit_code", "taken", "already registered")
 }
 
 /// An organisation's public profile.
@@ -198,10 +183,7 @@ fn credit_code_taken() -> ApiError {
     params(("id" = String, Path)),
     responses((status = 200, body = OrganizationView), (status = 404, body = techtrade_web::error::Problem))
 )]
-async fn get_organization(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<OrganizationView>> {
+async fn get_organization(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<OrganizationView>> {
     let organization = state
         .db
         .run(move |conn| accounts::find_organization(conn, &id).map_err(ApiError::from))
@@ -235,9 +217,7 @@ async fn list_members(
             Ok(accounts::organization_members(conn, &id)?)
         })
         .await?;
-    Ok(Json(MembersResponse {
-        items: members.into_iter().map(UserView::from).collect(),
-    }))
+    Ok(Json(MembersResponse { items: members.into_iter().map(UserView::from).collect() }))
 }
 
 /// Adds a member to the caller's organisation.
@@ -262,9 +242,7 @@ async fn add_member(
     Json(request): Json<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     if !user.is_member_of(&id) {
-        return Err(ApiError::forbidden(
-            "only members of this organisation may add members to it",
-        ));
+        return Err(ApiError::forbidden("only members of this organisation may add members to it"));
     }
     let input = NewUser {
         email: request.email,
@@ -273,8 +251,7 @@ async fn add_member(
         role: Role::Member,
         organization_id: Some(id),
     };
-    let created =
-        users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
+    let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -304,9 +281,8 @@ async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     // A malformed address cannot belong to an account; it still counts as a
     // failure so that the limiter sees it.
-    let email = Email::parse(&request.email)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| request.email.trim().to_lowercase());
+    let email =
+        Email::parse(&request.email).map(|e| e.to_string()).unwrap_or_else(|_| request.email.trim().to_lowercase());
     let settings = state.settings.auth.clone();
     let user = {
         let (email, ip, settings) = (email.clone(), ip.clone(), settings.clone());
@@ -318,10 +294,7 @@ async fn login(
             })
             .await?
     };
-    let stored = user
-        .as_ref()
-        .filter(|u| u.disabled_at.is_none())
-        .map(|u| u.password_hash.clone());
+    let stored = user.as_ref().filter(|u| u.disabled_at.is_none()).map(|u| u.password_hash.clone());
     let password = request.password;
     let hasher = hasher.clone();
     let verified = tokio::task::spawn_blocking(move || hasher.verify(&password, stored.as_deref()))
@@ -332,22 +305,15 @@ async fn login(
         _ => {
             state
                 .db
-                .run(move |conn| {
-                    rate_limit::record(conn, &settings, &email, &ip, false, techtrade_db::now())
-                })
+                .run(move |conn| rate_limit::record(conn, &settings, &email, &ip, false, techtrade_db::now()))
                 .await?;
-            return Err(ApiError::new(
-                ErrorCode::InvalidCredentials,
-                "wrong e-mail or password",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password"));
         }
     };
     let token = users::random_token()?;
     let ttl = TimeDelta::from_std(settings.token_ttl).map_err(ApiError::internal)?;
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(256).collect());
+    let user_agent =
+        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect());
     let now = techtrade_db::now();
     let session = Session {
         id: ids::new_id(),
@@ -374,7 +340,9 @@ async fn login(
                         subject_type: "session",
                         subject_id: &session.id,
                         before: None,
-                        after: Some(serde_json::json!({"user_id": user.id, "ip": session.ip, "expires_at": expires_at})),
+                        after: Some(
+                            serde_json::json!({"user_id": user.id, "ip": session.ip, "expires_at": expires_at}),
+                        ),
                         request_id: request_id.as_deref(),
                     },
                 )?;
@@ -382,11 +350,7 @@ async fn login(
             })
         })
         .await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user: user.into(),
-    }))
+    Ok(Json(LoginResponse { token, expires_at, user: user.into() }))
 }
 
 /// Signs out: the token is revoked at once.
@@ -435,8 +399,7 @@ async fn get_me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<J
     let (row, organization) = state
         .db
         .run(move |conn| {
-            let row = accounts::find_user(conn, &user.user_id)?
-                .ok_or_else(|| ApiError::not_found("user"))?;
+            let row = accounts::find_user(conn, &user.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
             let organization = match &row.organization_id {
                 Some(id) => accounts::find_organization(conn, id)?,
                 None => None,
@@ -444,10 +407,7 @@ async fn get_me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<J
             Ok::<_, ApiError>((row, organization))
         })
         .await?;
-    Ok(Json(MeResponse {
-        user: row.into(),
-        organization: organization.map(Into::into),
-    }))
+    Ok(Json(MeResponse { user: row.into(), organization: organization.map(Into::into) }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -505,7 +465,6 @@ async fn create_user(
         role: request.role.into(),
         organization_id: request.organization_id,
     };
-    let created =
-        users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
+    let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }

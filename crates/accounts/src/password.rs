@@ -45,12 +45,8 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(memory_kib: u32, iterations: u32) -> Result<Self, String> {
-        let params = Params::new(memory_kib, iterations, 1, None)
-            .map_err(|e| format!("argon2 parameters: {e}"))?;
-        let mut hasher = Self {
-            params,
-            decoy: String::new(),
-        };
+        let params = Params::new(memory_kib, iterations, 1, None).map_err(|e| format!("argon2 parameters: {e}"))?;
+        let mut hasher = Self { params, decoy: String::new() };
         let secret = crate::users::random_token().map_err(|e| e.to_string())?;
         hasher.decoy = hasher.hash(&secret).map_err(|e| e.to_string())?;
         Ok(hasher)
@@ -63,20 +59,14 @@ impl PasswordHasher {
     /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
     pub fn hash(&self, password: &str) -> Result<String, argon2::password_hash::Error> {
         use argon2::PasswordHasher as _;
-        self.argon2()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
+        self.argon2().hash_password(password.as_bytes()).map(|h| h.to_string())
     }
 
     /// Whether `password` matches `stored`; a malformed stored hash never matches.
     pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
         let target = stored.unwrap_or(&self.decoy);
         let matches = PasswordHash::new(target)
-            .map(|hash| {
-                self.argon2()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
+            .map(|hash| self.argon2().verify_password(password.as_bytes(), &hash).is_ok())
             .unwrap_or(false);
         matches && stored.is_some()
     }
@@ -111,10 +101,7 @@ mod tests {
 
     #[test]
     fn stored_parameters_win() {
-        let old = PasswordHasher::new(2048, 2)
-            .unwrap()
-            .hash("long enough")
-            .unwrap();
+        let old = PasswordHasher::new(2048, 2).unwrap().hash("long enough").unwrap();
         assert!(hasher().verify("long enough", Some(&old)));
     }
 

@@ -25,11 +25,8 @@ pub(crate) fn check(
     if by_account >= i64::from(settings.max_failures_per_account)
         || by_address >= i64::from(settings.max_failures_per_ip)
     {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "too many failed logins; wait and try again",
-        )
-        .retry_after(settings.login_window.as_secs()));
+        return Err(ApiError::new(ErrorCode::RateLimited, "too many failed logins; wait and try again")
+            .retry_after(settings.login_window.as_secs()));
     }
     Ok(())
 }

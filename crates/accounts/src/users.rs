@@ -30,25 +30,15 @@ pub(crate) struct ValidUser {
 
 /// Checks a new user's fields, reporting each bad one under `prefix`
 /// (`user.` in registration, empty elsewhere).
-pub(crate) fn validate(
-    input: &NewUser,
-    prefix: &str,
-    violations: &mut Violations,
-) -> Option<(Email, String)> {
+pub(crate) fn validate(input: &NewUser, prefix: &str, violations: &mut Violations) -> Option<(Email, String)> {
     let email = violations.check(&format!("{prefix}email"), Email::parse(&input.email));
     let name = violations.check(&format!("{prefix}name"), text::required(&input.name, 100));
-    violations.check(
-        &format!("{prefix}password"),
-        password::check_new(&input.password),
-    );
+    violations.check(&format!("{prefix}password"), password::check_new(&input.password));
     Some((email?, name?))
 }
 
 /// Hashes the password off the async runtime (argon2 is deliberately slow).
-pub(crate) async fn hash_password(
-    hasher: &PasswordHasher,
-    password: &str,
-) -> Result<String, ApiError> {
+pub(crate) async fn hash_password(hasher: &PasswordHasher, password: &str) -> Result<String, ApiError> {
     let hasher = hasher.clone();
     let password = password.to_string();
     tokio::task::spawn_blocking(move || hasher.hash(&password))
@@ -68,11 +58,11 @@ pub(crate) fn insert(
     request_id: Option<&str>,
 ) -> Result<User, ApiError> {
     let email_taken = || {
-        ApiError::new(
-            ErrorCode::EmailTaken,
-            "an account with this e-mail address exists",
+        ApiError::new(ErrorCode::EmailTaken, "an account with this e-mail address exists").with_field(
+            format!("{prefix}email"),
+            "taken",
+            "already registered",
         )
-        .with_field(format!("{prefix}email"), "taken", "already registered")
     };
     if accounts::email_taken(conn, user.email.as_str())? {
         return Err(email_taken());
@@ -115,11 +105,7 @@ pub(crate) fn insert(
 /// A unique violation (a concurrent insert won the race) as `conflict`,
 /// anything else as an internal error.
 pub(crate) fn unique_or(error: DieselError, conflict: impl FnOnce() -> ApiError) -> ApiError {
-    if techtrade_db::is_unique_violation(&error) {
-        conflict()
-    } else {
-        ApiError::from(error)
-    }
+    if techtrade_db::is_unique_violation(&error) { conflict() } else { ApiError::from(error) }
 }
 
 /// Creates a user outside registration: an official or admin by an admin
@@ -134,39 +120,19 @@ pub async fn create_user(
     let mut violations = Violations::new();
     let checked = validate(&input, "", &mut violations);
     if input.role == Role::Member && input.organization_id.is_none() {
-        violations.push(
-            "organization_id",
-            "required",
-            "a member belongs to an organisation",
-        );
+        violations.push("organization_id", "required", "a member belongs to an organisation");
     }
     let (email, name) = violations.finish(|| checked)?;
     let password_hash = hash_password(hasher, &input.password).await?;
-    let user = ValidUser {
-        email,
-        name,
-        password_hash,
-        role: input.role,
-        organization_id: input.organization_id,
-    };
+    let user = ValidUser { email, name, password_hash, role: input.role, organization_id: input.organization_id };
     db.run(move |conn| {
         techtrade_db::write_transaction(conn, |conn| {
             if let Some(org) = &user.organization_id
                 && accounts::find_organization(conn, org)?.is_none()
             {
-                return Err(ApiError::invalid_field(
-                    "organization_id",
-                    "unknown",
-                    "no such organisation",
-                ));
+                return Err(ApiError::invalid_field("organization_id", "unknown", "no such organisation"));
             }
-            insert(
-                conn,
-                user,
-                "",
-                actor_user_id.as_deref(),
-                request_id.as_deref(),
-            )
+            insert(conn, user, "", actor_user_id.as_deref(), request_id.as_deref())
         })
     })
     .await

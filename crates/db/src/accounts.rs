@@ -49,73 +49,41 @@ pub struct Session {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-pub fn insert_organization(
-    conn: &mut AnyConnection,
-    organization: &Organization,
-) -> QueryResult<()> {
-    diesel::insert_into(organizations::table)
-        .values(organization)
-        .execute(conn)
-        .map(drop)
+pub fn insert_organization(conn: &mut AnyConnection, organization: &Organization) -> QueryResult<()> {
+    diesel::insert_into(organizations::table).values(organization).execute(conn).map(drop)
 }
 
 pub fn insert_user(conn: &mut AnyConnection, user: &User) -> QueryResult<()> {
-    diesel::insert_into(users::table)
-        .values(user)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(users::table).values(user).execute(conn).map(drop)
 }
 
 pub fn insert_session(conn: &mut AnyConnection, session: &Session) -> QueryResult<()> {
-    diesel::insert_into(sessions::table)
-        .values(session)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(sessions::table).values(session).execute(conn).map(drop)
 }
 
 pub fn find_organization(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Organization>> {
-    organizations::table
-        .find(id)
-        .select(Organization::as_select())
-        .first(conn)
-        .optional()
+    organizations::table.find(id).select(Organization::as_select()).first(conn).optional()
 }
 
 pub fn credit_code_taken(conn: &mut AnyConnection, credit_code: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        organizations::table.filter(organizations::credit_code.eq(credit_code)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(organizations::table.filter(organizations::credit_code.eq(credit_code))))
+        .get_result(conn)
 }
 
 pub fn email_taken(conn: &mut AnyConnection, email: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        users::table.filter(users::email.eq(email)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(users::table.filter(users::email.eq(email)))).get_result(conn)
 }
 
 pub fn find_user(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
-    users::table
-        .find(id)
-        .select(User::as_select())
-        .first(conn)
-        .optional()
+    users::table.find(id).select(User::as_select()).first(conn).optional()
 }
 
 pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
-    users::table
-        .filter(users::email.eq(email))
-        .select(User::as_select())
-        .first(conn)
-        .optional()
+    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
 }
 
 /// The members of an organisation, oldest first.
-pub fn organization_members(
-    conn: &mut AnyConnection,
-    organization_id: &str,
-) -> QueryResult<Vec<User>> {
+pub fn organization_members(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<Vec<User>> {
     users::table
         .filter(users::organization_id.eq(organization_id))
         .order(users::created_at.asc())
@@ -141,11 +109,7 @@ pub fn find_live_session(
 }
 
 /// Revokes a session; `false` when it was already revoked.
-pub fn revoke_session(
-    conn: &mut AnyConnection,
-    session_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+pub fn revoke_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
         .set(sessions::revoked_at.eq(now))
@@ -172,11 +136,7 @@ pub fn record_login_attempt(
 }
 
 /// Failed logins for an account since `since`.
-pub fn failed_logins_for_email(
-    conn: &mut AnyConnection,
-    email: &str,
-    since: NaiveDateTime,
-) -> QueryResult<i64> {
+pub fn failed_logins_for_email(conn: &mut AnyConnection, email: &str, since: NaiveDateTime) -> QueryResult<i64> {
     login_attempts::table
         .filter(login_attempts::email.eq(email))
         .filter(login_attempts::succeeded.eq(false))
@@ -186,11 +146,7 @@ pub fn failed_logins_for_email(
 }
 
 /// Failed logins from an address since `since`, whatever the account.
-pub fn failed_logins_from_ip(
-    conn: &mut AnyConnection,
-    ip: &str,
-    since: NaiveDateTime,
-) -> QueryResult<i64> {
+pub fn failed_logins_from_ip(conn: &mut AnyConnection, ip: &str, since: NaiveDateTime) -> QueryResult<i64> {
     login_attempts::table
         .filter(login_attempts::ip.eq(ip))
         .filter(login_attempts::succeeded.eq(false))
@@ -201,6 +157,5 @@ pub fn failed_logins_from_ip(
 
 /// Forgets attempts older than `before`; the limiter only looks back one window.
 pub fn prune_login_attempts(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before)))
-        .execute(conn)
+    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before))).execute(conn)
 }

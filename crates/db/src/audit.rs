@@ -106,19 +106,13 @@ pub fn append(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> QueryResult<i6
                 audit_log::hash.eq(&record.hash),
             ))
             .execute(conn)?;
-        diesel::update(audit_chain::table.find(1))
-            .set(audit_chain::last_hash.eq(&record.hash))
-            .execute(conn)?;
+        diesel::update(audit_chain::table.find(1)).set(audit_chain::last_hash.eq(&record.hash)).execute(conn)?;
         Ok(seq)
     })
 }
 
 /// The entries about one subject, oldest first.
-pub fn history(
-    conn: &mut AnyConnection,
-    subject_type: &str,
-    subject_id: &str,
-) -> QueryResult<Vec<AuditRecord>> {
+pub fn history(conn: &mut AnyConnection, subject_type: &str, subject_id: &str) -> QueryResult<Vec<AuditRecord>> {
     audit_log::table
         .filter(audit_log::subject_type.eq(subject_type))
         .filter(audit_log::subject_id.eq(subject_id))
@@ -152,10 +146,7 @@ pub fn verify(conn: &mut AnyConnection) -> Result<i64, ChainError> {
             .load(conn)?;
         for record in &page {
             if record.seq != previous.0 + 1 || record.prev_hash != previous.1 {
-                return Err(ChainError::Broken {
-                    seq: record.seq,
-                    previous: previous.0,
-                });
+                return Err(ChainError::Broken { seq: record.seq, previous: previous.0 });
             }
             if record.computed_hash() != record.hash {
                 return Err(ChainError::Tampered { seq: record.seq });
@@ -166,15 +157,10 @@ pub fn verify(conn: &mut AnyConnection) -> Result<i64, ChainError> {
             break;
         }
     }
-    let (head, head_hash): (i64, String) = audit_chain::table
-        .find(1)
-        .select((audit_chain::last_seq, audit_chain::last_hash))
-        .first(conn)?;
+    let (head, head_hash): (i64, String) =
+        audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_hash)).first(conn)?;
     if head != previous.0 || head_hash != previous.1 {
-        return Err(ChainError::Truncated {
-            head,
-            last: previous.0,
-        });
+        return Err(ChainError::Truncated { head, last: previous.0 });
     }
     Ok(previous.0)
 }

@@ -49,15 +49,8 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self, UrlError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_string()))
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            if path.is_empty() {
-                Err(UrlError(url.to_string()))
-            } else {
-                Ok(Self::Sqlite(PathBuf::from(path)))
-            }
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() { Err(UrlError(url.to_string())) } else { Ok(Self::Sqlite(PathBuf::from(path))) }
         } else {
             Err(UrlError(redact(url)))
         }
@@ -134,9 +127,7 @@ where
     let AnyConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
-    let nested = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
-        .transaction_depth()?
-        .is_some();
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?.is_some();
     if nested {
         return conn.transaction(f);
     }
@@ -161,16 +152,8 @@ mod tests {
 
     #[test]
     fn scheme_decides_the_backend() {
-        assert_eq!(
-            DatabaseUrl::parse("postgres://u:p@127.0.0.1/db")
-                .unwrap()
-                .backend(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgresql://h/db").unwrap().backend(),
-            Backend::Postgres
-        );
+        assert_eq!(DatabaseUrl::parse("postgres://u:p@127.0.0.1/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::parse("postgresql://h/db").unwrap().backend(), Backend::Postgres);
         assert_eq!(
             DatabaseUrl::parse("sqlite://./data/x.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("./data/x.db"))
@@ -179,10 +162,7 @@ mod tests {
             DatabaseUrl::parse("sqlite:///var/lib/tt.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("/var/lib/tt.db"))
         );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:x.db").unwrap(),
-            DatabaseUrl::Sqlite(PathBuf::from("x.db"))
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite:x.db").unwrap(), DatabaseUrl::Sqlite(PathBuf::from("x.db")));
         assert!(DatabaseUrl::parse("./data/x.db").is_err());
         assert!(DatabaseUrl::parse("postgress://h/db").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());

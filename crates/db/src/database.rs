@@ -45,10 +45,7 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self {
-            max_size: 10,
-            connect_timeout: Duration::from_secs(5),
-        }
+        Self { max_size: 10, connect_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -68,10 +65,7 @@ impl Database {
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
             .build_unchecked(Manager { url: url.clone() });
-        Self {
-            pool,
-            backend: url.backend(),
-        }
+        Self { pool, backend: url.backend() }
     }
 
     pub fn backend(&self) -> Backend {
@@ -79,10 +73,7 @@ impl Database {
     }
 
     /// A connection for sync code (the command line, migrations, tests).
-    pub fn get(
-        &self,
-    ) -> Result<r2d2::PooledConnection<impl ManageConnection<Connection = AnyConnection>>, DbError>
-    {
+    pub fn get(&self) -> Result<r2d2::PooledConnection<impl ManageConnection<Connection = AnyConnection>>, DbError> {
         Ok(self.pool.get()?)
     }
 

@@ -17,9 +17,7 @@ pub mod schema;
 pub mod testing;
 mod time;
 
-pub use connection::{
-    AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction,
-};
+pub use connection::{AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction};
 pub use database::{Database, DbError, PoolOptions};
 pub use time::now;
 
@@ -27,8 +25,5 @@ pub use time::now;
 /// report the kind; SQLite gives no constraint name, so callers decide which
 /// field clashed from what they inserted, not from the message.
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
-    matches!(
-        error,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }

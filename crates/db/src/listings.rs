@@ -86,29 +86,17 @@ pub struct ModerationReview {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert_listing(
-    conn: &mut AnyConnection,
-    listing: &Listing,
-    patents: &[ListingPatent],
-) -> QueryResult<()> {
-    diesel::insert_into(listings::table)
-        .values(listing)
-        .execute(conn)?;
+pub fn insert_listing(conn: &mut AnyConnection, listing: &Listing, patents: &[ListingPatent]) -> QueryResult<()> {
+    diesel::insert_into(listings::table).values(listing).execute(conn)?;
     // MultiConnection has no batch insert; one row at a time.
     for patent in patents {
-        diesel::insert_into(listing_patents::table)
-            .values(patent)
-            .execute(conn)?;
+        diesel::insert_into(listing_patents::table).values(patent).execute(conn)?;
     }
     Ok(())
 }
 
 pub fn find_listing(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Listing>> {
-    listings::table
-        .find(id)
-        .select(Listing::as_select())
-        .first(conn)
-        .optional()
+    listings::table.find(id).select(Listing::as_select()).first(conn).optional()
 }
 
 pub fn listing_exists(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
@@ -124,27 +112,17 @@ pub fn patents_of(conn: &mut AnyConnection, listing_id: &str) -> QueryResult<Vec
 }
 
 /// The patents of several listings, in listing then position order.
-pub fn patents_of_many(
-    conn: &mut AnyConnection,
-    listing_ids: &[String],
-) -> QueryResult<Vec<ListingPatent>> {
+pub fn patents_of_many(conn: &mut AnyConnection, listing_ids: &[String]) -> QueryResult<Vec<ListingPatent>> {
     listing_patents::table
         .filter(listing_patents::listing_id.eq_any(listing_ids))
-        .order((
-            listing_patents::listing_id.asc(),
-            listing_patents::position.asc(),
-        ))
+        .order((listing_patents::listing_id.asc(), listing_patents::position.asc()))
         .select(ListingPatent::as_select())
         .load(conn)
 }
 
 /// Writes `listing` over the stored row when the stored version is
 /// `expected_version` (then bumped); `false` when someone changed it first.
-pub fn update_listing(
-    conn: &mut AnyConnection,
-    listing: &Listing,
-    expected_version: i64,
-) -> QueryResult<bool> {
+pub fn update_listing(conn: &mut AnyConnection, listing: &Listing, expected_version: i64) -> QueryResult<bool> {
     let updated = diesel::update(listings::table.find(&listing.id))
         .filter(listings::version.eq(expected_version))
         .set(listing)
@@ -152,41 +130,23 @@ pub fn update_listing(
     Ok(updated == 1)
 }
 
-pub fn replace_patents(
-    conn: &mut AnyConnection,
-    listing_id: &str,
-    patents: &[ListingPatent],
-) -> QueryResult<()> {
-    diesel::delete(listing_patents::table.filter(listing_patents::listing_id.eq(listing_id)))
-        .execute(conn)?;
+pub fn replace_patents(conn: &mut AnyConnection, listing_id: &str, patents: &[ListingPatent]) -> QueryResult<()> {
+    diesel::delete(listing_patents::table.filter(listing_patents::listing_id.eq(listing_id))).execute(conn)?;
     for patent in patents {
-        diesel::insert_into(listing_patents::table)
-            .values(patent)
-            .execute(conn)?;
+        diesel::insert_into(listing_patents::table).values(patent).execute(conn)?;
     }
     Ok(())
 }
 
 pub fn insert_demand(conn: &mut AnyConnection, demand: &Demand) -> QueryResult<()> {
-    diesel::insert_into(demands::table)
-        .values(demand)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(demands::table).values(demand).execute(conn).map(drop)
 }
 
 pub fn find_demand(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Demand>> {
-    demands::table
-        .find(id)
-        .select(Demand::as_select())
-        .first(conn)
-        .optional()
+    demands::table.find(id).select(Demand::as_select()).first(conn).optional()
 }
 
-pub fn update_demand(
-    conn: &mut AnyConnection,
-    demand: &Demand,
-    expected_version: i64,
-) -> QueryResult<bool> {
+pub fn update_demand(conn: &mut AnyConnection, demand: &Demand, expected_version: i64) -> QueryResult<bool> {
     let updated = diesel::update(demands::table.find(&demand.id))
         .filter(demands::version.eq(expected_version))
         .set(demand)
@@ -195,10 +155,7 @@ pub fn update_demand(
 }
 
 pub fn insert_review(conn: &mut AnyConnection, review: &ModerationReview) -> QueryResult<()> {
-    diesel::insert_into(moderation_reviews::table)
-        .values(review)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(moderation_reviews::table).values(review).execute(conn).map(drop)
 }
 
 pub fn reviews_of(
@@ -240,35 +197,23 @@ macro_rules! filtered {
     }};
 }
 
-pub fn list_listings(
-    conn: &mut AnyConnection,
-    filter: &ListFilter,
-) -> QueryResult<(Vec<Listing>, i64)> {
+pub fn list_listings(conn: &mut AnyConnection, filter: &ListFilter) -> QueryResult<(Vec<Listing>, i64)> {
     let with_kind = |query: listings::BoxedQuery<'static, crate::MultiBackend>| match &filter.kind {
         Some(kind) => query.filter(listings::kind.eq(kind.clone())),
         None => query,
     };
-    let total = with_kind(filtered!(listings, filter))
-        .count()
-        .get_result(conn)?;
+    let total = with_kind(filtered!(listings, filter)).count().get_result(conn)?;
     let query = with_kind(filtered!(listings, filter));
     let query = if filter.queue_order {
         query.order((listings::submitted_at.asc(), listings::id.asc()))
     } else {
         query.order((listings::updated_at.desc(), listings::id.desc()))
     };
-    let items = query
-        .offset(filter.offset)
-        .limit(filter.limit)
-        .select(Listing::as_select())
-        .load(conn)?;
+    let items = query.offset(filter.offset).limit(filter.limit).select(Listing::as_select()).load(conn)?;
     Ok((items, total))
 }
 
-pub fn list_demands(
-    conn: &mut AnyConnection,
-    filter: &ListFilter,
-) -> QueryResult<(Vec<Demand>, i64)> {
+pub fn list_demands(conn: &mut AnyConnection, filter: &ListFilter) -> QueryResult<(Vec<Demand>, i64)> {
     let total = filtered!(demands, filter).count().get_result(conn)?;
     let query = filtered!(demands, filter);
     let query = if filter.queue_order {
@@ -276,19 +221,12 @@ pub fn list_demands(
     } else {
         query.order((demands::updated_at.desc(), demands::id.desc()))
     };
-    let items = query
-        .offset(filter.offset)
-        .limit(filter.limit)
-        .select(Demand::as_select())
-        .load(conn)?;
+    let items = query.offset(filter.offset).limit(filter.limit).select(Demand::as_select()).load(conn)?;
     Ok((items, total))
 }
 
 /// Organisation names by id, for showing who offers what.
-pub fn organization_names(
-    conn: &mut AnyConnection,
-    ids: &[String],
-) -> QueryResult<Vec<(String, String)>> {
+pub fn organization_names(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     organizations::table
         .filter(organizations::id.eq_any(ids))
         .select((organizations::id, organizations::name))
@@ -298,4 +236,34 @@ pub fn organization_names(
 /// How many listings there are (all statuses).
 pub fn count_listings(conn: &mut AnyConnection) -> QueryResult<i64> {
     listings::table.count().get_result(conn)
+}
+
+/// Published listings with ids after `after_id`, in id order (for rebuilding
+/// a search index page by page).
+pub fn published_listings_after(conn: &mut AnyConnection, after_id: &str, limit: i64) -> QueryResult<Vec<Listing>> {
+    listings::table
+        .filter(listings::status.eq("published"))
+        .filter(listings::id.gt(after_id))
+        .order(listings::id.asc())
+        .limit(limit)
+        .select(Listing::as_select())
+        .load(conn)
+}
+
+pub fn published_demands_after(conn: &mut AnyConnection, after_id: &str, limit: i64) -> QueryResult<Vec<Demand>> {
+    demands::table
+        .filter(demands::status.eq("published"))
+        .filter(demands::id.gt(after_id))
+        .order(demands::id.asc())
+        .limit(limit)
+        .select(Demand::as_select())
+        .load(conn)
+}
+
+pub fn find_listings(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Listing>> {
+    listings::table.filter(listings::id.eq_any(ids)).select(Listing::as_select()).load(conn)
+}
+
+pub fn find_demands(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Demand>> {
+    demands::table.filter(demands::id.eq_any(ids)).select(Demand::as_select()).load(conn)
 }

@@ -46,11 +46,7 @@ pub fn emit(
 }
 
 /// Up to `limit` events after `after_id`, oldest first.
-pub fn events_after(
-    conn: &mut AnyConnection,
-    after_id: i64,
-    limit: i64,
-) -> QueryResult<Vec<OutboxEvent>> {
+pub fn events_after(conn: &mut AnyConnection, after_id: i64, limit: i64) -> QueryResult<Vec<OutboxEvent>> {
     outbox::table
         .filter(outbox::id.gt(after_id))
         .order(outbox::id.asc())
@@ -61,27 +57,20 @@ pub fn events_after(
 
 /// Where `consumer` has got to; 0 before its first event.
 pub fn cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<i64> {
-    outbox_cursors::table
-        .find(consumer)
-        .select(outbox_cursors::last_event_id)
-        .first(conn)
-        .optional()
-        .map(|id| id.unwrap_or(0))
+    stored_cursor(conn, consumer).map(|id| id.unwrap_or(0))
+}
+
+/// The stored position of `consumer`, if it ever stored one.
+pub fn stored_cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<Option<i64>> {
+    outbox_cursors::table.find(consumer).select(outbox_cursors::last_event_id).first(conn).optional()
 }
 
 /// Moves `consumer`'s cursor to `last_event_id` (never backwards).
-pub fn advance_cursor(
-    conn: &mut AnyConnection,
-    consumer: &str,
-    last_event_id: i64,
-) -> QueryResult<()> {
+pub fn advance_cursor(conn: &mut AnyConnection, consumer: &str, last_event_id: i64) -> QueryResult<()> {
     crate::write_transaction(conn, |conn| {
         let updated = diesel::update(outbox_cursors::table.find(consumer))
             .filter(outbox_cursors::last_event_id.lt(last_event_id))
-            .set((
-                outbox_cursors::last_event_id.eq(last_event_id),
-                outbox_cursors::updated_at.eq(crate::now()),
-            ))
+            .set((outbox_cursors::last_event_id.eq(last_event_id), outbox_cursors::updated_at.eq(crate::now())))
             .execute(conn)?;
         if updated == 0 && cursor_exists(conn, consumer)? {
             return Ok(());
@@ -101,4 +90,9 @@ pub fn advance_cursor(
 
 fn cursor_exists(conn: &mut AnyConnection, consumer: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(outbox_cursors::table.find(consumer))).get_result(conn)
+}
+
+/// The newest event's id; 0 when there is none.
+pub fn last_id(conn: &mut AnyConnection) -> QueryResult<i64> {
+    outbox::table.select(diesel::dsl::max(outbox::id)).first::<Option<i64>>(conn).map(|id| id.unwrap_or(0))
 }

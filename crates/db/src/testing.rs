@@ -35,10 +35,7 @@ fn uuid_simple() -> String {
 }
 
 fn options() -> PoolOptions {
-    PoolOptions {
-        max_size: 4,
-        ..PoolOptions::default()
-    }
+    PoolOptions { max_size: 4, ..PoolOptions::default() }
 }
 
 impl TestDatabase {
@@ -67,26 +64,19 @@ impl TestDatabase {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
         let url = DatabaseUrl::Postgres(with_database(&admin_url, &name));
-        Some(Self::migrated(
-            url,
-            Cleanup::PostgresDatabase { admin_url, name },
-        ))
+        Some(Self::migrated(url, Cleanup::PostgresDatabase { admin_url, name }))
     }
 
     fn migrated(url: DatabaseUrl, cleanup: Cleanup) -> Self {
         let db = Database::new(&url, &options());
-        let mut conn = url
-            .establish()
-            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+        let mut conn = url.establish().unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
         migrations::run_pending(&mut conn).unwrap_or_else(|e| panic!("migrating {url}: {e}"));
         Self { url, db, cleanup }
     }
 
     /// A direct connection (outside the pool) for assertions and set-up.
     pub fn connect(&self) -> AnyConnection {
-        self.url
-            .establish()
-            .unwrap_or_else(|e| panic!("connecting to {}: {e}", self.url))
+        self.url.establish().unwrap_or_else(|e| panic!("connecting to {}: {e}", self.url))
     }
 }
 
@@ -116,8 +106,7 @@ impl Drop for TestDatabase {
             Cleanup::PostgresDatabase { admin_url, name } => {
                 // FORCE ends the pool's idle connections still open on it.
                 if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                    let _ = admin
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             }
         }
@@ -133,13 +122,7 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
             "postgres://postgres@127.0.0.1:5432/t1"
         );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "t2"),
-            "postgres://u:p@h/t2?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://h:5432", "t3"),
-            "postgres://h:5432/t3"
-        );
+        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t2"), "postgres://u:p@h/t2?sslmode=disable");
+        assert_eq!(with_database("postgres://h:5432", "t3"), "postgres://h:5432/t3");
     }
 }

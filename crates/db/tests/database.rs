@@ -28,10 +28,7 @@ fn migrations_round_trip() {
         assert!(migrations::pending(&mut conn).unwrap().is_empty());
         let reverted = migrations::revert_all(&mut conn).unwrap();
         assert!(!reverted.is_empty());
-        assert_eq!(
-            migrations::pending(&mut conn).unwrap().len(),
-            reverted.len()
-        );
+        assert_eq!(migrations::pending(&mut conn).unwrap().len(), reverted.len());
         let applied = migrations::run_pending(&mut conn).unwrap();
         assert_eq!(applied.len(), reverted.len());
         schema_matches(&mut conn);
@@ -97,11 +94,7 @@ fn audit_chain_links_and_verifies() {
         let mut conn = t.connect();
         assert_eq!(audit::verify(&mut conn).unwrap(), 0);
         for i in 0..5 {
-            let seq = audit::append(
-                &mut conn,
-                entry("t1", serde_json::json!({"n": i, "名": "青海"})),
-            )
-            .unwrap();
+            let seq = audit::append(&mut conn, entry("t1", serde_json::json!({"n": i, "名": "青海"}))).unwrap();
             assert_eq!(seq, i + 1);
         }
         assert_eq!(audit::verify(&mut conn).unwrap(), 5);
@@ -115,15 +108,8 @@ fn audit_chain_links_and_verifies() {
 fn audit_log_refuses_edits_and_deletes() {
     on_both(|t| {
         let mut conn = t.connect();
-        audit::append(
-            &mut conn,
-            entry("t1", serde_json::json!({"amount_fen": 100})),
-        )
-        .unwrap();
-        assert!(
-            conn.batch_execute("UPDATE audit_log SET after_state = '{}'")
-                .is_err()
-        );
+        audit::append(&mut conn, entry("t1", serde_json::json!({"amount_fen": 100}))).unwrap();
+        assert!(conn.batch_execute("UPDATE audit_log SET after_state = '{}'").is_err());
         assert!(conn.batch_execute("DELETE FROM audit_log").is_err());
         assert_eq!(audit::verify(&mut conn).unwrap(), 1);
     });
@@ -142,12 +128,8 @@ fn tampering_is_detected() {
             AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
         };
         conn.batch_execute(drop_guard).unwrap();
-        conn.batch_execute("UPDATE audit_log SET after_state = '{\"n\":9}' WHERE seq = 2")
-            .unwrap();
-        assert!(matches!(
-            audit::verify(&mut conn),
-            Err(ChainError::Tampered { seq: 2 })
-        ));
+        conn.batch_execute("UPDATE audit_log SET after_state = '{\"n\":9}' WHERE seq = 2").unwrap();
+        assert!(matches!(audit::verify(&mut conn), Err(ChainError::Tampered { seq: 2 })));
     });
 }
 
@@ -181,38 +163,19 @@ fn concurrent_appends_keep_one_chain() {
 fn outbox_events_and_cursors() {
     on_both(|t| {
         let mut conn = t.connect();
-        let first = outbox::emit(
-            &mut conn,
-            "listing.published",
-            "listing",
-            "l1",
-            &serde_json::json!({"a": 1}),
-        )
-        .unwrap();
-        let second = outbox::emit(
-            &mut conn,
-            "listing.withdrawn",
-            "listing",
-            "l1",
-            &serde_json::json!({}),
-        )
-        .unwrap();
+        let first =
+            outbox::emit(&mut conn, "listing.published", "listing", "l1", &serde_json::json!({"a": 1})).unwrap();
+        let second = outbox::emit(&mut conn, "listing.withdrawn", "listing", "l1", &serde_json::json!({})).unwrap();
         assert!(second > first);
         assert_eq!(outbox::cursor(&mut conn, "indexer").unwrap(), 0);
         let events = outbox::events_after(&mut conn, 0, 10).unwrap();
         assert_eq!(
-            events
-                .iter()
-                .map(|e| e.event_type.as_str())
-                .collect::<Vec<_>>(),
+            events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(),
             ["listing.published", "listing.withdrawn"]
         );
         outbox::advance_cursor(&mut conn, "indexer", first).unwrap();
         let position = outbox::cursor(&mut conn, "indexer").unwrap();
-        assert_eq!(
-            outbox::events_after(&mut conn, position, 10).unwrap().len(),
-            1
-        );
+        assert_eq!(outbox::events_after(&mut conn, position, 10).unwrap().len(), 1);
         outbox::advance_cursor(&mut conn, "indexer", second).unwrap();
         // A late, smaller position never moves a cursor back.
         outbox::advance_cursor(&mut conn, "indexer", first).unwrap();
@@ -224,30 +187,25 @@ fn outbox_events_and_cursors() {
 fn a_failed_write_transaction_leaves_nothing() {
     on_both(|t| {
         let mut conn = t.connect();
-        let result: Result<(), diesel::result::Error> =
-            techtrade_db::write_transaction(&mut conn, |conn| {
-                outbox::emit(conn, "x.happened", "x", "1", &serde_json::json!({}))?;
-                Err(diesel::result::Error::RollbackTransaction)
-            });
+        let result: Result<(), diesel::result::Error> = techtrade_db::write_transaction(&mut conn, |conn| {
+            outbox::emit(conn, "x.happened", "x", "1", &serde_json::json!({}))?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
         assert!(result.is_err());
         assert!(outbox::events_after(&mut conn, 0, 10).unwrap().is_empty());
         // The connection is usable afterwards, and nesting uses savepoints.
         techtrade_db::write_transaction(&mut conn, |conn| {
             outbox::emit(conn, "x.happened", "x", "2", &serde_json::json!({}))?;
-            let inner: Result<(), diesel::result::Error> =
-                techtrade_db::write_transaction(conn, |conn| {
-                    outbox::emit(conn, "x.happened", "x", "3", &serde_json::json!({}))?;
-                    Err(diesel::result::Error::RollbackTransaction)
-                });
+            let inner: Result<(), diesel::result::Error> = techtrade_db::write_transaction(conn, |conn| {
+                outbox::emit(conn, "x.happened", "x", "3", &serde_json::json!({}))?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
             assert!(inner.is_err());
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
-        let ids: Vec<String> = outbox::events_after(&mut conn, 0, 10)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.aggregate_id)
-            .collect();
+        let ids: Vec<String> =
+            outbox::events_after(&mut conn, 0, 10).unwrap().into_iter().map(|e| e.aggregate_id).collect();
         assert_eq!(ids, ["2"]);
     });
 }

@@ -14,9 +14,7 @@ use crate::violations::Coded;
 /// The 31 characters of the code: digits and upper-case letters without
 /// I, O, S, V and Z (too easily confused with digits).
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// A credit code whose format and check character are right, upper-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -109,22 +107,13 @@ mod tests {
     use super::*;
 
     // Codes of registered organisations: enterprises (91…) and a public institution (12…).
-    const REAL: [&str; 5] = [
-        "914403001922038216",
-        "91330100799655058B",
-        "12100000400000624D",
-        "91110108551385082Q",
-        "91350100M000100Y43",
-    ];
+    const REAL: [&str; 5] =
+        ["914403001922038216", "91330100799655058B", "12100000400000624D", "91110108551385082Q", "91350100M000100Y43"];
 
     #[test]
     fn accepts_real_codes() {
         for code in REAL {
-            assert_eq!(
-                CreditCode::parse(code).map(|c| c.to_string()),
-                Ok(code.to_string()),
-                "{code}"
-            );
+            assert_eq!(CreditCode::parse(code).map(|c| c.to_string()), Ok(code.to_string()), "{code}");
         }
     }
 
@@ -138,13 +127,7 @@ mod tests {
     #[test]
     fn rejects_a_wrong_check_character() {
         let err = CreditCode::parse("914403001922038217").unwrap_err();
-        assert_eq!(
-            err,
-            CreditCodeError::CheckCharacter {
-                expected: '6',
-                found: '7'
-            }
-        );
+        assert_eq!(err, CreditCodeError::CheckCharacter { expected: '6', found: '7' });
         assert_eq!(err.code(), "bad_check_character");
     }
 
@@ -167,38 +150,18 @@ mod tests {
 
     #[test]
     fn completes_prefixes() {
-        assert_eq!(
-            CreditCode::complete("91440300192203821").unwrap().as_str(),
-            REAL[0]
-        );
-        assert_eq!(
-            CreditCode::complete("91630100MA7000001")
-                .unwrap()
-                .region_code(),
-            "630100"
-        );
+        assert_eq!(CreditCode::complete("91440300192203821").unwrap().as_str(), REAL[0]);
+        assert_eq!(CreditCode::complete("91630100MA7000001").unwrap().region_code(), "630100");
         assert!(CreditCode::complete("9144030019220382").is_err());
         assert!(CreditCode::complete("9144030019220382I").is_err());
     }
 
     #[test]
     fn rejects_length_and_alphabet() {
-        assert_eq!(
-            CreditCode::parse("91440300192203821").unwrap_err().code(),
-            "bad_length"
-        );
+        assert_eq!(CreditCode::parse("91440300192203821").unwrap_err().code(), "bad_length");
         assert_eq!(CreditCode::parse("").unwrap_err().code(), "bad_length");
-        assert_eq!(
-            CreditCode::parse("9144030019220382I6").unwrap_err(),
-            CreditCodeError::Character('I')
-        );
-        assert_eq!(
-            CreditCode::parse("91440300192203821中").unwrap_err().code(),
-            "bad_character"
-        );
-        assert_eq!(
-            CreditCode::parse("91A403001922038216").unwrap_err().code(),
-            "bad_region"
-        );
+        assert_eq!(CreditCode::parse("9144030019220382I6").unwrap_err(), CreditCodeError::Character('I'));
+        assert_eq!(CreditCode::parse("91440300192203821中").unwrap_err().code(), "bad_character");
+        assert_eq!(CreditCode::parse("91A403001922038216").unwrap_err().code(), "bad_region");
     }
 }

@@ -65,30 +65,19 @@ fn is_subclass(s: &str) -> bool {
 }
 
 fn split(input: &str) -> Result<Parts, IpcError> {
-    let compact: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
+    let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
     let bad = || IpcError::Format(input.trim().to_string());
     if compact.len() < 4 {
         let coarse = compact.len() == 1 && (b'A'..=b'H').contains(&compact.as_bytes()[0])
             || compact.len() == 3 && is_subclass(&format!("{compact}A"));
-        return Err(if coarse {
-            IpcError::TooCoarse(compact)
-        } else {
-            bad()
-        });
+        return Err(if coarse { IpcError::TooCoarse(compact) } else { bad() });
     }
     if !compact.is_char_boundary(4) || !is_subclass(&compact[..4]) {
         return Err(bad());
     }
     let (subclass, rest) = compact.split_at(4);
     if rest.is_empty() {
-        return Ok(Parts {
-            subclass: subclass.to_string(),
-            group: None,
-        });
+        return Ok(Parts { subclass: subclass.to_string(), group: None });
     }
     let (main, sub) = match rest.split_once('/') {
         Some((main, sub)) => (main.to_string(), sub.to_string()),
@@ -108,10 +97,7 @@ fn split(input: &str) -> Result<Parts, IpcError> {
     if main == 0 {
         return Err(bad());
     }
-    Ok(Parts {
-        subclass: subclass.to_string(),
-        group: Some((main, sub)),
-    })
+    Ok(Parts { subclass: subclass.to_string(), group: Some((main, sub)) })
 }
 
 struct Subclass {
@@ -187,10 +173,8 @@ impl IpcScheme {
 
     pub fn parse(&self, input: &str) -> Result<IpcCode, IpcError> {
         let parts = split(input)?;
-        let subclass = self
-            .subclasses
-            .get(&parts.subclass)
-            .ok_or_else(|| IpcError::UnknownSubclass(parts.subclass.clone()))?;
+        let subclass =
+            self.subclasses.get(&parts.subclass).ok_or_else(|| IpcError::UnknownSubclass(parts.subclass.clone()))?;
         let Some((main, sub)) = parts.group else {
             return Ok(IpcCode(parts.subclass));
         };
@@ -208,9 +192,7 @@ impl IpcScheme {
 
     /// The title of the subclass a code is in.
     pub fn subclass_title(&self, code: &IpcCode) -> &str {
-        self.subclasses
-            .get(code.subclass())
-            .map_or("", |s| s.title.as_str())
+        self.subclasses.get(code.subclass()).map_or("", |s| s.title.as_str())
     }
 }
 
@@ -258,40 +240,18 @@ mod tests {
 
     #[test]
     fn three_spellings_are_one_code() {
-        for input in [
-            "G06F16/33",
-            "G06F 16/33",
-            "g06f16/33",
-            "G06F0016330000",
-            " G06F  16/33 ",
-        ] {
-            assert_eq!(
-                IpcCode::parse(input).unwrap().as_str(),
-                "G06F16/33",
-                "{input}"
-            );
+        for input in ["G06F16/33", "G06F 16/33", "g06f16/33", "G06F0016330000", " G06F  16/33 "] {
+            assert_eq!(IpcCode::parse(input).unwrap().as_str(), "G06F16/33", "{input}");
         }
-        assert_eq!(
-            IpcCode::parse("G06F0016000000").unwrap().as_str(),
-            "G06F16/00"
-        );
-        assert_eq!(
-            IpcCode::parse("A01B0001025000").unwrap_err(),
-            IpcError::UnknownGroup("A01B1/025".into())
-        );
-        assert_eq!(
-            IpcCode::parse("G06F0001025000").unwrap().as_str(),
-            "G06F1/025"
-        );
+        assert_eq!(IpcCode::parse("G06F0016000000").unwrap().as_str(), "G06F16/00");
+        assert_eq!(IpcCode::parse("A01B0001025000").unwrap_err(), IpcError::UnknownGroup("A01B1/025".into()));
+        assert_eq!(IpcCode::parse("G06F0001025000").unwrap().as_str(), "G06F1/025");
     }
 
     #[test]
     fn hierarchy() {
         let code = IpcCode::parse("H02J7/00").unwrap();
-        assert_eq!(
-            (code.section(), code.class(), code.subclass()),
-            ("H", "H02", "H02J")
-        );
+        assert_eq!((code.section(), code.class(), code.subclass()), ("H", "H02", "H02J"));
         assert_eq!(code.main_group().as_deref(), Some("H02J7/00"));
         assert_eq!(IpcCode::parse("H02J").unwrap().main_group(), None);
         let scheme = IpcScheme::get();
@@ -302,9 +262,7 @@ mod tests {
     #[test]
     fn real_patent_codes_are_valid() {
         // From the shared patent records: subclasses of all ages, H01L included.
-        for code in [
-            "A01M", "G06F", "H02G", "G01D", "H01L", "H01M", "C01B", "A24F", "F25D",
-        ] {
+        for code in ["A01M", "G06F", "H02G", "G01D", "H01L", "H01M", "C01B", "A24F", "F25D"] {
             assert!(IpcCode::parse(code).is_ok(), "{code}");
         }
         assert!(IpcScheme::get().is_deleted("H01L"));

@@ -134,10 +134,7 @@ impl ListingStatus {
             (Draft | PendingReview | Rejected, Edit) => self,
             (Published, MarkTraded) => Traded,
             _ => {
-                return Err(TransitionError {
-                    from: self,
-                    transition,
-                });
+                return Err(TransitionError { from: self, transition });
             }
         };
         Ok(next)
@@ -196,20 +193,13 @@ mod tests {
         for &from in ListingStatus::ALL {
             for transition in [Submit, Approve, Reject, Withdraw, Edit, MarkTraded] {
                 let result = from.apply(transition);
-                assert_eq!(
-                    result.is_ok(),
-                    allowed.contains(&(from, transition)),
-                    "{from:?} {transition:?}"
-                );
+                assert_eq!(result.is_ok(), allowed.contains(&(from, transition)), "{from:?} {transition:?}");
                 if let Err(e) = result {
                     assert_eq!(e.from, from);
                 }
             }
         }
-        assert_eq!(
-            Withdrawn.apply(Submit).unwrap_err().to_string(),
-            "cannot submit a withdrawn item"
-        );
+        assert_eq!(Withdrawn.apply(Submit).unwrap_err().to_string(), "cannot submit a withdrawn item");
     }
 
     #[test]

@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::violations::Coded;
 
 /// A non-negative amount in fen.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -37,11 +35,7 @@ impl Money {
     pub const ZERO: Self = Self(0);
 
     pub fn from_fen(fen: i64) -> Result<Self, MoneyError> {
-        if fen < 0 {
-            Err(MoneyError::Negative)
-        } else {
-            Ok(Self(fen))
-        }
+        if fen < 0 { Err(MoneyError::Negative) } else { Ok(Self(fen)) }
     }
 
     pub fn fen(self) -> i64 {
@@ -49,10 +43,7 @@ impl Money {
     }
 
     pub fn checked_add(self, other: Self) -> Result<Self, MoneyError> {
-        self.0
-            .checked_add(other.0)
-            .map(Self)
-            .ok_or(MoneyError::Overflow)
+        self.0.checked_add(other.0).map(Self).ok_or(MoneyError::Overflow)
     }
 
     /// `self − other`; an error when it would go below zero.
@@ -94,23 +85,15 @@ mod tests {
         assert_eq!(a.checked_add(b).unwrap().fen(), 200);
         assert_eq!(a.checked_sub(b).unwrap().fen(), 100);
         assert_eq!(b.checked_sub(a), Err(MoneyError::Negative));
-        assert_eq!(
-            Money::from_fen(i64::MAX).unwrap().checked_add(b),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::from_fen(i64::MAX).unwrap().checked_add(b), Err(MoneyError::Overflow));
         assert_eq!(Money::from_fen(-1), Err(MoneyError::Negative));
         assert_eq!(Money::sum([a, b, b]).unwrap().fen(), 250);
     }
 
     #[test]
     fn displays_yuan() {
-        let shown: Vec<String> = [0, 5, 100, 123_456, 10_000_000_000]
-            .into_iter()
-            .map(|f| Money::from_fen(f).unwrap().to_string())
-            .collect();
-        assert_eq!(
-            shown,
-            ["0.00", "0.05", "1.00", "1,234.56", "100,000,000.00"]
-        );
+        let shown: Vec<String> =
+            [0, 5, 100, 123_456, 10_000_000_000].into_iter().map(|f| Money::from_fen(f).unwrap().to_string()).collect();
+        assert_eq!(shown, ["0.00", "0.05", "1.00", "1,234.56", "100,000,000.00"]);
     }
 }

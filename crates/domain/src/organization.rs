@@ -15,13 +15,7 @@ pub enum OrganizationKind {
 }
 
 impl OrganizationKind {
-    pub const ALL: [Self; 5] = [
-        Self::Enterprise,
-        Self::University,
-        Self::Institute,
-        Self::Agency,
-        Self::Authority,
-    ];
+    pub const ALL: [Self; 5] = [Self::Enterprise, Self::University, Self::Institute, Self::Agency, Self::Authority];
 
     pub fn as_str(self) -> &'static str {
         match self {

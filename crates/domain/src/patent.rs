@@ -79,13 +79,7 @@ pub enum LegalStatus {
 }
 
 impl LegalStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Pending,
-        Self::Granted,
-        Self::Lapsed,
-        Self::Expired,
-        Self::Invalidated,
-    ];
+    pub const ALL: [Self; 5] = [Self::Pending, Self::Granted, Self::Lapsed, Self::Expired, Self::Invalidated];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -133,11 +127,7 @@ impl Coded for ApplicationNumberError {
 /// Σ digitᵢ × weightᵢ mod 11, weights 2–9 repeating from the left; 10 is X.
 fn check_digit(digits: &str) -> char {
     const WEIGHTS: [u32; 8] = [2, 3, 4, 5, 6, 7, 8, 9];
-    let sum: u32 = digits
-        .bytes()
-        .zip(WEIGHTS.iter().cycle())
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = digits.bytes().zip(WEIGHTS.iter().cycle()).map(|(d, w)| u32::from(d - b'0') * w).sum();
     match sum % 11 {
         10 => 'X',
         r => char::from_digit(r, 10).unwrap_or('0'),
@@ -149,15 +139,8 @@ impl ApplicationNumber {
     /// and the like.
     pub fn parse(input: &str) -> Result<Self, ApplicationNumberError> {
         let bad = || ApplicationNumberError::Format(input.trim().to_string());
-        let compact: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let number = compact
-            .strip_prefix("ZL")
-            .or_else(|| compact.strip_prefix("CN"))
-            .unwrap_or(&compact);
+        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+        let number = compact.strip_prefix("ZL").or_else(|| compact.strip_prefix("CN")).unwrap_or(&compact);
         let (digits, check) = match number.split_once('.') {
             Some((digits, check)) => (digits, check),
             // Without the dot, the last character is the check digit.
@@ -195,10 +178,7 @@ impl ApplicationNumber {
     /// The patent type the number's type digit stands for.
     pub fn patent_type(&self) -> PatentType {
         let digits = self.0.split('.').next().unwrap_or_default().as_bytes();
-        let digit = digits
-            .get(if digits.len() == 12 { 4 } else { 2 })
-            .copied()
-            .unwrap_or(b'1');
+        let digit = digits.get(if digits.len() == 12 { 4 } else { 2 }).copied().unwrap_or(b'1');
         PatentType::from_type_digit(digit).unwrap_or(PatentType::Invention)
     }
 
@@ -239,11 +219,7 @@ impl Coded for PublicationNumberError {
 
 impl PublicationNumber {
     pub fn parse(input: &str) -> Result<Self, PublicationNumberError> {
-        let compact: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
         let bad = || PublicationNumberError(input.trim().to_string());
         let body = compact.strip_prefix("CN").ok_or_else(bad)?;
         let body = body
@@ -263,11 +239,7 @@ impl PublicationNumber {
 
     /// What the kind code says the document is.
     pub fn patent_type(&self) -> PatentType {
-        let kind = self
-            .0
-            .trim_end_matches(|c: char| c.is_ascii_digit())
-            .chars()
-            .last();
+        let kind = self.0.trim_end_matches(|c: char| c.is_ascii_digit()).chars().last();
         match kind {
             Some('U' | 'Y') => PatentType::UtilityModel,
             Some('S') => PatentType::Design,
@@ -278,10 +250,7 @@ impl PublicationNumber {
     /// Whether the document is a grant (B, C, U, Y, S) rather than an
     /// application published before examination (A).
     pub fn is_grant(&self) -> bool {
-        !self
-            .0
-            .trim_end_matches(|c: char| c.is_ascii_digit())
-            .ends_with('A')
+        !self.0.trim_end_matches(|c: char| c.is_ascii_digit()).ends_with('A')
     }
 }
 
@@ -309,11 +278,7 @@ mod tests {
             ("95115608.X", "95115608.X"),
             ("zl95115608.x", "95115608.X"),
         ] {
-            assert_eq!(
-                ApplicationNumber::parse(input).unwrap().as_str(),
-                canonical,
-                "{input}"
-            );
+            assert_eq!(ApplicationNumber::parse(input).unwrap().as_str(), canonical, "{input}");
         }
     }
 
@@ -321,40 +286,17 @@ mod tests {
     fn the_check_digit_catches_typos() {
         assert_eq!(
             ApplicationNumber::parse("201710601862.4").unwrap_err(),
-            ApplicationNumberError::CheckDigit {
-                expected: '3',
-                found: '4'
-            }
+            ApplicationNumberError::CheckDigit { expected: '3', found: '4' }
         );
-        assert_eq!(
-            ApplicationNumber::parse("95115608.1").unwrap_err().code(),
-            "bad_check_digit"
-        );
+        assert_eq!(ApplicationNumber::parse("95115608.1").unwrap_err().code(), "bad_check_digit");
         // Swapping two adjacent digits changes the sum (different weights).
-        assert_eq!(
-            ApplicationNumber::parse("201710610862.3")
-                .unwrap_err()
-                .code(),
-            "bad_check_digit"
-        );
+        assert_eq!(ApplicationNumber::parse("201710610862.3").unwrap_err().code(), "bad_check_digit");
     }
 
     #[test]
     fn rejects_malformed_numbers() {
-        for bad in [
-            "",
-            "2017106018.3",
-            "20171060186A.3",
-            "201710601862.",
-            "201710601862.33",
-            "US201710601862.3",
-            ".",
-        ] {
-            assert_eq!(
-                ApplicationNumber::parse(bad).unwrap_err().code(),
-                "bad_format",
-                "{bad}"
-            );
+        for bad in ["", "2017106018.3", "20171060186A.3", "201710601862.", "201710601862.33", "US201710601862.3", "."] {
+            assert_eq!(ApplicationNumber::parse(bad).unwrap_err().code(), "bad_format", "{bad}");
         }
         let five = ApplicationNumber::complete("201750601862").unwrap_err();
         assert_eq!(five.code(), "bad_type_digit");
@@ -368,45 +310,19 @@ mod tests {
         assert_eq!(kind("201920601862"), PatentType::UtilityModel);
         assert_eq!(kind("201990601862"), PatentType::UtilityModel);
         assert_eq!(kind("202130601862"), PatentType::Design);
-        assert_eq!(
-            ApplicationNumber::parse("95115608.X")
-                .unwrap()
-                .patent_type(),
-            PatentType::Invention
-        );
+        assert_eq!(ApplicationNumber::parse("95115608.X").unwrap().patent_type(), PatentType::Invention);
         assert_eq!(ApplicationNumber::parse("95115608.X").unwrap().year(), 1995);
-        assert_eq!(
-            ApplicationNumber::parse("201710601862.3").unwrap().year(),
-            2017
-        );
+        assert_eq!(ApplicationNumber::parse("201710601862.3").unwrap().year(), 2017);
     }
 
     #[test]
     fn terms_of_protection() {
-        assert_eq!(
-            PatentType::Invention.expires_on(date(2017, 7, 27)),
-            Some(date(2037, 7, 26))
-        );
-        assert_eq!(
-            PatentType::UtilityModel.expires_on(date(2019, 1, 1)),
-            Some(date(2028, 12, 31))
-        );
-        assert_eq!(
-            PatentType::Design.expires_on(date(2021, 5, 31)),
-            Some(date(2031, 5, 30))
-        );
-        assert_eq!(
-            PatentType::Design.expires_on(date(2021, 6, 1)),
-            Some(date(2036, 5, 31))
-        );
-        assert_eq!(
-            PatentType::Invention.expires_on(date(2020, 2, 29)),
-            Some(date(2040, 2, 28))
-        );
-        assert_eq!(
-            PatentType::UtilityModel.expires_on(date(2020, 2, 29)),
-            Some(date(2030, 2, 28))
-        );
+        assert_eq!(PatentType::Invention.expires_on(date(2017, 7, 27)), Some(date(2037, 7, 26)));
+        assert_eq!(PatentType::UtilityModel.expires_on(date(2019, 1, 1)), Some(date(2028, 12, 31)));
+        assert_eq!(PatentType::Design.expires_on(date(2021, 5, 31)), Some(date(2031, 5, 30)));
+        assert_eq!(PatentType::Design.expires_on(date(2021, 6, 1)), Some(date(2036, 5, 31)));
+        assert_eq!(PatentType::Invention.expires_on(date(2020, 2, 29)), Some(date(2040, 2, 28)));
+        assert_eq!(PatentType::UtilityModel.expires_on(date(2020, 2, 29)), Some(date(2030, 2, 28)));
     }
 
     #[test]
@@ -421,21 +337,9 @@ mod tests {
             ("CN114081026A1", PatentType::Invention, false),
         ] {
             let number = PublicationNumber::parse(input).unwrap();
-            assert_eq!(
-                (number.patent_type(), number.is_grant()),
-                (kind, grant),
-                "{input}"
-            );
+            assert_eq!((number.patent_type(), number.is_grant()), (kind, grant), "{input}");
         }
-        for bad in [
-            "",
-            "CN",
-            "CNA",
-            "US114081026A",
-            "CN114081026",
-            "CN114081026Z",
-            "CN12345A",
-        ] {
+        for bad in ["", "CN", "CNA", "US114081026A", "CN114081026", "CN114081026Z", "CN12345A"] {
             assert!(PublicationNumber::parse(bad).is_err(), "{bad}");
         }
     }

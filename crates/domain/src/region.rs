@@ -9,9 +9,8 @@ use crate::violations::Coded;
 
 /// Province-level prefixes of GB/T 2260 (including Taiwan, Hong Kong and Macao).
 const PROVINCES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
+    "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -85,18 +84,10 @@ mod tests {
     #[test]
     fn rejects_bad_format_and_provinces() {
         for bad in ["", "63010", "6301000", "63010a", "６３０１００"] {
-            assert_eq!(
-                RegionCode::parse(bad).unwrap_err().code(),
-                "bad_format",
-                "{bad}"
-            );
+            assert_eq!(RegionCode::parse(bad).unwrap_err().code(), "bad_format", "{bad}");
         }
         for bad in ["000000", "100000", "660100", "990000", "240000"] {
-            assert_eq!(
-                RegionCode::parse(bad).unwrap_err().code(),
-                "unknown_province",
-                "{bad}"
-            );
+            assert_eq!(RegionCode::parse(bad).unwrap_err().code(), "unknown_province", "{bad}");
         }
     }
 }

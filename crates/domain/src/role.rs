@@ -44,10 +44,6 @@ mod tests {
             assert_eq!(Role::from_db(role.as_str()), Some(role));
         }
         assert_eq!(Role::from_db("root"), None);
-        assert!(
-            Role::Admin.is_official()
-                && Role::Official.is_official()
-                && !Role::Member.is_official()
-        );
+        assert!(Role::Admin.is_official() && Role::Official.is_official() && !Role::Member.is_official());
     }
 }

@@ -40,10 +40,7 @@ mod tests {
     #[test]
     fn counts_characters_not_bytes() {
         assert_eq!(required("  青海大学  ", 4).unwrap(), "青海大学");
-        assert_eq!(
-            required("青海大学", 3),
-            Err(TextError::TooLong { max: 3, len: 4 })
-        );
+        assert_eq!(required("青海大学", 3), Err(TextError::TooLong { max: 3, len: 4 }));
         assert_eq!(required(" \t", 3), Err(TextError::Empty));
     }
 }

@@ -26,17 +26,8 @@ impl Violations {
         Self::default()
     }
 
-    pub fn push(
-        &mut self,
-        field: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) {
-        self.0.push(Violation {
-            field: field.into(),
-            code,
-            message: message.into(),
-        });
+    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.push(Violation { field: field.into(), code, message: message.into() });
     }
 
     /// Parses one field, recording its error under `field`; `None` when invalid.

@@ -62,11 +62,7 @@ impl Item for Demand {
         }
     }
 
-    fn create(
-        conn: &mut AnyConnection,
-        request: DemandRequest,
-        user: &CurrentUser,
-    ) -> Result<Self, ApiError> {
+    fn create(conn: &mut AnyConnection, request: DemandRequest, user: &CurrentUser) -> Result<Self, ApiError> {
         let valid = request.validate(chrono::Utc::now().date_naive())?;
         let now = techtrade_db::now();
         let mut row = Demand {
@@ -101,10 +97,7 @@ impl Item for Demand {
         Ok(())
     }
 
-    fn respond(
-        _conn: &mut AnyConnection,
-        items: Vec<Self>,
-    ) -> Result<Vec<DemandResponse>, ApiError> {
+    fn respond(_conn: &mut AnyConnection, items: Vec<Self>) -> Result<Vec<DemandResponse>, ApiError> {
         Ok(items.into_iter().map(DemandResponse::from).collect())
     }
 
@@ -112,10 +105,7 @@ impl Item for Demand {
         response.as_request()
     }
 
-    fn list(
-        conn: &mut AnyConnection,
-        filter: &ListFilter,
-    ) -> diesel::QueryResult<(Vec<Self>, i64)> {
+    fn list(conn: &mut AnyConnection, filter: &ListFilter) -> diesel::QueryResult<(Vec<Self>, i64)> {
         db::list_demands(conn, filter)
     }
 }

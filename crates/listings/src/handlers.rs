@@ -8,9 +8,7 @@ use serde::Deserialize;
 use techtrade_db::listings::{Demand, ListFilter, Listing};
 use techtrade_domain::{ListingKind, ListingStatus, Transition};
 use techtrade_web::pagination::PageRequest;
-use techtrade_web::{
-    ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId,
-};
+use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -92,10 +90,7 @@ async fn create<I: Item>(
                 };
                 let response = I::respond_one(conn, item)?;
                 let after = serde_json::to_value(&response).map_err(ApiError::internal)?;
-                let actor = Actor {
-                    user: &user,
-                    request_id: request_id.as_deref(),
-                };
+                let actor = Actor { user: &user, request_id: request_id.as_deref() };
                 items::record::<I>(conn, actor, event, None, after)?;
                 Ok(response)
             })
@@ -103,11 +98,7 @@ async fn create<I: Item>(
         .await
 }
 
-async fn get<I: Item>(
-    state: AppState,
-    viewer: Option<CurrentUser>,
-    id: String,
-) -> ApiResult<I::Response> {
+async fn get<I: Item>(state: AppState, viewer: Option<CurrentUser>, id: String) -> ApiResult<I::Response> {
     state
         .db
         .run(move |conn| {
@@ -124,12 +115,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     };
     let text = value.to_str().unwrap_or_default().trim();
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse::<i64>().map(Some).map_err(|_| {
-        ApiError::new(
-            ErrorCode::PreconditionFailed,
-            "If-Match must be the item's version, e.g. \"3\"",
-        )
-    })
+    text.parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::new(ErrorCode::PreconditionFailed, "If-Match must be the item's version, e.g. \"3\""))
 }
 
 /// RFC 7386 JSON merge patch: objects merge, `null` removes, anything else replaces.
@@ -146,10 +134,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
             if value.is_null() {
                 object.insert(key.clone(), serde_json::Value::Null);
             } else {
-                merge_patch(
-                    object.entry(key.clone()).or_insert(serde_json::Value::Null),
-                    value,
-                );
+                merge_patch(object.entry(key.clone()).or_insert(serde_json::Value::Null), value);
             }
         }
     }
@@ -188,8 +173,7 @@ async fn update<I: Item>(
                 }
                 let from = item.status();
                 // Refuse before validating: a withdrawn item cannot be edited at all.
-                from.apply(Transition::Edit)
-                    .map_err(|e| ApiError::new(ErrorCode::InvalidState, e.to_string()))?;
+                from.apply(Transition::Edit).map_err(|e| ApiError::new(ErrorCode::InvalidState, e.to_string()))?;
                 let current = I::respond_one(conn, item.clone())?;
                 let before = serde_json::to_value(&current).map_err(ApiError::internal)?;
                 let mut merged = I::request_form(&current);
@@ -198,10 +182,7 @@ async fn update<I: Item>(
                 let request: I::Request = techtrade_web::extract::parse_json(&bytes)?;
                 item.edit(conn, request)?;
                 items::advance(&mut item, Transition::Edit, None, techtrade_db::now())?;
-                let actor = Actor {
-                    user: &user,
-                    request_id: request_id.as_deref(),
-                };
+                let actor = Actor { user: &user, request_id: request_id.as_deref() };
                 items::save(conn, item, actor, Transition::Edit, from, before)
             })
         })
@@ -234,17 +215,13 @@ async fn transition<I: Item>(
                     items::load_owned::<I>(conn, &id, &user)?
                 };
                 let from = item.status();
-                let before = serde_json::to_value(I::respond_one(conn, item.clone())?)
-                    .map_err(ApiError::internal)?;
+                let before = serde_json::to_value(I::respond_one(conn, item.clone())?).map_err(ApiError::internal)?;
                 let now = techtrade_db::now();
                 items::advance(&mut item, transition, reason.clone(), now)?;
                 if reviewing {
                     items::record_review(conn, &item, &user, transition.as_str(), reason, now)?;
                 }
-                let actor = Actor {
-                    user: &user,
-                    request_id: request_id.as_deref(),
-                };
+                let actor = Actor { user: &user, request_id: request_id.as_deref() };
                 items::save(conn, item, actor, transition, from, before)
             })
         })
@@ -274,27 +251,16 @@ async fn review<I: Item>(
     request: ReviewRequest,
 ) -> ApiResult<I::Response> {
     user.require_official()?;
-    let reason = request
-        .reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
+    let reason = request.reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     let step = match request.decision {
         Decision::Approve => Transition::Approve,
         Decision::Reject if reason.is_none() => {
-            return Err(ApiError::invalid_field(
-                "reason",
-                "required",
-                "say why it is rejected",
-            ));
+            return Err(ApiError::invalid_field("reason", "required", "say why it is rejected"));
         }
         Decision::Reject => Transition::Reject,
     };
     if reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
-        return Err(ApiError::invalid_field(
-            "reason",
-            "too_long",
-            "at most 2000 characters",
-        ));
+        return Err(ApiError::invalid_field("reason", "too_long", "at most 2000 characters"));
     }
     transition::<I>(state, user, request_id, id, step, reason).await
 }
@@ -316,53 +282,28 @@ pub struct ListQuery {
     pub per_page: Option<u32>,
 }
 
-fn list_filter(
-    query: &ListQuery,
-    viewer: Option<&CurrentUser>,
-    page: PageRequest,
-) -> Result<ListFilter, ApiError> {
-    let mut filter = ListFilter {
-        offset: page.offset(),
-        limit: page.limit(),
-        ..ListFilter::default()
-    };
+fn list_filter(query: &ListQuery, viewer: Option<&CurrentUser>, page: PageRequest) -> Result<ListFilter, ApiError> {
+    let mut filter = ListFilter { offset: page.offset(), limit: page.limit(), ..ListFilter::default() };
     filter.kind = query.kind.map(|k| k.as_str().to_string());
     if query.mine {
-        let user = viewer.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "mine=true needs a signed-in member",
-            )
-        })?;
+        let user =
+            viewer.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "mine=true needs a signed-in member"))?;
         filter.owner_organization_id = Some(user.organization()?.to_string());
-        filter.statuses = query
-            .status
-            .map(|s| vec![s.as_str().to_string()])
-            .unwrap_or_default();
+        filter.statuses = query.status.map(|s| vec![s.as_str().to_string()]).unwrap_or_default();
         return Ok(filter);
     }
     let official = viewer.is_some_and(|u| u.role.is_official());
     let status = query.status.unwrap_or(ListingStatus::Published);
     if !status.is_public() && !official {
-        return Err(ApiError::forbidden(
-            "only officials may list items that are not public; members use mine=true",
-        ));
+        return Err(ApiError::forbidden("only officials may list items that are not public; members use mine=true"));
     }
     filter.queue_order = status == ListingStatus::PendingReview;
     filter.statuses = vec![status.as_str().to_string()];
     Ok(filter)
 }
 
-async fn list<I: Item>(
-    state: AppState,
-    viewer: Option<CurrentUser>,
-    query: ListQuery,
-) -> ApiResult<Page<I::Response>> {
-    let page = techtrade_web::PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .validate()?;
+async fn list<I: Item>(state: AppState, viewer: Option<CurrentUser>, query: ListQuery) -> ApiResult<Page<I::Response>> {
+    let page = techtrade_web::PageQuery { page: query.page, per_page: query.per_page }.validate()?;
     let filter = list_filter(&query, viewer.as_ref(), page)?;
     state
         .db
@@ -409,10 +350,7 @@ async fn get_listing(
     viewer: Option<CurrentUser>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(versioned(
-        StatusCode::OK,
-        get::<Listing>(state, viewer, id).await?,
-    ))
+    Ok(versioned(StatusCode::OK, get::<Listing>(state, viewer, id).await?))
 }
 
 /// Edits a listing (JSON merge patch of the create body). A published
@@ -431,10 +369,7 @@ async fn update_listing(
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
     let expected = if_match(&headers)?;
-    Ok(versioned(
-        StatusCode::OK,
-        update::<Listing>(state, user, request_id, id, expected, patch).await?,
-    ))
+    Ok(versioned(StatusCode::OK, update::<Listing>(state, user, request_id, id, expected, patch).await?))
 }
 
 /// Submits a draft or rejected listing for review.
@@ -447,9 +382,7 @@ async fn submit_listing(
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ListingResponse>> {
-    Ok(Json(
-        transition::<Listing>(state, user, request_id, id, Transition::Submit, None).await?,
-    ))
+    Ok(Json(transition::<Listing>(state, user, request_id, id, Transition::Submit, None).await?))
 }
 
 /// An official publishes or rejects a listing under review.
@@ -463,9 +396,7 @@ async fn review_listing(
     Path(id): Path<String>,
     Json(request): Json<ReviewRequest>,
 ) -> ApiResult<Json<ListingResponse>> {
-    Ok(Json(
-        review::<Listing>(state, user, request_id, id, request).await?,
-    ))
+    Ok(Json(review::<Listing>(state, user, request_id, id, request).await?))
 }
 
 /// The owner withdraws a listing.
@@ -478,9 +409,7 @@ async fn withdraw_listing(
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ListingResponse>> {
-    Ok(Json(
-        transition::<Listing>(state, user, request_id, id, Transition::Withdraw, None).await?,
-    ))
+    Ok(Json(transition::<Listing>(state, user, request_id, id, Transition::Withdraw, None).await?))
 }
 
 // ---- demands ------------------------------------------------------------
@@ -518,10 +447,7 @@ async fn get_demand(
     viewer: Option<CurrentUser>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(versioned(
-        StatusCode::OK,
-        get::<Demand>(state, viewer, id).await?,
-    ))
+    Ok(versioned(StatusCode::OK, get::<Demand>(state, viewer, id).await?))
 }
 
 /// Edits a demand (JSON merge patch); a published demand goes back to review.
@@ -538,10 +464,7 @@ async fn update_demand(
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
     let expected = if_match(&headers)?;
-    Ok(versioned(
-        StatusCode::OK,
-        update::<Demand>(state, user, request_id, id, expected, patch).await?,
-    ))
+    Ok(versioned(StatusCode::OK, update::<Demand>(state, user, request_id, id, expected, patch).await?))
 }
 
 /// Submits a draft or rejected demand for review.
@@ -554,9 +477,7 @@ async fn submit_demand(
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DemandResponse>> {
-    Ok(Json(
-        transition::<Demand>(state, user, request_id, id, Transition::Submit, None).await?,
-    ))
+    Ok(Json(transition::<Demand>(state, user, request_id, id, Transition::Submit, None).await?))
 }
 
 /// An official publishes or rejects a demand under review.
@@ -570,9 +491,7 @@ async fn review_demand(
     Path(id): Path<String>,
     Json(request): Json<ReviewRequest>,
 ) -> ApiResult<Json<DemandResponse>> {
-    Ok(Json(
-        review::<Demand>(state, user, request_id, id, request).await?,
-    ))
+    Ok(Json(review::<Demand>(state, user, request_id, id, request).await?))
 }
 
 /// The owner withdraws a demand.
@@ -585,9 +504,7 @@ async fn withdraw_demand(
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DemandResponse>> {
-    Ok(Json(
-        transition::<Demand>(state, user, request_id, id, Transition::Withdraw, None).await?,
-    ))
+    Ok(Json(transition::<Demand>(state, user, request_id, id, Transition::Withdraw, None).await?))
 }
 
 #[cfg(test)]
@@ -597,14 +514,8 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7386() {
         let mut target = serde_json::json!({"a": "b", "c": {"d": "e", "f": "g"}, "list": [1, 2]});
-        merge_patch(
-            &mut target,
-            &serde_json::json!({"a": "z", "c": {"f": null}, "list": [3]}),
-        );
-        assert_eq!(
-            target,
-            serde_json::json!({"a": "z", "c": {"d": "e", "f": null}, "list": [3]})
-        );
+        merge_patch(&mut target, &serde_json::json!({"a": "z", "c": {"f": null}, "list": [3]}));
+        assert_eq!(target, serde_json::json!({"a": "z", "c": {"d": "e", "f": null}, "list": [3]}));
     }
 
     #[test]
@@ -618,9 +529,6 @@ mod tests {
         assert_eq!(if_match(&headers("\"3\"")).unwrap(), Some(3));
         assert_eq!(if_match(&headers("W/\"4\"")).unwrap(), Some(4));
         assert_eq!(if_match(&headers("7")).unwrap(), Some(7));
-        assert_eq!(
-            if_match(&headers("abc")).unwrap_err().code(),
-            ErrorCode::PreconditionFailed
-        );
+        assert_eq!(if_match(&headers("abc")).unwrap_err().code(), ErrorCode::PreconditionFailed);
     }
 }

@@ -35,36 +35,27 @@ pub(crate) trait Item: Clone + Send + 'static {
     fn version(&self) -> i64;
     fn lifecycle(&mut self) -> Lifecycle<'_>;
     /// A new draft owned by `user`'s organisation, inserted with its children.
-    fn create(
-        conn: &mut AnyConnection,
-        request: Self::Request,
-        user: &CurrentUser,
-    ) -> Result<Self, ApiError>;
+    fn create(conn: &mut AnyConnection, request: Self::Request, user: &CurrentUser) -> Result<Self, ApiError>;
     /// Replaces the content with `request`, children included (not stored yet).
     fn edit(&mut self, conn: &mut AnyConnection, request: Self::Request) -> Result<(), ApiError>;
-    fn respond(conn: &mut AnyConnection, items: Vec<Self>)
-    -> Result<Vec<Self::Response>, ApiError>;
+    fn respond(conn: &mut AnyConnection, items: Vec<Self>) -> Result<Vec<Self::Response>, ApiError>;
     /// The editable content in request form, to apply a merge patch to.
     fn request_form(response: &Self::Response) -> serde_json::Value;
-    fn list(conn: &mut AnyConnection, filter: &ListFilter)
-    -> diesel::QueryResult<(Vec<Self>, i64)>;
+    fn list(conn: &mut AnyConnection, filter: &ListFilter) -> diesel::QueryResult<(Vec<Self>, i64)>;
 
     fn status(&self) -> ListingStatus {
         ListingStatus::from_db(self.status_text()).unwrap_or(ListingStatus::Draft)
     }
 
     fn respond_one(conn: &mut AnyConnection, item: Self) -> Result<Self::Response, ApiError> {
-        Self::respond(conn, vec![item])?
-            .pop()
-            .ok_or_else(|| ApiError::internal("an item vanished while responding"))
+        Self::respond(conn, vec![item])?.pop().ok_or_else(|| ApiError::internal("an item vanished while responding"))
     }
 }
 
 /// Whether `viewer` may see `item`: everyone sees public items; the owner's
 /// members and officials see all.
 pub(crate) fn can_see<I: Item>(item: &I, viewer: Option<&CurrentUser>) -> bool {
-    item.status().is_public()
-        || viewer.is_some_and(|u| u.role.is_official() || u.is_member_of(item.owner()))
+    item.status().is_public() || viewer.is_some_and(|u| u.role.is_official() || u.is_member_of(item.owner()))
 }
 
 /// The item, if the viewer may see it; 404 otherwise (never telling what
@@ -74,24 +65,15 @@ pub(crate) fn load_visible<I: Item>(
     id: &str,
     viewer: Option<&CurrentUser>,
 ) -> Result<I, ApiError> {
-    I::find(conn, id)?
-        .filter(|item| can_see(item, viewer))
-        .ok_or_else(|| ApiError::not_found(I::SUBJECT))
+    I::find(conn, id)?.filter(|item| can_see(item, viewer)).ok_or_else(|| ApiError::not_found(I::SUBJECT))
 }
 
 /// The item, for its owner to change: 404 when the caller may not see it,
 /// 403 when they may see it but it is not theirs.
-pub(crate) fn load_owned<I: Item>(
-    conn: &mut AnyConnection,
-    id: &str,
-    user: &CurrentUser,
-) -> Result<I, ApiError> {
+pub(crate) fn load_owned<I: Item>(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Result<I, ApiError> {
     let item = load_visible::<I>(conn, id, Some(user))?;
     if !user.is_member_of(item.owner()) {
-        return Err(ApiError::forbidden(format!(
-            "only the owner's members may change this {}",
-            I::SUBJECT
-        )));
+        return Err(ApiError::forbidden(format!("only the owner's members may change this {}", I::SUBJECT)));
     }
     Ok(item)
 }
@@ -118,10 +100,7 @@ pub(crate) fn advance<I: Item>(
     reason: Option<String>,
     now: NaiveDateTime,
 ) -> Result<ListingStatus, ApiError> {
-    let to = item
-        .status()
-        .apply(transition)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidState, e.to_string()))?;
+    let to = item.status().apply(transition).map_err(|e| ApiError::new(ErrorCode::InvalidState, e.to_string()))?;
     let lifecycle = item.lifecycle();
     *lifecycle.status = to.as_str().to_string();
     *lifecycle.version += 1;
@@ -136,9 +115,7 @@ pub(crate) fn advance<I: Item>(
             *lifecycle.review_reason = reason;
         }
         Transition::Reject => *lifecycle.review_reason = reason,
-        Transition::Edit if to == ListingStatus::PendingReview => {
-            *lifecycle.submitted_at = Some(now)
-        }
+        Transition::Edit if to == ListingStatus::PendingReview => *lifecycle.submitted_at = Some(now),
         _ => {}
     }
     Ok(to)
@@ -163,10 +140,7 @@ pub(crate) fn save<I: Item>(
     before: serde_json::Value,
 ) -> Result<I::Response, ApiError> {
     if !item.store(conn, item.version() - 1)? {
-        return Err(ApiError::conflict(format!(
-            "the {} was changed by someone else; reload it",
-            I::SUBJECT
-        )));
+        return Err(ApiError::conflict(format!("the {} was changed by someone else; reload it", I::SUBJECT)));
     }
     let event = Event {
         id: item.id().to_string(),
@@ -221,13 +195,7 @@ pub(crate) fn record<I: Item>(
         "status": event.to.as_str(),
         "actor_user_id": actor.user.user_id,
     });
-    outbox::emit(
-        conn,
-        &format!("{}.{}", I::SUBJECT, event.name),
-        I::SUBJECT,
-        &event.id,
-        &payload,
-    )?;
+    outbox::emit(conn, &format!("{}.{}", I::SUBJECT, event.name), I::SUBJECT, &event.id, &payload)?;
     Ok(())
 }
 

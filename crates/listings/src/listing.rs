@@ -15,13 +15,7 @@ fn today() -> chrono::NaiveDate {
 }
 
 fn json_array<T: AsRef<str>>(items: &[T]) -> String {
-    serde_json::Value::from(
-        items
-            .iter()
-            .map(|s| s.as_ref().to_string())
-            .collect::<Vec<_>>(),
-    )
-    .to_string()
+    serde_json::Value::from(items.iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>()).to_string()
 }
 
 /// The stored rows of a listing's patents.
@@ -46,12 +40,7 @@ fn patent_rows(listing_id: &str, patents: &[ValidPatent]) -> Vec<ListingPatent> 
 }
 
 /// A new draft listing row from checked content.
-pub(crate) fn new_row(
-    valid: &ValidListing,
-    owner: &str,
-    created_by: &str,
-    now: NaiveDateTime,
-) -> Listing {
+pub(crate) fn new_row(valid: &ValidListing, owner: &str, created_by: &str, now: NaiveDateTime) -> Listing {
     let mut row = Listing {
         id: ids::new_id(),
         owner_organization_id: owner.to_string(),
@@ -85,29 +74,15 @@ fn set_content(row: &mut Listing, valid: &ValidListing) {
     row.description = valid.description.clone();
     row.ipc_codes = json_array(&valid.ipc.iter().map(|c| c.as_str()).collect::<Vec<_>>());
     row.maturity = valid.maturity.as_str().to_string();
-    row.trade_modes = json_array(
-        &valid
-            .trade_modes
-            .iter()
-            .map(|m| m.as_str())
-            .collect::<Vec<_>>(),
-    );
+    row.trade_modes = json_array(&valid.trade_modes.iter().map(|m| m.as_str()).collect::<Vec<_>>());
     row.price_fen = valid.price.map(|p| p.fen());
     row.negotiable = valid.negotiable;
     row.region_code = valid.region_code.to_string();
 }
 
 /// Inserts a checked listing as it is (seeding uses this with its own status).
-pub(crate) fn insert(
-    conn: &mut AnyConnection,
-    row: &Listing,
-    valid: &ValidListing,
-) -> Result<(), ApiError> {
-    Ok(db::insert_listing(
-        conn,
-        row,
-        &patent_rows(&row.id, &valid.patents),
-    )?)
+pub(crate) fn insert(conn: &mut AnyConnection, row: &Listing, valid: &ValidListing) -> Result<(), ApiError> {
+    Ok(db::insert_listing(conn, row, &patent_rows(&row.id, &valid.patents))?)
 }
 
 impl Item for Listing {
@@ -150,18 +125,9 @@ impl Item for Listing {
         }
     }
 
-    fn create(
-        conn: &mut AnyConnection,
-        request: ListingRequest,
-        user: &CurrentUser,
-    ) -> Result<Self, ApiError> {
+    fn create(conn: &mut AnyConnection, request: ListingRequest, user: &CurrentUser) -> Result<Self, ApiError> {
         let valid = request.validate(today())?;
-        let row = new_row(
-            &valid,
-            user.organization()?,
-            &user.user_id,
-            techtrade_db::now(),
-        );
+        let row = new_row(&valid, user.organization()?, &user.user_id, techtrade_db::now());
         insert(conn, &row, &valid)?;
         Ok(row)
     }
@@ -173,17 +139,13 @@ impl Item for Listing {
         Ok(())
     }
 
-    fn respond(
-        conn: &mut AnyConnection,
-        items: Vec<Self>,
-    ) -> Result<Vec<ListingResponse>, ApiError> {
+    fn respond(conn: &mut AnyConnection, items: Vec<Self>) -> Result<Vec<ListingResponse>, ApiError> {
         let ids: Vec<String> = items.iter().map(|l| l.id.clone()).collect();
         let mut patents = db::patents_of_many(conn, &ids)?;
         Ok(items
             .into_iter()
             .map(|listing| {
-                let (own, rest): (Vec<_>, Vec<_>) =
-                    patents.drain(..).partition(|p| p.listing_id == listing.id);
+                let (own, rest): (Vec<_>, Vec<_>) = patents.drain(..).partition(|p| p.listing_id == listing.id);
                 patents = rest;
                 ListingResponse::new(listing, own)
             })
@@ -194,10 +156,7 @@ impl Item for Listing {
         response.as_request()
     }
 
-    fn list(
-        conn: &mut AnyConnection,
-        filter: &ListFilter,
-    ) -> diesel::QueryResult<(Vec<Self>, i64)> {
+    fn list(conn: &mut AnyConnection, filter: &ListFilter) -> diesel::QueryResult<(Vec<Self>, i64)> {
         db::list_listings(conn, filter)
     }
 }

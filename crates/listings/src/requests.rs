@@ -5,8 +5,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use techtrade_domain::text::{self, TextError};
 use techtrade_domain::{
-    ApplicationNumber, IpcCode, LegalStatus, ListingKind, Maturity, Money, PatentType,
-    PublicationNumber, RegionCode, TradeMode, Violations,
+    ApplicationNumber, IpcCode, LegalStatus, ListingKind, Maturity, Money, PatentType, PublicationNumber, RegionCode,
+    TradeMode, Violations,
 };
 use utoipa::ToSchema;
 
@@ -153,11 +153,7 @@ fn trade_modes(violations: &mut Violations, modes: &[TradeMode]) -> Option<Vec<T
 }
 
 /// A positive amount in fen, or a violation under `field`.
-fn positive_amount(
-    violations: &mut Violations,
-    field: &str,
-    fen: Option<i64>,
-) -> Option<Option<Money>> {
+fn positive_amount(violations: &mut Violations, field: &str, fen: Option<i64>) -> Option<Option<Money>> {
     match fen {
         None => Some(None),
         Some(fen) if fen > 0 => Some(Money::from_fen(fen).ok()),
@@ -168,26 +164,11 @@ fn positive_amount(
     }
 }
 
-fn patent(
-    violations: &mut Violations,
-    at: &str,
-    input: &PatentRequest,
-    today: NaiveDate,
-) -> Option<ValidPatent> {
+fn patent(violations: &mut Violations, at: &str, input: &PatentRequest, today: NaiveDate) -> Option<ValidPatent> {
     let field = |name: &str| format!("{at}.{name}");
-    let number = violations.check(
-        &field("application_number"),
-        ApplicationNumber::parse(&input.application_number),
-    );
-    let publication = match input
-        .publication_number
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(p) => violations
-            .check(&field("publication_number"), PublicationNumber::parse(p))
-            .map(Some),
+    let number = violations.check(&field("application_number"), ApplicationNumber::parse(&input.application_number));
+    let publication = match input.publication_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(p) => violations.check(&field("publication_number"), PublicationNumber::parse(p)).map(Some),
         None => Some(None),
     };
     let title = violations.check(&field("title"), text::required(&input.title, 200));
@@ -196,10 +177,7 @@ fn patent(
             violations.push(
                 field("patent_type"),
                 "type_mismatch",
-                format!(
-                    "application number {number} is a {} application",
-                    number.patent_type().as_str()
-                ),
+                format!("application number {number} is a {} application", number.patent_type().as_str()),
             );
         }
         if number.year() != input.filing_date.year() {
@@ -213,45 +191,25 @@ fn patent(
     if let Some(Some(publication)) = &publication
         && publication.patent_type() != input.patent_type
     {
-        violations.push(
-            field("publication_number"),
-            "type_mismatch",
-            "the kind code is of another patent type",
-        );
+        violations.push(field("publication_number"), "type_mismatch", "the kind code is of another patent type");
     }
     if input.filing_date > today {
-        violations.push(
-            field("filing_date"),
-            "in_future",
-            "the filing date is after today",
-        );
+        violations.push(field("filing_date"), "in_future", "the filing date is after today");
     }
     if let Some(granted) = input.grant_date
         && granted < input.filing_date
     {
-        violations.push(
-            field("grant_date"),
-            "before_filing",
-            "a patent is granted after it is filed",
-        );
+        violations.push(field("grant_date"), "before_filing", "a patent is granted after it is filed");
     }
     if input.legal_status == LegalStatus::Granted
         && input.grant_date.is_none()
         && input.patent_type == PatentType::Invention
     {
-        violations.push(
-            field("grant_date"),
-            "required",
-            "a granted invention patent has a grant date",
-        );
+        violations.push(field("grant_date"), "required", "a granted invention patent has a grant date");
     }
     let expires_on = input.patent_type.expires_on(input.filing_date);
     if expires_on.is_none() {
-        violations.push(
-            field("filing_date"),
-            "out_of_range",
-            "the filing date is out of range",
-        );
+        violations.push(field("filing_date"), "out_of_range", "the filing date is out of range");
     }
     Some(ValidPatent {
         application_number: number?,
@@ -271,50 +229,27 @@ impl ListingRequest {
         let mut v = Violations::new();
         let title = v.check("title", text::required(&self.title, MAX_TITLE));
         let summary = v.check("summary", text::required(&self.summary, MAX_SUMMARY));
-        let description = v.check(
-            "description",
-            optional_text(self.description.as_deref(), MAX_DESCRIPTION),
-        );
+        let description = v.check("description", optional_text(self.description.as_deref(), MAX_DESCRIPTION));
         let ipc = ipc_codes(&mut v, &self.ipc);
         let modes = trade_modes(&mut v, &self.trade_modes);
         let price = positive_amount(&mut v, "price_fen", self.price_fen);
         if self.price_fen.is_none() && !self.negotiable {
-            v.push(
-                "price_fen",
-                "required",
-                "give a price, or mark the listing negotiable (面议)",
-            );
+            v.push("price_fen", "required", "give a price, or mark the listing negotiable (面议)");
         }
         let region = v.check("region_code", RegionCode::parse(&self.region_code));
         if self.kind == ListingKind::Patent && self.patents.is_empty() {
-            v.push(
-                "patents",
-                "required",
-                "a patent listing names at least one patent",
-            );
+            v.push("patents", "required", "a patent listing names at least one patent");
         }
         if self.patents.len() > MAX_PATENTS {
-            v.push(
-                "patents",
-                "too_many",
-                format!("at most {MAX_PATENTS} patents"),
-            );
+            v.push("patents", "too_many", format!("at most {MAX_PATENTS} patents"));
         }
         let mut patents = Vec::with_capacity(self.patents.len());
         let mut patents_ok = true;
         for (i, input) in self.patents.iter().enumerate() {
             let at = format!("patents[{i}]");
             match patent(&mut v, &at, input, today) {
-                Some(p)
-                    if patents
-                        .iter()
-                        .any(|q: &ValidPatent| q.application_number == p.application_number) =>
-                {
-                    v.push(
-                        format!("{at}.application_number"),
-                        "duplicate",
-                        "this patent is already listed",
-                    );
+                Some(p) if patents.iter().any(|q: &ValidPatent| q.application_number == p.application_number) => {
+                    v.push(format!("{at}.application_number"), "duplicate", "this patent is already listed");
                     patents_ok = false;
                 }
                 Some(p) => patents.push(p),
@@ -343,10 +278,7 @@ impl DemandRequest {
     pub fn validate(&self, today: NaiveDate) -> Result<ValidDemand, Violations> {
         let mut v = Violations::new();
         let title = v.check("title", text::required(&self.title, MAX_TITLE));
-        let description = v.check(
-            "description",
-            text::required(&self.description, MAX_DESCRIPTION),
-        );
+        let description = v.check("description", text::required(&self.description, MAX_DESCRIPTION));
         let ipc = ipc_codes(&mut v, &self.ipc);
         let modes = trade_modes(&mut v, &self.trade_modes);
         let min = positive_amount(&mut v, "budget_min_fen", self.budget_min_fen);
@@ -354,18 +286,10 @@ impl DemandRequest {
         if let (Some(Some(min)), Some(Some(max))) = (min, max)
             && min > max
         {
-            v.push(
-                "budget_max_fen",
-                "below_minimum",
-                "the budget's maximum is below its minimum",
-            );
+            v.push("budget_max_fen", "below_minimum", "the budget's maximum is below its minimum");
         }
         if self.budget_min_fen.is_none() && self.budget_max_fen.is_none() && !self.negotiable {
-            v.push(
-                "budget_max_fen",
-                "required",
-                "give a budget, or mark the demand negotiable (面议)",
-            );
+            v.push("budget_max_fen", "required", "give a budget, or mark the demand negotiable (面议)");
         }
         let region = v.check("region_code", RegionCode::parse(&self.region_code));
         if let Some(deadline) = self.deadline
@@ -421,33 +345,16 @@ mod tests {
     }
 
     fn fields(result: Result<ValidListing, Violations>) -> Vec<(String, &'static str)> {
-        result
-            .unwrap_err()
-            .into_vec()
-            .into_iter()
-            .map(|v| (v.field, v.code))
-            .collect()
+        result.unwrap_err().into_vec().into_iter().map(|v| (v.field, v.code)).collect()
     }
 
     #[test]
     fn a_good_listing_is_normalised() {
         let valid = listing().validate(today()).unwrap();
-        assert_eq!(
-            valid.ipc.iter().map(IpcCode::as_str).collect::<Vec<_>>(),
-            ["C22B26/12", "B01J20/08"]
-        );
-        assert_eq!(
-            valid.trade_modes,
-            [TradeMode::Assignment, TradeMode::ExclusiveLicense]
-        );
-        assert_eq!(
-            valid.patents[0].application_number.as_str(),
-            "201710601862.3"
-        );
-        assert_eq!(
-            valid.patents[0].expires_on,
-            NaiveDate::from_ymd_opt(2037, 7, 26).unwrap()
-        );
+        assert_eq!(valid.ipc.iter().map(IpcCode::as_str).collect::<Vec<_>>(), ["C22B26/12", "B01J20/08"]);
+        assert_eq!(valid.trade_modes, [TradeMode::Assignment, TradeMode::ExclusiveLicense]);
+        assert_eq!(valid.patents[0].application_number.as_str(), "201710601862.3");
+        assert_eq!(valid.patents[0].expires_on, NaiveDate::from_ymd_opt(2037, 7, 26).unwrap());
         assert_eq!(valid.price.map(Money::fen), Some(150_000_000));
     }
 
@@ -489,38 +396,26 @@ mod tests {
         );
         let mut twice = listing();
         twice.patents.push(twice.patents[0].clone());
-        assert_eq!(
-            fields(twice.validate(today())),
-            [("patents[1].application_number".into(), "duplicate")]
-        );
+        assert_eq!(fields(twice.validate(today())), [("patents[1].application_number".into(), "duplicate")]);
     }
 
     #[test]
     fn price_or_negotiable() {
         let mut request = listing();
         request.price_fen = None;
-        assert_eq!(
-            fields(request.clone().validate(today())),
-            [("price_fen".into(), "required")]
-        );
+        assert_eq!(fields(request.clone().validate(today())), [("price_fen".into(), "required")]);
         request.negotiable = true;
         assert!(request.validate(today()).is_ok());
         let mut zero = listing();
         zero.price_fen = Some(0);
-        assert_eq!(
-            fields(zero.validate(today())),
-            [("price_fen".into(), "not_positive")]
-        );
+        assert_eq!(fields(zero.validate(today())), [("price_fen".into(), "not_positive")]);
     }
 
     #[test]
     fn patent_listings_need_patents_achievements_do_not() {
         let mut request = listing();
         request.patents.clear();
-        assert_eq!(
-            fields(request.clone().validate(today())),
-            [("patents".into(), "required")]
-        );
+        assert_eq!(fields(request.clone().validate(today())), [("patents".into(), "required")]);
         request.kind = ListingKind::Achievement;
         assert!(request.validate(today()).is_ok());
     }
@@ -538,24 +433,12 @@ mod tests {
             region_code: "630100".into(),
             deadline: None,
         };
-        assert!(
-            demand(Some(100), Some(200), false)
-                .validate(today())
-                .is_ok()
-        );
+        assert!(demand(Some(100), Some(200), false).validate(today()).is_ok());
         assert!(demand(None, None, true).validate(today()).is_ok());
         let codes = |d: DemandRequest| {
-            d.validate(today())
-                .unwrap_err()
-                .into_vec()
-                .into_iter()
-                .map(|v| v.code)
-                .collect::<Vec<_>>()
+            d.validate(today()).unwrap_err().into_vec().into_iter().map(|v| v.code).collect::<Vec<_>>()
         };
-        assert_eq!(
-            codes(demand(Some(300), Some(200), false)),
-            ["below_minimum"]
-        );
+        assert_eq!(codes(demand(Some(300), Some(200), false)), ["below_minimum"]);
         assert_eq!(codes(demand(None, None, false)), ["required"]);
         let mut late = demand(None, None, true);
         late.deadline = NaiveDate::from_ymd_opt(2026, 1, 1);

@@ -15,8 +15,8 @@ use techtrade_db::accounts::{self, Organization};
 use techtrade_db::listings::{self as db, Listing};
 use techtrade_db::{AnyConnection, audit, outbox};
 use techtrade_domain::{
-    ApplicationNumber, CreditCode, IpcCode, LegalStatus, ListingKind, ListingStatus, Maturity,
-    Money, PatentType, PublicationNumber, RegionCode, TradeMode,
+    ApplicationNumber, CreditCode, IpcCode, LegalStatus, ListingKind, ListingStatus, Maturity, Money, PatentType,
+    PublicationNumber, RegionCode, TradeMode,
 };
 
 use crate::listing;
@@ -35,16 +35,9 @@ pub struct PatentRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("reading {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path} line {line}: {problem}")]
-    Record {
-        path: String,
-        line: usize,
-        problem: String,
-    },
+    Record { path: String, line: usize, problem: String },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
     #[error("{0}")]
@@ -71,10 +64,7 @@ pub fn read_records(dir: &Path) -> Result<Vec<PatentRecord>, SeedError> {
 }
 
 fn read(path: &Path) -> Result<String, SeedError> {
-    std::fs::read_to_string(path).map_err(|source| SeedError::Read {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| SeedError::Read { path: path.display().to_string(), source })
 }
 
 /// `publication_number,kind,title,ipc_subclasses`, `|` between codes.
@@ -99,12 +89,7 @@ fn read_csv(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
             Ok(PatentRecord {
                 publication_number: row.publication_number.trim().to_string(),
                 title: row.title.trim().to_string(),
-                codes: row
-                    .ipc_subclasses
-                    .split('|')
-                    .map(|c| c.trim().to_string())
-                    .filter(|c| !c.is_empty())
-                    .collect(),
+                codes: row.ipc_subclasses.split('|').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
                 abstract_text: None,
             })
         })
@@ -147,9 +132,8 @@ struct Dice(u64);
 impl Dice {
     fn for_key(key: &str) -> Self {
         // FNV-1a over the key.
-        let seed = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let seed =
+            key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         Self(seed)
     }
 
@@ -173,42 +157,15 @@ impl Dice {
 
 /// The demo organisations: (name, kind, 17-character credit code prefix, region).
 const ORGANIZATIONS: [(&str, &str, &str, &str); 5] = [
-    (
-        "青海高原理工大学（示例）",
-        "university",
-        "12630000MB0000001",
-        "630104",
-    ),
-    (
-        "西宁盐湖化工研究院（示例）",
-        "institute",
-        "12630100MB0000002",
-        "630105",
-    ),
-    (
-        "海西新能源科技有限公司（示例）",
-        "enterprise",
-        "91632801MA0000003",
-        "632801",
-    ),
-    (
-        "海东智能制造有限公司（示例）",
-        "enterprise",
-        "91630202MA0000004",
-        "630202",
-    ),
-    (
-        "青海技术转移服务中心（示例）",
-        "agency",
-        "52630100MJ0000005",
-        "630103",
-    ),
+    ("青海高原理工大学（示例）", "university", "12630000MB0000001", "630104"),
+    ("西宁盐湖化工研究院（示例）", "institute", "12630100MB0000002", "630105"),
+    ("海西新能源科技有限公司（示例）", "enterprise", "91632801MA0000003", "632801"),
+    ("海东智能制造有限公司（示例）", "enterprise", "91630202MA0000004", "630202"),
+    ("青海技术转移服务中心（示例）", "agency", "52630100MJ0000005", "630103"),
 ];
 
 /// Regions listings are offered from: Xining's districts, Haidong, Golmud, Delingha.
-const REGIONS: [&str; 7] = [
-    "630102", "630103", "630104", "630105", "630202", "632801", "632802",
-];
+const REGIONS: [&str; 7] = ["630102", "630103", "630104", "630105", "630202", "632801", "632802"];
 
 /// The demo organisations as rows (ids derived from their credit codes).
 pub fn demo_organizations() -> Result<Vec<Organization>, SeedError> {
@@ -233,14 +190,9 @@ pub fn demo_organizations() -> Result<Vec<Organization>, SeedError> {
 }
 
 /// The demo listing for a record, with its made-up details.
-pub fn demo_listing(
-    record: &PatentRecord,
-    today: NaiveDate,
-) -> Result<(ValidListing, usize), SeedError> {
-    let invalid =
-        |what: String| SeedError::Invalid(format!("{}: {what}", record.publication_number));
-    let publication =
-        PublicationNumber::parse(&record.publication_number).map_err(|e| invalid(e.to_string()))?;
+pub fn demo_listing(record: &PatentRecord, today: NaiveDate) -> Result<(ValidListing, usize), SeedError> {
+    let invalid = |what: String| SeedError::Invalid(format!("{}: {what}", record.publication_number));
+    let publication = PublicationNumber::parse(&record.publication_number).map_err(|e| invalid(e.to_string()))?;
     let patent_type = publication.patent_type();
     let mut dice = Dice::for_key(publication.as_str());
 
@@ -248,8 +200,7 @@ pub fn demo_listing(
     let mut dropped = 0;
     for code in &record.codes {
         // CPC refines IPC; a CPC-only group still names an IPC subclass.
-        let parsed =
-            IpcCode::parse(code).or_else(|_| IpcCode::parse(code.get(..4).unwrap_or(code)));
+        let parsed = IpcCode::parse(code).or_else(|_| IpcCode::parse(code.get(..4).unwrap_or(code)));
         match parsed {
             Ok(code) if !codes.contains(&code) => codes.push(code),
             Ok(_) => {}
@@ -258,25 +209,17 @@ pub fn demo_listing(
     }
 
     let year = 2015 + dice.below(7) as i32;
-    let type_digit = if patent_type == PatentType::UtilityModel {
-        2
-    } else {
-        1
-    };
+    let type_digit = if patent_type == PatentType::UtilityModel { 2 } else { 1 };
     let serial = dice.below(10_000_000);
-    let number = ApplicationNumber::complete(&format!("{year}{type_digit}{serial:07}"))
-        .map_err(|e| invalid(e.to_string()))?;
-    let filing = NaiveDate::from_yo_opt(year, 1 + dice.below(365) as u32)
-        .unwrap_or(today)
-        .min(today);
+    let number =
+        ApplicationNumber::complete(&format!("{year}{type_digit}{serial:07}")).map_err(|e| invalid(e.to_string()))?;
+    let filing = NaiveDate::from_yo_opt(year, 1 + dice.below(365) as u32).unwrap_or(today).min(today);
     let granted = publication.is_grant();
     let grant_date = granted.then(|| {
         let days = 200 + dice.below(900) as i64;
         (filing + chrono::TimeDelta::days(days)).min(today)
     });
-    let expires_on = patent_type
-        .expires_on(filing)
-        .ok_or_else(|| invalid("no expiry".into()))?;
+    let expires_on = patent_type.expires_on(filing).ok_or_else(|| invalid("no expiry".into()))?;
     let patent = ValidPatent {
         application_number: number,
         publication_number: Some(publication.clone()),
@@ -284,11 +227,7 @@ pub fn demo_listing(
         title: record.title.clone(),
         filing_date: filing,
         grant_date,
-        legal_status: if granted {
-            LegalStatus::Granted
-        } else {
-            LegalStatus::Pending
-        },
+        legal_status: if granted { LegalStatus::Granted } else { LegalStatus::Pending },
         expires_on,
     };
 
@@ -307,19 +246,14 @@ pub fn demo_listing(
         .then(|| Money::from_fen((50 + dice.below(4_950) as i64) * 1_000 * 100))
         .transpose()
         .map_err(|e| invalid(e.to_string()))?;
-    let region =
-        RegionCode::parse(dice.pick::<&str>(&REGIONS)).map_err(|e| invalid(e.to_string()))?;
+    let region = RegionCode::parse(dice.pick::<&str>(&REGIONS)).map_err(|e| invalid(e.to_string()))?;
     let summary: String = match &record.abstract_text {
         Some(text) => text.chars().take(crate::requests::MAX_SUMMARY).collect(),
         None => record.title.clone(),
     };
     let valid = ValidListing {
         kind: ListingKind::Patent,
-        title: record
-            .title
-            .chars()
-            .take(crate::requests::MAX_TITLE)
-            .collect(),
+        title: record.title.chars().take(crate::requests::MAX_TITLE).collect(),
         summary,
         description: record.abstract_text.clone(),
         ipc: codes,
@@ -335,9 +269,7 @@ pub fn demo_listing(
 
 /// Inserts the demo organisations that are missing; returns them all and
 /// how many were new.
-pub fn ensure_organizations(
-    conn: &mut AnyConnection,
-) -> Result<(Vec<Organization>, usize), SeedError> {
+pub fn ensure_organizations(conn: &mut AnyConnection) -> Result<(Vec<Organization>, usize), SeedError> {
     let organizations = demo_organizations()?;
     let created = techtrade_db::write_transaction(conn, |conn| {
         let mut created = 0;
@@ -394,8 +326,7 @@ pub fn load_listings(
                     published_at: Some(now),
                     ..listing::new_row(&valid, &owner.organization_id, &owner.user_id, now)
                 };
-                listing::insert(conn, &row, &valid)
-                    .map_err(|e| SeedError::Invalid(e.to_string()))?;
+                listing::insert(conn, &row, &valid).map_err(|e| SeedError::Invalid(e.to_string()))?;
                 let payload = serde_json::json!({
                     "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
                 });
@@ -445,19 +376,9 @@ mod tests {
             assert!(!listing.ipc.is_empty(), "{}", record.publication_number);
             let patent = &listing.patents[0];
             assert_eq!(patent.application_number.patent_type(), patent.patent_type);
-            assert_eq!(
-                patent.publication_number.as_ref().map(|p| p.patent_type()),
-                Some(patent.patent_type)
-            );
-            assert_eq!(
-                patent.application_number.year(),
-                chrono::Datelike::year(&patent.filing_date)
-            );
-            assert!(
-                patent
-                    .grant_date
-                    .is_none_or(|g| g >= patent.filing_date && g <= today)
-            );
+            assert_eq!(patent.publication_number.as_ref().map(|p| p.patent_type()), Some(patent.patent_type));
+            assert_eq!(patent.application_number.year(), chrono::Datelike::year(&patent.filing_date));
+            assert!(patent.grant_date.is_none_or(|g| g >= patent.filing_date && g <= today));
             assert!(listing.price.is_some() || listing.negotiable);
         }
         assert_eq!(dropped, 0, "every code in the data is IPC at some level");
@@ -474,31 +395,22 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let (a, _) = demo_listing(&record, today).unwrap();
         let (b, _) = demo_listing(&record, today).unwrap();
-        assert_eq!(
-            a.patents[0].application_number,
-            b.patents[0].application_number
-        );
-        assert_eq!(
-            (a.price, a.maturity, a.region_code.clone()),
-            (b.price, b.maturity, b.region_code.clone())
-        );
+        assert_eq!(a.patents[0].application_number, b.patents[0].application_number);
+        assert_eq!((a.price, a.maturity, a.region_code.clone()), (b.price, b.maturity, b.region_code.clone()));
         assert_eq!(a.patents[0].patent_type, PatentType::Invention);
-        assert_eq!(
-            a.patents[0].legal_status,
-            LegalStatus::Pending,
-            "an A publication is not yet granted"
-        );
+        assert_eq!(a.patents[0].legal_status, LegalStatus::Pending, "an A publication is not yet granted");
     }
 
     #[test]
     fn csv_fields_may_be_quoted() {
-        let dir = std::env::temp_dir().join(format!(
-            "techtrade-seed-{}",
-            techtrade_domain::ids::new_id()
-        ));
+        let dir = std::env::temp_dir().join(format!("techtrade-seed-{}", techtrade_domain::ids::new_id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("x.csv");
-        std::fs::write(&path, "publication_number,kind,title,ipc_subclasses\nCN215756344U,U,\"一种2,6二异丙基苯胺生产用灌装设备\",B67C\n").unwrap();
+        std::fs::write(
+            &path,
+            "publication_number,kind,title,ipc_subclasses\nCN215756344U,U,\"一种2,6二异丙基苯胺生产用灌装设备\",B67C\n",
+        )
+        .unwrap();
         let records = read_csv(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(records[0].title, "一种2,6二异丙基苯胺生产用灌装设备");

@@ -10,6 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use techtrade_accounts::PasswordHasher;
+use techtrade_search::SharedIndex;
 use techtrade_web::openapi::BaseApi;
 use techtrade_web::{ApiError, ApiResult, AppState, ErrorCode, Json};
 use tower::ServiceBuilder;
@@ -30,10 +31,7 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self {
-            body_limit_bytes: 2 * 1024 * 1024,
-            request_timeout: Duration::from_secs(30),
-        }
+        Self { body_limit_bytes: 2 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -44,6 +42,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
         .merge(techtrade_accounts::router())
         .merge(techtrade_listings::router())
+        .merge(techtrade_search::router())
+}
+
+/// What the services share besides the database: built once at start-up.
+#[derive(Clone)]
+pub struct Services {
+    pub hasher: PasswordHasher,
+    pub search: SharedIndex,
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
@@ -52,24 +58,29 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The application, ready to serve.
-pub fn router(state: AppState, hasher: PasswordHasher, options: &HttpOptions) -> Router {
+pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Router {
     let (api, openapi) = api().split_for_parts();
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
     api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(options.body_limit_bytes))
-        .layer(Extension(hasher))
+        .layer(Extension(services.hasher))
+        .layer(Extension(services.search))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(
             // Outermost first: every response, even a panic's, carries the request id.
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
-                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request| {
+                            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+                        })
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::new(ErrorCode::Internal, "an internal error occurred; it has been logged").into_response()
@@ -82,9 +93,7 @@ pub fn router(state: AppState, hasher: PasswordHasher, options: &HttpOptions) ->
 async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => {
-            ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response()
-        }
+        Err(_) => ApiError::new(ErrorCode::Unavailable, "the request took too long").into_response(),
     }
 }
 
@@ -93,10 +102,7 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "this route does not accept that method",
-    )
+    ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,23 +112,26 @@ pub struct Health {
     /// The database backend: `sqlite` or `postgres`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
+    /// The search backend: `embedded` or `meilisearch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<&'static str>,
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        database: None,
-    })
+    Json(Health { status: "ok", database: None, search: None })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database and the search backend answer.
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = techtrade_web::error::Problem))
 )]
-async fn readyz(State(state): State<AppState>) -> ApiResult<(StatusCode, Json<Health>)> {
+async fn readyz(
+    State(state): State<AppState>,
+    Extension(search): Extension<SharedIndex>,
+) -> ApiResult<(StatusCode, Json<Health>)> {
     state
         .db
         .run(|conn| {
@@ -133,11 +142,11 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<(StatusCode, Json<He
             })
         })
         .await?;
-    Ok((
-        StatusCode::OK,
-        Json(Health {
-            status: "ready",
-            database: Some(state.db.backend().as_str()),
-        }),
-    ))
+    search.health().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(ErrorCode::Unavailable, "the search backend does not answer")
+    })?;
+    let health =
+        Health { status: "ready", database: Some(state.db.backend().as_str()), search: Some(search.backend()) };
+    Ok((StatusCode::OK, Json(health)))
 }

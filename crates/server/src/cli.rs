@@ -30,12 +30,7 @@ use crate::telemetry;
 )]
 pub struct Cli {
     /// Directory of default.toml and the profile files.
-    #[arg(
-        long,
-        global = true,
-        env = "TECHTRADE_CONFIG_DIR",
-        default_value = "config"
-    )]
+    #[arg(long, global = true, env = "TECHTRADE_CONFIG_DIR", default_value = "config")]
     pub config_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -45,9 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (applies pending migrations first unless
     /// database.migrate_on_start = false).
-    #[command(
-        after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve"
-    )]
+    #[command(after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve")]
     Serve,
     /// Apply pending database migrations.
     #[command(after_help = "Examples:\n  techtrade migrate\n  techtrade migrate --dry-run")]
@@ -76,6 +69,10 @@ pub enum Command {
         #[arg(long, default_value = "techtrade-demo")]
         password: String,
     },
+    /// Rebuild the search index from the database (the running server's
+    /// indexer then carries on from where the rebuild ended).
+    #[command(after_help = "Example:\n  techtrade reindex")]
+    Reindex,
     /// Print the OpenAPI document of the HTTP API.
     #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
     Openapi,
@@ -114,17 +111,11 @@ pub struct Failure {
 
 impl Failure {
     fn usage(message: impl std::fmt::Display) -> Self {
-        Self {
-            message: message.to_string(),
-            code: 2,
-        }
+        Self { message: message.to_string(), code: 2 }
     }
 
     fn failed(message: impl std::fmt::Display) -> Self {
-        Self {
-            message: message.to_string(),
-            code: 1,
-        }
+        Self { message: message.to_string(), code: 1 }
     }
 }
 
@@ -147,45 +138,26 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
     let config = Config::load(&cli.config_dir).map_err(Failure::usage)?;
     telemetry::init(&config.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::failed)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::failed)?;
     match cli.command {
         Command::Serve => runtime.block_on(serve(config)),
         Command::Migrate { dry_run } => migrate(&config, dry_run),
-        Command::Admin(AdminCommand::CreateUser {
-            role,
-            email,
-            name,
-            organization_id,
-        }) => {
+        Command::Admin(AdminCommand::CreateUser { role, email, name, organization_id }) => {
             let role = match role {
                 StaffRole::Official => Role::Official,
                 StaffRole::Admin => Role::Admin,
             };
             let password = read_password()?;
-            let input = NewUser {
-                email,
-                password,
-                name,
-                role,
-                organization_id,
-            };
+            let input = NewUser { email, password, name, role, organization_id };
             runtime.block_on(create_user(config, input))
         }
-        Command::Seed {
-            demo,
-            source,
-            password,
-        } => {
+        Command::Seed { demo, source, password } => {
             if !demo {
-                return Err(Failure::usage(
-                    "say --demo: demo data is the only kind there is",
-                ));
+                return Err(Failure::usage("say --demo: demo data is the only kind there is"));
             }
             runtime.block_on(seed_demo(config, source, password))
         }
+        Command::Reindex => runtime.block_on(reindex(config)),
         Command::Openapi => Ok(()),
     }
 }
@@ -195,8 +167,7 @@ fn open_database(config: &Config) -> Result<Database, Failure> {
     if let techtrade_db::DatabaseUrl::Sqlite(path) = &url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
     }
     Ok(Database::new(&url, &config.pool_options()))
 }
@@ -213,67 +184,105 @@ fn migrate(config: &Config, dry_run: bool) -> Result<(), Failure> {
     let url = config.database_url().map_err(Failure::usage)?;
     if dry_run {
         let mut conn = db.get().map_err(Failure::failed)?;
-        let pending = migrations::pending(&mut conn)
-            .map_err(|e| Failure::failed(format!("reading migrations: {e}")))?;
+        let pending =
+            migrations::pending(&mut conn).map_err(|e| Failure::failed(format!("reading migrations: {e}")))?;
         for name in &pending {
             println!("pending {name}");
         }
-        println!(
-            "{} pending migration(s) on {url}; nothing applied (dry run)",
-            pending.len()
-        );
+        println!("{} pending migration(s) on {url}; nothing applied (dry run)", pending.len());
         return Ok(());
     }
     let applied = apply_migrations(&db)?;
     for name in &applied {
         println!("applied {name}");
     }
-    println!(
-        "{} migration(s) applied on {url} in {:.1?}",
-        applied.len(),
-        started.elapsed()
-    );
+    println!("{} migration(s) applied on {url} in {:.1?}", applied.len(), started.elapsed());
     Ok(())
 }
 
 fn password_hasher(config: &Config) -> Result<PasswordHasher, Failure> {
-    PasswordHasher::new(
-        config.auth.password_memory_kib,
-        config.auth.password_iterations,
-    )
-    .map_err(|e| Failure::usage(format!("configuration: auth: {e}")))
+    PasswordHasher::new(config.auth.password_memory_kib, config.auth.password_iterations)
+        .map_err(|e| Failure::usage(format!("configuration: auth: {e}")))
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
     let db = open_database(&config)?;
     if config.database.migrate_on_start {
         let db = db.clone();
-        let applied = tokio::task::spawn_blocking(move || apply_migrations(&db))
-            .await
-            .map_err(Failure::failed)??;
+        let applied = tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "applied migrations");
         }
     }
     let hasher = password_hasher(&config)?;
+    let search = open_search(&config, &db).await?;
+    let (stop_indexer, indexer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let indexer = tokio::spawn(techtrade_search::indexer::run(
+        db.clone(),
+        search.clone(),
+        Duration::from_millis(500),
+        async move {
+            let _ = indexer_stopped.await;
+        },
+    ));
     let state = AppState::new(db.clone(), config.settings());
     let options = HttpOptions {
         body_limit_bytes: config.server.body_limit_bytes,
         request_timeout: Duration::from_secs(config.server.request_timeout_seconds.max(1)),
     };
-    let router = app::router(state, hasher, &options);
+    let router = app::router(state, app::Services { hasher, search }, &options);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .map_err(|e| Failure::failed(format!("listening on {}: {e}", config.server.listen)))?;
     let url = config.database_url().map_err(Failure::usage)?;
     tracing::info!(listen = %config.server.listen, database = %url, "techtrade is serving");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(Failure::failed)
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Failure::failed);
+    let _ = stop_indexer.send(());
+    let _ = indexer.await;
+    served
+}
+
+/// The search backend the configuration names.
+async fn open_search(config: &Config, db: &Database) -> Result<techtrade_search::SharedIndex, Failure> {
+    use crate::config::SearchBackend;
+    match config.search.backend {
+        SearchBackend::Embedded => {
+            let dir = config.data_dir.join("search");
+            let index = tokio::task::spawn_blocking(move || techtrade_search::embedded::EmbeddedIndex::open(&dir))
+                .await
+                .map_err(Failure::failed)?
+                .map_err(Failure::failed)?;
+            Ok(std::sync::Arc::new(index))
+        }
+        SearchBackend::Meilisearch => {
+            let url = config.search.meilisearch_url.as_deref().unwrap_or_default();
+            let key = config.search.meilisearch_key.as_ref().map(|k| k.expose());
+            let index = techtrade_search::meili::MeiliIndex::connect(url, key, "techtrade", db.clone())
+                .await
+                .map_err(Failure::failed)?;
+            Ok(std::sync::Arc::new(index))
+        }
+    }
+}
+
+async fn reindex(config: Config) -> Result<(), Failure> {
+    let started = Instant::now();
+    let db = open_database(&config)?;
+    {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
+    }
+    let search = open_search(&config, &db).await?;
+    let indexed = techtrade_search::indexer::rebuild(&db, search.as_ref()).await.map_err(Failure::failed)?;
+    println!(
+        "reindexed {indexed} published listings and demands into the {} index in {:.1?}",
+        search.backend(),
+        started.elapsed()
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -318,29 +327,14 @@ async fn create_user(config: Config, input: NewUser) -> Result<(), Failure> {
     let db = open_database(&config)?;
     {
         let db = db.clone();
-        tokio::task::spawn_blocking(move || apply_migrations(&db))
-            .await
-            .map_err(Failure::failed)??;
+        tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
     }
     let hasher = password_hasher(&config)?;
-    let user = techtrade_accounts::create_user(&db, &hasher, input, None, None)
-        .await
-        .map_err(|e| {
-            let fields: Vec<String> = e
-                .errors()
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect();
-            if fields.is_empty() {
-                Failure::failed(e)
-            } else {
-                Failure::failed(fields.join("; "))
-            }
-        })?;
-    println!(
-        "created {} {} <{}> ({})",
-        user.role, user.id, user.email, user.name
-    );
+    let user = techtrade_accounts::create_user(&db, &hasher, input, None, None).await.map_err(|e| {
+        let fields: Vec<String> = e.errors().iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+        if fields.is_empty() { Failure::failed(e) } else { Failure::failed(fields.join("; ")) }
+    })?;
+    println!("created {} {} <{}> ({})", user.role, user.id, user.email, user.name);
     Ok(())
 }
 
@@ -364,9 +358,7 @@ async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<
     let db = open_database(&config)?;
     {
         let db = db.clone();
-        tokio::task::spawn_blocking(move || apply_migrations(&db))
-            .await
-            .map_err(Failure::failed)??;
+        tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
     }
     let (organizations, organizations_created) = {
         let db = db.clone();
@@ -386,8 +378,7 @@ async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<
             let (db, email) = (db.clone(), email.clone());
             tokio::task::spawn_blocking(move || {
                 let mut conn = db.get().map_err(Failure::failed)?;
-                techtrade_db::accounts::find_user_by_email(&mut conn, &email)
-                    .map_err(Failure::failed)
+                techtrade_db::accounts::find_user_by_email(&mut conn, &email).map_err(Failure::failed)
             })
             .await
             .map_err(Failure::failed)??
@@ -403,20 +394,14 @@ async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<
                     role: Role::Member,
                     organization_id: Some(organization.id.clone()),
                 };
-                techtrade_accounts::create_user(&db, &hasher, input, None, None)
-                    .await
-                    .map_err(Failure::failed)?
+                techtrade_accounts::create_user(&db, &hasher, input, None, None).await.map_err(Failure::failed)?
             }
         };
-        owners.push(seed::Owner {
-            organization_id: organization.id.clone(),
-            user_id: user.id,
-        });
+        owners.push(seed::Owner { organization_id: organization.id.clone(), user_id: user.id });
     }
     let report = tokio::task::spawn_blocking(move || {
         let mut conn = db.get().map_err(Failure::failed)?;
-        seed::load_listings(&mut conn, &records, &owners, progress_printer("listings"))
-            .map_err(Failure::failed)
+        seed::load_listings(&mut conn, &records, &owners, progress_printer("listings")).map_err(Failure::failed)
     })
     .await
     .map_err(Failure::failed)??;

@@ -82,12 +82,7 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            url: None,
-            pool_size: 10,
-            connect_timeout_seconds: 5,
-            migrate_on_start: true,
-        }
+        Self { url: None, pool_size: 10, connect_timeout_seconds: 5, migrate_on_start: true }
     }
 }
 
@@ -108,10 +103,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            filter: "info,tower_http=info".into(),
-        }
+        Self { format: LogFormat::Text, filter: "info,tower_http=info".into() }
     }
 }
 
@@ -157,11 +149,7 @@ pub struct SearchConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        Self {
-            backend: SearchBackend::Embedded,
-            meilisearch_url: None,
-            meilisearch_key: None,
-        }
+        Self { backend: SearchBackend::Embedded, meilisearch_url: None, meilisearch_key: None }
     }
 }
 
@@ -183,11 +171,7 @@ pub struct MailConfig {
 
 impl Default for MailConfig {
     fn default() -> Self {
-        Self {
-            transport: MailTransport::File,
-            smtp_url: None,
-            from: "techtrade <noreply@techtrade.invalid>".into(),
-        }
+        Self { transport: MailTransport::File, smtp_url: None, from: "techtrade <noreply@techtrade.invalid>".into() }
     }
 }
 
@@ -206,9 +190,7 @@ pub struct SubsidyConfig {
 
 impl Default for SubsidyConfig {
     fn default() -> Self {
-        Self {
-            policy_dir: PathBuf::from("config/policies"),
-        }
+        Self { policy_dir: PathBuf::from("config/policies") }
     }
 }
 
@@ -247,15 +229,13 @@ impl Config {
     /// Loads the layers from `config_dir` and the process environment.
     pub fn load(config_dir: &Path) -> Result<Self, ConfigError> {
         let profile = std::env::var("TECHTRADE_PROFILE").ok();
-        Self::figment(config_dir, profile.as_deref())
-            .merge(Env::prefixed("TECHTRADE__").split("__"))
-            .extract_checked()
+        Self::figment(config_dir, profile.as_deref()).merge(Env::prefixed("TECHTRADE__").split("__")).extract_checked()
     }
 
     /// The file layers only (tests add their own environment layer).
     pub fn figment(config_dir: &Path, profile: Option<&str>) -> Figment {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()))
-            .merge(Toml::file(config_dir.join("default.toml")));
+        let mut figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(config_dir.join("default.toml")));
         if let Some(profile) = profile.filter(|p| !p.is_empty()) {
             figment = figment.merge(Toml::file(config_dir.join(format!("{profile}.toml"))));
         }
@@ -296,21 +276,13 @@ impl Config {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid {
                 key: "server.listen",
-                problem: format!(
-                    "'{}' is not an address like 127.0.0.1:8080",
-                    self.server.listen
-                ),
+                problem: format!("'{}' is not an address like 127.0.0.1:8080", self.server.listen),
             });
         }
         if self.auth.token_ttl_minutes == 0 {
-            return Err(ConfigError::Invalid {
-                key: "auth.token_ttl_minutes",
-                problem: "must be at least 1".into(),
-            });
+            return Err(ConfigError::Invalid { key: "auth.token_ttl_minutes", problem: "must be at least 1".into() });
         }
-        if self.search.backend == SearchBackend::Meilisearch
-            && self.search.meilisearch_url.is_none()
-        {
+        if self.search.backend == SearchBackend::Meilisearch && self.search.meilisearch_url.is_none() {
             return Err(ConfigError::Invalid {
                 key: "search.meilisearch_url",
                 problem: "required when search.backend = \"meilisearch\"".into(),
@@ -349,14 +321,9 @@ mod tests {
 
     #[test]
     fn no_configuration_serves_locally_on_sqlite() {
-        let config = Config::figment(Path::new("/nonexistent"), None)
-            .extract_checked()
-            .unwrap();
+        let config = Config::figment(Path::new("/nonexistent"), None).extract_checked().unwrap();
         assert_eq!(config.server.listen, "127.0.0.1:8080");
-        assert_eq!(
-            config.database_url().unwrap(),
-            DatabaseUrl::Sqlite(PathBuf::from("./data/techtrade.sqlite3"))
-        );
+        assert_eq!(config.database_url().unwrap(), DatabaseUrl::Sqlite(PathBuf::from("./data/techtrade.sqlite3")));
         assert_eq!(config.search.backend, SearchBackend::Embedded);
         assert_eq!(config.mail.transport, MailTransport::File);
     }
@@ -367,28 +334,15 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         let from_file = Config::figment(&dir, None).extract_checked().unwrap();
         assert_eq!(format!("{from_file:?}"), format!("{:?}", Config::default()));
-        let production = Config::figment(&dir, Some("production"))
-            .extract_checked()
-            .unwrap();
-        assert_eq!(
-            production.database_url().unwrap().backend(),
-            techtrade_db::Backend::Postgres
-        );
+        let production = Config::figment(&dir, Some("production")).extract_checked().unwrap();
+        assert_eq!(production.database_url().unwrap().backend(), techtrade_db::Backend::Postgres);
     }
 
     #[test]
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "default.toml",
-            "data_dir = \"/srv/tt\"\n[server]\nlisten = \"0.0.0.0:9000\"\n",
-        );
-        write(
-            dir.path(),
-            "production.toml",
-            "[database]\nurl = \"postgres://tt:pw@db/tt\"\npool_size = 32\n",
-        );
+        write(dir.path(), "default.toml", "data_dir = \"/srv/tt\"\n[server]\nlisten = \"0.0.0.0:9000\"\n");
+        write(dir.path(), "production.toml", "[database]\nurl = \"postgres://tt:pw@db/tt\"\npool_size = 32\n");
         let config = Config::figment(dir.path(), Some("production"))
             .merge(Serialized::default("database.pool_size", 64))
             .extract_checked()
@@ -396,10 +350,7 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/tt"));
         assert_eq!(config.server.listen, "0.0.0.0:9000");
         assert_eq!(config.database.pool_size, 64);
-        assert_eq!(
-            config.database_url().unwrap().backend(),
-            techtrade_db::Backend::Postgres
-        );
+        assert_eq!(config.database_url().unwrap().backend(), techtrade_db::Backend::Postgres);
     }
 
     #[test]
@@ -410,10 +361,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TECHTRADE__DATABASE__POOL_SIZE", "7");
             jail.set_env("TECHTRADE__SEARCH__BACKEND", "meilisearch");
-            jail.set_env(
-                "TECHTRADE__SEARCH__MEILISEARCH_URL",
-                "http://127.0.0.1:7700",
-            );
+            jail.set_env("TECHTRADE__SEARCH__MEILISEARCH_URL", "http://127.0.0.1:7700");
             let config = Config::figment(dir.path(), None)
                 .merge(Env::prefixed("TECHTRADE__").split("__"))
                 .extract_checked()
@@ -428,46 +376,19 @@ mod tests {
     fn mistakes_name_the_key() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "default.toml", "[databse]\nurl = \"x\"\n");
-        let err = Config::figment(dir.path(), None)
-            .extract_checked()
-            .unwrap_err()
-            .to_string();
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
         assert!(err.contains("databse"), "{err}");
 
-        write(
-            dir.path(),
-            "default.toml",
-            "[search]\nbackend = \"elastic\"\n",
-        );
-        let err = Config::figment(dir.path(), None)
-            .extract_checked()
-            .unwrap_err()
-            .to_string();
+        write(dir.path(), "default.toml", "[search]\nbackend = \"elastic\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
         assert!(err.contains("backend") && err.contains("elastic"), "{err}");
 
-        write(
-            dir.path(),
-            "default.toml",
-            "[database]\nurl = \"mysql://root:hunter2@db/tt\"\n",
-        );
-        let err = Config::figment(dir.path(), None)
-            .extract_checked()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("database.url") && !err.contains("hunter2"),
-            "{err}"
-        );
+        write(dir.path(), "default.toml", "[database]\nurl = \"mysql://root:hunter2@db/tt\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("database.url") && !err.contains("hunter2"), "{err}");
 
-        write(
-            dir.path(),
-            "default.toml",
-            "[server]\nlisten = \"localhost\"\n",
-        );
-        let err = Config::figment(dir.path(), None)
-            .extract_checked()
-            .unwrap_err()
-            .to_string();
+        write(dir.path(), "default.toml", "[server]\nlisten = \"localhost\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
         assert!(err.contains("server.listen"), "{err}");
     }
 
@@ -477,9 +398,6 @@ mod tests {
         config.payments.stripe_secret_key = Some(Secret::new("sk_live_abc"));
         config.database.url = Some(Secret::new("postgres://tt:pw@db/tt"));
         let shown = format!("{config:?}");
-        assert!(
-            !shown.contains("sk_live_abc") && !shown.contains(":pw@"),
-            "{shown}"
-        );
+        assert!(!shown.contains("sk_live_abc") && !shown.contains(":pw@"), "{shown}");
     }
 }

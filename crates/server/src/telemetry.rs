@@ -18,10 +18,6 @@ pub fn init(config: &LogConfig) {
     // A second init (tests building several apps) keeps the first subscriber.
     let _ = match config.format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
     };
 }

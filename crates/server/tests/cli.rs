@@ -17,19 +17,11 @@ struct Target {
 }
 
 fn targets(dir: &Path) -> Vec<Target> {
-    let mut targets = vec![Target {
-        url: format!("sqlite://{}", dir.join("cli.sqlite3").display()),
-        _keep: None,
-    }];
+    let mut targets = vec![Target { url: format!("sqlite://{}", dir.join("cli.sqlite3").display()), _keep: None }];
     if let Some(pg) = TestDatabase::postgres() {
         techtrade_db::migrations::revert_all(&mut pg.connect()).unwrap();
-        let DatabaseUrl::Postgres(url) = &pg.url else {
-            unreachable!()
-        };
-        targets.push(Target {
-            url: url.clone(),
-            _keep: Some(pg),
-        });
+        let DatabaseUrl::Postgres(url) = &pg.url else { unreachable!() };
+        targets.push(Target { url: url.clone(), _keep: Some(pg) });
     }
     targets
 }
@@ -50,12 +42,7 @@ fn techtrade(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str)
         command.env("TECHTRADE__DATABASE__URL", url);
     }
     let mut child = command.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -74,27 +61,17 @@ fn migrate_dry_run_lists_without_applying() {
         let dry = techtrade(dir.path(), Some(&target.url), &["migrate", "--dry-run"], "");
         assert!(dry.status.success(), "{}", stderr(&dry));
         let text = stdout(&dry);
-        assert!(
-            text.contains("pending 2026-11-25-000001_foundation"),
-            "{text}"
-        );
-        assert!(
-            text.contains("1 pending migration(s)") && text.contains("nothing applied"),
-            "{text}"
-        );
+        assert!(text.contains("pending 2026-11-25-000001_foundation"), "{text}");
+        assert!(text.contains("1 pending migration(s)") && text.contains("nothing applied"), "{text}");
 
         let again = techtrade(dir.path(), Some(&target.url), &["migrate", "--dry-run"], "");
-        assert!(
-            stdout(&again).contains("1 pending"),
-            "a dry run applies nothing"
-        );
+        assert!(stdout(&again).contains("1 pending"), "a dry run applies nothing");
 
         let applied = techtrade(dir.path(), Some(&target.url), &["migrate"], "");
         assert!(applied.status.success(), "{}", stderr(&applied));
         let text = stdout(&applied);
         assert!(
-            text.contains("applied 2026-11-25-000001_foundation")
-                && text.contains("1 migration(s) applied"),
+            text.contains("applied 2026-11-25-000001_foundation") && text.contains("1 migration(s) applied"),
             "{text}"
         );
 
@@ -117,51 +94,27 @@ fn admin_create_user_reads_the_password_from_stdin() {
             "--name",
             "王审核",
         ];
-        let created = techtrade(
-            dir.path(),
-            Some(&target.url),
-            &args,
-            "a long enough password\n",
-        );
+        let created = techtrade(dir.path(), Some(&target.url), &args, "a long enough password\n");
         assert!(created.status.success(), "{}", stderr(&created));
-        assert!(
-            stdout(&created).contains("created official"),
-            "{}",
-            stdout(&created)
-        );
+        assert!(stdout(&created).contains("created official"), "{}", stdout(&created));
         assert!(!stdout(&created).contains("a long enough password"));
 
         let url = DatabaseUrl::parse(&target.url).unwrap();
         let mut conn = url.establish().unwrap();
         let user =
-            techtrade_db::accounts::find_user_by_email(&mut conn, "reviewer@kjt.qinghai.gov.cn")
-                .unwrap()
-                .unwrap();
+            techtrade_db::accounts::find_user_by_email(&mut conn, "reviewer@kjt.qinghai.gov.cn").unwrap().unwrap();
         assert_eq!(user.role, "official");
         let hasher = techtrade_accounts::PasswordHasher::new(1024, 1).unwrap();
         assert!(hasher.verify("a long enough password", Some(&user.password_hash)));
 
         let duplicate = techtrade(dir.path(), Some(&target.url), &args, "another password\n");
         assert_eq!(duplicate.status.code(), Some(1));
-        assert!(
-            stderr(&duplicate).contains("already registered"),
-            "{}",
-            stderr(&duplicate)
-        );
+        assert!(stderr(&duplicate).contains("already registered"), "{}", stderr(&duplicate));
 
         let short = techtrade(
             dir.path(),
             Some(&target.url),
-            &[
-                "admin",
-                "create-user",
-                "--role",
-                "admin",
-                "--email",
-                "a@b.cn",
-                "--name",
-                "A",
-            ],
+            &["admin", "create-user", "--role", "admin", "--email", "a@b.cn", "--name", "A"],
             "short\n",
         );
         assert_eq!(short.status.code(), Some(1));
@@ -170,16 +123,7 @@ fn admin_create_user_reads_the_password_from_stdin() {
         let empty = techtrade(
             dir.path(),
             Some(&target.url),
-            &[
-                "admin",
-                "create-user",
-                "--role",
-                "admin",
-                "--email",
-                "a@b.cn",
-                "--name",
-                "A",
-            ],
+            &["admin", "create-user", "--role", "admin", "--email", "a@b.cn", "--name", "A"],
             "",
         );
         assert_eq!(empty.status.code(), Some(2));
@@ -199,31 +143,14 @@ fn openapi_prints_the_document() {
 fn bad_configuration_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
-    std::fs::write(
-        dir.path().join("config/default.toml"),
-        "[server]\nlisten = \"everywhere\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("config/default.toml"), "[server]\nlisten = \"everywhere\"\n").unwrap();
     let output = techtrade(dir.path(), None, &["migrate"], "");
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("server.listen"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("server.listen"), "{}", stderr(&output));
 
-    let output = techtrade(
-        dir.path(),
-        Some("mysql://root:hunter2@db/tt"),
-        &["migrate"],
-        "",
-    );
+    let output = techtrade(dir.path(), Some("mysql://root:hunter2@db/tt"), &["migrate"], "");
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("database.url") && !stderr(&output).contains("hunter2"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("database.url") && !stderr(&output).contains("hunter2"), "{}", stderr(&output));
 
     let output = techtrade(dir.path(), None, &["no-such-command"], "");
     assert_eq!(output.status.code(), Some(2));
@@ -233,11 +160,7 @@ fn bad_configuration_exits_2_naming_the_key() {
 #[test]
 fn serve_needs_no_configuration() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_techtrade"))
         .arg("serve")
         .current_dir(dir.path())
@@ -268,10 +191,7 @@ fn serve_needs_no_configuration() {
 fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     Ok(response)
@@ -285,53 +205,20 @@ fn seed_demo_is_complete_and_idempotent() {
     let source = source.to_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
     for target in targets(dir.path()) {
-        let first = techtrade(
-            dir.path(),
-            Some(&target.url),
-            &["seed", "--demo", "--source", source],
-            "",
-        );
+        let first = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(
-            stdout(&first).contains("9797 listings new, 0 already there"),
-            "{}",
-            stdout(&first)
-        );
-        assert!(
-            stderr(&first).contains("listings: 9797/9797"),
-            "progress is reported: {}",
-            stderr(&first)
-        );
+        assert!(stdout(&first).contains("9797 listings new, 0 already there"), "{}", stdout(&first));
+        assert!(stderr(&first).contains("listings: 9797/9797"), "progress is reported: {}", stderr(&first));
 
-        let second = techtrade(
-            dir.path(),
-            Some(&target.url),
-            &["seed", "--demo", "--source", source],
-            "",
-        );
+        let second = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
         assert!(second.status.success(), "{}", stderr(&second));
-        assert!(
-            stdout(&second).contains("0 listings new, 9797 already there"),
-            "{}",
-            stdout(&second)
-        );
+        assert!(stdout(&second).contains("0 listings new, 9797 already there"), "{}", stdout(&second));
 
-        let mut conn = DatabaseUrl::parse(&target.url)
-            .unwrap()
-            .establish()
-            .unwrap();
-        assert_eq!(
-            techtrade_db::listings::count_listings(&mut conn).unwrap(),
-            9_797
-        );
+        let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
+        assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
         assert!(techtrade_db::audit::verify(&mut conn).is_ok());
     }
-    let missing = techtrade(
-        dir.path(),
-        None,
-        &["seed", "--demo", "--source", "/nonexistent"],
-        "",
-    );
+    let missing = techtrade(dir.path(), None, &["seed", "--demo", "--source", "/nonexistent"], "");
     assert_eq!(missing.status.code(), Some(2));
     let no_flag = techtrade(dir.path(), None, &["seed"], "");
     assert_eq!(no_flag.status.code(), Some(2));

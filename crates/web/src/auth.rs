@@ -32,19 +32,11 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     pub fn require_official(&self) -> Result<(), ApiError> {
-        if self.role.is_official() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("only officials may do this"))
-        }
+        if self.role.is_official() { Ok(()) } else { Err(ApiError::forbidden("only officials may do this")) }
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("only admins may do this"))
-        }
+        if self.role == Role::Admin { Ok(()) } else { Err(ApiError::forbidden("only admins may do this")) }
     }
 
     /// The caller's organisation; 403 for users who act for none.
@@ -60,29 +52,18 @@ impl CurrentUser {
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Unauthenticated,
-            "send Authorization: Bearer <token>",
-        )
-    })?;
-    let value = value.to_str().map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidToken,
-            "the Authorization header is not valid text",
-        )
-    })?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidToken,
-            "expected Authorization: Bearer <token>",
-        )
-    })?;
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token>"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidToken, "the Authorization header is not valid text"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "expected Authorization: Bearer <token>"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidToken,
-            "expected Authorization: Bearer <token>",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidToken, "expected Authorization: Bearer <token>"));
     }
     Ok(token.trim())
 }
@@ -102,20 +83,13 @@ impl FromRequestParts<AppState> for CurrentUser {
                     .map_err(ApiError::from)
             })
             .await?;
-        let (session, user) = found.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidToken,
-                "the token is unknown, expired or revoked",
-            )
-        })?;
+        let (session, user) =
+            found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown, expired or revoked"))?;
         if user.disabled_at.is_some() {
-            return Err(ApiError::new(
-                ErrorCode::InvalidToken,
-                "the account is disabled",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidToken, "the account is disabled"));
         }
-        let role = Role::from_db(&user.role)
-            .ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
+        let role =
+            Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
         let current = CurrentUser {
             user_id: user.id,
             session_id: session.id,
@@ -136,14 +110,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 impl OptionalFromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
-                .await
-                .map(Some)
+            <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
         } else {
             Ok(None)
         }
@@ -156,10 +125,7 @@ mod tests {
 
     #[test]
     fn hashes_are_hex_sha256() {
-        assert_eq!(
-            hash_token("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
@@ -173,16 +139,9 @@ mod tests {
         };
         assert_eq!(bearer_token(&parts(Some("Bearer abc"))).unwrap(), "abc");
         assert_eq!(bearer_token(&parts(Some("bearer  abc "))).unwrap(), "abc");
-        assert_eq!(
-            bearer_token(&parts(None)).unwrap_err().code(),
-            ErrorCode::Unauthenticated
-        );
+        assert_eq!(bearer_token(&parts(None)).unwrap_err().code(), ErrorCode::Unauthenticated);
         for bad in ["Basic abc", "Bearer", "Bearer  ", "abc"] {
-            assert_eq!(
-                bearer_token(&parts(Some(bad))).unwrap_err().code(),
-                ErrorCode::InvalidToken,
-                "{bad}"
-            );
+            assert_eq!(bearer_token(&parts(Some(bad))).unwrap_err().code(), ErrorCode::InvalidToken, "{bad}");
         }
     }
 }

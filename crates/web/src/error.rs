@@ -92,12 +92,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-            errors: Vec::new(),
-            retry_after_seconds: None,
-        }
+        Self { code, detail: detail.into(), errors: Vec::new(), retry_after_seconds: None }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -108,17 +103,8 @@ impl ApiError {
         &self.errors
     }
 
-    pub fn with_field(
-        mut self,
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        self.errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        });
+    pub fn with_field(mut self, field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        self.errors.push(FieldError { field: field.into(), code: code.into(), message: message.into() });
         self
     }
 
@@ -130,8 +116,7 @@ impl ApiError {
     /// 422 naming one invalid field.
     pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
-            .with_field(field, code, message)
+        Self::new(ErrorCode::ValidationFailed, format!("{field}: {message}")).with_field(field, code, message)
     }
 
     /// 404 for `what`; also the answer for objects the caller may not see.
@@ -151,10 +136,7 @@ impl ApiError {
     /// carries the request id); the client gets no internals.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
-        Self::new(
-            ErrorCode::Internal,
-            "an internal error occurred; it has been logged",
-        )
+        Self::new(ErrorCode::Internal, "an internal error occurred; it has been logged")
     }
 
     fn to_problem(&self) -> Problem {
@@ -180,20 +162,11 @@ impl From<Violations> for ApiError {
         let errors: Vec<FieldError> = violations
             .into_vec()
             .into_iter()
-            .map(|v| FieldError {
-                field: v.field,
-                code: v.code.to_string(),
-                message: v.message,
-            })
+            .map(|v| FieldError { field: v.field, code: v.code.to_string(), message: v.message })
             .collect();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         let detail = format!("invalid: {}", fields.join(", "));
-        Self {
-            code: ErrorCode::ValidationFailed,
-            detail,
-            errors,
-            retry_after_seconds: None,
-        }
+        Self { code: ErrorCode::ValidationFailed, detail, errors, retry_after_seconds: None }
     }
 }
 
@@ -202,11 +175,7 @@ impl From<techtrade_db::DbError> for ApiError {
         match error {
             techtrade_db::DbError::Pool(e) => {
                 tracing::error!(error = %e, "database unavailable");
-                Self::new(
-                    ErrorCode::Unavailable,
-                    "the database is unavailable; try again shortly",
-                )
-                .retry_after(5)
+                Self::new(ErrorCode::Unavailable, "the database is unavailable; try again shortly").retry_after(5)
             }
             other => Self::internal(other),
         }
@@ -225,10 +194,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -247,19 +213,12 @@ mod tests {
     fn every_code_is_snake_case_and_unique() {
         let all = ErrorCode::ALL;
         let mut names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
-        assert!(
-            names
-                .iter()
-                .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        );
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
         names.sort();
         names.dedup();
         assert_eq!(names.len(), all.len());
         let server_side = [ErrorCode::Internal, ErrorCode::Unavailable];
-        assert!(
-            all.iter()
-                .all(|c| c.status().is_client_error() || server_side.contains(c))
-        );
+        assert!(all.iter().all(|c| c.status().is_client_error() || server_side.contains(c)));
     }
 
     #[test]
@@ -272,9 +231,6 @@ mod tests {
         assert_eq!(problem.code, "validation_failed");
         assert_eq!(problem.errors[0].field, "organization.credit_code");
         assert_eq!(problem.errors[1].code, "bad_email");
-        assert_eq!(
-            problem.detail,
-            "invalid: organization.credit_code, user.email"
-        );
+        assert_eq!(problem.detail, "invalid: organization.credit_code, user.email");
     }
 }

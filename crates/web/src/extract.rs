@@ -30,9 +30,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -47,12 +45,7 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
     let Some(Ok(value)) = content_type.map(|v| v.to_str()) else {
         return false;
     };
-    let mime = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -60,18 +53,10 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
     // The only way reading a body fails that is the client's doing is
     // sending more than the configured limit.
     let text = rejection.body_text();
-    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
-        || text.contains("length limit")
-    {
-        ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "the request body exceeds the size limit",
-        )
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE || text.contains("length limit") {
+        ApiError::new(ErrorCode::PayloadTooLarge, "the request body exceeds the size limit")
     } else {
-        ApiError::new(
-            ErrorCode::MalformedJson,
-            format!("could not read the request body: {text}"),
-        )
+        ApiError::new(ErrorCode::MalformedJson, format!("could not read the request body: {text}"))
     }
 }
 
@@ -84,18 +69,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_data() {
             data_error(&path, &inner.to_string())
         } else {
-            ApiError::new(
-                ErrorCode::MalformedJson,
-                format!("the body is not valid JSON: {inner}"),
-            )
+            ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {inner}"))
         }
     })?;
-    deserializer.end().map_err(|e| {
-        ApiError::new(
-            ErrorCode::MalformedJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -105,11 +84,7 @@ fn data_error(path: &str, message: &str) -> ApiError {
     let message = message.split(" at line ").next().unwrap_or(message);
     let parent = if path == "." { "" } else { path };
     let join = |name: &str| {
-        if parent.is_empty() {
-            name.to_string()
-        } else {
-            format!("{parent}.{name}")
-        }
+        if parent.is_empty() { name.to_string() } else { format!("{parent}.{name}") }
     };
     let (field, code) = if let Some(name) = backticked(message, "missing field ") {
         // serde reports a missing field at its parent's path.
@@ -123,21 +98,12 @@ fn data_error(path: &str, message: &str) -> ApiError {
     } else {
         (parent.to_string(), "invalid_value")
     };
-    let field = if field.is_empty() {
-        "body".to_string()
-    } else {
-        field
-    };
-    ApiError::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
-        .with_field(field, code, message)
+    let field = if field.is_empty() { "body".to_string() } else { field };
+    ApiError::new(ErrorCode::ValidationFailed, format!("{field}: {message}")).with_field(field, code, message)
 }
 
 fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
-    message
-        .strip_prefix(prefix)?
-        .strip_prefix('`')?
-        .split('`')
-        .next()
+    message.strip_prefix(prefix)?.strip_prefix('`')?.split('`').next()
 }
 
 /// Query parameters. A value that does not parse is 400 `invalid_query`
@@ -150,24 +116,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer)
-            .map(Query)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.into_inner().to_string();
-                let field = match backticked(&message, "missing field ") {
-                    Some(name) => name.to_string(),
-                    None if path == "." => "query".to_string(),
-                    None => path,
-                };
-                ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {message}")).with_field(
-                    field,
-                    "invalid_value",
-                    message,
-                )
-            })
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            let field = match backticked(&message, "missing field ") {
+                Some(name) => name.to_string(),
+                None if path == "." => "query".to_string(),
+                None => path,
+            };
+            ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {message}")).with_field(
+                field,
+                "invalid_value",
+                message,
+            )
+        })
     }
 }
 
@@ -182,9 +145,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|rejection: PathRejection| {
-                ApiError::new(ErrorCode::InvalidPath, rejection.body_text())
-            })
+            .map_err(|rejection: PathRejection| ApiError::new(ErrorCode::InvalidPath, rejection.body_text()))
     }
 }
 
@@ -197,11 +158,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
         Ok(Self(id))
     }
 }
@@ -215,10 +172,7 @@ pub struct ClientIp(pub String);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if state.settings.trust_forwarded_for {
             let forwarded = parts
                 .headers
@@ -231,10 +185,7 @@ impl FromRequestParts<AppState> for ClientIp {
                 return Ok(Self(ip.to_string()));
             }
         }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
         Ok(Self(peer.unwrap_or_else(|| "unknown".to_string())))
     }
 }
@@ -282,64 +233,32 @@ mod tests {
         assert!(parse_json::<Body>(ok.as_bytes()).is_ok());
         assert_eq!(
             field_error(r#"{"organization":{"name":"x","kind":"bank"},"tags":[]}"#),
-            (
-                ErrorCode::ValidationFailed,
-                "organization.kind".into(),
-                "unknown_value".into()
-            )
+            (ErrorCode::ValidationFailed, "organization.kind".into(), "unknown_value".into())
         );
         assert_eq!(
-            field_error(
-                r#"{"organization":{"name":"x","kind":"enterprise"},"tags":[{"weight":"a"}]}"#
-            ),
-            (
-                ErrorCode::ValidationFailed,
-                "tags[0].weight".into(),
-                "invalid_type".into()
-            )
+            field_error(r#"{"organization":{"name":"x","kind":"enterprise"},"tags":[{"weight":"a"}]}"#),
+            (ErrorCode::ValidationFailed, "tags[0].weight".into(), "invalid_type".into())
         );
         assert_eq!(
             field_error(r#"{"organization":{"kind":"enterprise"},"tags":[]}"#),
-            (
-                ErrorCode::ValidationFailed,
-                "organization.name".into(),
-                "required".into()
-            )
+            (ErrorCode::ValidationFailed, "organization.name".into(), "required".into())
         );
-        assert_eq!(
-            field_error(r#"{"organization":{"name":"x","kind":"enterprise"}}"#).1,
-            "tags"
-        );
-        assert_eq!(
-            field_error(r#""text""#),
-            (
-                ErrorCode::ValidationFailed,
-                "body".into(),
-                "invalid_type".into()
-            )
-        );
+        assert_eq!(field_error(r#"{"organization":{"name":"x","kind":"enterprise"}}"#).1, "tags");
+        assert_eq!(field_error(r#""text""#), (ErrorCode::ValidationFailed, "body".into(), "invalid_type".into()));
     }
 
     #[test]
     fn syntax_errors_are_malformed_json() {
         let trailing = r#"{"organization":{"name":"x","kind":"enterprise"},"tags":[]} trailing"#;
         for body in [r#"{"organization":"#, "not json", trailing, ""] {
-            assert_eq!(
-                parse_json::<Body>(body.as_bytes()).unwrap_err().code(),
-                ErrorCode::MalformedJson,
-                "{body}"
-            );
+            assert_eq!(parse_json::<Body>(body.as_bytes()).unwrap_err().code(), ErrorCode::MalformedJson, "{body}");
         }
     }
 
     #[test]
     fn recognises_json_media_types() {
         let ok = |v: &'static str| is_json(Some(&header::HeaderValue::from_static(v)));
-        assert!(
-            ok("application/json")
-                && ok("application/json; charset=utf-8")
-                && ok("application/merge-patch+json")
-        );
+        assert!(ok("application/json") && ok("application/json; charset=utf-8") && ok("application/merge-patch+json"));
         assert!(!ok("text/plain") && !ok("application/x-www-form-urlencoded") && !is_json(None));
     }
 }

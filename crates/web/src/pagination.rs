@@ -43,21 +43,18 @@ impl PageQuery {
             return Err(query_error("page", "pages are numbered from 1"));
         }
         if per_page == 0 || per_page > MAX_PER_PAGE {
-            return Err(query_error(
-                "per_page",
-                "per_page must be between 1 and 100",
-            ));
+            return Err(query_error("per_page", "per_page must be between 1 and 100"));
         }
         Ok(PageRequest { page, per_page })
     }
 }
 
 fn query_error(field: &str, message: &str) -> ApiError {
-    ApiError::new(
-        crate::ErrorCode::InvalidQuery,
-        format!("{field}: {message}"),
+    ApiError::new(crate::ErrorCode::InvalidQuery, format!("{field}: {message}")).with_field(
+        field,
+        "out_of_range",
+        message,
     )
-    .with_field(field, "out_of_range", message)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,12 +67,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn new(items: Vec<T>, total: i64, request: PageRequest) -> Self {
-        Self {
-            items,
-            total,
-            page: request.page,
-            per_page: request.per_page,
-        }
+        Self { items, total, page: request.page, per_page: request.per_page }
     }
 }
 
@@ -86,20 +78,11 @@ mod tests {
     #[test]
     fn defaults_and_bounds() {
         let q = |page, per_page| PageQuery { page, per_page }.validate();
-        assert_eq!(
-            q(None, None).unwrap(),
-            PageRequest {
-                page: 1,
-                per_page: 20
-            }
-        );
+        assert_eq!(q(None, None).unwrap(), PageRequest { page: 1, per_page: 20 });
         let third = q(Some(3), Some(100)).unwrap();
         assert_eq!((third.offset(), third.limit()), (200, 100));
         assert_eq!(q(Some(0), None).unwrap_err().errors()[0].field, "page");
-        assert_eq!(
-            q(None, Some(101)).unwrap_err().errors()[0].field,
-            "per_page"
-        );
+        assert_eq!(q(None, Some(101)).unwrap_err().errors()[0].field, "per_page");
         assert_eq!(q(None, Some(0)).unwrap_err().errors()[0].field, "per_page");
     }
 }

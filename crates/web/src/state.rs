@@ -14,10 +14,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Database, settings: Settings) -> Self {
-        Self {
-            db,
-            settings: Arc::new(settings),
-        }
+        Self { db, settings: Arc::new(settings) }
     }
 }
 

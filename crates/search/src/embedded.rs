@@ -1,0 +1,489 @@
+//! The embedded backend: a tantivy index under the data directory, Chinese
+//! segmented with jieba, with a character n-gram twin of the title so that
+//! one-character queries and words inside longer words (电机 in 发电机) are
+//! found too.
+//!
+//! The outbox position the index reflects is the payload of its last
+//! commit, so the documents and the cursor can never disagree: after a
+//! crash the index reopens at its last commit and the indexer resumes from
+//! the cursor stored with it.
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RawTokenizer, TextAnalyzer, TokenStream};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use crate::index::{BoxFuture, IndexBatch, SearchError, SearchIndex};
+use crate::model::{
+    FACETS, Facets, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, highlight_ranges,
+};
+
+const WRITER_HEAP: usize = 50_000_000;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    key: Field,
+    source: Field,
+    doc_type: Field,
+    kind: Field,
+    title: Field,
+    title_ngram: Field,
+    summary: Field,
+    body: Field,
+    numbers: Field,
+    ipc_path: Field,
+    region_path: Field,
+    trade_mode: Field,
+    maturity: Field,
+    patent_type: Field,
+    legal_status: Field,
+    price_fen: Field,
+    has_price: Field,
+    negotiable: Field,
+    published_at: Field,
+    facets: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |tokenizer: &str, stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored { options.set_stored() } else { options }
+    };
+    let numbers = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer("number").set_index_option(IndexRecordOption::Basic),
+    );
+    let fields = Fields {
+        key: b.add_text_field("key", STRING),
+        source: b.add_text_field("source", STORED),
+        doc_type: b.add_text_field("doc_type", STRING),
+        kind: b.add_text_field("kind", STRING),
+        title: b.add_text_field("title", text("jieba", false)),
+        title_ngram: b.add_text_field("title_ngram", text("ngram", false)),
+        summary: b.add_text_field("summary", text("jieba", false)),
+        body: b.add_text_field("body", text("jieba", false)),
+        numbers: b.add_text_field("numbers", numbers),
+        ipc_path: b.add_text_field("ipc_path", STRING),
+        region_path: b.add_text_field("region_path", STRING),
+        trade_mode: b.add_text_field("trade_mode", STRING),
+        maturity: b.add_text_field("maturity", STRING),
+        patent_type: b.add_text_field("patent_type", STRING),
+        legal_status: b.add_text_field("legal_status", STRING),
+        price_fen: b.add_i64_field("price_fen", INDEXED | FAST),
+        has_price: b.add_text_field("has_price", STRING),
+        negotiable: b.add_text_field("negotiable", STRING),
+        published_at: b.add_i64_field("published_at", FAST),
+        facets: b.add_facet_field("facets", FacetOptions::default()),
+    };
+    (b.build(), fields)
+}
+
+fn register_tokenizers(index: &Index) -> Result<(), SearchError> {
+    let jieba = TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new()).filter(LowerCaser).build();
+    let ngram = NgramTokenizer::new(1, 2, false).map_err(index_error)?;
+    index.tokenizers().register("jieba", jieba);
+    index.tokenizers().register("ngram", TextAnalyzer::builder(ngram).filter(LowerCaser).build());
+    index.tokenizers().register("number", TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
+    Ok(())
+}
+
+fn index_error(error: impl std::fmt::Display) -> SearchError {
+    SearchError::Index(error.to_string())
+}
+
+struct Inner {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+/// The tantivy index. Cheap to clone; work runs on the blocking pool.
+#[derive(Clone)]
+pub struct EmbeddedIndex {
+    inner: Arc<Inner>,
+}
+
+impl EmbeddedIndex {
+    /// Opens the index in `dir`, creating it when absent. An index written
+    /// with another schema (an older version of techtrade) is discarded and
+    /// rebuilt from the database by the indexer.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir).map_err(index_error)?;
+        let (schema, _) = schema();
+        let open = |dir: &Path| {
+            let directory = MmapDirectory::open(dir).map_err(index_error)?;
+            Index::open_or_create(directory, schema.clone()).map_err(index_error)
+        };
+        let index = match open(dir) {
+            Ok(index) => index,
+            Err(error) => {
+                tracing::warn!(%error, dir = %dir.display(), "search index unreadable or of another schema; rebuilding");
+                std::fs::remove_dir_all(dir).map_err(index_error)?;
+                std::fs::create_dir_all(dir).map_err(index_error)?;
+                open(dir)?
+            }
+        };
+        Self::with_index(index)
+    }
+
+    /// An index in memory (tests).
+    pub fn in_memory() -> Result<Self, SearchError> {
+        Self::with_index(Index::create_in_ram(schema().0))
+    }
+
+    fn with_index(index: Index) -> Result<Self, SearchError> {
+        register_tokenizers(&index)?;
+        let (_, fields) = schema();
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_error)?;
+        let writer = index.writer_with_num_threads(1, WRITER_HEAP).map_err(index_error)?;
+        Ok(Self { inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields }) })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, SearchError> + Send + 'static,
+    ) -> Result<T, SearchError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || work(&inner)).await.map_err(index_error)?
+    }
+}
+
+impl Inner {
+    fn document(&self, doc: &SearchDocument) -> Result<TantivyDocument, SearchError> {
+        let f = &self.fields;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.key, doc.key());
+        d.add_text(f.source, serde_json::to_string(doc).map_err(index_error)?);
+        d.add_text(f.doc_type, doc.doc_type.as_str());
+        let mut facet = |name: &str, value: &str| {
+            if !value.is_empty() && !value.contains('/') {
+                d.add_facet(f.facets, Facet::from_path([name, value]));
+            }
+        };
+        for value in doc.ipc_level(1) {
+            facet("ipc_section", &value);
+        }
+        for value in doc.ipc_level(3) {
+            facet("ipc_class", &value);
+        }
+        for value in doc.ipc_level(4) {
+            facet("ipc_subclass", &value);
+        }
+        facet("region", &doc.region_code);
+        for value in &doc.trade_modes {
+            facet("trade_mode", value);
+        }
+        if let Some(maturity) = &doc.maturity {
+            facet("maturity", maturity);
+        }
+        for value in &doc.patent_types {
+            facet("patent_type", value);
+        }
+        if let Some(kind) = &doc.kind {
+            d.add_text(f.kind, kind);
+        }
+        d.add_text(f.title, &doc.title);
+        d.add_text(f.title_ngram, &doc.title);
+        d.add_text(f.summary, &doc.summary);
+        d.add_text(f.body, &doc.body);
+        for number in &doc.numbers {
+            d.add_text(f.numbers, number);
+            // Also without the dot before the check digit: people type both.
+            if number.contains('.') {
+                d.add_text(f.numbers, number.replace('.', ""));
+            }
+        }
+        for path in doc.ipc_paths() {
+            d.add_text(f.ipc_path, path);
+        }
+        for path in doc.region_paths() {
+            d.add_text(f.region_path, path);
+        }
+        for mode in &doc.trade_modes {
+            d.add_text(f.trade_mode, mode);
+        }
+        if let Some(maturity) = &doc.maturity {
+            d.add_text(f.maturity, maturity);
+        }
+        for value in &doc.patent_types {
+            d.add_text(f.patent_type, value);
+        }
+        for value in &doc.legal_statuses {
+            d.add_text(f.legal_status, value);
+        }
+        if let Some(price) = doc.price_fen {
+            d.add_i64(f.price_fen, price);
+        }
+        d.add_text(f.has_price, if doc.price_fen.is_some() { "true" } else { "false" });
+        d.add_text(f.negotiable, if doc.negotiable { "true" } else { "false" });
+        d.add_i64(f.published_at, doc.published_at);
+        Ok(d)
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, cursor: i64) -> Result<(), SearchError> {
+        let mut prepared = writer.prepare_commit().map_err(index_error)?;
+        prepared.set_payload(&cursor.to_string());
+        prepared.commit().map_err(index_error)?;
+        self.reader.reload().map_err(index_error)
+    }
+
+    fn apply(&self, batch: IndexBatch) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(index_error)?;
+        for key in &batch.deletes {
+            writer.delete_term(Term::from_field_text(self.fields.key, key));
+        }
+        for doc in &batch.upserts {
+            writer.delete_term(Term::from_field_text(self.fields.key, &doc.key()));
+            writer.add_document(self.document(doc)?).map_err(index_error)?;
+        }
+        self.commit(&mut writer, batch.cursor)
+    }
+
+    fn reset(&self, cursor: i64) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(index_error)?;
+        writer.delete_all_documents().map_err(index_error)?;
+        self.commit(&mut writer, cursor)
+    }
+
+    fn cursor(&self) -> Result<i64, SearchError> {
+        let metas = self.index.load_metas().map_err(index_error)?;
+        Ok(metas.payload.and_then(|p| p.parse().ok()).unwrap_or(crate::index::NEVER_BUILT))
+    }
+
+    /// The free-text part: every word must match somewhere (title, summary,
+    /// body, the title's n-grams or the patent numbers).
+    fn text_query(&self, text: &str) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![f.title, f.title_ngram, f.summary, f.body, f.numbers]);
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(f.title, 4.0);
+        parser.set_field_boost(f.summary, 1.5);
+        parser.set_field_boost(f.body, 0.5);
+        parser.set_field_boost(f.numbers, 10.0);
+        // Query syntax characters typed by people are words to them, not operators.
+        let cleaned: String =
+            text.chars().map(|c| if "+-:^\"'()[]{}<>!*~\\".contains(c) && c != '-' { ' ' } else { c }).collect();
+        parser.parse_query_lenient(&cleaned).0
+    }
+
+    fn query(&self, query: &SearchQuery) -> Box<dyn Query> {
+        // A filter must match but adds nothing to relevance.
+        let filter =
+            |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) { (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))) };
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        match query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => clauses.push((Occur::Must, self.text_query(text))),
+            None => clauses.push((Occur::Must, Box::new(AllQuery))),
+        }
+        let term = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+        };
+        let filters = [
+            (f.doc_type, query.doc_type.map(|t| t.as_str().to_string())),
+            (f.kind, query.kind.clone()),
+            (f.ipc_path, query.ipc_prefix.clone()),
+            (f.region_path, query.region_prefix.clone()),
+            (f.trade_mode, query.trade_mode.clone()),
+            (f.maturity, query.maturity.clone()),
+            (f.patent_type, query.patent_type.clone()),
+            (f.legal_status, query.legal_status.clone()),
+        ];
+        for (field, value) in filters {
+            if let Some(value) = value {
+                clauses.push(filter(term(field, &value)));
+            }
+        }
+        if query.has_price_filter() {
+            let bound =
+                |v: Option<i64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.price_fen, v)));
+            let range: Box<dyn Query> =
+                Box::new(RangeQuery::new(bound(query.price_min_fen), bound(query.price_max_fen)));
+            let price = if query.include_negotiable {
+                let negotiable_only: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, term(f.negotiable, "true")),
+                    (Occur::Must, term(f.has_price, "false")),
+                ]));
+                Box::new(BooleanQuery::new(vec![(Occur::Should, range), (Occur::Should, negotiable_only)]))
+            } else {
+                range
+            };
+            clauses.push(filter(price));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let searcher = self.reader.searcher();
+        let built = self.query(query);
+        let mut facet_collector = FacetCollector::for_field("facets");
+        for name in FACETS {
+            facet_collector.add_facet(Facet::from_path([name]));
+        }
+        let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
+        let (addresses, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match query.sort {
+            Sort::Relevance => {
+                searcher.search(&built, &(page.order_by_score(), Count, facet_collector)).map_err(index_error)?
+            }
+            Sort::Newest => {
+                let (top, total, facets) = searcher
+                    .search(
+                        &built,
+                        &(page.order_by_fast_field::<i64>("published_at", Order::Desc), Count, facet_collector),
+                    )
+                    .map_err(index_error)?;
+                (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total, facets)
+            }
+            Sort::PriceAsc | Sort::PriceDesc => {
+                let order = if query.sort == Sort::PriceAsc { Order::Asc } else { Order::Desc };
+                let (top, total, facets) = searcher
+                    .search(&built, &(page.order_by_fast_field::<i64>("price_fen", order), Count, facet_collector))
+                    .map_err(index_error)?;
+                (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total, facets)
+            }
+        };
+        let words = self.highlight_words(query.text.as_deref().unwrap_or_default());
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let stored: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+            let source = stored.get_first(self.fields.source).and_then(|v| v.as_str()).unwrap_or_default();
+            let document: SearchDocument = serde_json::from_str(source).map_err(index_error)?;
+            let highlight = Highlight {
+                title: highlight_ranges(&document.title, &matches(&document.title, &words)),
+                summary: highlight_ranges(&document.summary, &matches(&document.summary, &words)),
+            };
+            hits.push(SearchHit { document, highlight, score });
+        }
+        let mut facets = Facets::new();
+        for name in FACETS {
+            let counts = facet_counts
+                .get(Facet::from_path([name]))
+                .filter_map(|(facet, count)| facet.to_path().last().map(|v| (v.to_string(), count)))
+                .collect();
+            facets.insert(name.to_string(), counts);
+        }
+        Ok(SearchResults { hits, total: total as u64, facets })
+    }
+
+    /// The words to mark in results: the query's jieba tokens and its
+    /// whitespace-separated words, longest first.
+    fn highlight_words(&self, text: &str) -> Vec<String> {
+        let mut words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        if let Some(mut analyzer) = self.index.tokenizers().get("jieba") {
+            let mut stream = analyzer.token_stream(text);
+            while stream.advance() {
+                words.push(stream.token().text.clone());
+            }
+        }
+        words.retain(|w| !w.trim().is_empty());
+        words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+        words.dedup();
+        words
+    }
+
+    fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, SearchError> {
+        let prefix = prefix.trim();
+        if prefix.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let parser = QueryParser::for_index(&self.index, vec![self.fields.title_ngram]);
+        let cleaned: String = prefix.chars().filter(|c| c.is_alphanumeric() || c.is_whitespace()).collect();
+        let (query, _) = parser.parse_query_lenient(&format!("\"{cleaned}\""));
+        let top = searcher.search(&query, &TopDocs::with_limit(limit * 5).order_by_score()).map_err(index_error)?;
+        let mut titles: Vec<String> = Vec::new();
+        for (_, address) in top {
+            let stored: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+            let source = stored.get_first(self.fields.source).and_then(|v| v.as_str()).unwrap_or_default();
+            let document: SearchDocument = serde_json::from_str(source).map_err(index_error)?;
+            if !titles.contains(&document.title) {
+                titles.push(document.title);
+            }
+        }
+        // Titles that start with what was typed complete it best.
+        let lowered = prefix.to_lowercase();
+        titles.sort_by_key(|t| !t.to_lowercase().starts_with(&lowered));
+        titles.truncate(limit);
+        Ok(titles)
+    }
+}
+
+/// Byte ranges of `words` in `text` (case-insensitive for ASCII), longest
+/// words first, never overlapping, in text order.
+fn matches(text: &str, words: &[String]) -> Vec<std::ops::Range<usize>> {
+    let lowered = text.to_ascii_lowercase();
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    for word in words {
+        let needle = word.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(found) = lowered[from..].find(&needle) {
+            let range = from + found..from + found + needle.len();
+            if !ranges.iter().any(|r| r.start < range.end && range.start < r.end) {
+                ranges.push(range.clone());
+            }
+            from = range.end;
+        }
+    }
+    ranges.sort_by_key(|r| r.start);
+    ranges
+}
+
+impl SearchIndex for EmbeddedIndex {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn cursor(&self) -> BoxFuture<'_, Result<i64, SearchError>> {
+        Box::pin(self.blocking(|inner| inner.cursor()))
+    }
+
+    fn apply(&self, batch: IndexBatch) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(self.blocking(move |inner| inner.apply(batch)))
+    }
+
+    fn reset(&self, cursor: i64) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(self.blocking(move |inner| inner.reset(cursor)))
+    }
+
+    fn search<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<SearchResults, SearchError>> {
+        let query = query.clone();
+        Box::pin(self.blocking(move |inner| inner.search(&query)))
+    }
+
+    fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>, SearchError>> {
+        let prefix = prefix.to_string();
+        Box::pin(self.blocking(move |inner| inner.suggest(&prefix, limit)))
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_longest_words_without_overlap() {
+        let words = vec!["锂电池".to_string(), "电池".to_string(), "abc".to_string()];
+        let text = "锂电池与电池 ABC";
+        let ranges = matches(text, &words);
+        let marked: Vec<&str> = ranges.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(marked, ["锂电池", "电池", "ABC"]);
+    }
+}

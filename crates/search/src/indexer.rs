@@ -1,0 +1,246 @@
+//! Keeps a search index equal to the published listings and demands of the
+//! database, from the outbox.
+//!
+//! Every event about a listing or demand makes the indexer look at the
+//! item's current row: published → (re)indexed, anything else → removed.
+//! Reading the row rather than trusting the event makes replays harmless,
+//! so delivery is at-least-once and idempotent. The position reached is
+//! stored by the index itself with the documents it covers.
+//!
+//! On PostgreSQL an event id can become visible after a larger one (ids
+//! come from a sequence, transactions commit in any order). The indexer
+//! therefore stops at a gap in the ids until the gap is older than
+//! [`GAP_GRACE_MILLIS`], after which it is taken to be a rolled-back
+//! transaction's id that will never appear.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use techtrade_db::listings as db;
+use techtrade_db::outbox::{self, OutboxEvent};
+use techtrade_db::{Database, DbError};
+
+use crate::documents::{demand_document, listing_document};
+use crate::index::{IndexBatch, NEVER_BUILT, SearchError, SearchIndex};
+use crate::model::{DocType, document_key};
+
+/// How many events one pass reads.
+pub const BATCH: i64 = 500;
+/// How long a gap in event ids may be waited on.
+pub const GAP_GRACE_MILLIS: i64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for IndexerError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(DbError::Query(error))
+    }
+}
+
+/// The events after `cursor` that may be processed now: the run without a
+/// gap younger than the grace period.
+fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
+    let mut expected = cursor + 1;
+    let mut ready = Vec::with_capacity(events.len());
+    for event in events {
+        if event.id != expected && now_millis - event.created_at.and_utc().timestamp_millis() < GAP_GRACE_MILLIS {
+            break;
+        }
+        expected = event.id + 1;
+        ready.push(event);
+    }
+    ready
+}
+
+/// The index batch for the items named by `events`, as they are now.
+fn batch_for(
+    conn: &mut techtrade_db::AnyConnection,
+    events: &[OutboxEvent],
+    cursor: i64,
+) -> Result<IndexBatch, IndexerError> {
+    let mut listing_ids = BTreeSet::new();
+    let mut demand_ids = BTreeSet::new();
+    for event in events {
+        match DocType::parse(&event.aggregate_type) {
+            Some(DocType::Listing) => listing_ids.insert(event.aggregate_id.clone()),
+            Some(DocType::Demand) => demand_ids.insert(event.aggregate_id.clone()),
+            None => false,
+        };
+    }
+    let mut batch = IndexBatch { cursor, ..IndexBatch::default() };
+    let listing_ids: Vec<String> = listing_ids.into_iter().collect();
+    let listings = db::find_listings(conn, &listing_ids)?;
+    let patents = db::patents_of_many(conn, &listing_ids)?;
+    for id in &listing_ids {
+        match listings.iter().find(|l| &l.id == id && l.status == "published") {
+            Some(listing) => {
+                let own: Vec<_> = patents.iter().filter(|p| &p.listing_id == id).cloned().collect();
+                batch.upserts.push(listing_document(listing, &own));
+            }
+            None => batch.deletes.push(document_key(DocType::Listing, id)),
+        }
+    }
+    let demand_ids: Vec<String> = demand_ids.into_iter().collect();
+    let demands = db::find_demands(conn, &demand_ids)?;
+    for id in &demand_ids {
+        match demands.iter().find(|d| &d.id == id && d.status == "published") {
+            Some(demand) => batch.upserts.push(demand_document(demand)),
+            None => batch.deletes.push(document_key(DocType::Demand, id)),
+        }
+    }
+    Ok(batch)
+}
+
+/// One pass: applies the next ready events; returns how many were consumed.
+/// A new (or discarded) index is rebuilt from the database instead.
+pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, IndexerError> {
+    let cursor = index.cursor().await?;
+    if cursor == NEVER_BUILT {
+        return rebuild(db, index).await;
+    }
+    let batch = db
+        .run(move |conn| {
+            let events = outbox::events_after(conn, cursor, BATCH)?;
+            let events = ready(events, cursor, chrono::Utc::now().timestamp_millis());
+            let Some(last) = events.last().map(|e| e.id) else {
+                return Ok::<_, IndexerError>(None);
+            };
+            Ok(Some((events.len(), batch_for(conn, &events, last)?)))
+        })
+        .await?;
+    match batch {
+        Some((consumed, batch)) => {
+            index.apply(batch).await?;
+            Ok(consumed)
+        }
+        None => Ok(0),
+    }
+}
+
+/// Rebuilds the index from the published rows; returns the documents indexed.
+///
+/// The cursor stays [`NEVER_BUILT`] until the last page is in, so a rebuild
+/// cut short starts again rather than leaving a partial index that looks
+/// complete.
+/// Events that arrive during the rebuild are replayed afterwards (from the
+/// position read first), which is harmless.
+pub async fn rebuild(db: &Database, index: &dyn SearchIndex) -> Result<usize, IndexerError> {
+    let position = db.run(|conn| Ok::<_, IndexerError>(outbox::last_id(conn)?)).await?;
+    index.reset(NEVER_BUILT).await?;
+    let mut indexed = 0;
+    let mut after = String::new();
+    loop {
+        let from = after.clone();
+        let (batch, last) = db
+            .run(move |conn| {
+                let listings = db::published_listings_after(conn, &from, BATCH)?;
+                let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
+                let patents = db::patents_of_many(conn, &ids)?;
+                let upserts = listings
+                    .iter()
+                    .map(|l| {
+                        listing_document(
+                            l,
+                            &patents.iter().filter(|p| p.listing_id == l.id).cloned().collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                Ok::<_, IndexerError>((
+                    IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT },
+                    ids.last().cloned(),
+                ))
+            })
+            .await?;
+        indexed += batch.upserts.len();
+        index.apply(batch).await?;
+        match last {
+            Some(id) => after = id,
+            None => break,
+        }
+    }
+    let mut after = String::new();
+    loop {
+        let from = after.clone();
+        let (batch, last) = db
+            .run(move |conn| {
+                let demands = db::published_demands_after(conn, &from, BATCH)?;
+                let last = demands.last().map(|d| d.id.clone());
+                let upserts = demands.iter().map(demand_document).collect();
+                Ok::<_, IndexerError>((IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT }, last))
+            })
+            .await?;
+        indexed += batch.upserts.len();
+        index.apply(batch).await?;
+        match last {
+            Some(id) => after = id,
+            None => break,
+        }
+    }
+    index.apply(IndexBatch { cursor: position, ..IndexBatch::default() }).await?;
+    Ok(indexed)
+}
+
+/// Runs until `shutdown` resolves: a pass whenever the last one found
+/// work, else every `idle` (a change is searchable within about that).
+pub async fn run(
+    db: Database,
+    index: Arc<dyn SearchIndex>,
+    idle: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut backoff = idle;
+    loop {
+        let wait = match sync_once(&db, index.as_ref()).await {
+            Ok(0) => {
+                backoff = idle;
+                idle
+            }
+            Ok(_) => Duration::ZERO,
+            Err(error) => {
+                tracing::warn!(%error, "search indexing failed; retrying");
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff
+            }
+        };
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: i64, age_millis: i64, now: i64) -> OutboxEvent {
+        OutboxEvent {
+            id,
+            event_type: "listing.published".into(),
+            aggregate_type: "listing".into(),
+            aggregate_id: format!("l{id}"),
+            payload: "{}".into(),
+            created_at: chrono::DateTime::from_timestamp_millis(now - age_millis).unwrap().naive_utc(),
+        }
+    }
+
+    #[test]
+    fn waits_at_a_young_gap_and_passes_an_old_one() {
+        let now = 1_000_000_000;
+        let ids = |events: Vec<OutboxEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        // 13 is missing and 14 is fresh: 13 may still commit.
+        assert_eq!(ids(ready(vec![event(11, 50, now), event(12, 50, now), event(14, 50, now)], 10, now)), [11, 12]);
+        // Long after, 13 was rolled back.
+        assert_eq!(ids(ready(vec![event(11, 60_000, now), event(14, 60_000, now)], 10, now)), [11, 14]);
+        // A gap right after the cursor.
+        assert!(ready(vec![event(12, 10, now)], 10, now).is_empty());
+    }
+}
