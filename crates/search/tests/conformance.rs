@@ -47,11 +47,29 @@ fn doc(
 fn corpus() -> Vec<SearchDocument> {
     use DocType::{Demand, Listing};
     vec![
-        doc("p1", Listing, "一种盐湖卤水提锂的吸附剂", &["C22B26/12", "B01J20/08"], "632801", Some(150_000_000), false, 1),
+        doc(
+            "p1",
+            Listing,
+            "一种盐湖卤水提锂的吸附剂",
+            &["C22B26/12", "B01J20/08"],
+            "632801",
+            Some(150_000_000),
+            false,
+            1,
+        ),
         doc("p2", Listing, "锂电池正极材料回收方法", &["H01M10/54", "C22B7/00"], "630102", Some(80_000_000), false, 2),
         doc("p3", Listing, "动力锂电池热管理系统", &["H01M10/60"], "630104", None, true, 3),
         doc("p4", Listing, "风力发电机叶片除冰装置", &["F03D80/40"], "632802", Some(30_000_000), true, 4),
-        doc("p5", Listing, "基于自然语言处理的问答方法", &["G06F16/33", "G06F40/30"], "110108", Some(200_000_000), false, 5),
+        doc(
+            "p5",
+            Listing,
+            "基于自然语言处理的问答方法",
+            &["G06F16/33", "G06F40/30"],
+            "110108",
+            Some(200_000_000),
+            false,
+            5,
+        ),
         doc("p6", Listing, "Lithium Battery Recycling Process", &["H01M10/54"], "320100", Some(50_000_000), false, 6),
         doc("a1", Listing, "高原光伏组件防沙尘涂层", &["H02S40/10"], "632801", None, true, 7),
         doc("a2", Listing, "牦牛乳制品发酵工艺", &["A23C9/12"], "630202", Some(10_000_000), false, 8),
@@ -116,14 +134,34 @@ async fn every_backend_answers_alike() {
         assert_eq!(ids(index, with(|q| q.kind = Some("achievement".into()))).await, ["a1", "a2"], "{name}");
         assert_eq!(ids(index, with(|q| q.ipc_prefix = Some("H".into()))).await.len(), 6, "{name}");
         assert_eq!(ids(index, with(|q| q.ipc_prefix = Some("H01M".into()))).await, ["d1", "p2", "p3", "p6"], "{name}");
-        assert_eq!(ids(index, with(|q| q.ipc_prefix = Some("H01M10/00".into()))).await, ["d1", "p2", "p3", "p6"], "{name}");
+        assert_eq!(
+            ids(index, with(|q| q.ipc_prefix = Some("H01M10/00".into()))).await,
+            ["d1", "p2", "p3", "p6"],
+            "{name}"
+        );
         assert_eq!(ids(index, with(|q| q.ipc_prefix = Some("H01M10/54".into()))).await, ["d1", "p2", "p6"], "{name}");
         assert_eq!(ids(index, with(|q| q.ipc_prefix = Some("G06".into()))).await, ["d3", "p5"], "{name}");
-        assert_eq!(ids(index, with(|q| q.region_prefix = Some("6301".into()))).await, ["d1", "d3", "p2", "p3", "p7"], "{name}");
-        assert_eq!(ids(index, with(|q| q.region_prefix = Some("6328".into()))).await, ["a1", "d2", "p1", "p4"], "{name}");
+        assert_eq!(
+            ids(index, with(|q| q.region_prefix = Some("6301".into()))).await,
+            ["d1", "d3", "p2", "p3", "p7"],
+            "{name}"
+        );
+        assert_eq!(
+            ids(index, with(|q| q.region_prefix = Some("6328".into()))).await,
+            ["a1", "d2", "p1", "p4"],
+            "{name}"
+        );
         assert_eq!(ids(index, with(|q| q.region_prefix = Some("63".into()))).await.len(), 10, "{name}");
-        assert_eq!(ids(index, with(|q| q.trade_mode = Some("joint_development".into()))).await, ["a1", "d2", "p3"], "{name}");
-        assert_eq!(ids(index, with(|q| q.maturity = Some("pilot".into()))).await, ["a2", "p2", "p4", "p6", "p7"], "{name}");
+        assert_eq!(
+            ids(index, with(|q| q.trade_mode = Some("joint_development".into()))).await,
+            ["a1", "d2", "p3"],
+            "{name}"
+        );
+        assert_eq!(
+            ids(index, with(|q| q.maturity = Some("pilot".into()))).await,
+            ["a2", "p2", "p4", "p6", "p7"],
+            "{name}"
+        );
         assert_eq!(ids(index, with(|q| q.patent_type = Some("invention".into()))).await.len(), 7, "{name}");
         assert_eq!(ids(index, with(|q| q.legal_status = Some("granted".into()))).await.len(), 7, "{name}");
         let price = |q: &mut SearchQuery| {
@@ -144,8 +182,14 @@ async fn every_backend_answers_alike() {
         };
         assert_eq!(ids(index, with(combined)).await, ["p2", "p3"], "{name}");
         // A value is a value, never filter syntax.
-        assert!(ids(index, with(|q| q.ipc_prefix = Some("G06\" OR doc_type = \"demand".into()))).await.is_empty(), "{name}");
-        assert!(ids(index, with(|q| q.kind = Some("patent\\\" OR kind = \"achievement".into()))).await.is_empty(), "{name}");
+        assert!(
+            ids(index, with(|q| q.ipc_prefix = Some("G06\" OR doc_type = \"demand".into()))).await.is_empty(),
+            "{name}"
+        );
+        assert!(
+            ids(index, with(|q| q.kind = Some("patent\\\" OR kind = \"achievement".into()))).await.is_empty(),
+            "{name}"
+        );
 
         // Sorts and pages.
         let newest = with(|q| q.sort = Sort::Newest);
@@ -169,9 +213,21 @@ async fn every_backend_answers_alike() {
         let all = index.search(&query()).await.unwrap();
         assert_eq!(all.total, 12, "{name}");
         let facet = |facet: &str, value: &str| all.facets.get(facet).and_then(|f| f.get(value)).copied().unwrap_or(0);
-        assert_eq!((facet("ipc_section", "H"), facet("ipc_section", "C"), facet("ipc_section", "G")), (6, 3, 2), "{name}");
-        assert_eq!((facet("ipc_class", "H01"), facet("ipc_subclass", "H01M"), facet("ipc_subclass", "C22B")), (4, 4, 2), "{name}");
-        assert_eq!((facet("region", "632801"), facet("trade_mode", "assignment"), facet("maturity", "lab")), (2, 9, 4), "{name}");
+        assert_eq!(
+            (facet("ipc_section", "H"), facet("ipc_section", "C"), facet("ipc_section", "G")),
+            (6, 3, 2),
+            "{name}"
+        );
+        assert_eq!(
+            (facet("ipc_class", "H01"), facet("ipc_subclass", "H01M"), facet("ipc_subclass", "C22B")),
+            (4, 4, 2),
+            "{name}"
+        );
+        assert_eq!(
+            (facet("region", "632801"), facet("trade_mode", "assignment"), facet("maturity", "lab")),
+            (2, 9, 4),
+            "{name}"
+        );
         assert_eq!(facet("patent_type", "invention"), 7, "{name}");
 
         // Suggestions complete titles.
@@ -182,7 +238,10 @@ async fn every_backend_answers_alike() {
         let mut renamed = corpus()[1].clone();
         renamed.title = "钠离子电池正极材料".into();
         renamed.summary = "以钠代锂的正极材料。".into();
-        index.apply(IndexBatch { upserts: vec![renamed], deletes: vec!["demand:d1".into()], cursor: 14 }).await.unwrap();
+        index
+            .apply(IndexBatch { upserts: vec![renamed], deletes: vec!["demand:d1".into()], cursor: 14 })
+            .await
+            .unwrap();
         assert_eq!(ids(index, text("锂电池")).await, ["p3"], "{name}");
         assert_eq!(ids(index, text("钠离子")).await, ["p2"], "{name}");
         assert_eq!(index.search(&query()).await.unwrap().total, 11, "{name}");

@@ -223,3 +223,100 @@ fn seed_demo_is_complete_and_idempotent() {
     let no_flag = techtrade(dir.path(), None, &["seed"], "");
     assert_eq!(no_flag.status.code(), Some(2));
 }
+
+fn spawn_server(dir: &Path, database_url: &str, port: u16) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_techtrade"))
+        .arg("serve")
+        .current_dir(dir)
+        .env("TECHTRADE_CONFIG_DIR", dir.join("config"))
+        .env("TECHTRADE__DATA_DIR", dir.join("data"))
+        .env("TECHTRADE__DATABASE__URL", database_url)
+        .env("TECHTRADE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("TECHTRADE_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn search_total(port: u16) -> Option<u64> {
+    let response = http_get(port, "/api/v1/search?per_page=1").ok()?;
+    let body = response.split("\r\n\r\n").nth(1)?;
+    serde_json::from_str::<serde_json::Value>(body).ok()?["total"].as_u64()
+}
+
+/// Killing the server (SIGKILL) while it builds its search index, then
+/// starting it again, leaves the index equal to the database.
+#[test]
+fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
+    use techtrade_search::{SearchIndex, SearchQuery};
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let dir = tempfile::tempdir().unwrap();
+    for target in targets(dir.path()) {
+        let _ = std::fs::remove_dir_all(dir.path().join("data/search"));
+        let seeded =
+            techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source.to_str().unwrap()], "");
+        assert!(seeded.status.success(), "{}", stderr(&seeded));
+        let index_dir = dir.path().join("data/search");
+        let count_indexed = || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let index = techtrade_search::embedded::EmbeddedIndex::open(&index_dir).unwrap();
+                let query = SearchQuery { limit: 10_000, ..SearchQuery::default() };
+                let ids: std::collections::BTreeSet<String> =
+                    index.search(&query).await.unwrap().hits.into_iter().map(|h| h.document.id).collect();
+                (ids, index.cursor().await.unwrap())
+            })
+        };
+
+        // Kill it sooner and sooner until it dies with the index half built.
+        let mut interrupted = None;
+        for delay_ms in [2500, 1500, 900, 500, 300] {
+            let _ = std::fs::remove_dir_all(&index_dir);
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut server = spawn_server(dir.path(), &target.url, port);
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            server.kill().unwrap(); // SIGKILL: no shutdown, no final commit
+            server.wait().unwrap();
+            if !index_dir.exists() {
+                continue;
+            }
+            let (ids, cursor) = count_indexed();
+            if !ids.is_empty() && ids.len() < 9_797 {
+                interrupted = Some((ids.len(), cursor));
+                break;
+            }
+        }
+        let (partial, cursor) = interrupted.expect("the server was never caught half-way through indexing");
+        assert_eq!(
+            cursor,
+            techtrade_search::NEVER_BUILT,
+            "a half-built index ({partial} documents) does not claim to be complete"
+        );
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = spawn_server(dir.path(), &target.url, port);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while search_total(port) != Some(9_797) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        server.kill().unwrap();
+        server.wait().unwrap();
+
+        let (ids, cursor) = count_indexed();
+        let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
+        let published: std::collections::BTreeSet<String> = {
+            use diesel::prelude::*;
+            use techtrade_db::schema::listings;
+            listings::table
+                .filter(listings::status.eq("published"))
+                .select(listings::id)
+                .load(&mut conn)
+                .unwrap()
+                .into_iter()
+                .collect()
+        };
+        assert_eq!(ids, published, "the index holds exactly the published listings");
+        assert_eq!(cursor, techtrade_db::outbox::last_id(&mut conn).unwrap(), "and knows it is up to date");
+    }
+}
