@@ -12,6 +12,7 @@ pub mod listing;
 pub mod money;
 pub mod organization;
 pub mod patent;
+pub mod policy;
 pub mod region;
 pub mod role;
 pub mod text;

@@ -126,11 +126,12 @@ fn read_jsonl(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
 }
 
 /// A small deterministic generator (SplitMix64) seeded from a string, so a
-/// record always gets the same made-up details on every machine.
-struct Dice(u64);
+/// record always gets the same made-up details on every machine (the
+/// benchmarks resample the data with it too).
+pub struct Dice(u64);
 
 impl Dice {
-    fn for_key(key: &str) -> Self {
+    pub fn for_key(key: &str) -> Self {
         // FNV-1a over the key.
         let seed =
             key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
@@ -146,7 +147,7 @@ impl Dice {
     }
 
     /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 

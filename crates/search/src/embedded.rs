@@ -275,8 +275,7 @@ impl Inner {
         parser.set_field_boost(f.body, 0.5);
         parser.set_field_boost(f.numbers, 10.0);
         // Query syntax characters typed by people are words to them, not operators.
-        let cleaned: String =
-            text.chars().map(|c| if "+-:^\"'()[]{}<>!*~\\".contains(c) && c != '-' { ' ' } else { c }).collect();
+        let cleaned: String = text.chars().map(|c| if "+-:^\"'()[]{}<>!*~\\".contains(c) { ' ' } else { c }).collect();
         parser.parse_query_lenient(&cleaned).0
     }
 

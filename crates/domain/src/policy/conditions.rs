@@ -1,0 +1,64 @@
+//! Qualification: whether a deal counts for a claim at all (registered,
+//! paid in the year) and whether it meets a rule's conditions. Every failed
+//! condition becomes a [`Reason`]; nothing stops at the first.
+
+use super::facts::{DealFacts, Party};
+use super::program::Rule;
+use super::reason::{Reason, ReasonCode};
+use super::vocabulary::PartyRole;
+use crate::money::Money;
+
+/// Conditions of every program (POLICY.md "What is computed", 1).
+pub(super) fn deal_reasons(deal: &DealFacts, year: i32) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    if !deal.registered {
+        reasons.push(Reason::not_registered());
+    }
+    if deal.paid_in(year) == Money::ZERO {
+        reasons.push(Reason::no_payment_in_year(year));
+    }
+    reasons
+}
+
+impl Rule {
+    /// The rule's conditions that `deal` fails when claimed in `role`.
+    pub(super) fn failed_conditions(&self, deal: &DealFacts, role: PartyRole) -> Vec<Reason> {
+        let id = self.id.as_str();
+        let mut failed = Vec::new();
+        if self.exclude_related_party && deal.related_party {
+            failed.push(Reason::related_party(id));
+        }
+        if !self.contract_categories.contains(&deal.category) {
+            failed.push(Reason::category(id, deal.category, &self.contract_categories));
+        }
+        if let Some(modes) = &self.trade_modes
+            && !deal.trade_mode.is_some_and(|mode| modes.contains(&mode))
+        {
+            failed.push(Reason::trade_mode(id, deal.trade_mode, modes));
+        }
+        use ReasonCode::{BuyerKind, BuyerRegion, ClaimantKind, ClaimantRegion, SellerKind, SellerRegion};
+        let parties = [
+            (deal.party(role), "claimant", &self.claimant_region, ClaimantRegion, &self.claimant_kinds, ClaimantKind),
+            (Some(&deal.buyer), "buyer", &self.buyer_region, BuyerRegion, &self.buyer_kinds, BuyerKind),
+            (Some(&deal.seller), "seller", &self.seller_region, SellerRegion, &self.seller_kinds, SellerKind),
+        ];
+        for (party, who, regions, region_code, kinds, kind_code) in parties {
+            let Some(party) = party else { continue };
+            if let Some(prefixes) = regions
+                && !in_region(party, prefixes)
+            {
+                failed.push(Reason::region(region_code, id, who, party, prefixes));
+            }
+            if let Some(kinds) = kinds
+                && !kinds.contains(&party.kind)
+            {
+                failed.push(Reason::organization_kind(kind_code, id, who, party, kinds));
+            }
+        }
+        failed
+    }
+}
+
+fn in_region(party: &Party, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|prefix| party.region_code.starts_with(prefix.as_str()))
+}

@@ -1,0 +1,117 @@
+//! The words of a policy file: roles, contract categories, bases,
+//! aggregation, tier modes and pro-rating. Each has one spelling in files,
+//! in JSON and in the database.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            pub fn from_db(value: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == value)
+            }
+
+            /// Every spelling, for error messages: `a, b, c`.
+            pub(crate) fn spellings() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// The claimant's part in a deal. `agency` is the deal's technology
+    /// transfer agency (技术转移机构).
+    PartyRole { Buyer = "buyer", Seller = "seller", Agency = "agency" }
+}
+
+vocabulary! {
+    /// 技术合同 categories of the 民法典: 技术开发, 技术转让, 技术许可, 技术咨询, 技术服务.
+    ContractCategory {
+        Development = "development",
+        Transfer = "transfer",
+        License = "license",
+        Consulting = "consulting",
+        Service = "service",
+    }
+}
+
+vocabulary! {
+    /// What a rule's rate applies to, for one deal and one year.
+    BaseKind {
+        /// min(paid_amount, registered_technology_amount).
+        PaidTechnologyAmount = "paid_technology_amount",
+        /// Confirmed payments dated in the year.
+        PaidAmount = "paid_amount",
+        /// 核定技术交易额 from the registration.
+        RegisteredTechnologyAmount = "registered_technology_amount",
+        /// The contract's total amount.
+        ContractTotal = "contract_total",
+    }
+}
+
+vocabulary! {
+    /// Whether rate, minimum and tiers apply to each contract or to the year's sum.
+    Aggregate { PerContract = "per_contract", Annual = "annual" }
+}
+
+vocabulary! {
+    /// How tiers apply: each slice at its own rate, or the whole base at its bracket's rate.
+    TierMode { Marginal = "marginal", Bracket = "bracket" }
+}
+
+vocabulary! {
+    /// What closing a round does when approved claims exceed the budget.
+    Proration {
+        /// Each claim shrinks in proportion, so the round pays exactly the budget.
+        Proportional = "proportional",
+        /// Closing is refused; officials must lower approved amounts first.
+        None = "none",
+    }
+}
+
+impl ContractCategory {
+    /// The 民法典 name of the category.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Development => "技术开发",
+            Self::Transfer => "技术转让",
+            Self::License => "技术许可",
+            Self::Consulting => "技术咨询",
+            Self::Service => "技术服务",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for &category in ContractCategory::ALL {
+            assert_eq!(ContractCategory::from_db(category.as_str()), Some(category));
+        }
+        assert_eq!(BaseKind::from_db("paid_technology_amount"), Some(BaseKind::PaidTechnologyAmount));
+        assert_eq!(PartyRole::spellings(), "buyer, seller, agency");
+        assert_eq!(Proration::from_db("pro-rata"), None);
+    }
+}
