@@ -122,8 +122,9 @@ on_both_databases! {
         let prices: Vec<i64> = desc.json["items"].as_array().unwrap().iter().map(|i| i["price_fen"].as_i64().unwrap()).collect();
         assert!(prices.windows(2).all(|w| w[0] >= w[1]), "{prices:?}");
         let newest = app.get("/api/v1/search?sort=newest&per_page=50", None).await;
-        let times: Vec<String> = newest.json["items"].as_array().unwrap().iter().map(|i| i["published_at"].as_str().unwrap().to_string()).collect();
-        assert!(times.windows(2).all(|w| w[0] >= w[1]));
+        let times: Vec<chrono::DateTime<chrono::Utc>> = newest.json["items"].as_array().unwrap().iter()
+            .map(|i| i["published_at"].as_str().unwrap().parse().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 
         let utility = app.get("/api/v1/search?patent_type=utility_model&per_page=1", None).await;
         assert_eq!(utility.json["total"], all.json["facets"]["patent_type"]["utility_model"]);

@@ -121,21 +121,25 @@ impl OrDefault for Result<techtrade_search::SearchResults, techtrade_search::Sea
     }
 }
 
-/// 2–4 character Chinese words taken from the titles, with a fixed seed.
+/// A 2–4 character Chinese word from inside `title`, if it has one.
+fn word_in(title: &str, dice: &mut Dice) -> Option<String> {
+    let chars: Vec<char> = title.chars().collect();
+    if chars.len() < 6 {
+        return None;
+    }
+    let len = 2 + roll(dice, 3);
+    let start = 2 + roll(dice, chars.len() - len - 1);
+    let word: String = chars[start..start + len].iter().collect();
+    word.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)).then_some(word)
+}
+
+/// Words taken from the titles with a fixed seed: the "typical queries".
 fn query_words(documents: &[SearchDocument], count: usize) -> Vec<String> {
     let mut dice = Dice::for_key("search-bench queries");
     let mut words = Vec::with_capacity(count);
     while words.len() < count {
-        let title: Vec<char> = documents[roll(&mut dice, documents.len())].title.chars().collect();
-        if title.len() < 6 {
-            continue;
-        }
-        let len = 2 + roll(&mut dice, 3);
-        let start = 2 + roll(&mut dice, title.len() - len - 1);
-        let word: String = title[start..start + len].iter().collect();
-        if word.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
-            words.push(word);
-        }
+        let title = &documents[roll(&mut dice, documents.len())].title;
+        words.extend(word_in(title, &mut dice));
     }
     words
 }
@@ -149,12 +153,12 @@ async fn relevance(index: &EmbeddedIndex, documents: &[SearchDocument], samples:
     let mut measured = 0;
     while measured < samples {
         let source = &documents[roll(&mut dice, documents.len().min(9_740))];
-        let words = query_words(std::slice::from_ref(source), 1);
-        let word = &words[0];
+        let Some(word) = word_in(&source.title, &mut dice) else { continue };
         let subclasses: Vec<String> = source.ipc_level(4);
         let gain =
             |doc: &SearchDocument| doc.ipc_level(4).iter().filter(|s| subclasses.contains(s)).count().min(2) as f64;
         let query = SearchQuery { text: Some(word.clone()), limit: 10, ..SearchQuery::default() };
+        let word = &word;
         let Ok(results) = index.search(&query).await else { continue };
         let dcg: f64 = results.hits.iter().enumerate().map(|(i, h)| gain(&h.document) / (i as f64 + 2.0).log2()).sum();
         let mut ideal: Vec<f64> = documents.iter().filter(|d| d.title.contains(word.as_str())).map(gain).collect();

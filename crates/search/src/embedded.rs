@@ -12,20 +12,18 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RawTokenizer, TextAnalyzer, TokenStream};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
+use crate::facets;
 use crate::index::{BoxFuture, IndexBatch, SearchError, SearchIndex};
-use crate::model::{
-    FACETS, Facets, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, highlight_ranges,
-};
+use crate::model::{FACETS, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, highlight_ranges};
 
 const WRITER_HEAP: usize = 50_000_000;
 
@@ -85,7 +83,7 @@ fn schema() -> (Schema, Fields) {
         has_price: b.add_text_field("has_price", STRING),
         negotiable: b.add_text_field("negotiable", STRING),
         published_at: b.add_i64_field("published_at", FAST),
-        facets: b.add_facet_field("facets", FacetOptions::default()),
+        facets: b.add_text_field(facets::FIELD, STRING | FAST),
     };
     (b.build(), fields)
 }
@@ -170,7 +168,7 @@ impl Inner {
         d.add_text(f.doc_type, doc.doc_type.as_str());
         let mut facet = |name: &str, value: &str| {
             if !value.is_empty() && !value.contains('/') {
-                d.add_facet(f.facets, Facet::from_path([name, value]));
+                d.add_text(f.facets, facets::entry(name, value));
             }
         };
         for value in doc.ipc_level(1) {
@@ -329,10 +327,7 @@ impl Inner {
     fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let built = self.query(query);
-        let mut facet_collector = FacetCollector::for_field("facets");
-        for name in FACETS {
-            facet_collector.add_facet(Facet::from_path([name]));
-        }
+        let facet_collector = facets::FacetCounts;
         let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
         let (addresses, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match query.sort {
             Sort::Relevance => {
@@ -367,14 +362,7 @@ impl Inner {
             };
             hits.push(SearchHit { document, highlight, score });
         }
-        let mut facets = Facets::new();
-        for name in FACETS {
-            let counts = facet_counts
-                .get(Facet::from_path([name]))
-                .filter_map(|(facet, count)| facet.to_path().last().map(|v| (v.to_string(), count)))
-                .collect();
-            facets.insert(name.to_string(), counts);
-        }
+        let facets = facets::group(facet_counts, &FACETS);
         Ok(SearchResults { hits, total: total as u64, facets })
     }
 

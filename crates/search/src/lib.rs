@@ -5,6 +5,7 @@
 
 pub mod documents;
 pub mod embedded;
+mod facets;
 mod handlers;
 pub mod index;
 pub mod indexer;
