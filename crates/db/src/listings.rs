@@ -267,3 +267,10 @@ pub fn find_listings(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Ve
 pub fn find_demands(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Demand>> {
     demands::table.filter(demands::id.eq_any(ids)).select(Demand::as_select()).load(conn)
 }
+
+/// Published listings and demands together: what a search index holds.
+pub fn count_published(conn: &mut AnyConnection) -> QueryResult<i64> {
+    let listings: i64 = listings::table.filter(listings::status.eq("published")).count().get_result(conn)?;
+    let demands: i64 = demands::table.filter(demands::status.eq("published")).count().get_result(conn)?;
+    Ok(listings + demands)
+}

@@ -103,7 +103,7 @@ fn batch_for(
 pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, IndexerError> {
     let cursor = index.cursor().await?;
     if cursor == NEVER_BUILT {
-        return rebuild(db, index).await;
+        return rebuild(db, index, &mut |_| {}).await;
     }
     let batch = db
         .run(move |conn| {
@@ -131,7 +131,12 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
 /// complete.
 /// Events that arrive during the rebuild are replayed afterwards (from the
 /// position read first), which is harmless.
-pub async fn rebuild(db: &Database, index: &dyn SearchIndex) -> Result<usize, IndexerError> {
+/// `progress` hears the number of documents indexed so far.
+pub async fn rebuild(
+    db: &Database,
+    index: &dyn SearchIndex,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<usize, IndexerError> {
     let position = db.run(|conn| Ok::<_, IndexerError>(outbox::last_id(conn)?)).await?;
     index.reset(NEVER_BUILT).await?;
     let mut indexed = 0;
@@ -160,6 +165,7 @@ pub async fn rebuild(db: &Database, index: &dyn SearchIndex) -> Result<usize, In
             .await?;
         indexed += batch.upserts.len();
         index.apply(batch).await?;
+        progress(indexed);
         match last {
             Some(id) => after = id,
             None => break,
@@ -178,6 +184,7 @@ pub async fn rebuild(db: &Database, index: &dyn SearchIndex) -> Result<usize, In
             .await?;
         indexed += batch.upserts.len();
         index.apply(batch).await?;
+        progress(indexed);
         match last {
             Some(id) => after = id,
             None => break,

@@ -73,6 +73,9 @@ pub enum Command {
     /// indexer then carries on from where the rebuild ended).
     #[command(after_help = "Example:\n  techtrade reindex")]
     Reindex,
+    /// Subsidy policy files: check them before they go live, explain what they pay.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Print the OpenAPI document of the HTTP API.
     #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
     Openapi,
@@ -97,6 +100,41 @@ pub enum AdminCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate policy files exactly as start-up does and summarise each
+    /// valid one in plain language; exits 1 when any file is invalid.
+    #[command(
+        after_help = "Examples:\n  techtrade policy check config/policies/*.toml\n  techtrade policy check --lang en config/policies/qinghai.toml"
+    )]
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// zh (default) or en.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+    },
+    /// What a program's rules would pay on a given yearly base, rule by rule.
+    #[command(
+        after_help = "Example:\n  techtrade policy explain config/policies/sanming.toml --base-fen 50000000 --role seller"
+    )]
+    Explain {
+        file: PathBuf,
+        /// The year's base in fen (1 yuan = 100 fen).
+        #[arg(long)]
+        base_fen: i64,
+        #[arg(long, value_enum, default_value = "buyer")]
+        role: ClaimRole,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ClaimRole {
+    Buyer,
+    Seller,
+    Agency,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum StaffRole {
     Official,
@@ -110,11 +148,11 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn usage(message: impl std::fmt::Display) -> Self {
+    pub(crate) fn usage(message: impl std::fmt::Display) -> Self {
         Self { message: message.to_string(), code: 2 }
     }
 
-    fn failed(message: impl std::fmt::Display) -> Self {
+    pub(crate) fn failed(message: impl std::fmt::Display) -> Self {
         Self { message: message.to_string(), code: 1 }
     }
 }
@@ -131,10 +169,15 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    if let Command::Openapi = cli.command {
-        let json = app::openapi().to_pretty_json().map_err(Failure::failed)?;
-        println!("{json}");
-        return Ok(());
+    // Commands that need neither configuration nor a database.
+    match cli.command {
+        Command::Openapi => {
+            let json = app::openapi().to_pretty_json().map_err(Failure::failed)?;
+            println!("{json}");
+            return Ok(());
+        }
+        Command::Policy(command) => return crate::policy::run(command),
+        _ => {}
     }
     let config = Config::load(&cli.config_dir).map_err(Failure::usage)?;
     telemetry::init(&config.log);
@@ -158,7 +201,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             runtime.block_on(seed_demo(config, source, password))
         }
         Command::Reindex => runtime.block_on(reindex(config)),
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Policy(_) => Ok(()),
     }
 }
 
@@ -276,7 +319,20 @@ async fn reindex(config: Config) -> Result<(), Failure> {
         tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
     }
     let search = open_search(&config, &db).await?;
-    let indexed = techtrade_search::indexer::rebuild(&db, search.as_ref()).await.map_err(Failure::failed)?;
+    let total = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().map_err(Failure::failed)?;
+            techtrade_db::listings::count_published(&mut conn).map_err(Failure::failed)
+        })
+        .await
+        .map_err(Failure::failed)??
+    };
+    let mut progress = crate::progress::Progress::start("documents", total.max(0) as u64);
+    let indexed =
+        techtrade_search::indexer::rebuild(&db, search.as_ref(), &mut |done| progress.update(done as u64)).await;
+    progress.finish();
+    let indexed = indexed.map_err(Failure::failed)?;
     println!(
         "reindexed {indexed} published listings and demands into the {} index in {:.1?}",
         search.backend(),
@@ -338,18 +394,6 @@ async fn create_user(config: Config, input: NewUser) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Prints progress to stderr now and then: the whole run is a minute at most.
-fn progress_printer(what: &'static str) -> impl FnMut(usize, usize) {
-    let started = Instant::now();
-    let mut last_printed = Instant::now() - Duration::from_secs(60);
-    move |done, total| {
-        if done == total || last_printed.elapsed() >= Duration::from_secs(2) {
-            last_printed = Instant::now();
-            eprintln!("{what}: {done}/{total} ({:.1?})", started.elapsed());
-        }
-    }
-}
-
 async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<(), Failure> {
     use techtrade_listings::seed;
     let started = Instant::now();
@@ -401,7 +445,10 @@ async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<
     }
     let report = tokio::task::spawn_blocking(move || {
         let mut conn = db.get().map_err(Failure::failed)?;
-        seed::load_listings(&mut conn, &records, &owners, progress_printer("listings")).map_err(Failure::failed)
+        let mut progress = crate::progress::Progress::start("listings", records.len() as u64);
+        let report = seed::load_listings(&mut conn, &records, &owners, |done, _| progress.update(done as u64));
+        progress.finish();
+        report.map_err(Failure::failed)
     })
     .await
     .map_err(Failure::failed)??;

@@ -5,4 +5,6 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+mod policy;
+mod progress;
 pub mod telemetry;

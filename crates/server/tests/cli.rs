@@ -217,6 +217,19 @@ fn seed_demo_is_complete_and_idempotent() {
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
         assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
         assert!(techtrade_db::audit::verify(&mut conn).is_ok());
+
+        let reindexed = techtrade(dir.path(), Some(&target.url), &["reindex"], "");
+        assert!(reindexed.status.success(), "{}", stderr(&reindexed));
+        assert!(
+            stdout(&reindexed).contains("reindexed 9797 published listings and demands into the embedded index"),
+            "{}",
+            stdout(&reindexed)
+        );
+        assert!(
+            stderr(&reindexed).contains("documents: 9797/9797"),
+            "plain progress lines off a terminal: {}",
+            stderr(&reindexed)
+        );
     }
     let missing = techtrade(dir.path(), None, &["seed", "--demo", "--source", "/nonexistent"], "");
     assert_eq!(missing.status.code(), Some(2));
@@ -319,4 +332,89 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
         assert_eq!(ids, published, "the index holds exactly the published listings");
         assert_eq!(cursor, techtrade_db::outbox::last_id(&mut conn).unwrap(), "and knows it is up to date");
     }
+}
+
+fn policies_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/policies")
+}
+
+#[test]
+fn policy_check_summarises_the_shipped_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = ["nanjing-2021.toml", "qinghai.toml", "sanming.toml"]
+        .iter()
+        .map(|f| policies_dir().join(f).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["policy", "check"];
+    args.extend(files.iter().map(String::as_str));
+    let output = techtrade(dir.path(), None, &args, "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("3 valid, 0 invalid"), "{text}");
+    assert!(
+        text.contains("超额累进") && text.contains("1%") && text.contains("0.5%"),
+        "Sanming's tiers in Chinese: {text}"
+    );
+    assert!(text.contains("占位值"), "Qinghai says its rates are placeholders: {text}");
+
+    let mut english = vec!["policy", "check", "--lang", "en"];
+    english.push(&files[0]);
+    let output = techtrade(dir.path(), None, &english, "");
+    assert!(stdout(&output).contains("pays the buyer") && stdout(&output).contains("rate 5%"), "{}", stdout(&output));
+}
+
+#[test]
+fn policy_check_names_the_file_the_key_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unknown.toml",
+            "id = \"x\"\nname = \"X\"\n[[rules]]\nid = \"r\"\nrole = \"buyer\"\nrate = \"5%\"\nbonus = 1\n",
+            "rules[0].bonus",
+        ),
+        (
+            "over.toml",
+            "id = \"x\"\nname = \"X\"\n[[rules]]\nid = \"r\"\nrole = \"buyer\"\nrate = \"120%\"\n",
+            "rules[0].rate",
+        ),
+        (
+            "order.toml",
+            "id = \"x\"\nname = \"X\"\n[[rules]]\nid = \"r\"\nrole = \"seller\"\ntier_mode = \"marginal\"\n\
+             [[rules.tiers]]\nup_to_fen = 500\nrate = \"1%\"\n[[rules.tiers]]\nup_to_fen = 100\nrate = \"2%\"\n[[rules.tiers]]\nrate = \"3%\"\n",
+            "rules[0].tiers[1].up_to_fen",
+        ),
+        ("missing.toml", "id = \"x\"\nname = \"X\"\n[[rules]]\nid = \"r\"\nrole = \"buyer\"\n", "rules[0]"),
+    ];
+    for (name, text, key) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let output = techtrade(dir.path(), None, &["policy", "check", path.to_str().unwrap()], "");
+        assert_eq!(output.status.code(), Some(1), "{name}: {}", stderr(&output));
+        let message = stderr(&output);
+        assert!(message.contains(name) && message.contains(&format!("{key}:")), "{name}: {message}");
+        assert!(stdout(&output).contains("0 valid, 1 invalid"));
+    }
+}
+
+#[test]
+fn policy_explain_computes_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sanming = policies_dir().join("sanming.toml");
+    // POLICY.md: a seller receiving 50万 yuan gets 1,000 + 2,000 = 3,000 yuan.
+    let output = techtrade(
+        dir.path(),
+        None,
+        &["policy", "explain", sanming.to_str().unwrap(), "--base-fen", "50000000", "--role", "seller"],
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("1,000.00") && text.contains("2,000.00") && text.contains("3,000.00"), "{text}");
+    let nanjing = policies_dir().join("nanjing-2021.toml");
+    let output =
+        techtrade(dir.path(), None, &["policy", "explain", nanjing.to_str().unwrap(), "--base-fen", "800000000"], "");
+    assert!(stdout(&output).contains("400,000.00"), "{}", stdout(&output));
+    let negative =
+        techtrade(dir.path(), None, &["policy", "explain", nanjing.to_str().unwrap(), "--base-fen", "-5"], "");
+    assert_eq!(negative.status.code(), Some(2));
 }
