@@ -4,6 +4,9 @@
 //! validate"); past the edge nothing re-checks strings. Every parse error
 //! carries a stable snake_case `code` that the HTTP layer reports per field.
 
+#[macro_use]
+mod vocabulary;
+
 pub mod credit_code;
 pub mod email;
 pub mod ids;

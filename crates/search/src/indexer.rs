@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use techtrade_db::listings as db;
 use techtrade_db::outbox::{self, OutboxEvent};
-use techtrade_db::{Database, DbError};
+use techtrade_db::{AnyConnection, Database, DbError};
 
 use crate::documents::{demand_document, listing_document};
 use crate::index::{IndexBatch, NEVER_BUILT, SearchError, SearchIndex};
-use crate::model::{DocType, document_key};
+use crate::model::{DocType, SearchDocument, document_key};
 
 /// How many events one pass reads.
 pub const BATCH: i64 = 500;
@@ -140,58 +140,51 @@ pub async fn rebuild(
     let position = db.run(|conn| Ok::<_, IndexerError>(outbox::last_id(conn)?)).await?;
     index.reset(NEVER_BUILT).await?;
     let mut indexed = 0;
-    let mut after = String::new();
-    loop {
-        let from = after.clone();
-        let (batch, last) = db
-            .run(move |conn| {
-                let listings = db::published_listings_after(conn, &from, BATCH)?;
-                let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
-                let patents = db::patents_of_many(conn, &ids)?;
-                let upserts = listings
-                    .iter()
-                    .map(|l| {
-                        listing_document(
-                            l,
-                            &patents.iter().filter(|p| p.listing_id == l.id).cloned().collect::<Vec<_>>(),
-                        )
-                    })
-                    .collect::<Vec<_>>();
-                Ok::<_, IndexerError>((
-                    IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT },
-                    ids.last().cloned(),
-                ))
-            })
-            .await?;
-        indexed += batch.upserts.len();
-        index.apply(batch).await?;
-        progress(indexed);
-        match last {
-            Some(id) => after = id,
-            None => break,
-        }
-    }
-    let mut after = String::new();
-    loop {
-        let from = after.clone();
-        let (batch, last) = db
-            .run(move |conn| {
-                let demands = db::published_demands_after(conn, &from, BATCH)?;
-                let last = demands.last().map(|d| d.id.clone());
-                let upserts = demands.iter().map(demand_document).collect();
-                Ok::<_, IndexerError>((IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT }, last))
-            })
-            .await?;
-        indexed += batch.upserts.len();
-        index.apply(batch).await?;
-        progress(indexed);
-        match last {
-            Some(id) => after = id,
-            None => break,
-        }
-    }
+    index_pages(db, index, &mut indexed, progress, published_listing_documents).await?;
+    index_pages(db, index, &mut indexed, progress, published_demand_documents).await?;
     index.apply(IndexBatch { cursor: position, ..IndexBatch::default() }).await?;
     Ok(indexed)
+}
+
+/// A page of published documents after an id, and the page's last id.
+type Page = (Vec<SearchDocument>, Option<String>);
+
+fn published_listing_documents(conn: &mut AnyConnection, after: &str) -> Result<Page, IndexerError> {
+    let listings = db::published_listings_after(conn, after, BATCH)?;
+    let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
+    let patents = db::patents_of_many(conn, &ids)?;
+    let documents = listings
+        .iter()
+        .map(|l| listing_document(l, &patents.iter().filter(|p| p.listing_id == l.id).cloned().collect::<Vec<_>>()))
+        .collect();
+    Ok((documents, ids.last().cloned()))
+}
+
+fn published_demand_documents(conn: &mut AnyConnection, after: &str) -> Result<Page, IndexerError> {
+    let demands = db::published_demands_after(conn, after, BATCH)?;
+    Ok((demands.iter().map(demand_document).collect(), demands.last().map(|d| d.id.clone())))
+}
+
+/// Indexes every page `load` gives, in id order, without moving the cursor.
+async fn index_pages(
+    db: &Database,
+    index: &dyn SearchIndex,
+    indexed: &mut usize,
+    progress: &mut (dyn FnMut(usize) + Send),
+    load: fn(&mut AnyConnection, &str) -> Result<Page, IndexerError>,
+) -> Result<(), IndexerError> {
+    let mut after = String::new();
+    loop {
+        let from = after.clone();
+        let (upserts, last) = db.run(move |conn| load(conn, &from)).await?;
+        *indexed += upserts.len();
+        index.apply(IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT }).await?;
+        progress(*indexed);
+        match last {
+            Some(id) => after = id,
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Runs until `shutdown` resolves: a pass whenever the last one found
