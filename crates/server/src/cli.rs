@@ -248,7 +248,23 @@ fn password_hasher(config: &Config) -> Result<PasswordHasher, Failure> {
         .map_err(|e| Failure::usage(format!("configuration: auth: {e}")))
 }
 
+/// The subsidy programs of `subsidy.policy_dir`, validated as `techtrade
+/// policy check` does: a bad file stops start-up naming the file, the key
+/// and the problem. A missing directory means no programs (with a warning).
+fn load_policies(config: &Config) -> Result<Vec<techtrade_domain::policy::Program>, Failure> {
+    let dir = &config.subsidy.policy_dir;
+    if !dir.is_dir() {
+        tracing::warn!(dir = %dir.display(), "subsidy.policy_dir does not exist: no subsidy programs");
+        return Ok(Vec::new());
+    }
+    techtrade_domain::policy::Program::load_dir(dir).map_err(|(file, error)| {
+        Failure::usage(format!("configuration: subsidy.policy_dir: {}: {error}", file.display()))
+    })
+}
+
 async fn serve(config: Config) -> Result<(), Failure> {
+    let programs = load_policies(&config)?;
+    tracing::info!(count = programs.len(), "subsidy programs loaded");
     let db = open_database(&config)?;
     if config.database.migrate_on_start {
         let db = db.clone();

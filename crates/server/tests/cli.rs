@@ -418,3 +418,26 @@ fn policy_explain_computes_line_by_line() {
         techtrade(dir.path(), None, &["policy", "explain", nanjing.to_str().unwrap(), "--base-fen", "-5"], "");
     assert_eq!(negative.status.code(), Some(2));
 }
+
+/// A bad policy file stops start-up, naming the file, the key and the problem.
+#[test]
+fn serve_refuses_a_bad_policy_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/bad.toml"),
+        "id = \"x\"\nname = \"X\"\n[[rules]]\nid = \"r\"\nrole = \"buyer\"\nrate = \"101%\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_techtrade"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("TECHTRADE__SUBSIDY__POLICY_DIR", dir.path().join("policies"))
+        .env("TECHTRADE__SERVER__LISTEN", "127.0.0.1:9")
+        .env_remove("TECHTRADE__DATABASE__URL")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("bad.toml") && message.contains("rules[0].rate:"), "{message}");
+}
