@@ -13,7 +13,7 @@ use meilisearch_sdk::client::Client;
 use meilisearch_sdk::errors::{Error as SdkError, ErrorCode};
 use meilisearch_sdk::indexes::Index;
 use meilisearch_sdk::search::{SearchResult, Selectors};
-use meilisearch_sdk::settings::{LocalizedAttributes, Settings};
+use meilisearch_sdk::settings::{FacetingSettings, LocalizedAttributes, PaginationSetting, Settings};
 use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
 use serde::{Deserialize, Serialize};
@@ -294,9 +294,14 @@ impl MeiliIndex {
         let filter = filter_expression(query);
         let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let mut search = index.search();
+        // Paging by page number makes Meilisearch count every match (totals
+        // that agree with the facets); by offset it only estimates.
+        if query.limit > 0 && query.offset.is_multiple_of(query.limit) {
+            search.with_page(query.offset / query.limit + 1).with_hits_per_page(query.limit);
+        } else {
+            search.with_offset(query.offset).with_limit(query.limit);
+        }
         search
-            .with_offset(query.offset)
-            .with_limit(query.limit)
             .with_facets(Selectors::Some(&FACETS))
             .with_attributes_to_highlight(Selectors::Some(&["title", "summary"]))
             .with_highlight_pre_tag(HIGHLIGHT_PRE)
@@ -385,6 +390,10 @@ fn settings() -> Settings {
         .with_filterable_attributes(FILTERABLE_ATTRIBUTES)
         .with_sortable_attributes(SORTABLE_ATTRIBUTES)
         .with_ranking_rules(RANKING_RULES)
+        // The defaults (1,000 hits, 100 values per facet) would cut totals
+        // and the IPC subclass and region facets short.
+        .with_pagination(PaginationSetting { max_total_hits: 1_000_000 })
+        .with_faceting(FacetingSettings { max_values_per_facet: 10_000, sort_facet_values_by: None })
         .with_localized_attributes([LocalizedAttributes {
             locales: LOCALES.iter().map(|l| l.to_string()).collect(),
             attribute_patterns: LOCALIZED_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
