@@ -176,10 +176,19 @@ pub struct SearchResults {
 }
 
 /// Escapes text for HTML and wraps the given byte ranges in `<em>`.
+/// Touching ranges become one mark (`锂电` + `池` → `<em>锂电池</em>`), so
+/// every backend marks a matched word the same way however it tokenised it.
 pub fn highlight_ranges(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
-    let mut out = String::with_capacity(text.len() + ranges.len() * 9);
-    let mut at = 0;
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
     for range in ranges {
+        match merged.last_mut() {
+            Some(last) if last.end == range.start => last.end = range.end,
+            _ => merged.push(range.clone()),
+        }
+    }
+    let mut out = String::with_capacity(text.len() + merged.len() * 9);
+    let mut at = 0;
+    for range in &merged {
         if range.start < at
             || range.end > text.len()
             || !text.is_char_boundary(range.start)
@@ -259,5 +268,6 @@ mod tests {
             "&lt;b&gt;<em>锂电池</em>&lt;/b&gt; &amp; 回收"
         );
         assert_eq!(highlight_ranges("abc", &[5..9]), "abc");
+        assert_eq!(highlight_ranges("锂电池组", &[0..6, 6..9]), "<em>锂电池</em>组");
     }
 }
