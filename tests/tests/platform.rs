@@ -58,6 +58,10 @@ on_both_databases! {
         let expected = app.state.db.backend().as_str();
         assert_eq!(ready.json["database"], expected);
         assert_eq!(ready.json["search"], "embedded");
+        assert_eq!(ready.json["outbox_position"], 0);
+        assert_eq!(ready.json["search_position"], techtrade_search::NEVER_BUILT, "no indexer pass has run");
+        app.sync_search().await;
+        assert_eq!(app.get("/readyz", None).await.json["search_position"], 0);
     }
 }
 

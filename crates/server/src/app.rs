@@ -115,12 +115,18 @@ pub struct Health {
     /// The search backend: `embedded` or `meilisearch`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<&'static str>,
+    /// The last outbox event written, and the last the search index has
+    /// applied (-1 while it is being built): their gap is the index's lag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox_position: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_position: Option<i64>,
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", database: None, search: None })
+    Json(Health { status: "ok", database: None, search: None, outbox_position: None, search_position: None })
 }
 
 /// Readiness: the database and the search backend answer.
@@ -132,21 +138,27 @@ async fn readyz(
     State(state): State<AppState>,
     Extension(search): Extension<SharedIndex>,
 ) -> ApiResult<(StatusCode, Json<Health>)> {
-    state
+    let outbox_position = state
         .db
         .run(|conn| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1").map_err(|e| {
+            techtrade_db::outbox::last_id(conn).map_err(|e| {
                 tracing::warn!(error = %e, "readiness check failed");
                 ApiError::new(ErrorCode::Unavailable, "the database does not answer")
             })
         })
         .await?;
-    search.health().await.map_err(|e| {
+    let search_unavailable = |e: techtrade_search::SearchError| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(ErrorCode::Unavailable, "the search backend does not answer")
-    })?;
-    let health =
-        Health { status: "ready", database: Some(state.db.backend().as_str()), search: Some(search.backend()) };
+    };
+    search.health().await.map_err(search_unavailable)?;
+    let search_position = search.cursor().await.map_err(search_unavailable)?;
+    let health = Health {
+        status: "ready",
+        database: Some(state.db.backend().as_str()),
+        search: Some(search.backend()),
+        outbox_position: Some(outbox_position),
+        search_position: Some(search_position),
+    };
     Ok((StatusCode::OK, Json(health)))
 }

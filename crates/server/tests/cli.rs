@@ -309,8 +309,16 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
 
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = spawn_server(dir.path(), &target.url, port);
+        // Caught up: every document searchable and the index's position at
+        // the outbox's end (the rebuild marks itself complete last).
+        let caught_up = || {
+            let ready = http_get(port, "/readyz").ok()?;
+            let body: serde_json::Value = serde_json::from_str(ready.split("\r\n\r\n").nth(1)?).ok()?;
+            let positions_meet = body["search_position"] == body["outbox_position"];
+            Some(positions_meet && search_total(port) == Some(9_797))
+        };
         let deadline = Instant::now() + Duration::from_secs(120);
-        while search_total(port) != Some(9_797) && Instant::now() < deadline {
+        while caught_up() != Some(true) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(200));
         }
         server.kill().unwrap();
