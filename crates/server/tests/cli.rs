@@ -282,22 +282,25 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
             })
         };
 
-        // Kill it sooner and sooner until it dies with the index half built.
+        // Kill it at a moment that finds the index half built: later when
+        // it had not started, sooner when it had finished.
         let mut interrupted = None;
-        for delay_ms in [2500, 1500, 900, 500, 300] {
+        let mut delay = Duration::from_millis(1500);
+        for _ in 0..10 {
             let _ = std::fs::remove_dir_all(&index_dir);
             let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let mut server = spawn_server(dir.path(), &target.url, port);
-            std::thread::sleep(Duration::from_millis(delay_ms));
+            std::thread::sleep(delay);
             server.kill().unwrap(); // SIGKILL: no shutdown, no final commit
             server.wait().unwrap();
-            if !index_dir.exists() {
-                continue;
-            }
-            let (ids, cursor) = count_indexed();
-            if !ids.is_empty() && ids.len() < 9_797 {
-                interrupted = Some((ids.len(), cursor));
-                break;
+            let (ids, cursor) = if index_dir.exists() { count_indexed() } else { Default::default() };
+            match ids.len() {
+                0 => delay *= 2,
+                9_797.. => delay /= 2,
+                _ => {
+                    interrupted = Some((ids.len(), cursor));
+                    break;
+                }
             }
         }
         let (partial, cursor) = interrupted.expect("the server was never caught half-way through indexing");
