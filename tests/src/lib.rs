@@ -161,7 +161,9 @@ impl TestApp {
         let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
         let state = AppState::new(database.db.clone(), settings);
         let search: SharedIndex = Arc::new(EmbeddedIndex::in_memory().unwrap());
-        let services = Services { hasher: hasher.clone(), search: search.clone() };
+        let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/policies");
+        let programs = Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap());
+        let services = Services { hasher: hasher.clone(), search: search.clone(), programs };
         let router = app::router(state.clone(), services, &HttpOptions::default());
         Self { database, state, hasher, search, router }
     }

@@ -109,6 +109,7 @@ on_both_databases! {
             ("post", "/api/v1/demands/{id}/withdraw", None, "200"),
             ("get", "/api/v1/search", None, "200"),
             ("get", "/api/v1/search/suggest", None, "200"),
+            ("get", "/api/v1/subsidy/programs", None, "200"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

@@ -43,6 +43,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(techtrade_accounts::router())
         .merge(techtrade_listings::router())
         .merge(techtrade_search::router())
+        .merge(techtrade_subsidy::router())
 }
 
 /// What the services share besides the database: built once at start-up.
@@ -50,6 +51,7 @@ fn api() -> OpenApiRouter<AppState> {
 pub struct Services {
     pub hasher: PasswordHasher,
     pub search: SharedIndex,
+    pub programs: techtrade_subsidy::Programs,
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
@@ -67,6 +69,7 @@ pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Rou
         .layer(axum::extract::DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(Extension(services.hasher))
         .layer(Extension(services.search))
+        .layer(Extension(services.programs))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(

@@ -289,7 +289,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
         body_limit_bytes: config.server.body_limit_bytes,
         request_timeout: Duration::from_secs(config.server.request_timeout_seconds.max(1)),
     };
-    let router = app::router(state, app::Services { hasher, search }, &options);
+    let services = app::Services { hasher, search, programs: std::sync::Arc::new(programs) };
+    let router = app::router(state, services, &options);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .map_err(|e| Failure::failed(format!("listening on {}: {e}", config.server.listen)))?;
