@@ -19,6 +19,41 @@ pub(crate) struct Lifecycle<'a> {
     pub updated_at: &'a mut NaiveDateTime,
 }
 
+/// The [`Item`] accessors of a row with the lifecycle columns every
+/// listing and demand has (`id`, `owner_organization_id`, `status`,
+/// `version`, `review_reason`, `submitted_at`, `published_at`, `updated_at`).
+macro_rules! lifecycle_fields {
+    () => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+
+        fn owner(&self) -> &str {
+            &self.owner_organization_id
+        }
+
+        fn status_text(&self) -> &str {
+            &self.status
+        }
+
+        fn version(&self) -> i64 {
+            self.version
+        }
+
+        fn lifecycle(&mut self) -> Lifecycle<'_> {
+            Lifecycle {
+                status: &mut self.status,
+                version: &mut self.version,
+                review_reason: &mut self.review_reason,
+                submitted_at: &mut self.submitted_at,
+                published_at: &mut self.published_at,
+                updated_at: &mut self.updated_at,
+            }
+        }
+    };
+}
+pub(crate) use lifecycle_fields;
+
 /// A listing or a demand.
 pub(crate) trait Item: Clone + Send + 'static {
     /// `listing` or `demand`: the audit subject and the outbox prefix.

@@ -6,7 +6,7 @@ use techtrade_db::listings::{self as db, ListFilter, Listing, ListingPatent};
 use techtrade_domain::{ListingStatus, ids};
 use techtrade_web::{ApiError, CurrentUser};
 
-use crate::items::{Item, Lifecycle};
+use crate::items::{Item, Lifecycle, lifecycle_fields};
 use crate::requests::{ListingRequest, ValidListing, ValidPatent};
 use crate::views::ListingResponse;
 
@@ -98,32 +98,7 @@ impl Item for Listing {
         db::update_listing(conn, self, expected_version)
     }
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn owner(&self) -> &str {
-        &self.owner_organization_id
-    }
-
-    fn status_text(&self) -> &str {
-        &self.status
-    }
-
-    fn version(&self) -> i64 {
-        self.version
-    }
-
-    fn lifecycle(&mut self) -> Lifecycle<'_> {
-        Lifecycle {
-            status: &mut self.status,
-            version: &mut self.version,
-            review_reason: &mut self.review_reason,
-            submitted_at: &mut self.submitted_at,
-            published_at: &mut self.published_at,
-            updated_at: &mut self.updated_at,
-        }
-    }
+    lifecycle_fields!();
 
     fn create(conn: &mut AnyConnection, request: ListingRequest, user: &CurrentUser) -> Result<Self, ApiError> {
         let valid = request.validate(today())?;
