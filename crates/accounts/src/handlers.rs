@@ -415,27 +415,9 @@ pub struct AdminNewUserRequest {
     pub email: String,
     pub password: String,
     pub name: String,
-    pub role: RoleInput,
+    pub role: Role,
     /// Required for members; optional for officials (their authority).
     pub organization_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleInput {
-    Member,
-    Official,
-    Admin,
-}
-
-impl From<RoleInput> for Role {
-    fn from(role: RoleInput) -> Self {
-        match role {
-            RoleInput::Member => Self::Member,
-            RoleInput::Official => Self::Official,
-            RoleInput::Admin => Self::Admin,
-        }
-    }
 }
 
 /// Creates a user of any role (admins only).
@@ -462,7 +444,7 @@ async fn create_user(
         email: request.email,
         password: request.password,
         name: request.name,
-        role: request.role.into(),
+        role: request.role,
         organization_id: request.organization_id,
     };
     let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
