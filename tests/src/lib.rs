@@ -27,6 +27,8 @@ use tower::ServiceExt;
 
 pub use serde_json;
 
+pub mod stripe;
+
 /// Writes an async test body once and runs it on both databases, as
 /// `<name>::sqlite` and `<name>::postgres`.
 #[macro_export]
@@ -156,15 +158,38 @@ impl TestApp {
         TestDatabase::postgres().map(Self::on)
     }
 
+    /// The same application with Stripe configured (its API at `settings.api_base`).
+    pub fn with_stripe(mut self, settings: techtrade_payments::StripeSettings) -> Self {
+        let gateway = techtrade_payments::StripeGateway::new(settings).unwrap();
+        let stripe = techtrade_payments::Stripe(Some(Arc::new(gateway)));
+        self.router = Self::router(&self.state, &self.hasher, &self.search, stripe);
+        self
+    }
+
+    fn router(
+        state: &AppState,
+        hasher: &PasswordHasher,
+        search: &SharedIndex,
+        stripe: techtrade_payments::Stripe,
+    ) -> Router {
+        let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/policies");
+        let programs = Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap());
+        let services = Services {
+            hasher: hasher.clone(),
+            search: search.clone(),
+            programs,
+            deals: techtrade_deals::DealSettings::default(),
+            stripe,
+        };
+        app::router(state.clone(), services, &HttpOptions::default())
+    }
+
     fn on(database: TestDatabase) -> Self {
         let settings = test_settings();
         let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
         let state = AppState::new(database.db.clone(), settings);
         let search: SharedIndex = Arc::new(EmbeddedIndex::in_memory().unwrap());
-        let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/policies");
-        let programs = Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap());
-        let services = Services { hasher: hasher.clone(), search: search.clone(), programs };
-        let router = app::router(state.clone(), services, &HttpOptions::default());
+        let router = Self::router(&state, &hasher, &search, techtrade_payments::Stripe::default());
         Self { database, state, hasher, search, router }
     }
 
@@ -226,6 +251,25 @@ impl TestApp {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         TestResponse { status, headers, text, json }
+    }
+
+    /// POSTs `body` (JSON text, sent as is) with extra headers.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> TestResponse {
+        let mut builder =
+            Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        self.send(builder.body(Body::from(body.to_string())).unwrap()).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {

@@ -10,6 +10,8 @@ pub mod accounts;
 pub mod audit;
 mod connection;
 mod database;
+pub mod deals;
+pub mod idempotency;
 pub mod listings;
 pub mod migrations;
 pub mod outbox;

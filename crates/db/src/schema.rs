@@ -232,6 +232,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        refunded_amount_fen -> BigInt,
     }
 }
 

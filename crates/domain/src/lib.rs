@@ -8,6 +8,7 @@
 mod vocabulary;
 
 pub mod credit_code;
+pub mod deal;
 pub mod email;
 pub mod ids;
 pub mod ipc;
@@ -22,6 +23,7 @@ pub mod text;
 pub mod violations;
 
 pub use credit_code::CreditCode;
+pub use deal::{ContractCategory, DealParty, DealStatus};
 pub use email::Email;
 pub use ipc::IpcCode;
 pub use listing::{ListingKind, ListingStatus, Maturity, TradeMode, Transition};

@@ -90,7 +90,7 @@ async fn create<I: Item>(
                 };
                 let response = I::respond_one(conn, item)?;
                 let after = serde_json::to_value(&response).map_err(ApiError::internal)?;
-                let actor = Actor { user: &user, request_id: request_id.as_deref() };
+                let actor = Actor { user_id: Some(&user.user_id), request_id: request_id.as_deref() };
                 items::record::<I>(conn, actor, event, None, after)?;
                 Ok(response)
             })
@@ -182,7 +182,7 @@ async fn update<I: Item>(
                 let request: I::Request = techtrade_web::extract::parse_json(&bytes)?;
                 item.edit(conn, request)?;
                 items::advance(&mut item, Transition::Edit, None, techtrade_db::now())?;
-                let actor = Actor { user: &user, request_id: request_id.as_deref() };
+                let actor = Actor { user_id: Some(&user.user_id), request_id: request_id.as_deref() };
                 items::save(conn, item, actor, Transition::Edit, from, before)
             })
         })
@@ -221,7 +221,7 @@ async fn transition<I: Item>(
                 if reviewing {
                     items::record_review(conn, &item, &user, transition.as_str(), reason, now)?;
                 }
-                let actor = Actor { user: &user, request_id: request_id.as_deref() };
+                let actor = Actor { user_id: Some(&user.user_id), request_id: request_id.as_deref() };
                 items::save(conn, item, actor, transition, from, before)
             })
         })

@@ -156,10 +156,11 @@ pub(crate) fn advance<I: Item>(
     Ok(to)
 }
 
-/// Who changes an item, and in which request.
+/// Who changes an item, and in which request; no user when the system
+/// does (a deal completed by a payment provider's notification).
 #[derive(Clone, Copy)]
 pub(crate) struct Actor<'a> {
-    pub user: &'a CurrentUser,
+    pub user_id: Option<&'a str>,
     pub request_id: Option<&'a str>,
 }
 
@@ -214,7 +215,7 @@ pub(crate) fn record<I: Item>(
     audit::append(
         conn,
         audit::AuditEntry {
-            actor_user_id: Some(&actor.user.user_id),
+            actor_user_id: actor.user_id,
             action: &format!("{}.{}", I::SUBJECT, event.action),
             subject_type: I::SUBJECT,
             subject_id: &event.id,
@@ -228,7 +229,7 @@ pub(crate) fn record<I: Item>(
         "owner_organization_id": event.owner,
         "from": event.from.map(ListingStatus::as_str),
         "status": event.to.as_str(),
-        "actor_user_id": actor.user.user_id,
+        "actor_user_id": actor.user_id,
     });
     outbox::emit(conn, &format!("{}.{}", I::SUBJECT, event.name), I::SUBJECT, &event.id, &payload)?;
     Ok(())
@@ -253,4 +254,28 @@ pub(crate) fn record_review<I: Item>(
         created_at: now,
     };
     Ok(db::insert_review(conn, &review)?)
+}
+
+/// Marks a published listing `traded` when a deal for it completed; a
+/// listing in any other state is left as it is (it may have been
+/// withdrawn meanwhile). Runs in the caller's transaction.
+pub fn mark_listing_traded(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    actor_user_id: Option<&str>,
+    request_id: Option<&str>,
+) -> Result<bool, ApiError> {
+    let Some(mut listing) = db::find_listing(conn, listing_id)? else {
+        return Ok(false);
+    };
+    let from = listing.status();
+    if from.apply(Transition::MarkTraded).is_err() {
+        return Ok(false);
+    }
+    let before =
+        serde_json::to_value(<db::Listing as Item>::respond_one(conn, listing.clone())?).map_err(ApiError::internal)?;
+    advance(&mut listing, Transition::MarkTraded, None, techtrade_db::now())?;
+    let actor = Actor { user_id: actor_user_id, request_id };
+    save(conn, listing, actor, Transition::MarkTraded, from, before)?;
+    Ok(true)
 }

@@ -11,3 +11,4 @@ pub mod seed;
 pub mod views;
 
 pub use handlers::router;
+pub use items::mark_listing_traded;

@@ -42,6 +42,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
         .merge(techtrade_accounts::router())
         .merge(techtrade_listings::router())
+        .merge(techtrade_deals::router())
+        .merge(techtrade_payments::router())
         .merge(techtrade_search::router())
         .merge(techtrade_subsidy::router())
 }
@@ -52,6 +54,9 @@ pub struct Services {
     pub hasher: PasswordHasher,
     pub search: SharedIndex,
     pub programs: techtrade_subsidy::Programs,
+    pub deals: techtrade_deals::DealSettings,
+    /// The Stripe gateway, when Stripe is configured.
+    pub stripe: techtrade_payments::Stripe,
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
@@ -70,6 +75,8 @@ pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Rou
         .layer(Extension(services.hasher))
         .layer(Extension(services.search))
         .layer(Extension(services.programs))
+        .layer(Extension(services.deals))
+        .layer(Extension(services.stripe))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(

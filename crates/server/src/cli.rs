@@ -289,7 +289,19 @@ async fn serve(config: Config) -> Result<(), Failure> {
         body_limit_bytes: config.server.body_limit_bytes,
         request_timeout: Duration::from_secs(config.server.request_timeout_seconds.max(1)),
     };
-    let services = app::Services { hasher, search, programs: std::sync::Arc::new(programs) };
+    let stripe = match config.payments.stripe() {
+        Some(settings) => {
+            let gateway = techtrade_payments::StripeGateway::new(settings).map_err(Failure::usage)?;
+            tracing::info!("Stripe payments enabled");
+            techtrade_payments::Stripe(Some(std::sync::Arc::new(gateway)))
+        }
+        None => {
+            tracing::info!("Stripe is not configured: offline payments only");
+            techtrade_payments::Stripe(None)
+        }
+    };
+    let deals = techtrade_deals::DealSettings { registration_office: config.deals.registration_office.clone() };
+    let services = app::Services { hasher, search, programs: std::sync::Arc::new(programs), deals, stripe };
     let router = app::router(state, services, &options);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await

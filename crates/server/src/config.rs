@@ -26,6 +26,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub search: SearchConfig,
     pub mail: MailConfig,
+    pub deals: DealsConfig,
     pub payments: PaymentsConfig,
     pub subsidy: SubsidyConfig,
 }
@@ -40,6 +41,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             search: SearchConfig::default(),
             mail: MailConfig::default(),
+            deals: DealsConfig::default(),
             payments: PaymentsConfig::default(),
             subsidy: SubsidyConfig::default(),
         }
@@ -175,11 +177,56 @@ impl Default for MailConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentsConfig {
     pub stripe_secret_key: Option<Secret>,
     pub stripe_webhook_secret: Option<Secret>,
+    /// Another Stripe API base than `https://api.stripe.com/` (a stand-in for tests).
+    pub stripe_api_base: Option<String>,
+    pub stripe_timeout_seconds: u64,
+    /// How old a webhook's signed timestamp may be.
+    pub webhook_tolerance_seconds: i64,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: None,
+            stripe_timeout_seconds: 10,
+            webhook_tolerance_seconds: techtrade_payments::signature::DEFAULT_TOLERANCE_SECONDS,
+        }
+    }
+}
+
+impl PaymentsConfig {
+    /// Stripe's settings when both keys are set; `None` for offline payments only.
+    pub fn stripe(&self) -> Option<techtrade_payments::StripeSettings> {
+        let (secret_key, webhook_secret) = (self.stripe_secret_key.as_ref()?, self.stripe_webhook_secret.as_ref()?);
+        Some(techtrade_payments::StripeSettings {
+            secret_key: secret_key.expose().to_string(),
+            webhook_secret: webhook_secret.expose().to_string(),
+            api_base: self.stripe_api_base.clone(),
+            timeout: Duration::from_secs(self.stripe_timeout_seconds.max(1)),
+            tolerance_seconds: self.webhook_tolerance_seconds,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DealsConfig {
+    /// The two-digit code of this registration office (登记机构) in the
+    /// technology contract registration numbers it issues.
+    pub registration_office: String,
+}
+
+impl Default for DealsConfig {
+    fn default() -> Self {
+        Self { registration_office: techtrade_deals::DealSettings::default().registration_office }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -286,6 +333,19 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "search.meilisearch_url",
                 problem: "required when search.backend = \"meilisearch\"".into(),
+            });
+        }
+        let office = &self.deals.registration_office;
+        if office.len() != 2 || !office.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::Invalid {
+                key: "deals.registration_office",
+                problem: format!("'{office}' is not a two-digit office code like \"01\""),
+            });
+        }
+        if self.payments.stripe_secret_key.is_some() != self.payments.stripe_webhook_secret.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "payments.stripe_webhook_secret",
+                problem: "Stripe needs both stripe_secret_key and stripe_webhook_secret, or neither".into(),
             });
         }
         if self.mail.transport == MailTransport::Smtp && self.mail.smtp_url.is_none() {

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod state;
@@ -13,6 +14,7 @@ pub mod state;
 pub use auth::CurrentUser;
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use extract::{ClientIp, Json, Path, Query, RequestId};
+pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageQuery};
 pub use state::{AppState, AuthSettings, Settings};
 

@@ -4,21 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Contract categories are the deal's vocabulary; policies condition on them.
+pub use crate::deal::ContractCategory;
+
 vocabulary! {
     /// The claimant's part in a deal. `agency` is the deal's technology
     /// transfer agency (技术转移机构).
     PartyRole { Buyer = "buyer", Seller = "seller", Agency = "agency" }
-}
-
-vocabulary! {
-    /// 技术合同 categories of the 民法典: 技术开发, 技术转让, 技术许可, 技术咨询, 技术服务.
-    ContractCategory {
-        Development = "development",
-        Transfer = "transfer",
-        License = "license",
-        Consulting = "consulting",
-        Service = "service",
-    }
 }
 
 vocabulary! {
@@ -52,19 +44,6 @@ vocabulary! {
         Proportional = "proportional",
         /// Closing is refused; officials must lower approved amounts first.
         None = "none",
-    }
-}
-
-impl ContractCategory {
-    /// The 民法典 name of the category.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Self::Development => "技术开发",
-            Self::Transfer => "技术转让",
-            Self::License => "技术许可",
-            Self::Consulting => "技术咨询",
-            Self::Service => "技术服务",
-        }
     }
 }
 

@@ -1,0 +1,175 @@
+//! What every change to a deal goes through: who may see it, who is
+//! acting, the state machine's verdict, the version-guarded write, and the
+//! audit entry and outbox event — the same for negotiation (this crate)
+//! and payments (the payments crate).
+
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+use techtrade_db::deals::{self as db, Deal};
+use techtrade_db::{AnyConnection, audit, deals, listings, outbox};
+use techtrade_domain::deal::{self, DealAction, DealActor, Refusal};
+use techtrade_domain::{DealParty, DealStatus, Money, TradeMode};
+use techtrade_web::{ApiError, CurrentUser, ErrorCode};
+
+use crate::views;
+
+/// The deal, if `user` may see it: its parties (buyer, seller, agency) and
+/// officials; 404 for everyone else.
+pub fn load_visible(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Result<Deal, ApiError> {
+    db::find_deal(conn, id)?.filter(|deal| can_see(deal, user)).ok_or_else(|| ApiError::not_found("deal"))
+}
+
+fn can_see(deal: &Deal, user: &CurrentUser) -> bool {
+    user.role.is_official()
+        || user.is_member_of(&deal.buyer_organization_id)
+        || user.is_member_of(&deal.seller_organization_id)
+        || deal.agency_organization_id.as_deref().is_some_and(|agency| user.is_member_of(agency))
+}
+
+/// The part `user` plays in `deal`.
+pub fn actor_of(deal: &Deal, user: &CurrentUser) -> DealActor {
+    if user.is_member_of(&deal.buyer_organization_id) {
+        DealActor::Party(DealParty::Buyer)
+    } else if user.is_member_of(&deal.seller_organization_id) {
+        DealActor::Party(DealParty::Seller)
+    } else if user.role.is_official() {
+        DealActor::Official
+    } else {
+        DealActor::Outsider
+    }
+}
+
+/// The side that made the latest offer.
+pub fn latest_offer_by(conn: &mut AnyConnection, deal: &Deal) -> Result<Option<DealParty>, ApiError> {
+    Ok(db::offers_of(conn, &deal.id)?.last().map(|offer| views::party_of(deal, &offer.organization_id)))
+}
+
+/// The status after `user` takes `action`, or the refusal as a 403/409
+/// with its stable code.
+pub fn decide(
+    conn: &mut AnyConnection,
+    deal: &Deal,
+    user: &CurrentUser,
+    action: DealAction,
+) -> Result<DealStatus, ApiError> {
+    let latest = match action {
+        DealAction::Offer | DealAction::Accept => latest_offer_by(conn, deal)?,
+        _ => None,
+    };
+    views::deal_status(deal)?.decide(action, actor_of(deal, user), latest).map_err(refusal)
+}
+
+pub fn refusal(refusal: Refusal) -> ApiError {
+    let code = match refusal {
+        Refusal::NotAParty => ErrorCode::NotAParty,
+        Refusal::NotOfficial => ErrorCode::Forbidden,
+        Refusal::WrongParty { .. } => ErrorCode::WrongParty,
+        Refusal::WrongState { .. } => ErrorCode::InvalidState,
+    };
+    ApiError::new(code, refusal.to_string())
+}
+
+/// Writes a changed deal (its version bumped here); 409 when a concurrent
+/// request changed it first — of two simultaneous accepts, one wins.
+pub fn save(conn: &mut AnyConnection, deal: &mut Deal, now: NaiveDateTime) -> Result<(), ApiError> {
+    let expected = deal.version;
+    deal.version += 1;
+    deal.updated_at = now;
+    if db::update_deal(conn, deal, expected)? {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::InvalidState, "the deal was changed by a concurrent request; reload it"))
+    }
+}
+
+/// Who made a change, in which request; no user when the system did (a
+/// Stripe notification).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub user_id: Option<&'a str>,
+    pub organization_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+}
+
+impl<'a> Actor<'a> {
+    pub fn user(user: &'a CurrentUser, request_id: Option<&'a str>) -> Self {
+        Self { user_id: Some(&user.user_id), organization_id: user.organization_id.as_deref(), request_id }
+    }
+
+    pub fn system() -> Self {
+        Self { user_id: None, organization_id: None, request_id: None }
+    }
+}
+
+/// The audit entry and outbox event `deal.<name>` of a change. The event
+/// payload carries what a consumer (the mailer) needs without re-reading:
+/// the parties, the listing's title, the status, and `extra`'s fields.
+pub fn record(
+    conn: &mut AnyConnection,
+    deal: &Deal,
+    name: &str,
+    actor: Actor<'_>,
+    before: Option<Value>,
+    extra: Value,
+) -> Result<(), ApiError> {
+    let title = listings::find_listing(conn, &deal.listing_id)?.map(|l| l.title).unwrap_or_default();
+    let mut payload = json!({
+        "deal_id": deal.id,
+        "listing_id": deal.listing_id,
+        "listing_title": title,
+        "buyer_organization_id": deal.buyer_organization_id,
+        "seller_organization_id": deal.seller_organization_id,
+        "agency_organization_id": deal.agency_organization_id,
+        "status": deal.status,
+        "actor_user_id": actor.user_id,
+        "actor_organization_id": actor.organization_id,
+    });
+    if let (Value::Object(payload), Value::Object(extra)) = (&mut payload, extra) {
+        payload.extend(extra);
+    }
+    audit::append(
+        conn,
+        audit::AuditEntry {
+            actor_user_id: actor.user_id,
+            action: &format!("deal.{name}"),
+            subject_type: "deal",
+            subject_id: &deal.id,
+            before,
+            after: Some(payload.clone()),
+            request_id: actor.request_id,
+        },
+    )?;
+    outbox::emit(conn, &format!("deal.{name}"), "deal", &deal.id, &payload)?;
+    Ok(())
+}
+
+/// Completes a registered deal whose confirmed payments reach the contract
+/// total — after a registration or a confirmed payment, whichever comes
+/// last — and marks the listing traded when the rights were assigned.
+/// Returns whether it completed.
+pub fn complete_if_settled(
+    conn: &mut AnyConnection,
+    deal: &mut Deal,
+    actor: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let Some(contract) = deals::find_contract(conn, &deal.id)? else {
+        return Ok(false);
+    };
+    let paid = views::paid_amount(&db::payments_of(conn, &deal.id)?)?;
+    let total = Money::from_fen(contract.total_amount_fen).map_err(ApiError::internal)?;
+    if !deal::is_settled(views::deal_status(deal)?, paid, total) {
+        return Ok(false);
+    }
+    let before = json!({"status": deal.status, "version": deal.version});
+    deal.status = DealStatus::Completed.as_str().to_string();
+    deal.completed_at = Some(now);
+    save(conn, deal, now)?;
+    record(conn, deal, "completed", actor, Some(before), json!({"paid_amount_fen": paid.fen()}))?;
+    // An assignment (转让) hands the rights over: nothing is left to trade.
+    // Licences leave the listing on the market for further licensees.
+    if TradeMode::from_db(&contract.trade_mode) == Some(TradeMode::Assignment) {
+        techtrade_listings::mark_listing_traded(conn, &deal.listing_id, actor.user_id, actor.request_id)?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,84 @@
+//! What every payment change goes through: the version-guarded write, the
+//! audit entry and the outbox event `payment.<name>`, and completing the
+//! deal when the money is in.
+
+use serde_json::json;
+use techtrade_db::deals::{self as db, Deal, Payment};
+use techtrade_db::{AnyConnection, audit, listings, outbox};
+use techtrade_deals::lifecycle::{self, Actor};
+use techtrade_domain::deal::PaymentStatus;
+use techtrade_web::{ApiError, ErrorCode};
+
+/// Writes a changed payment (version bumped here); 409 when a concurrent
+/// change got there first.
+pub fn save(conn: &mut AnyConnection, payment: &mut Payment, now: chrono::NaiveDateTime) -> Result<(), ApiError> {
+    let expected = payment.version;
+    payment.version += 1;
+    payment.updated_at = now;
+    if db::update_payment(conn, payment, expected)? {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::InvalidState, "the payment was changed by a concurrent request; reload it"))
+    }
+}
+
+/// The audit entry and outbox event of a payment change, with what the
+/// mailer needs to tell both parties.
+pub fn record(
+    conn: &mut AnyConnection,
+    deal: &Deal,
+    payment: &Payment,
+    name: &str,
+    actor: Actor<'_>,
+    before: Option<serde_json::Value>,
+) -> Result<(), ApiError> {
+    let title = listings::find_listing(conn, &deal.listing_id)?.map(|l| l.title).unwrap_or_default();
+    let payload = json!({
+        "payment_id": payment.id,
+        "deal_id": deal.id,
+        "listing_title": title,
+        "method": payment.method,
+        "amount_fen": payment.amount_fen,
+        "refunded_amount_fen": payment.refunded_amount_fen,
+        "status": payment.status,
+        "buyer_organization_id": deal.buyer_organization_id,
+        "seller_organization_id": deal.seller_organization_id,
+        "actor_user_id": actor.user_id,
+    });
+    audit::append(
+        conn,
+        audit::AuditEntry {
+            actor_user_id: actor.user_id,
+            action: &format!("payment.{name}"),
+            subject_type: "payment",
+            subject_id: &payment.id,
+            before,
+            after: Some(payload.clone()),
+            request_id: actor.request_id,
+        },
+    )?;
+    outbox::emit(conn, &format!("payment.{name}"), "payment", &payment.id, &payload)?;
+    Ok(())
+}
+
+/// Marks `payment` confirmed, records it, and completes the deal if that
+/// settles it.
+pub fn confirm(
+    conn: &mut AnyConnection,
+    deal: &mut Deal,
+    payment: &mut Payment,
+    confirmed_by: Option<&str>,
+    actor: Actor<'_>,
+) -> Result<(), ApiError> {
+    let now = techtrade_db::now();
+    let before = Some(json!({"status": payment.status, "version": payment.version}));
+    payment.status = PaymentStatus::Confirmed.as_str().to_string();
+    payment.confirmed_by = confirmed_by.map(String::from);
+    payment.confirmed_at = Some(now);
+    payment.paid_on = payment.paid_on.or(Some(now.date()));
+    payment.failure_reason = None;
+    save(conn, payment, now)?;
+    record(conn, deal, payment, "confirmed", actor, before)?;
+    lifecycle::complete_if_settled(conn, deal, actor, now)?;
+    Ok(())
+}
