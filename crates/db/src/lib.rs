@@ -16,6 +16,7 @@ pub mod listings;
 pub mod migrations;
 pub mod outbox;
 pub mod schema;
+pub mod subsidy;
 pub mod testing;
 mod time;
 

@@ -7,6 +7,7 @@
 #[macro_use]
 mod vocabulary;
 
+pub mod claim;
 pub mod credit_code;
 pub mod deal;
 pub mod email;

@@ -132,6 +132,12 @@ impl Program {
     }
 
     /// Set when the file holds values the authority has yet to decide.
+    /// The program as TOML, normalised: equal programs give equal text, so
+    /// its digest identifies the rules a claim was computed under.
+    pub fn canonical_toml(&self) -> String {
+        toml::to_string(&self.source).unwrap_or_default()
+    }
+
     pub fn placeholder_note(&self) -> Option<&str> {
         self.placeholder_note.as_deref()
     }

@@ -1,0 +1,332 @@
+//! Rows and queries of the subsidy service: claims with their frozen
+//! calculation, the two review levels, closed rounds and disbursements —
+//! and the deal records a claim is computed from, loaded in bulk.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::connection::AnyConnection;
+use crate::deals::{Contract, Deal, Payment, Registration};
+use crate::schema::{
+    claim_reviews, contracts, deals, disbursements, organizations, payments, registrations, subsidy_claims,
+    subsidy_rounds,
+};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = subsidy_claims, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
+pub struct SubsidyClaim {
+    pub id: String,
+    pub program_id: String,
+    pub year: i32,
+    pub role: String,
+    pub organization_id: String,
+    pub status: String,
+    pub computed_amount_fen: i64,
+    pub approved_amount_fen: Option<i64>,
+    pub final_amount_fen: Option<i64>,
+    /// The calculation and the deal facts it used, as JSON, frozen at submission.
+    pub calculation: String,
+    pub policy_digest: String,
+    pub submitted_by: String,
+    pub submitted_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = claim_reviews, check_for_backend(crate::MultiBackend))]
+pub struct ClaimReview {
+    pub id: String,
+    pub claim_id: String,
+    /// 1 (受理/初审) or 2 (复审); (claim, level) is unique.
+    pub level: i32,
+    pub reviewer_id: String,
+    pub decision: String,
+    pub amount_fen: Option<i64>,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subsidy_rounds, check_for_backend(crate::MultiBackend))]
+pub struct SubsidyRound {
+    pub id: String,
+    pub program_id: String,
+    pub year: i32,
+    pub status: String,
+    pub budget_fen: Option<i64>,
+    pub total_approved_fen: i64,
+    pub total_final_fen: i64,
+    pub closed_by: String,
+    pub closed_at: NaiveDateTime,
+    /// The last day of the public notice (公示).
+    pub notice_until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = disbursements, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
+pub struct Disbursement {
+    pub id: String,
+    pub round_id: String,
+    pub claim_id: String,
+    pub organization_id: String,
+    pub amount_fen: i64,
+    pub status: String,
+    pub paid_on: Option<NaiveDate>,
+    pub reference: Option<String>,
+    pub recorded_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An organisation as a subsidy rule sees it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct OrganizationFacts {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub region_code: String,
+    pub credit_code: String,
+}
+
+/// Everything a calculation needs about some deals, loaded in a few queries.
+#[derive(Debug, Default)]
+pub struct DealRecords {
+    pub deals: Vec<Deal>,
+    pub contracts: Vec<Contract>,
+    pub registrations: Vec<Registration>,
+    pub payments: Vec<Payment>,
+    pub organizations: Vec<OrganizationFacts>,
+}
+
+/// Which side of a deal a claimant is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealSide {
+    Buyer,
+    Seller,
+    Agency,
+}
+
+/// The deals with a contract that `organization_id` is on `side` of, or
+/// (without an organisation) every such deal — with their records.
+/// Cancelled deals are left out: they never paid anything.
+pub fn deal_records(
+    conn: &mut AnyConnection,
+    side: DealSide,
+    organization_id: Option<&str>,
+) -> QueryResult<DealRecords> {
+    let mut query =
+        deals::table.into_boxed().filter(deals::contracted_at.is_not_null()).filter(deals::status.ne("cancelled"));
+    if let Some(org) = organization_id {
+        query = match side {
+            DealSide::Buyer => query.filter(deals::buyer_organization_id.eq(org.to_string())),
+            DealSide::Seller => query.filter(deals::seller_organization_id.eq(org.to_string())),
+            DealSide::Agency => query.filter(deals::agency_organization_id.eq(org.to_string())),
+        };
+    } else if side == DealSide::Agency {
+        query = query.filter(deals::agency_organization_id.is_not_null());
+    }
+    let deals: Vec<Deal> = query.order(deals::id.asc()).select(Deal::as_select()).load(conn)?;
+    let ids: Vec<String> = deals.iter().map(|d| d.id.clone()).collect();
+    let mut records = DealRecords { deals, ..DealRecords::default() };
+    // Bounded batches: SQLite limits the number of bound parameters.
+    for chunk in ids.chunks(500) {
+        records.contracts.extend(
+            contracts::table.filter(contracts::deal_id.eq_any(chunk)).select(Contract::as_select()).load(conn)?,
+        );
+        records.registrations.extend(
+            registrations::table
+                .filter(registrations::deal_id.eq_any(chunk))
+                .order((registrations::created_at.asc(), registrations::id.asc()))
+                .select(Registration::as_select())
+                .load(conn)?,
+        );
+        records
+            .payments
+            .extend(payments::table.filter(payments::deal_id.eq_any(chunk)).select(Payment::as_select()).load(conn)?);
+    }
+    let mut org_ids: Vec<String> = records
+        .deals
+        .iter()
+        .flat_map(|d| {
+            [
+                Some(d.buyer_organization_id.clone()),
+                Some(d.seller_organization_id.clone()),
+                d.agency_organization_id.clone(),
+            ]
+        })
+        .flatten()
+        .collect();
+    org_ids.sort_unstable();
+    org_ids.dedup();
+    for chunk in org_ids.chunks(500) {
+        records.organizations.extend(organization_facts(conn, chunk)?);
+    }
+    Ok(records)
+}
+
+pub fn organization_facts(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<OrganizationFacts>> {
+    organizations::table
+        .filter(organizations::id.eq_any(ids))
+        .select((
+            organizations::id,
+            organizations::name,
+            organizations::kind,
+            organizations::region_code,
+            organizations::credit_code,
+        ))
+        .load(conn)
+}
+
+pub fn insert_claim(conn: &mut AnyConnection, claim: &SubsidyClaim) -> QueryResult<()> {
+    diesel::insert_into(subsidy_claims::table).values(claim).execute(conn).map(drop)
+}
+
+pub fn find_claim(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SubsidyClaim>> {
+    subsidy_claims::table.find(id).select(SubsidyClaim::as_select()).first(conn).optional()
+}
+
+/// Writes `claim` when the stored version is `expected_version`.
+pub fn update_claim(conn: &mut AnyConnection, claim: &SubsidyClaim, expected_version: i64) -> QueryResult<bool> {
+    let updated = diesel::update(subsidy_claims::table.find(&claim.id))
+        .filter(subsidy_claims::version.eq(expected_version))
+        .set(claim)
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Which claims a list request wants.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimFilter {
+    pub organization_id: Option<String>,
+    pub program_id: Option<String>,
+    pub year: Option<i32>,
+    pub status: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page of claims, oldest submission first (the review queue's order).
+pub fn list_claims(conn: &mut AnyConnection, filter: &ClaimFilter) -> QueryResult<(Vec<SubsidyClaim>, i64)> {
+    let query = || {
+        let mut query = subsidy_claims::table.into_boxed();
+        if let Some(org) = &filter.organization_id {
+            query = query.filter(subsidy_claims::organization_id.eq(org.clone()));
+        }
+        if let Some(program) = &filter.program_id {
+            query = query.filter(subsidy_claims::program_id.eq(program.clone()));
+        }
+        if let Some(year) = filter.year {
+            query = query.filter(subsidy_claims::year.eq(year));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(subsidy_claims::status.eq(status.clone()));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
+        .order((subsidy_claims::submitted_at.asc(), subsidy_claims::id.asc()))
+        .offset(filter.offset)
+        .limit(filter.limit)
+        .select(SubsidyClaim::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// Every claim of a program and year in `status`, in submission order.
+pub fn claims_of_round(
+    conn: &mut AnyConnection,
+    program_id: &str,
+    year: i32,
+    status: &str,
+) -> QueryResult<Vec<SubsidyClaim>> {
+    subsidy_claims::table
+        .filter(subsidy_claims::program_id.eq(program_id))
+        .filter(subsidy_claims::year.eq(year))
+        .filter(subsidy_claims::status.eq(status))
+        .order((subsidy_claims::submitted_at.asc(), subsidy_claims::id.asc()))
+        .select(SubsidyClaim::as_select())
+        .load(conn)
+}
+
+pub fn insert_review(conn: &mut AnyConnection, review: &ClaimReview) -> QueryResult<()> {
+    diesel::insert_into(claim_reviews::table).values(review).execute(conn).map(drop)
+}
+
+/// The reviews of a claim, level 1 first.
+pub fn reviews_of(conn: &mut AnyConnection, claim_id: &str) -> QueryResult<Vec<ClaimReview>> {
+    claim_reviews::table
+        .filter(claim_reviews::claim_id.eq(claim_id))
+        .order(claim_reviews::level.asc())
+        .select(ClaimReview::as_select())
+        .load(conn)
+}
+
+pub fn insert_round(conn: &mut AnyConnection, round: &SubsidyRound) -> QueryResult<()> {
+    diesel::insert_into(subsidy_rounds::table).values(round).execute(conn).map(drop)
+}
+
+pub fn find_round(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SubsidyRound>> {
+    subsidy_rounds::table.find(id).select(SubsidyRound::as_select()).first(conn).optional()
+}
+
+pub fn round_of(conn: &mut AnyConnection, program_id: &str, year: i32) -> QueryResult<Option<SubsidyRound>> {
+    subsidy_rounds::table
+        .filter(subsidy_rounds::program_id.eq(program_id))
+        .filter(subsidy_rounds::year.eq(year))
+        .select(SubsidyRound::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every round, newest first.
+pub fn list_rounds(conn: &mut AnyConnection) -> QueryResult<Vec<SubsidyRound>> {
+    subsidy_rounds::table
+        .order((subsidy_rounds::closed_at.desc(), subsidy_rounds::id.desc()))
+        .select(SubsidyRound::as_select())
+        .load(conn)
+}
+
+pub fn insert_disbursement(conn: &mut AnyConnection, disbursement: &Disbursement) -> QueryResult<()> {
+    diesel::insert_into(disbursements::table).values(disbursement).execute(conn).map(drop)
+}
+
+pub fn find_disbursement(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Disbursement>> {
+    disbursements::table.find(id).select(Disbursement::as_select()).first(conn).optional()
+}
+
+/// Records a pending disbursement as paid; `false` when it was not pending.
+pub fn mark_disbursed(conn: &mut AnyConnection, disbursement: &Disbursement) -> QueryResult<bool> {
+    let updated = diesel::update(disbursements::table.find(&disbursement.id))
+        .filter(disbursements::status.eq("pending"))
+        .set(disbursement)
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The disbursements of a round, in claim submission order.
+pub fn disbursements_of(conn: &mut AnyConnection, round_id: &str) -> QueryResult<Vec<Disbursement>> {
+    disbursements::table
+        .filter(disbursements::round_id.eq(round_id))
+        .order((disbursements::created_at.asc(), disbursements::id.asc()))
+        .select(Disbursement::as_select())
+        .load(conn)
+}
+
+/// The claims of a round with their organisation's name and credit code,
+/// in submission order.
+pub fn round_claims(
+    conn: &mut AnyConnection,
+    program_id: &str,
+    year: i32,
+) -> QueryResult<Vec<(SubsidyClaim, String, String)>> {
+    subsidy_claims::table
+        .inner_join(organizations::table)
+        .filter(subsidy_claims::program_id.eq(program_id))
+        .filter(subsidy_claims::year.eq(year))
+        .filter(subsidy_claims::final_amount_fen.is_not_null())
+        .order((subsidy_claims::submitted_at.asc(), subsidy_claims::id.asc()))
+        .select((SubsidyClaim::as_select(), organizations::name, organizations::credit_code))
+        .load(conn)
+}
