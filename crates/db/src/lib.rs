@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 mod connection;
 mod database;
+pub mod emails;
 pub mod listings;
 pub mod migrations;
 pub mod outbox;
