@@ -44,6 +44,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -145,11 +146,20 @@ pub struct Worker {
     mailer: Arc<Mailer>,
     templates: Arc<Templates>,
     settings: Arc<Settings>,
+    /// Set when [`Worker::run`]'s shutdown resolves: no new email is
+    /// claimed, the one in hand is finished and recorded.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Worker {
     pub fn new(db: Database, mailer: Mailer, templates: Templates, settings: Settings) -> Self {
-        Self { db, mailer: Arc::new(mailer), templates: Arc::new(templates), settings: Arc::new(settings) }
+        Self {
+            db,
+            mailer: Arc::new(mailer),
+            templates: Arc::new(templates),
+            settings: Arc::new(settings),
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     fn lease(&self) -> Duration {
@@ -180,11 +190,21 @@ impl Worker {
 
     /// Runs until `shutdown` resolves: a pass at once when the last one had
     /// work, else after `poll_interval` (or sooner when a retry falls due).
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
+    /// Shutdown waits for the email being sent, never cutting a send short
+    /// (that would leave its outcome unknown).
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
         tracing::info!(transport = self.mailer.description(), "notify worker started");
+        let woken = Arc::new(tokio::sync::Notify::new());
+        {
+            let (stopping, woken) = (self.stopping.clone(), woken.clone());
+            tokio::spawn(async move {
+                shutdown.await;
+                stopping.store(true, Ordering::SeqCst);
+                woken.notify_one();
+            });
+        }
         let mut backoff = self.settings.poll_interval;
-        loop {
+        while !self.stopping.load(Ordering::SeqCst) {
             let wait = match self.run_once().await {
                 Ok(report) if report.busy() => {
                     backoff = self.settings.poll_interval;
@@ -201,7 +221,7 @@ impl Worker {
                 }
             };
             tokio::select! {
-                () = &mut shutdown => break,
+                () = woken.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
@@ -277,6 +297,9 @@ impl Worker {
         let due = self.db.run(move |conn| emails::due(conn, techtrade_db::now(), limit).map_err(DbError::from)).await?;
         let mut report = PassReport::default();
         for email in due {
+            if self.stopping.load(Ordering::SeqCst) {
+                break;
+            }
             match self.deliver(email).await? {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Retrying => report.retrying += 1,

@@ -391,3 +391,26 @@ async fn the_file_transport_writes_eml_files(database: TestDatabase) {
     assert!(eml.contains("lisi@seller.example.cn"), "{eml}");
 }
 on_both_databases!(the_file_transport_writes_eml_files);
+
+/// The background loop picks up new events by itself and stops when told.
+async fn the_loop_delivers_and_stops_on_request(database: TestDatabase) {
+    seed(&database);
+    let sink = SmtpSink::start();
+    let worker = smtp_worker(&database, &sink.url(), settings());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    emit(&database, "saved_search.matched", "saved_search", &sample("saved_search.matched"));
+    let messages = tokio::task::spawn_blocking(move || {
+        let messages = sink.wait_for(1, Duration::from_secs(10));
+        drop(sink);
+        messages
+    })
+    .await
+    .unwrap();
+    assert_eq!(messages[0].rcpt_tos, ["zhangsan@buyer.example.cn"]);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running).await.expect("the loop stops").unwrap();
+}
+on_both_databases!(the_loop_delivers_and_stops_on_request);
