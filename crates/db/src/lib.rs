@@ -11,6 +11,7 @@ pub mod audit;
 mod connection;
 mod database;
 pub mod deals;
+pub mod emails;
 pub mod idempotency;
 pub mod listings;
 pub mod migrations;

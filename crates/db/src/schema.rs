@@ -370,6 +370,12 @@ diesel::table! {
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        user_id -> Nullable<Text>,
+        context -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -83,6 +83,8 @@ async fn create<I: Item>(
                 let event = Event {
                     id: item.id().to_string(),
                     owner: item.owner().to_string(),
+                    title: item.title().to_string(),
+                    reason: None,
                     action: "create",
                     name: "created",
                     from: None,

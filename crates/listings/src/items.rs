@@ -21,7 +21,8 @@ pub(crate) struct Lifecycle<'a> {
 
 /// The [`Item`] accessors of a row with the lifecycle columns every
 /// listing and demand has (`id`, `owner_organization_id`, `status`,
-/// `version`, `review_reason`, `submitted_at`, `published_at`, `updated_at`).
+/// `title`, `version`, `review_reason`, `submitted_at`, `published_at`,
+/// `updated_at`).
 macro_rules! lifecycle_fields {
     () => {
         fn id(&self) -> &str {
@@ -30,6 +31,14 @@ macro_rules! lifecycle_fields {
 
         fn owner(&self) -> &str {
             &self.owner_organization_id
+        }
+
+        fn title(&self) -> &str {
+            &self.title
+        }
+
+        fn review_reason(&self) -> Option<&str> {
+            self.review_reason.as_deref()
         }
 
         fn status_text(&self) -> &str {
@@ -66,6 +75,9 @@ pub(crate) trait Item: Clone + Send + 'static {
     fn store(&self, conn: &mut AnyConnection, expected_version: i64) -> diesel::QueryResult<bool>;
     fn id(&self) -> &str;
     fn owner(&self) -> &str;
+    fn title(&self) -> &str;
+    /// The moderator's reason for the last decision, if they gave one.
+    fn review_reason(&self) -> Option<&str>;
     fn status_text(&self) -> &str;
     fn version(&self) -> i64;
     fn lifecycle(&mut self) -> Lifecycle<'_>;
@@ -181,6 +193,9 @@ pub(crate) fn save<I: Item>(
     let event = Event {
         id: item.id().to_string(),
         owner: item.owner().to_string(),
+        title: item.title().to_string(),
+        // The reason goes out with a rejection, for the owner's email.
+        reason: if transition == Transition::Reject { item.review_reason().map(str::to_string) } else { None },
         action: transition.as_str(),
         name: event_name(transition, item.status()),
         from: Some(from),
@@ -196,6 +211,9 @@ pub(crate) fn save<I: Item>(
 pub(crate) struct Event {
     pub id: String,
     pub owner: String,
+    pub title: String,
+    /// Set on a rejection when the moderator gave a reason.
+    pub reason: Option<String>,
     /// The audit action after the subject: `create`, `submit`, ...
     pub action: &'static str,
     /// The outbox event after the subject: `created`, `submitted`, ...
@@ -224,13 +242,17 @@ pub(crate) fn record<I: Item>(
             request_id: actor.request_id,
         },
     )?;
-    let payload = serde_json::json!({
+    let mut payload = serde_json::json!({
         "id": event.id,
         "owner_organization_id": event.owner,
+        "title": event.title,
         "from": event.from.map(ListingStatus::as_str),
         "status": event.to.as_str(),
         "actor_user_id": actor.user_id,
     });
+    if let (Some(reason), Some(object)) = (event.reason, payload.as_object_mut()) {
+        object.insert("reason".into(), reason.into());
+    }
     outbox::emit(conn, &format!("{}.{}", I::SUBJECT, event.name), I::SUBJECT, &event.id, &payload)?;
     Ok(())
 }

@@ -76,6 +76,10 @@ pub enum Command {
     /// Subsidy policy files: check them before they go live, explain what they pay.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Email notifications: run the worker that `serve` runs, or see how
+    /// delivery stands.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Print the OpenAPI document of the HTTP API.
     #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
     Openapi,
@@ -126,6 +130,21 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value = "buyer")]
         role: ClaimRole,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Plan and send the emails of new outbox events (what `serve` does in
+    /// the background), until interrupted or, with --once, until idle.
+    #[command(after_help = "Examples:\n  techtrade notify run\n  techtrade notify run --once")]
+    Run {
+        /// Stop when every event is read and every due email tried.
+        #[arg(long)]
+        once: bool,
+    },
+    /// How many emails are in each state, and which failed or are unknown.
+    #[command(after_help = "Example:\n  techtrade notify status")]
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -201,11 +220,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             runtime.block_on(seed_demo(config, source, password))
         }
         Command::Reindex => runtime.block_on(reindex(config)),
+        Command::Notify(command) => runtime.block_on(crate::notify::run(config, command)),
         Command::Openapi | Command::Policy(_) => Ok(()),
     }
 }
 
-fn open_database(config: &Config) -> Result<Database, Failure> {
+pub(crate) fn open_database(config: &Config) -> Result<Database, Failure> {
     let url = config.database_url().map_err(Failure::usage)?;
     if let techtrade_db::DatabaseUrl::Sqlite(path) = &url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -216,7 +236,7 @@ fn open_database(config: &Config) -> Result<Database, Failure> {
 }
 
 /// Applies pending migrations, saying what it did.
-fn apply_migrations(db: &Database) -> Result<Vec<String>, Failure> {
+pub(crate) fn apply_migrations(db: &Database) -> Result<Vec<String>, Failure> {
     let mut conn = db.get().map_err(Failure::failed)?;
     migrations::run_pending(&mut conn).map_err(|e| Failure::failed(format!("migrating: {e}")))
 }
@@ -251,7 +271,7 @@ fn password_hasher(config: &Config) -> Result<PasswordHasher, Failure> {
 /// The subsidy programs of `subsidy.policy_dir`, validated as `techtrade
 /// policy check` does: a bad file stops start-up naming the file, the key
 /// and the problem. A missing directory means no programs (with a warning).
-fn load_policies(config: &Config) -> Result<Vec<techtrade_domain::policy::Program>, Failure> {
+pub(crate) fn load_policies(config: &Config) -> Result<Vec<techtrade_domain::policy::Program>, Failure> {
     let dir = &config.subsidy.policy_dir;
     if !dir.is_dir() {
         tracing::warn!(dir = %dir.display(), "subsidy.policy_dir does not exist: no subsidy programs");
@@ -275,6 +295,19 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     let hasher = password_hasher(&config)?;
     let search = open_search(&config, &db).await?;
+    let notifier = if config.mail.enabled {
+        Some(crate::notify::worker(&config, db.clone(), crate::notify::program_names(&programs))?)
+    } else {
+        tracing::info!("mail.enabled = false: no emails are sent");
+        None
+    };
+    let (stop_notifier, notifier_stopped) = tokio::sync::watch::channel(false);
+    let notifier = notifier.map(|worker| {
+        let mut stopped = notifier_stopped;
+        tokio::spawn(worker.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }))
+    });
     let (stop_indexer, indexer_stopped) = tokio::sync::oneshot::channel::<()>();
     let indexer = tokio::spawn(techtrade_search::indexer::run(
         db.clone(),
@@ -313,7 +346,12 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .await
         .map_err(Failure::failed);
     let _ = stop_indexer.send(());
+    let _ = stop_notifier.send(true);
     let _ = indexer.await;
+    if let Some(notifier) = notifier {
+        // It finishes the email in hand (bounded by mail.send_timeout_seconds).
+        let _ = notifier.await;
+    }
     served
 }
 
@@ -370,7 +408,7 @@ async fn reindex(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -165,15 +165,47 @@ pub enum MailTransport {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
+    /// Whether `serve` runs the notify worker (emails from the outbox).
+    pub enabled: bool,
     pub transport: MailTransport,
-    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…` (TLS).
+    /// `smtps://user:pass@host` (TLS, port 465), `smtp://user:pass@host`
+    /// (STARTTLS required, port 587) or `smtp+plain://host:25` (no
+    /// encryption: a local relay or a test sink).
     pub smtp_url: Option<Secret>,
     pub from: String,
+    /// The site named in every email's footer.
+    pub site_url: String,
+    /// Connecting to the SMTP server, and each reply.
+    pub smtp_timeout_seconds: u64,
+    /// Bounds one whole SMTP transaction; a claimed email's lease is twice this.
+    pub send_timeout_seconds: u64,
+    /// Outbox events read, and emails tried, per pass.
+    pub batch_size: u32,
+    /// The pause between passes when there is nothing to do.
+    pub poll_interval_ms: u64,
+    /// Retries after transient failures: base × 2^(attempt − 1), capped.
+    pub retry_base_seconds: u64,
+    pub retry_max_seconds: u64,
+    /// Attempts in all before an email is given up as failed.
+    pub max_attempts: u32,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        Self { transport: MailTransport::File, smtp_url: None, from: "techtrade <noreply@techtrade.invalid>".into() }
+        Self {
+            enabled: true,
+            transport: MailTransport::File,
+            smtp_url: None,
+            from: "techtrade <noreply@techtrade.invalid>".into(),
+            site_url: "http://127.0.0.1:8080".into(),
+            smtp_timeout_seconds: 20,
+            send_timeout_seconds: 30,
+            batch_size: 100,
+            poll_interval_ms: 1000,
+            retry_base_seconds: 30,
+            retry_max_seconds: 3600,
+            max_attempts: 8,
+        }
     }
 }
 
@@ -354,6 +386,28 @@ impl Config {
                 problem: "required when mail.transport = \"smtp\"".into(),
             });
         }
+        if let Some(url) = &self.mail.smtp_url {
+            // The parser's messages never repeat the URL (it holds the password).
+            techtrade_notify::SmtpUrl::parse(url.expose())
+                .map_err(|e| ConfigError::Invalid { key: "mail.smtp_url", problem: e.to_string() })?;
+        }
+        let at_least_one = [
+            ("mail.smtp_timeout_seconds", self.mail.smtp_timeout_seconds),
+            ("mail.send_timeout_seconds", self.mail.send_timeout_seconds),
+            ("mail.batch_size", u64::from(self.mail.batch_size)),
+            ("mail.poll_interval_ms", self.mail.poll_interval_ms),
+            ("mail.retry_base_seconds", self.mail.retry_base_seconds),
+            ("mail.max_attempts", u64::from(self.mail.max_attempts)),
+        ];
+        if let Some((key, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(ConfigError::Invalid { key, problem: "must be at least 1".into() });
+        }
+        if self.mail.retry_max_seconds < self.mail.retry_base_seconds {
+            return Err(ConfigError::Invalid {
+                key: "mail.retry_max_seconds",
+                problem: "must be at least mail.retry_base_seconds".into(),
+            });
+        }
         Ok(())
     }
 }
@@ -450,6 +504,38 @@ mod tests {
         write(dir.path(), "default.toml", "[server]\nlisten = \"localhost\"\n");
         let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
         assert!(err.contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn mail_settings_are_checked_without_showing_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "default.toml",
+            "[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtpx://u:hunter2@mail.example.com\"\n",
+        );
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("mail.smtp_url") && !err.contains("hunter2"), "{err}");
+
+        write(dir.path(), "default.toml", "[mail]\nsmtp_url = \"smtp+plain://u:hunter2@mail.example.com\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("unencrypted") && !err.contains("hunter2"), "{err}");
+
+        write(dir.path(), "default.toml", "[mail]\nmax_attempts = 0\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("mail.max_attempts"), "{err}");
+
+        write(dir.path(), "default.toml", "[mail]\nretry_base_seconds = 60\nretry_max_seconds = 10\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("mail.retry_max_seconds"), "{err}");
+
+        write(
+            dir.path(),
+            "default.toml",
+            "[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtps://u:hunter2@mail.example.com\"\n",
+        );
+        let config = Config::figment(dir.path(), None).extract_checked().unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+mod notify;
 mod policy;
 mod progress;
 pub mod telemetry;

@@ -57,9 +57,8 @@ fn stderr(output: &Output) -> String {
 #[test]
 fn migrate_dry_run_lists_without_applying() {
     let dir = tempfile::tempdir().unwrap();
-    // Both dialects carry the same migrations (a unit test of the db crate checks it).
-    let (all, _) = techtrade_db::migrations::names_by_dialect().unwrap();
-    let count = all.len();
+    // Every migration the binary embeds, whatever their number.
+    let count = techtrade_db::migrations::names_by_dialect().unwrap().0.len();
     for target in targets(dir.path()) {
         let dry = techtrade(dir.path(), Some(&target.url), &["migrate", "--dry-run"], "");
         assert!(dry.status.success(), "{}", stderr(&dry));
