@@ -1,0 +1,103 @@
+//! The deal records of the database as the policy engine's [`DealFacts`]:
+//! the contract, the registration decision in force, the payments net of
+//! refunds, and each party's region and kind.
+
+use std::collections::HashMap;
+
+use techtrade_db::AnyConnection;
+use techtrade_db::subsidy::{self as db, DealRecords, DealSide};
+use techtrade_domain::deal::{self, PaymentStatus};
+use techtrade_domain::policy::{DealFacts, Party, PartyRole, Payment};
+use techtrade_domain::{ContractCategory, Money, OrganizationKind, TradeMode};
+use techtrade_web::ApiError;
+
+fn side(role: PartyRole) -> DealSide {
+    match role {
+        PartyRole::Buyer => DealSide::Buyer,
+        PartyRole::Seller => DealSide::Seller,
+        PartyRole::Agency => DealSide::Agency,
+    }
+}
+
+/// The facts of every deal in which `organization_id` plays `role`.
+pub fn of_claimant(
+    conn: &mut AnyConnection,
+    role: PartyRole,
+    organization_id: &str,
+) -> Result<Vec<DealFacts>, ApiError> {
+    let records = db::deal_records(conn, side(role), Some(organization_id))?;
+    Ok(build(&records)?.into_iter().map(|(_, facts)| facts).collect())
+}
+
+/// The facts of every deal with a party in `role`, grouped by that party
+/// (for simulating a whole year).
+pub fn by_claimant(conn: &mut AnyConnection, role: PartyRole) -> Result<HashMap<String, Vec<DealFacts>>, ApiError> {
+    let records = db::deal_records(conn, side(role), None)?;
+    let mut grouped: HashMap<String, Vec<DealFacts>> = HashMap::new();
+    for (_, facts) in build(&records)? {
+        if let Some(party) = facts.party(role) {
+            grouped.entry(party.organization_id.clone()).or_default().push(facts);
+        }
+    }
+    Ok(grouped)
+}
+
+fn money(fen: i64) -> Result<Money, ApiError> {
+    Money::from_fen(fen).map_err(ApiError::internal)
+}
+
+/// One [`DealFacts`] per deal that has a contract, keyed by deal id, in deal order.
+fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
+    let contracts: HashMap<&str, _> = records.contracts.iter().map(|c| (c.deal_id.as_str(), c)).collect();
+    let organizations: HashMap<&str, _> = records.organizations.iter().map(|o| (o.id.as_str(), o)).collect();
+    // The registration decision in force is the last one that registered.
+    let mut registered: HashMap<&str, i64> = HashMap::new();
+    for registration in &records.registrations {
+        if let Some(amount) = registration.registered_technology_amount_fen {
+            registered.insert(registration.deal_id.as_str(), amount);
+        }
+    }
+    let mut payments: HashMap<&str, Vec<Payment>> = HashMap::new();
+    for payment in &records.payments {
+        let status = PaymentStatus::from_db(&payment.status)
+            .ok_or_else(|| ApiError::internal(format!("unknown payment status {:?}", payment.status)))?;
+        let net = deal::net_paid(status, money(payment.amount_fen)?, money(payment.refunded_amount_fen)?);
+        let confirmed = matches!(status, PaymentStatus::Confirmed | PaymentStatus::Refunded);
+        let paid_on = payment.paid_on.unwrap_or(payment.created_at.date());
+        let amount = if confirmed { net } else { money(payment.amount_fen)? };
+        payments.entry(payment.deal_id.as_str()).or_default().push(Payment { paid_on, amount, confirmed });
+    }
+    let party = |id: &str| -> Result<Party, ApiError> {
+        let organization = organizations
+            .get(id)
+            .ok_or_else(|| ApiError::internal(format!("organisation {id} of a deal is missing")))?;
+        Ok(Party {
+            organization_id: organization.id.clone(),
+            region_code: organization.region_code.clone(),
+            kind: OrganizationKind::from_db(&organization.kind)
+                .ok_or_else(|| ApiError::internal(format!("unknown organisation kind {:?}", organization.kind)))?,
+        })
+    };
+    let mut all = Vec::with_capacity(records.deals.len());
+    for deal in &records.deals {
+        let Some(contract) = contracts.get(deal.id.as_str()) else { continue };
+        let category = ContractCategory::from_db(&contract.category)
+            .ok_or_else(|| ApiError::internal(format!("unknown contract category {:?}", contract.category)))?;
+        let registered_amount = registered.get(deal.id.as_str()).copied();
+        let facts = DealFacts {
+            deal_id: deal.id.clone(),
+            category,
+            trade_mode: TradeMode::from_db(&contract.trade_mode),
+            related_party: contract.related_party,
+            registered: deal.registered_at.is_some() && registered_amount.is_some(),
+            registered_technology_amount: money(registered_amount.unwrap_or(0))?,
+            contract_total: money(contract.total_amount_fen)?,
+            buyer: party(&deal.buyer_organization_id)?,
+            seller: party(&deal.seller_organization_id)?,
+            agency: deal.agency_organization_id.as_deref().map(party).transpose()?,
+            payments: payments.remove(deal.id.as_str()).unwrap_or_default(),
+        };
+        all.push((deal.id.clone(), facts));
+    }
+    Ok(all)
+}

@@ -1,0 +1,380 @@
+//! Rounds: closing a program's year against its budget (POLICY.md "Budget
+//! and pro-rating"), the public notice (公示), the officials' CSV and the
+//! record of each disbursement.
+
+use axum::extract::{Extension, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use techtrade_db::subsidy::{self as db, Disbursement, SubsidyRound};
+use techtrade_db::{AnyConnection, audit, outbox};
+use techtrade_domain::claim::{self, ClaimStatus};
+use techtrade_domain::deal;
+use techtrade_domain::policy::{PartyRole, Program, ProrationError};
+use techtrade_domain::{Money, Violations, ids, text};
+use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Path, RequestId};
+use utoipa::ToSchema;
+
+use crate::Programs;
+use crate::claims::program_and_year;
+use crate::views::{NoticeLine, RoundNotice};
+
+type Problem = techtrade_web::error::Problem;
+
+/// How long a round's results stay on public notice: at least five
+/// working days (Qinghai's rules, and common practice).
+pub const NOTICE_WORKING_DAYS: u32 = 5;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CloseRoundRequest {
+    pub program_id: String,
+    pub year: i32,
+}
+
+fn money(fen: i64) -> Result<Money, ApiError> {
+    Money::from_fen(fen).map_err(ApiError::internal)
+}
+
+/// Closes the program's year: every claim approved at both levels gets its
+/// final amount (pro-rated to the budget when they exceed it), a
+/// disbursement to record, and a line on the public notice. A round
+/// closes once; a second close — even a concurrent one — gets 409.
+#[utoipa::path(post, path = "/api/v1/subsidy/rounds", tag = "subsidy", request_body = CloseRoundRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = RoundNotice), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+pub(crate) async fn close_round(
+    State(state): State<AppState>,
+    Extension(programs): Extension<Programs>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Json(request): Json<CloseRoundRequest>,
+) -> ApiResult<(StatusCode, Json<RoundNotice>)> {
+    user.require_official()?;
+    program_and_year(&programs, &request.program_id, request.year)?;
+    let notice = state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let program = program_and_year(&programs, &request.program_id, request.year)?;
+                let round = close(conn, program, request.year, &user, request_id.as_deref())?;
+                notice(conn, program, round)
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(notice)))
+}
+
+fn round_closed() -> ApiError {
+    ApiError::new(ErrorCode::RoundClosed, "this program's round for the year is already closed")
+}
+
+fn close(
+    conn: &mut AnyConnection,
+    program: &Program,
+    year: i32,
+    user: &CurrentUser,
+    request_id: Option<&str>,
+) -> Result<SubsidyRound, ApiError> {
+    if db::round_of(conn, program.id(), year)?.is_some() {
+        return Err(round_closed());
+    }
+    let mut claims = db::claims_of_round(conn, program.id(), year, ClaimStatus::Approved.as_str())?;
+    let approved = claims
+        .iter()
+        .map(|c| Ok((c.id.clone(), money(c.approved_amount_fen.unwrap_or(c.computed_amount_fen))?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let finals = program.final_amounts(&approved).map_err(|error| match error {
+        ProrationError::OverBudget { .. } => ApiError::new(ErrorCode::OverBudget, error.to_string()),
+        ProrationError::DuplicateKey(_) => ApiError::internal(error),
+    })?;
+    let sum = |amounts: &[(String, Money)]| Money::sum(amounts.iter().map(|(_, m)| *m)).map_err(ApiError::internal);
+    let now = techtrade_db::now();
+    let round = SubsidyRound {
+        id: ids::new_id(),
+        program_id: program.id().to_string(),
+        year,
+        status: ClaimStatus::Publicized.as_str().to_string(),
+        budget_fen: program.budget().map(Money::fen),
+        total_approved_fen: sum(&approved)?.fen(),
+        total_final_fen: sum(&finals)?.fen(),
+        closed_by: user.user_id.clone(),
+        closed_at: now,
+        notice_until: Some(claim::notice_until(now.date(), NOTICE_WORKING_DAYS)),
+    };
+    // The round's row first: (program, year) is unique, so of two
+    // concurrent closes the second fails here before touching a claim.
+    match techtrade_db::write_transaction(conn, |conn| db::insert_round(conn, &round)) {
+        Err(error) if techtrade_db::is_unique_violation(&error) => return Err(round_closed()),
+        other => other?,
+    }
+    for (claim, (_, final_amount)) in claims.iter_mut().zip(&finals) {
+        let expected = claim.version;
+        claim.final_amount_fen = Some(final_amount.fen());
+        claim.status = ClaimStatus::Publicized.as_str().to_string();
+        claim.version += 1;
+        claim.updated_at = now;
+        if !db::update_claim(conn, claim, expected)? {
+            return Err(ApiError::new(ErrorCode::InvalidState, "a claim changed while the round closed; try again"));
+        }
+        db::insert_disbursement(
+            conn,
+            &Disbursement {
+                id: ids::new_id(),
+                round_id: round.id.clone(),
+                claim_id: claim.id.clone(),
+                organization_id: claim.organization_id.clone(),
+                amount_fen: final_amount.fen(),
+                status: "pending".into(),
+                paid_on: None,
+                reference: None,
+                recorded_by: None,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+    }
+    let mut organization_ids: Vec<&str> = claims.iter().map(|c| c.organization_id.as_str()).collect();
+    organization_ids.sort_unstable();
+    organization_ids.dedup();
+    let payload = json!({
+        "round_id": round.id,
+        "program_id": round.program_id,
+        "year": year,
+        "organization_ids": organization_ids,
+        "total_approved_fen": round.total_approved_fen,
+        "total_final_fen": round.total_final_fen,
+    });
+    audit::append(
+        conn,
+        audit::AuditEntry {
+            actor_user_id: Some(&user.user_id),
+            action: "round.close",
+            subject_type: "round",
+            subject_id: &round.id,
+            before: None,
+            after: Some(payload.clone()),
+            request_id,
+        },
+    )?;
+    outbox::emit(conn, "round.publicized", "round", &round.id, &payload)?;
+    Ok(round)
+}
+
+fn notice(conn: &mut AnyConnection, program: &Program, round: SubsidyRound) -> Result<RoundNotice, ApiError> {
+    let items = db::round_claims(conn, &round.program_id, round.year)?
+        .into_iter()
+        .map(|(claim, name, _)| {
+            Ok(NoticeLine {
+                organization_name: name,
+                role: PartyRole::from_db(&claim.role).ok_or_else(|| ApiError::internal("unknown claim role"))?,
+                approved_amount_fen: claim.approved_amount_fen.unwrap_or(claim.computed_amount_fen),
+                final_amount_fen: claim.final_amount_fen.unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(RoundNotice {
+        prorated: round.total_final_fen < round.total_approved_fen,
+        program_name: program.name().to_string(),
+        id: round.id,
+        program_id: round.program_id,
+        year: round.year,
+        status: round.status,
+        budget_fen: round.budget_fen,
+        total_approved_fen: round.total_approved_fen,
+        total_final_fen: round.total_final_fen,
+        closed_at: round.closed_at,
+        notice_until: round.notice_until,
+        items,
+    })
+}
+
+/// The round and its program, or 404.
+fn load_round<'a>(
+    conn: &mut AnyConnection,
+    programs: &'a Programs,
+    id: &str,
+) -> Result<(SubsidyRound, Option<&'a Program>), ApiError> {
+    let round = db::find_round(conn, id)?.ok_or_else(|| ApiError::not_found("round"))?;
+    let program = programs.iter().find(|p| p.id() == round.program_id);
+    Ok((round, program))
+}
+
+/// The public notice (公示) of a closed round: who receives how much.
+#[utoipa::path(get, path = "/api/v1/subsidy/rounds/{id}", tag = "subsidy", params(("id" = String, Path)),
+    responses((status = 200, body = RoundNotice), (status = 404, body = Problem)))]
+pub(crate) async fn get_round(
+    State(state): State<AppState>,
+    Extension(programs): Extension<Programs>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RoundNotice>> {
+    state
+        .db
+        .run(move |conn| {
+            let (round, program) = load_round(conn, &programs, &id)?;
+            let program = program.ok_or_else(|| ApiError::not_found("round"))?;
+            notice(conn, program, round).map(Json)
+        })
+        .await
+}
+
+/// The round for the officials' books: every claim with its organisation's
+/// credit code, amounts and disbursement, as CSV (UTF-8 with a byte-order
+/// mark, so spreadsheet programs read the Chinese names right).
+#[utoipa::path(get, path = "/api/v1/subsidy/rounds/{id}/export.csv", tag = "subsidy", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub(crate) async fn export_round(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    user.require_official()?;
+    let (round, bytes) = state
+        .db
+        .run(move |conn| {
+            let round = db::find_round(conn, &id)?.ok_or_else(|| ApiError::not_found("round"))?;
+            let claims = db::round_claims(conn, &round.program_id, round.year)?;
+            let disbursements = db::disbursements_of(conn, &round.id)?;
+            let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+            let header = [
+                "claim_id",
+                "organization",
+                "credit_code",
+                "role",
+                "computed_amount_fen",
+                "approved_amount_fen",
+                "final_amount_fen",
+                "final_amount_yuan",
+                "disbursement_id",
+                "disbursement_status",
+                "paid_on",
+                "reference",
+            ];
+            writer.write_record(header).map_err(ApiError::internal)?;
+            for (claim, name, credit_code) in claims {
+                let disbursement = disbursements.iter().find(|d| d.claim_id == claim.id);
+                let final_fen = claim.final_amount_fen.unwrap_or_default();
+                writer
+                    .write_record([
+                        claim.id.as_str(),
+                        &name,
+                        &credit_code,
+                        &claim.role,
+                        &claim.computed_amount_fen.to_string(),
+                        &claim.approved_amount_fen.map(|a| a.to_string()).unwrap_or_default(),
+                        &final_fen.to_string(),
+                        &money(final_fen)?.to_string().replace(',', ""),
+                        disbursement.map(|d| d.id.as_str()).unwrap_or_default(),
+                        disbursement.map(|d| d.status.as_str()).unwrap_or_default(),
+                        &disbursement.and_then(|d| d.paid_on).map(|d| d.to_string()).unwrap_or_default(),
+                        disbursement.and_then(|d| d.reference.as_deref()).unwrap_or_default(),
+                    ])
+                    .map_err(ApiError::internal)?;
+            }
+            let bytes = writer.into_inner().map_err(ApiError::internal)?;
+            Ok::<_, ApiError>((round, bytes))
+        })
+        .await?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    let filename = format!("attachment; filename=\"{}-{}.csv\"", round.program_id, round.year);
+    if let Ok(value) = HeaderValue::from_str(&filename) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DisbursementRequest {
+    /// The day the money was transferred.
+    pub paid_on: NaiveDate,
+    /// The treasury's or bank's transaction reference.
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisbursementView {
+    pub id: String,
+    pub round_id: String,
+    pub claim_id: String,
+    pub organization_id: String,
+    pub amount_fen: i64,
+    /// `pending` or `paid`.
+    pub status: String,
+    pub paid_on: Option<NaiveDate>,
+    pub reference: Option<String>,
+}
+
+/// An official records that a round's award was paid out.
+#[utoipa::path(post, path = "/api/v1/subsidy/disbursements/{id}/paid", tag = "subsidy",
+    request_body = DisbursementRequest, security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = DisbursementView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn record_disbursement(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<DisbursementRequest>,
+) -> ApiResult<Json<DisbursementView>> {
+    user.require_official()?;
+    let mut violations = Violations::new();
+    let today = techtrade_db::now().date();
+    let paid_on = violations.check("paid_on", deal::not_in_future(request.paid_on, today));
+    let reference = violations.check("reference", text::required(&request.reference, 100));
+    let (paid_on, reference) = violations.finish(|| Some((paid_on?, reference?)))?;
+    state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let mut disbursement =
+                    db::find_disbursement(conn, &id)?.ok_or_else(|| ApiError::not_found("disbursement"))?;
+                disbursement.status = "paid".into();
+                disbursement.paid_on = Some(paid_on);
+                disbursement.reference = Some(reference);
+                disbursement.recorded_by = Some(user.user_id.clone());
+                disbursement.updated_at = techtrade_db::now();
+                if !db::mark_disbursed(conn, &disbursement)? {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidState,
+                        "this disbursement is already recorded as paid",
+                    ));
+                }
+                let after = json!({
+                    "round_id": disbursement.round_id,
+                    "claim_id": disbursement.claim_id,
+                    "amount_fen": disbursement.amount_fen,
+                    "paid_on": disbursement.paid_on,
+                    "reference": disbursement.reference,
+                });
+                audit::append(
+                    conn,
+                    audit::AuditEntry {
+                        actor_user_id: Some(&user.user_id),
+                        action: "disbursement.paid",
+                        subject_type: "disbursement",
+                        subject_id: &disbursement.id,
+                        before: None,
+                        after: Some(after),
+                        request_id: request_id.as_deref(),
+                    },
+                )?;
+                Ok(Json(DisbursementView {
+                    id: disbursement.id,
+                    round_id: disbursement.round_id,
+                    claim_id: disbursement.claim_id,
+                    organization_id: disbursement.organization_id,
+                    amount_fen: disbursement.amount_fen,
+                    status: disbursement.status,
+                    paid_on: disbursement.paid_on,
+                    reference: disbursement.reference,
+                }))
+            })
+        })
+        .await
+}
