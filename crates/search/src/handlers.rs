@@ -164,6 +164,8 @@ impl SearchParams {
         }
         let query = SearchQuery {
             text,
+            any_word: false,
+            id: None,
             doc_type: self.doc_type,
             kind: self.kind.map(|k| k.as_str().to_string()),
             ipc_prefix: self.ipc.as_deref().map(ipc_prefix).transpose()?,

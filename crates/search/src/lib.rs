@@ -9,6 +9,7 @@ mod facets;
 mod handlers;
 pub mod index;
 pub mod indexer;
+pub mod keywords;
 pub mod meili;
 pub mod model;
 
