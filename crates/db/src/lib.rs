@@ -13,6 +13,7 @@ mod database;
 pub mod listings;
 pub mod migrations;
 pub mod outbox;
+pub mod saved_searches;
 pub mod schema;
 pub mod testing;
 mod time;
