@@ -44,6 +44,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(techtrade_listings::router())
         .merge(techtrade_search::router())
         .merge(techtrade_subsidy::router())
+        .merge(techtrade_matching::router())
 }
 
 /// What the services share besides the database: built once at start-up.
@@ -52,6 +53,7 @@ pub struct Services {
     pub hasher: PasswordHasher,
     pub search: SharedIndex,
     pub programs: techtrade_subsidy::Programs,
+    pub matching: techtrade_matching::MatchingSettings,
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
@@ -70,6 +72,7 @@ pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Rou
         .layer(Extension(services.hasher))
         .layer(Extension(services.search))
         .layer(Extension(services.programs))
+        .layer(Extension(services.matching))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(

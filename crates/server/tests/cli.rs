@@ -207,12 +207,16 @@ fn seed_demo_is_complete_and_idempotent() {
     for target in targets(dir.path()) {
         let first = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).contains("9797 listings new, 0 already there"), "{}", stdout(&first));
+        assert!(stdout(&first).contains("9797 listings new, 0 already there, 5 demands new"), "{}", stdout(&first));
         assert!(stderr(&first).contains("listings: 9797/9797"), "progress is reported: {}", stderr(&first));
 
         let second = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
         assert!(second.status.success(), "{}", stderr(&second));
-        assert!(stdout(&second).contains("0 listings new, 9797 already there"), "{}", stdout(&second));
+        assert!(
+            stdout(&second).contains("0 listings new, 9797 already there, 0 demands new, 5 already there"),
+            "{}",
+            stdout(&second)
+        );
 
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
         assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
@@ -221,12 +225,12 @@ fn seed_demo_is_complete_and_idempotent() {
         let reindexed = techtrade(dir.path(), Some(&target.url), &["reindex"], "");
         assert!(reindexed.status.success(), "{}", stderr(&reindexed));
         assert!(
-            stdout(&reindexed).contains("reindexed 9797 published listings and demands into the embedded index"),
+            stdout(&reindexed).contains("reindexed 9802 published listings and demands into the embedded index"),
             "{}",
             stdout(&reindexed)
         );
         assert!(
-            stderr(&reindexed).contains("documents: 9797/9797"),
+            stderr(&reindexed).contains("documents: 9802/9802"),
             "plain progress lines off a terminal: {}",
             stderr(&reindexed)
         );
