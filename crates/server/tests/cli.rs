@@ -266,6 +266,9 @@ fn search_total(port: u16) -> Option<u64> {
     serde_json::from_str::<serde_json::Value>(body).ok()?["total"].as_u64()
 }
 
+/// What `seed --demo` publishes: the 9,797 patent records and 5 demands.
+const DEMO_ITEMS: usize = 9_802;
+
 /// Killing the server (SIGKILL) while it builds its search index, then
 /// starting it again, leaves the index equal to the database.
 #[test]
@@ -304,7 +307,7 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
             let (ids, cursor) = if index_dir.exists() { count_indexed() } else { Default::default() };
             match ids.len() {
                 0 => delay *= 2,
-                9_797.. => delay /= 2,
+                DEMO_ITEMS.. => delay /= 2,
                 _ => {
                     interrupted = Some((ids.len(), cursor));
                     break;
@@ -326,7 +329,7 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
             let ready = http_get(port, "/readyz").ok()?;
             let body: serde_json::Value = serde_json::from_str(ready.split("\r\n\r\n").nth(1)?).ok()?;
             let positions_meet = body["search_position"] == body["outbox_position"];
-            Some(positions_meet && search_total(port) == Some(9_797))
+            Some(positions_meet && search_total(port) == Some(DEMO_ITEMS as u64))
         };
         let deadline = Instant::now() + Duration::from_secs(120);
         while caught_up() != Some(true) && Instant::now() < deadline {
@@ -339,16 +342,14 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
         let published: std::collections::BTreeSet<String> = {
             use diesel::prelude::*;
-            use techtrade_db::schema::listings;
-            listings::table
-                .filter(listings::status.eq("published"))
-                .select(listings::id)
-                .load(&mut conn)
-                .unwrap()
-                .into_iter()
-                .collect()
+            use techtrade_db::schema::{demands, listings};
+            let listings: Vec<String> =
+                listings::table.filter(listings::status.eq("published")).select(listings::id).load(&mut conn).unwrap();
+            let demands: Vec<String> =
+                demands::table.filter(demands::status.eq("published")).select(demands::id).load(&mut conn).unwrap();
+            listings.into_iter().chain(demands).collect()
         };
-        assert_eq!(ids, published, "the index holds exactly the published listings");
+        assert_eq!(ids, published, "the index holds exactly the published listings and demands");
         assert_eq!(cursor, techtrade_db::outbox::last_id(&mut conn).unwrap(), "and knows it is up to date");
     }
 }
