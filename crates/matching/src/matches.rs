@@ -240,6 +240,48 @@ async fn match_listing(
 mod tests {
     use super::*;
 
+    struct Fake {
+        id: &'static str,
+        status: &'static str,
+        published_at: Option<NaiveDateTime>,
+    }
+
+    impl Row for Fake {
+        fn id(&self) -> &str {
+            self.id
+        }
+
+        fn status(&self) -> &str {
+            self.status
+        }
+
+        fn published_at(&self) -> Option<NaiveDateTime> {
+            self.published_at
+        }
+    }
+
+    #[test]
+    fn best_first_then_newest_then_id_and_only_published() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let rows = vec![
+            Fake { id: "old", status: "published", published_at: day(1) },
+            Fake { id: "new", status: "published", published_at: day(20) },
+            Fake { id: "top", status: "published", published_at: day(1) },
+            Fake { id: "gone", status: "withdrawn", published_at: day(25) },
+            Fake { id: "b-twin", status: "published", published_at: day(20) },
+            Fake { id: "unfound", status: "published", published_at: day(25) },
+        ];
+        let found: Vec<Candidate> = ["old", "new", "top", "gone", "b-twin"]
+            .iter()
+            .map(|id| Candidate { id: (*id).to_string(), relevance: if *id == "top" { 1.0 } else { 0.5 } })
+            .collect();
+        let score = |_: &Fake, relevance: f64| Some(Scored { score: relevance, reasons: Vec::new() });
+        let (rows, scores) = best(rows, &found, 3, score);
+        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["top", "b-twin", "new"]);
+        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [1.0, 0.5, 0.5]);
+    }
+
     #[test]
     fn limit_is_one_to_a_hundred() {
         let limit = |v: Option<&str>| MatchParams { limit: v.map(str::to_string) }.limit();
