@@ -180,6 +180,7 @@ impl TestApp {
             programs,
             deals: techtrade_deals::DealSettings::default(),
             stripe,
+            matching: techtrade_matching::MatchingSettings::default(),
         };
         app::router(state.clone(), services, &HttpOptions::default())
     }
@@ -203,6 +204,27 @@ impl TestApp {
                 break;
             }
         }
+    }
+
+    /// Runs the saved-search alerting until it has caught up with the
+    /// outbox (and so with the search index: sync that first).
+    pub async fn sync_alerts(&self) {
+        while techtrade_matching::alerts::sync_once(&self.state.db, self.search.as_ref()).await.unwrap() > 0 {}
+    }
+
+    /// Loads the demo demands (as `techtrade seed --demo` does after the
+    /// listings), owned by the demo organisations [`TestApp::seed_demo`] made.
+    pub async fn seed_demo_demands(&self) {
+        use techtrade_listings::seed;
+        let mut conn = self.database.connect();
+        let (organizations, _) = seed::ensure_organizations(&mut conn).unwrap();
+        let mut owners = Vec::new();
+        for (i, organization) in organizations.iter().enumerate() {
+            let email = format!("demo{}@techtrade.invalid", i + 1);
+            let user = techtrade_db::accounts::find_user_by_email(&mut conn, &email).unwrap().expect("seed_demo first");
+            owners.push(seed::Owner { organization_id: organization.id.clone(), user_id: user.id });
+        }
+        seed::load_demands(&mut conn, &owners).unwrap();
     }
 
     /// Loads `records` as published demo listings (as `techtrade seed --demo`

@@ -131,6 +131,11 @@ on_both_databases! {
             ("get", "/api/v1/subsidy/rounds/{id}", None, "200"),
             ("post", "/api/v1/subsidy/disbursements/{id}/paid", Some("DisbursementRequest"), "200"),
             ("post", "/api/v1/subsidy/simulate", Some("SimulateRequest"), "200"),
+            ("get", "/api/v1/demands/{id}/matches", None, "200"),
+            ("get", "/api/v1/listings/{id}/matches", None, "200"),
+            ("post", "/api/v1/saved-searches", Some("SavedSearchRequest"), "201"),
+            ("get", "/api/v1/saved-searches", None, "200"),
+            ("delete", "/api/v1/saved-searches/{id}", None, "204"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

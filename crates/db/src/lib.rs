@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod listings;
 pub mod migrations;
 pub mod outbox;
+pub mod saved_searches;
 pub mod schema;
 pub mod subsidy;
 pub mod testing;

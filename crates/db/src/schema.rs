@@ -142,6 +142,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    saved_search_alerts (saved_search_id, item_type, item_id) {
+        saved_search_id -> Text,
+        item_type -> Text,
+        item_id -> Text,
+        outbox_event_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     deals (id) {
         id -> Text,
         listing_id -> Text,
@@ -412,6 +422,7 @@ diesel::joinable!(demands -> organizations (owner_organization_id));
 diesel::joinable!(demands -> users (created_by));
 diesel::joinable!(moderation_reviews -> users (reviewer_id));
 diesel::joinable!(saved_searches -> users (user_id));
+diesel::joinable!(saved_search_alerts -> saved_searches (saved_search_id));
 diesel::joinable!(deals -> listings (listing_id));
 diesel::joinable!(deals -> demands (demand_id));
 diesel::joinable!(deals -> users (created_by));
@@ -446,6 +457,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     demands,
     moderation_reviews,
     saved_searches,
+    saved_search_alerts,
     deals,
     offers,
     contracts,

@@ -55,6 +55,7 @@ fn schema_matches(conn: &mut AnyConnection) {
         demands,
         moderation_reviews,
         saved_searches,
+        saved_search_alerts,
         deals,
         offers,
         contracts,

@@ -14,6 +14,7 @@ pub mod email;
 pub mod ids;
 pub mod ipc;
 pub mod listing;
+pub mod matching;
 pub mod money;
 pub mod organization;
 pub mod patent;

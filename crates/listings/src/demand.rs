@@ -1,5 +1,6 @@
 //! Technology demands as [`Item`]s.
 
+use chrono::NaiveDateTime;
 use techtrade_db::AnyConnection;
 use techtrade_db::listings::{self as db, Demand, ListFilter};
 use techtrade_domain::{ListingStatus, ids};
@@ -22,6 +23,33 @@ fn set_content(row: &mut Demand, valid: &ValidDemand) {
     row.deadline = valid.deadline;
 }
 
+/// A new draft demand row from checked content.
+pub(crate) fn new_row(valid: &ValidDemand, owner: &str, created_by: &str, now: NaiveDateTime) -> Demand {
+    let mut row = Demand {
+        id: ids::new_id(),
+        owner_organization_id: owner.to_string(),
+        created_by: created_by.to_string(),
+        status: ListingStatus::Draft.as_str().to_string(),
+        title: String::new(),
+        description: String::new(),
+        ipc_codes: String::new(),
+        budget_min_fen: None,
+        budget_max_fen: None,
+        negotiable: false,
+        trade_modes: String::new(),
+        region_code: String::new(),
+        deadline: None,
+        review_reason: None,
+        submitted_at: None,
+        published_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    set_content(&mut row, valid);
+    row
+}
+
 impl Item for Demand {
     const SUBJECT: &'static str = "demand";
     type Request = DemandRequest;
@@ -39,29 +67,7 @@ impl Item for Demand {
 
     fn create(conn: &mut AnyConnection, request: DemandRequest, user: &CurrentUser) -> Result<Self, ApiError> {
         let valid = request.validate(chrono::Utc::now().date_naive())?;
-        let now = techtrade_db::now();
-        let mut row = Demand {
-            id: ids::new_id(),
-            owner_organization_id: user.organization()?.to_string(),
-            created_by: user.user_id.clone(),
-            status: ListingStatus::Draft.as_str().to_string(),
-            title: String::new(),
-            description: String::new(),
-            ipc_codes: String::new(),
-            budget_min_fen: None,
-            budget_max_fen: None,
-            negotiable: false,
-            trade_modes: String::new(),
-            region_code: String::new(),
-            deadline: None,
-            review_reason: None,
-            submitted_at: None,
-            published_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        set_content(&mut row, &valid);
+        let row = new_row(&valid, user.organization()?, &user.user_id, techtrade_db::now());
         db::insert_demand(conn, &row)?;
         Ok(row)
     }

@@ -2,6 +2,7 @@
 //! offer (patents and technology achievements), what buyers ask for
 //! (demands), and the officials' review before anything is public.
 
+pub mod access;
 mod demand;
 mod handlers;
 mod items;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use techtrade_db::accounts::{self, Organization};
-use techtrade_db::listings::{self as db, Listing};
+use techtrade_db::listings::{self as db, Demand, Listing};
 use techtrade_db::{AnyConnection, audit, outbox};
 use techtrade_domain::{
     ApplicationNumber, CreditCode, IpcCode, LegalStatus, ListingKind, ListingStatus, Maturity, Money, PatentType,
@@ -20,7 +20,7 @@ use techtrade_domain::{
 };
 
 use crate::listing;
-use crate::requests::{ValidListing, ValidPatent};
+use crate::requests::{DemandRequest, ValidDemand, ValidListing, ValidPatent};
 
 /// One patent record of the shared data.
 #[derive(Debug, Clone)]
@@ -357,6 +357,140 @@ pub fn load_listings(
     Ok(report)
 }
 
+/// A demo technology demand, as its owner would post it.
+struct DemoDemand {
+    /// The id is `demo-demand-<key>`.
+    key: &'static str,
+    /// Index into the demo organisations.
+    owner: usize,
+    title: &'static str,
+    description: &'static str,
+    ipc: &'static [&'static str],
+    budget_min_yuan: Option<i64>,
+    budget_max_yuan: Option<i64>,
+    negotiable: bool,
+    trade_modes: &'static [TradeMode],
+    region_code: &'static str,
+}
+
+/// Demands in fields the patent records cover, so that matching has
+/// something to find for each (锂电池回收 above all, the acceptance example).
+const DEMANDS: [DemoDemand; 5] = [
+    DemoDemand {
+        key: "battery-recycling",
+        owner: 2,
+        title: "退役动力锂电池回收与梯次利用技术",
+        description: "我公司在格尔木建有动力电池回收产线，寻求废旧锂电池的安全拆解、放电与破碎分选，\
+                      正极材料（三元、磷酸铁锂）中锂镍钴的回收再生，以及退役电池梯次利用于储能的技术。\
+                      要求已完成中试或具备产业化条件，可转让或合作开发。",
+        ipc: &["H01M10/54"],
+        budget_min_yuan: Some(500_000),
+        budget_max_yuan: Some(3_000_000),
+        negotiable: true,
+        trade_modes: &[TradeMode::Assignment, TradeMode::JointDevelopment],
+        region_code: "632801",
+    },
+    DemoDemand {
+        key: "brine-lithium",
+        owner: 1,
+        title: "盐湖卤水吸附法提锂工艺",
+        description: "针对察尔汗盐湖高镁锂比老卤，寻求吸附剂制备与吸附—解吸提锂工艺，制取电池级碳酸锂。",
+        ipc: &["C22B26/12", "C01D15/08"],
+        budget_min_yuan: Some(1_000_000),
+        budget_max_yuan: Some(5_000_000),
+        negotiable: false,
+        trade_modes: &[TradeMode::Assignment, TradeMode::ExclusiveLicense],
+        region_code: "630105",
+    },
+    DemoDemand {
+        key: "government-qa",
+        owner: 4,
+        title: "面向政务服务的智能问答与文本检索系统",
+        description: "需要基于自然语言处理的问答、语义检索与知识库构建技术，用于政策咨询与科技服务平台。",
+        ipc: &["G06F16/33", "G06F40/30"],
+        budget_min_yuan: None,
+        budget_max_yuan: Some(800_000),
+        negotiable: false,
+        trade_modes: &[TradeMode::NonexclusiveLicense, TradeMode::JointDevelopment],
+        region_code: "630104",
+    },
+    DemoDemand {
+        key: "solar-cleaning",
+        owner: 3,
+        title: "高原光伏电站组件清洗与运维机器人",
+        description: "共和光伏园区风沙大，寻求光伏组件自动清洗、巡检与故障诊断机器人，适应高海拔低温环境。",
+        ipc: &["H02S40/10"],
+        budget_min_yuan: None,
+        budget_max_yuan: None,
+        negotiable: true,
+        trade_modes: &[TradeMode::JointDevelopment],
+        region_code: "632521",
+    },
+    DemoDemand {
+        key: "yak-dairy",
+        owner: 0,
+        title: "牦牛乳制品发酵与保鲜技术",
+        description: "寻求牦牛酸奶、奶酪的菌种选育与发酵工艺，以及延长常温货架期的保鲜技术。",
+        ipc: &["A23C9/12"],
+        budget_min_yuan: Some(200_000),
+        budget_max_yuan: Some(1_000_000),
+        negotiable: true,
+        trade_modes: &[TradeMode::Assignment, TradeMode::SoleLicense],
+        region_code: "630202",
+    },
+];
+
+/// The demo demand as a checked request would give it.
+fn demo_demand(demand: &DemoDemand, today: NaiveDate) -> Result<ValidDemand, SeedError> {
+    let request = DemandRequest {
+        title: demand.title.to_string(),
+        description: demand.description.to_string(),
+        ipc: demand.ipc.iter().map(|c| (*c).to_string()).collect(),
+        budget_min_fen: demand.budget_min_yuan.map(|y| y * 100),
+        budget_max_fen: demand.budget_max_yuan.map(|y| y * 100),
+        negotiable: demand.negotiable,
+        trade_modes: demand.trade_modes.to_vec(),
+        region_code: demand.region_code.to_string(),
+        deadline: None,
+    };
+    request.validate(today).map_err(|v| SeedError::Invalid(format!("demo demand {}: {v:?}", demand.key)))
+}
+
+/// What loading the demands did: (created, already there).
+pub fn load_demands(conn: &mut AnyConnection, owners: &[Owner]) -> Result<(usize, usize), SeedError> {
+    if owners.is_empty() {
+        return Err(SeedError::Invalid("no owners for the demo demands".into()));
+    }
+    let today = chrono::Utc::now().date_naive();
+    techtrade_db::write_transaction(conn, |conn| {
+        let (mut created, mut existing) = (0, 0);
+        for demand in &DEMANDS {
+            let id = format!("demo-demand-{}", demand.key);
+            if db::find_demand(conn, &id)?.is_some() {
+                existing += 1;
+                continue;
+            }
+            let valid = demo_demand(demand, today)?;
+            let owner = &owners[demand.owner % owners.len()];
+            let now = techtrade_db::now();
+            let row = Demand {
+                id: id.clone(),
+                status: ListingStatus::Published.as_str().to_string(),
+                submitted_at: Some(now),
+                published_at: Some(now),
+                ..crate::demand::new_row(&valid, &owner.organization_id, &owner.user_id, now)
+            };
+            db::insert_demand(conn, &row)?;
+            let payload = serde_json::json!({
+                "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
+            });
+            outbox::emit(conn, "demand.published", "demand", &id, &payload)?;
+            created += 1;
+        }
+        Ok((created, existing))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +517,15 @@ mod tests {
             assert!(listing.price.is_some() || listing.negotiable);
         }
         assert_eq!(dropped, 0, "every code in the data is IPC at some level");
+    }
+
+    #[test]
+    fn every_demo_demand_is_valid() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        for demand in &DEMANDS {
+            let valid = demo_demand(demand, today).unwrap();
+            assert!(!valid.ipc.is_empty() && !valid.description.contains('\n'), "{}", demand.key);
+        }
     }
 
     #[test]

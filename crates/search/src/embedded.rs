@@ -23,7 +23,10 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, 
 
 use crate::facets;
 use crate::index::{BoxFuture, IndexBatch, SearchError, SearchIndex};
-use crate::model::{FACETS, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, highlight_ranges};
+use crate::model::{
+    DocType, FACETS, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, document_key,
+    highlight_ranges,
+};
 
 const WRITER_HEAP: usize = 50_000_000;
 
@@ -263,11 +266,13 @@ impl Inner {
 
     /// The free-text part: every word must match somewhere (title, summary,
     /// body, the title's n-grams or the patent numbers).
-    fn text_query(&self, text: &str) -> Box<dyn Query> {
+    fn text_query(&self, text: &str, any_word: bool) -> Box<dyn Query> {
         let f = &self.fields;
         let mut parser =
             QueryParser::for_index(&self.index, vec![f.title, f.title_ngram, f.summary, f.body, f.numbers]);
-        parser.set_conjunction_by_default();
+        if !any_word {
+            parser.set_conjunction_by_default();
+        }
         parser.set_field_boost(f.title, 4.0);
         parser.set_field_boost(f.summary, 1.5);
         parser.set_field_boost(f.body, 0.5);
@@ -284,7 +289,7 @@ impl Inner {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         match query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(text) => clauses.push((Occur::Must, self.text_query(text))),
+            Some(text) => clauses.push((Occur::Must, self.text_query(text, query.any_word))),
             None => clauses.push((Occur::Must, Box::new(AllQuery))),
         }
         let term = |field: Field, value: &str| -> Box<dyn Query> {
@@ -304,6 +309,14 @@ impl Inner {
             if let Some(value) = value {
                 clauses.push(filter(term(field, &value)));
             }
+        }
+        if let Some(id) = &query.id {
+            // The key is `<type>:<id>`; either type may carry the id.
+            let keys: Vec<(Occur, Box<dyn Query>)> = [DocType::Listing, DocType::Demand]
+                .into_iter()
+                .map(|t| (Occur::Should, term(f.key, &document_key(t, id))))
+                .collect();
+            clauses.push(filter(Box::new(BooleanQuery::new(keys))));
         }
         if query.has_price_filter() {
             let bound =

@@ -21,7 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(search)).routes(routes!(suggest))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The parameters of a search, as the query string gives them (and as a
+/// saved search stores them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Free text, Chinese or English; patent numbers are found exactly.
@@ -146,7 +148,9 @@ fn region_prefix(input: &str) -> Result<String, ApiError> {
 }
 
 impl SearchParams {
-    fn into_query(self) -> Result<(SearchQuery, u32, u32), ApiError> {
+    /// The checked query with its page and page size; 400 `invalid_query`
+    /// naming the parameter otherwise.
+    pub fn into_query(self) -> Result<(SearchQuery, u32, u32), ApiError> {
         let page = techtrade_web::PageQuery { page: self.page, per_page: self.per_page }.validate()?;
         for (field, value) in [("price_min_fen", self.price_min_fen), ("price_max_fen", self.price_max_fen)] {
             if value.is_some_and(|v| v < 0) {
@@ -164,6 +168,8 @@ impl SearchParams {
         }
         let query = SearchQuery {
             text,
+            any_word: false,
+            id: None,
             doc_type: self.doc_type,
             kind: self.kind.map(|k| k.as_str().to_string()),
             ipc_prefix: self.ipc.as_deref().map(ipc_prefix).transpose()?,
@@ -183,7 +189,9 @@ impl SearchParams {
     }
 }
 
-fn search_error(error: SearchError) -> ApiError {
+/// A search failure as the API reports it: 503 when the backend is out of
+/// reach, otherwise an internal error.
+pub fn search_error(error: SearchError) -> ApiError {
     match error {
         SearchError::Unavailable(message) => {
             tracing::error!(%message, "search backend unavailable");

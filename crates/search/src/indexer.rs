@@ -46,7 +46,7 @@ impl From<diesel::result::Error> for IndexerError {
 
 /// The events after `cursor` that may be processed now: the run without a
 /// gap younger than the grace period.
-fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
+pub fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
     let mut expected = cursor + 1;
     let mut ready = Vec::with_capacity(events.len());
     for event in events {

@@ -9,9 +9,10 @@ mod facets;
 mod handlers;
 pub mod index;
 pub mod indexer;
+pub mod keywords;
 pub mod meili;
 pub mod model;
 
-pub use handlers::{SharedIndex, router};
+pub use handlers::{SearchParams, SharedIndex, router, search_error};
 pub use index::{BoxFuture, IndexBatch, NEVER_BUILT, SearchError, SearchIndex};
 pub use model::{DocType, SearchDocument, SearchQuery, SearchResults, Sort};

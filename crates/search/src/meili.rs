@@ -36,6 +36,9 @@ const PRIMARY_KEY: &str = "key";
 const TASK_POLL: Duration = Duration::from_millis(100);
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Meilisearch itself reads at most ten words of a query.
+const MAX_ANY_WORDS: usize = 10;
+
 const HIGHLIGHT_PRE: &str = "<em>";
 const HIGHLIGHT_POST: &str = "</em>";
 
@@ -48,7 +51,8 @@ const LOCALIZED_ATTRIBUTES: [&str; 3] = ["title", "summary", "body"];
 /// In order of importance: a match in the title outranks one in the body.
 const SEARCHABLE_ATTRIBUTES: [&str; 4] = ["title", "summary", "body", "numbers"];
 
-const FILTERABLE_ATTRIBUTES: [&str; 15] = [
+const FILTERABLE_ATTRIBUTES: [&str; 16] = [
+    "id",
     "doc_type",
     "kind",
     "ipc_paths",
@@ -290,6 +294,54 @@ impl MeiliIndex {
     }
 
     async fn run_search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let words: Vec<&str> = query.text.as_deref().unwrap_or_default().split_whitespace().collect();
+        if query.any_word && words.len() > 1 {
+            self.search_any_word(query, &words).await
+        } else {
+            self.search_all_words(query).await
+        }
+    }
+
+    /// Meilisearch has no OR of words (its matching strategies drop words
+    /// from the end or by frequency, never leaving "any one of them"), so
+    /// an any-word search is one search per word, merged: a document's
+    /// score is the sum of its scores for the words it matches, as in the
+    /// embedded backend. Totals count the merged pool; facets are left
+    /// empty (matching, the one user, needs neither).
+    async fn search_any_word(&self, query: &SearchQuery, words: &[&str]) -> Result<SearchResults, SearchError> {
+        let pool = query.offset.saturating_add(query.limit);
+        let mut merged: Vec<SearchHit> = Vec::new();
+        for word in words.iter().take(MAX_ANY_WORDS) {
+            let single = SearchQuery {
+                text: Some((*word).to_string()),
+                any_word: false,
+                sort: Sort::Relevance,
+                offset: 0,
+                limit: pool,
+                ..query.clone()
+            };
+            for hit in self.search_all_words(&single).await?.hits {
+                match merged.iter_mut().find(|m| m.document.key() == hit.document.key()) {
+                    Some(seen) => seen.score += hit.score,
+                    None => merged.push(hit),
+                }
+            }
+        }
+        let newest = |h: &SearchHit| std::cmp::Reverse(h.document.published_at);
+        match query.sort {
+            Sort::Relevance => {
+                merged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| newest(a).cmp(&newest(b))))
+            }
+            Sort::Newest => merged.sort_by_key(newest),
+            Sort::PriceAsc => merged.sort_by_key(|h| (h.document.price_fen.is_none(), h.document.price_fen)),
+            Sort::PriceDesc => merged.sort_by_key(|h| std::cmp::Reverse(h.document.price_fen)),
+        }
+        let total = merged.len() as u64;
+        let hits = merged.into_iter().skip(query.offset).take(query.limit).collect();
+        Ok(SearchResults { hits, total, facets: facets(None) })
+    }
+
+    async fn search_all_words(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
         let index = self.index();
         let filter = filter_expression(query);
         let text = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
@@ -405,6 +457,7 @@ fn settings() -> Settings {
 /// read as filter syntax.
 pub(crate) fn filter_expression(query: &SearchQuery) -> Option<String> {
     let equals = [
+        ("id", query.id.as_deref()),
         ("doc_type", query.doc_type.map(DocType::as_str)),
         ("kind", query.kind.as_deref()),
         ("ipc_paths", query.ipc_prefix.as_deref()),
@@ -652,6 +705,7 @@ mod tests {
     fn filter_expression_covers_each_filter() {
         let cases = [
             (SearchQuery { doc_type: Some(DocType::Demand), ..SearchQuery::default() }, r#"doc_type = "demand""#),
+            (SearchQuery { id: Some("d-1".into()), ..SearchQuery::default() }, r#"id = "d-1""#),
             (SearchQuery { kind: Some("patent".into()), ..SearchQuery::default() }, r#"kind = "patent""#),
             (
                 SearchQuery { ipc_prefix: Some("G06F16/00".into()), ..SearchQuery::default() },

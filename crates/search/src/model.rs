@@ -122,6 +122,14 @@ pub enum Sort {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchQuery {
     pub text: Option<String>,
+    /// How the words of `text` combine: by default a document must contain
+    /// every word; with `any_word` one is enough, and documents with more
+    /// (and rarer) words rank higher. Matching asks this way with the text
+    /// of a whole listing or demand, where no document has every word.
+    pub any_word: bool,
+    /// Only the listing or demand with this id (whether it matches the rest
+    /// of the query is then a yes/no question: saved-search alerts ask it).
+    pub id: Option<String>,
     pub doc_type: Option<DocType>,
     pub kind: Option<String>,
     /// `G`, `G06`, `G06F`, `G06F16/00` or `G06F16/33`.

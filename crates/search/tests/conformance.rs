@@ -181,6 +181,24 @@ async fn every_backend_answers_alike() {
             q.region_prefix = Some("63".into());
         };
         assert_eq!(ids(index, with(combined)).await, ["p2", "p3"], "{name}");
+        // One item by id: does it match the rest of the query?
+        let by_id = |id: &str, t: Option<&str>| SearchQuery { id: Some(id.into()), text: t.map(Into::into), ..query() };
+        assert_eq!(ids(index, by_id("p2", None)).await, ["p2"], "{name}");
+        assert_eq!(ids(index, by_id("d1", Some("锂电池"))).await, ["d1"], "{name}");
+        assert!(ids(index, by_id("p4", Some("锂电池"))).await.is_empty(), "{name}");
+        let demand_p2 = SearchQuery { doc_type: Some(DocType::Demand), ..by_id("p2", None) };
+        assert!(ids(index, demand_p2).await.is_empty(), "{name}: p2 is a listing");
+        assert!(ids(index, by_id("nothing", None)).await.is_empty(), "{name}");
+
+        // Any word: a whole demand's text as the query finds what shares its telling words.
+        let any_word =
+            SearchQuery { any_word: true, doc_type: Some(DocType::Listing), ..text("求购 锂电池 回收") };
+        let found = index.search(&any_word).await.unwrap();
+        let found_ids: Vec<&str> = found.hits.iter().map(|h| h.document.id.as_str()).collect();
+        assert_eq!(found_ids.first(), Some(&"p2"), "{name}: the most words first: {found_ids:?}");
+        assert!(found_ids.contains(&"p3"), "{name}: one word is enough: {found_ids:?}");
+        assert!(!found_ids.contains(&"p5"), "{name}: no shared word, not found: {found_ids:?}");
+
         // A value is a value, never filter syntax.
         assert!(
             ids(index, with(|q| q.ipc_prefix = Some("G06\" OR doc_type = \"demand".into()))).await.is_empty(),

@@ -46,6 +46,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(techtrade_payments::router())
         .merge(techtrade_search::router())
         .merge(techtrade_subsidy::router())
+        .merge(techtrade_matching::router())
 }
 
 /// What the services share besides the database: built once at start-up.
@@ -57,6 +58,7 @@ pub struct Services {
     pub deals: techtrade_deals::DealSettings,
     /// The Stripe gateway, when Stripe is configured.
     pub stripe: techtrade_payments::Stripe,
+    pub matching: techtrade_matching::MatchingSettings,
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
@@ -77,6 +79,7 @@ pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Rou
         .layer(Extension(services.programs))
         .layer(Extension(services.deals))
         .layer(Extension(services.stripe))
+        .layer(Extension(services.matching))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(

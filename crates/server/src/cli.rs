@@ -317,6 +317,15 @@ async fn serve(config: Config) -> Result<(), Failure> {
             let _ = indexer_stopped.await;
         },
     ));
+    let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
+    let alerts = tokio::spawn(techtrade_matching::alerts::run(
+        db.clone(),
+        search.clone(),
+        Duration::from_millis(500),
+        async move {
+            let _ = alerts_stopped.await;
+        },
+    ));
     let state = AppState::new(db.clone(), config.settings());
     let options = HttpOptions {
         body_limit_bytes: config.server.body_limit_bytes,
@@ -334,7 +343,14 @@ async fn serve(config: Config) -> Result<(), Failure> {
         }
     };
     let deals = techtrade_deals::DealSettings { registration_office: config.deals.registration_office.clone() };
-    let services = app::Services { hasher, search, programs: std::sync::Arc::new(programs), deals, stripe };
+    let services = app::Services {
+        hasher,
+        search,
+        programs: std::sync::Arc::new(programs),
+        deals,
+        stripe,
+        matching: config.matching(),
+    };
     let router = app::router(state, services, &options);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
@@ -347,7 +363,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .map_err(Failure::failed);
     let _ = stop_indexer.send(());
     let _ = stop_notifier.send(true);
+    let _ = stop_alerts.send(());
     let _ = indexer.await;
+    let _ = alerts.await;
     if let Some(notifier) = notifier {
         // It finishes the email in hand (bounded by mail.send_timeout_seconds).
         let _ = notifier.await;
@@ -510,17 +528,19 @@ async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<
         };
         owners.push(seed::Owner { organization_id: organization.id.clone(), user_id: user.id });
     }
-    let report = tokio::task::spawn_blocking(move || {
+    let (report, (demands_created, demands_existing)) = tokio::task::spawn_blocking(move || {
         let mut conn = db.get().map_err(Failure::failed)?;
         let mut progress = crate::progress::Progress::start("listings", records.len() as u64);
         let report = seed::load_listings(&mut conn, &records, &owners, |done, _| progress.update(done as u64));
         progress.finish();
-        report.map_err(Failure::failed)
+        let demands = seed::load_demands(&mut conn, &owners).map_err(Failure::failed)?;
+        Ok::<_, Failure>((report.map_err(Failure::failed)?, demands))
     })
     .await
     .map_err(Failure::failed)??;
     println!(
-        "seeded in {:.1?}: {} organisations ({} new), {} members ({} new), {} listings new, {} already there{}",
+        "seeded in {:.1?}: {} organisations ({} new), {} members ({} new), {} listings new, {} already there, \
+         {} demands new, {} already there{}",
         started.elapsed(),
         organizations.len(),
         organizations_created,
@@ -528,6 +548,8 @@ async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<
         members_created,
         report.listings_created,
         report.listings_existing,
+        demands_created,
+        demands_existing,
         if report.codes_dropped > 0 {
             format!(", {} non-IPC codes left out", report.codes_dropped)
         } else {

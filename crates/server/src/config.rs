@@ -13,6 +13,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use techtrade_db::{DatabaseUrl, PoolOptions};
+use techtrade_domain::matching::Weights;
+use techtrade_matching::MatchingSettings;
 use techtrade_web::{AuthSettings, Settings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +31,7 @@ pub struct Config {
     pub deals: DealsConfig,
     pub payments: PaymentsConfig,
     pub subsidy: SubsidyConfig,
+    pub matching: MatchingConfig,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             deals: DealsConfig::default(),
             payments: PaymentsConfig::default(),
             subsidy: SubsidyConfig::default(),
+            matching: MatchingConfig::default(),
         }
     }
 }
@@ -273,6 +277,23 @@ impl Default for SubsidyConfig {
     }
 }
 
+/// How matching ranks (`techtrade_domain::matching` explains the factors).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchingConfig {
+    /// Candidates asked of the search backend before re-ranking (1..=1000).
+    pub candidate_pool: usize,
+    /// Non-negative, not all zero; only their ratios matter.
+    pub weights: Weights,
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        let d = MatchingSettings::default();
+        Self { candidate_pool: d.candidate_pool, weights: d.weights }
+    }
+}
+
 /// A configuration value that must never reach a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -349,6 +370,10 @@ impl Config {
         }
     }
 
+    pub fn matching(&self) -> MatchingSettings {
+        MatchingSettings { weights: self.matching.weights, candidate_pool: self.matching.candidate_pool }
+    }
+
     /// Checks what serde cannot: values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.database_url()?;
@@ -380,6 +405,13 @@ impl Config {
                 problem: "Stripe needs both stripe_secret_key and stripe_webhook_secret, or neither".into(),
             });
         }
+        if !(1..=1000).contains(&self.matching.candidate_pool) {
+            return Err(ConfigError::Invalid { key: "matching.candidate_pool", problem: "must be 1 to 1000".into() });
+        }
+        self.matching
+            .weights
+            .validate()
+            .map_err(|e| ConfigError::Invalid { key: "matching.weights", problem: e.to_string() })?;
         if self.mail.transport == MailTransport::Smtp && self.mail.smtp_url.is_none() {
             return Err(ConfigError::Invalid {
                 key: "mail.smtp_url",
@@ -476,12 +508,14 @@ mod tests {
             jail.set_env("TECHTRADE__DATABASE__POOL_SIZE", "7");
             jail.set_env("TECHTRADE__SEARCH__BACKEND", "meilisearch");
             jail.set_env("TECHTRADE__SEARCH__MEILISEARCH_URL", "http://127.0.0.1:7700");
+            jail.set_env("TECHTRADE__MATCHING__WEIGHTS__REGION", "0.5");
             let config = Config::figment(dir.path(), None)
                 .merge(Env::prefixed("TECHTRADE__").split("__"))
                 .extract_checked()
                 .map_err(|e| e.to_string())?;
             assert_eq!(config.database.pool_size, 7);
             assert_eq!(config.search.backend, SearchBackend::Meilisearch);
+            assert_eq!((config.matching.weights.region, config.matching.weights.text), (0.5, 0.35));
             Ok(())
         });
     }
@@ -504,6 +538,16 @@ mod tests {
         write(dir.path(), "default.toml", "[server]\nlisten = \"localhost\"\n");
         let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
         assert!(err.contains("server.listen"), "{err}");
+
+        write(dir.path(), "default.toml", "[matching.weights]\nprice = -1.0\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("matching.weights") && err.contains("price"), "{err}");
+        write(dir.path(), "default.toml", "[matching.weights]\ncolour = 1.0\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        write(dir.path(), "default.toml", "[matching]\ncandidate_pool = 0\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("matching.candidate_pool"), "{err}");
     }
 
     #[test]

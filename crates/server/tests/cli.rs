@@ -210,12 +210,16 @@ fn seed_demo_is_complete_and_idempotent() {
     for target in targets(dir.path()) {
         let first = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).contains("9797 listings new, 0 already there"), "{}", stdout(&first));
+        assert!(stdout(&first).contains("9797 listings new, 0 already there, 5 demands new"), "{}", stdout(&first));
         assert!(stderr(&first).contains("listings: 9797/9797"), "progress is reported: {}", stderr(&first));
 
         let second = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
         assert!(second.status.success(), "{}", stderr(&second));
-        assert!(stdout(&second).contains("0 listings new, 9797 already there"), "{}", stdout(&second));
+        assert!(
+            stdout(&second).contains("0 listings new, 9797 already there, 0 demands new, 5 already there"),
+            "{}",
+            stdout(&second)
+        );
 
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
         assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
@@ -224,12 +228,12 @@ fn seed_demo_is_complete_and_idempotent() {
         let reindexed = techtrade(dir.path(), Some(&target.url), &["reindex"], "");
         assert!(reindexed.status.success(), "{}", stderr(&reindexed));
         assert!(
-            stdout(&reindexed).contains("reindexed 9797 published listings and demands into the embedded index"),
+            stdout(&reindexed).contains("reindexed 9802 published listings and demands into the embedded index"),
             "{}",
             stdout(&reindexed)
         );
         assert!(
-            stderr(&reindexed).contains("documents: 9797/9797"),
+            stderr(&reindexed).contains("documents: 9802/9802"),
             "plain progress lines off a terminal: {}",
             stderr(&reindexed)
         );
@@ -260,6 +264,9 @@ fn search_total(port: u16) -> Option<u64> {
     let body = response.split("\r\n\r\n").nth(1)?;
     serde_json::from_str::<serde_json::Value>(body).ok()?["total"].as_u64()
 }
+
+/// What `seed --demo` publishes: the 9,797 patent records and 5 demands.
+const DEMO_ITEMS: usize = 9_802;
 
 /// Killing the server (SIGKILL) while it builds its search index, then
 /// starting it again, leaves the index equal to the database.
@@ -299,7 +306,7 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
             let (ids, cursor) = if index_dir.exists() { count_indexed() } else { Default::default() };
             match ids.len() {
                 0 => delay *= 2,
-                9_797.. => delay /= 2,
+                DEMO_ITEMS.. => delay /= 2,
                 _ => {
                     interrupted = Some((ids.len(), cursor));
                     break;
@@ -321,7 +328,7 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
             let ready = http_get(port, "/readyz").ok()?;
             let body: serde_json::Value = serde_json::from_str(ready.split("\r\n\r\n").nth(1)?).ok()?;
             let positions_meet = body["search_position"] == body["outbox_position"];
-            Some(positions_meet && search_total(port) == Some(9_797))
+            Some(positions_meet && search_total(port) == Some(DEMO_ITEMS as u64))
         };
         let deadline = Instant::now() + Duration::from_secs(120);
         while caught_up() != Some(true) && Instant::now() < deadline {
@@ -334,16 +341,14 @@ fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
         let published: std::collections::BTreeSet<String> = {
             use diesel::prelude::*;
-            use techtrade_db::schema::listings;
-            listings::table
-                .filter(listings::status.eq("published"))
-                .select(listings::id)
-                .load(&mut conn)
-                .unwrap()
-                .into_iter()
-                .collect()
+            use techtrade_db::schema::{demands, listings};
+            let listings: Vec<String> =
+                listings::table.filter(listings::status.eq("published")).select(listings::id).load(&mut conn).unwrap();
+            let demands: Vec<String> =
+                demands::table.filter(demands::status.eq("published")).select(demands::id).load(&mut conn).unwrap();
+            listings.into_iter().chain(demands).collect()
         };
-        assert_eq!(ids, published, "the index holds exactly the published listings");
+        assert_eq!(ids, published, "the index holds exactly the published listings and demands");
         assert_eq!(cursor, techtrade_db::outbox::last_id(&mut conn).unwrap(), "and knows it is up to date");
     }
 }
