@@ -71,6 +71,7 @@ pub struct TestApp {
     pub hasher: PasswordHasher,
     /// An in-memory embedded index, filled by [`TestApp::sync_search`].
     pub search: SharedIndex,
+    services: Services,
     router: Router,
 }
 
@@ -161,28 +162,16 @@ impl TestApp {
     /// The same application with Stripe configured (its API at `settings.api_base`).
     pub fn with_stripe(mut self, settings: techtrade_payments::StripeSettings) -> Self {
         let gateway = techtrade_payments::StripeGateway::new(settings).unwrap();
-        let stripe = techtrade_payments::Stripe(Some(Arc::new(gateway)));
-        self.router = Self::router(&self.state, &self.hasher, &self.search, stripe);
+        self.services.stripe = techtrade_payments::Stripe(Some(Arc::new(gateway)));
+        self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
         self
     }
 
-    fn router(
-        state: &AppState,
-        hasher: &PasswordHasher,
-        search: &SharedIndex,
-        stripe: techtrade_payments::Stripe,
-    ) -> Router {
-        let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/policies");
-        let programs = Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap());
-        let services = Services {
-            hasher: hasher.clone(),
-            search: search.clone(),
-            programs,
-            deals: techtrade_deals::DealSettings::default(),
-            stripe,
-            matching: techtrade_matching::MatchingSettings::default(),
-        };
-        app::router(state.clone(), services, &HttpOptions::default())
+    /// The same application with other subsidy programs than `config/policies`.
+    pub fn with_programs(mut self, programs: Vec<techtrade_domain::policy::Program>) -> Self {
+        self.services.programs = Arc::new(programs);
+        self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
+        self
     }
 
     fn on(database: TestDatabase) -> Self {
@@ -190,8 +179,17 @@ impl TestApp {
         let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
         let state = AppState::new(database.db.clone(), settings);
         let search: SharedIndex = Arc::new(EmbeddedIndex::in_memory().unwrap());
-        let router = Self::router(&state, &hasher, &search, techtrade_payments::Stripe::default());
-        Self { database, state, hasher, search, router }
+        let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/policies");
+        let services = Services {
+            hasher: hasher.clone(),
+            search: search.clone(),
+            programs: Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap()),
+            deals: techtrade_deals::DealSettings::default(),
+            stripe: techtrade_payments::Stripe::default(),
+            matching: techtrade_matching::MatchingSettings::default(),
+        };
+        let router = app::router(state.clone(), services.clone(), &HttpOptions::default());
+        Self { database, state, hasher, search, services, router }
     }
 
     /// Runs the search indexer until it has caught up with the outbox, as

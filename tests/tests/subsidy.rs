@@ -1,8 +1,16 @@
-//! Subsidy programs over HTTP: what the policy files say, for anyone.
+//! The subsidy service over HTTP: programs, claims computed from deals made
+//! through the API (the worked examples of POLICY.md), two-level review,
+//! rounds within the budget, the public notice and simulation.
 
 #![allow(clippy::unwrap_used)]
 
-use techtrade_tests::on_both_databases;
+use serde_json::{Value, json};
+use techtrade_accounts::NewUser;
+use techtrade_domain::Role;
+use techtrade_domain::policy::Program;
+use techtrade_tests::{TestApp, TestOrg, TestResponse, on_both_databases};
+
+const WAN: i64 = 1_000_000; // 万 yuan in fen
 
 on_both_databases! {
     async fn anyone_reads_the_programs_in_force(app: TestApp) {
@@ -23,5 +31,390 @@ on_both_databases! {
         assert_eq!(nanjing["proration"], "proportional");
         assert!(nanjing["summary_en"][0].as_str().unwrap().contains("rate 5%"));
         assert_eq!(items[2]["budget_fen"], serde_json::Value::Null);
+    }
+}
+
+/// A seller with a published listing offered by licence (so it stays on
+/// the market for several buyers), and an official to register contracts.
+struct Market {
+    seller: TestOrg,
+    official: String,
+    listing_id: String,
+}
+
+async fn market(app: &TestApp) -> Market {
+    let seller = app.register_org("university").await;
+    let (_, official) = app.staff(Role::Official).await;
+    let body = json!({
+        "kind": "achievement",
+        "title": "盐湖卤水提锂吸附材料及工艺",
+        "summary": "铝系吸附剂提锂，已完成中试。",
+        "ipc": ["C22B26/12"],
+        "maturity": "pilot",
+        "trade_modes": ["nonexclusive_license", "joint_development"],
+        "negotiable": true,
+        "region_code": "632801",
+    });
+    let created = app.post("/api/v1/listings", Some(&seller.token), body).await;
+    created.assert_status(201);
+    let listing_id = created.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/listings/{listing_id}/submit"), Some(&seller.token), json!({})).await.assert_status(200);
+    app.post(&format!("/api/v1/listings/{listing_id}/review"), Some(&official), json!({"decision": "approve"}))
+        .await
+        .assert_status(200);
+    Market { seller, official, listing_id }
+}
+
+/// A deal between `buyer` and the market's seller, registered with the
+/// technology amount (total − non-technical) and paid `paid` fen today.
+async fn paid_deal(
+    app: &TestApp,
+    m: &Market,
+    buyer: &TestOrg,
+    total: i64,
+    non_technical: i64,
+    paid: i64,
+    related: bool,
+) -> String {
+    let offer =
+        json!({"listing_id": m.listing_id, "offer": {"amount_fen": total, "trade_mode": "nonexclusive_license"}});
+    let opened = app.post("/api/v1/deals", Some(&buyer.token), offer).await;
+    opened.assert_status(201);
+    let id = opened.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/deals/{id}/accept"), Some(&m.seller.token), json!({})).await.assert_status(200);
+    let today = chrono::Utc::now().date_naive().to_string();
+    let contract = json!({
+        "category": "license", "total_amount_fen": total, "non_technical_amount_fen": non_technical,
+        "signed_on": today, "related_party": related,
+    });
+    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
+    let registration = json!({"decision": "register", "registered_technology_amount_fen": total - non_technical});
+    app.post(&format!("/api/v1/deals/{id}/registration"), Some(&m.official), registration).await.assert_status(200);
+    if paid > 0 {
+        let payment =
+            json!({"method": "offline", "amount_fen": paid, "paid_on": today, "reference": format!("BANK-{id}")});
+        let recorded = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&buyer.token), payment).await;
+        recorded.assert_status(201);
+        let payment_id = recorded.json["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
+            .await
+            .assert_status(200);
+    }
+    id
+}
+
+fn year() -> i32 {
+    chrono::Datelike::year(&chrono::Utc::now())
+}
+
+fn claim_body(program: &str, role: &str) -> Value {
+    json!({"program_id": program, "year": year(), "role": role})
+}
+
+async fn preview(app: &TestApp, org: &TestOrg, program: &str, role: &str) -> TestResponse {
+    app.post("/api/v1/subsidy/claims/preview", Some(&org.token), claim_body(program, role)).await
+}
+
+/// An official who is also a member of `org`.
+async fn official_of(app: &TestApp, org: &TestOrg) -> String {
+    let n = techtrade_tests::unique();
+    let email = format!("official{n}@example.cn");
+    let input = NewUser {
+        email: email.clone(),
+        password: "official password".into(),
+        name: format!("兼任官员{n}"),
+        role: Role::Official,
+        organization_id: Some(org.id.clone()),
+    };
+    techtrade_accounts::create_user(&app.state.db, &app.hasher, input, None, None).await.unwrap();
+    app.login(&email, "official password").await
+}
+
+on_both_databases! {
+    async fn nanjing_buyer_examples_end_to_end(app: TestApp) {
+        let m = market(&app).await;
+        // One deal: 800万 registered, 800万 paid → 40万.
+        let one = app.register_org("enterprise").await;
+        let deal = paid_deal(&app, &m, &one, 800 * WAN, 0, 800 * WAN, false).await;
+        let response = preview(&app, &one, "nanjing-2021", "buyer").await;
+        response.assert_status(200);
+        assert_eq!(response.json["eligible"], true);
+        assert_eq!(response.json["amount_fen"], 40 * WAN);
+        let lines = response.json["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["base_fen"], 800 * WAN);
+        // An annual rule gives one line for the year, naming its deals.
+        assert_eq!(lines[0]["deal_id"], Value::Null);
+        assert!(lines[0]["explanation"].as_str().unwrap().contains(&deal), "{}", lines[0]["explanation"]);
+
+        // 3000万 with 1000万 non-technical, 1500万 paid → 75万; and 800万 → 40万: 115万, capped at 100万.
+        let two = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &two, 3000 * WAN, 1000 * WAN, 1500 * WAN, false).await;
+        paid_deal(&app, &m, &two, 800 * WAN, 0, 800 * WAN, false).await;
+        // A related-party deal is excluded with its reason.
+        let related = paid_deal(&app, &m, &two, 100 * WAN, 0, 100 * WAN, true).await;
+        let response = preview(&app, &two, "nanjing-2021", "buyer").await;
+        assert_eq!(response.json["amount_fen"], 100 * WAN, "{}", response.text);
+        let ineligible = response.json["ineligible"].as_array().unwrap();
+        assert_eq!(ineligible.len(), 1);
+        assert_eq!(ineligible[0]["deal_id"], related.as_str());
+        let codes: Vec<&str> = ineligible[0]["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert!(codes.contains(&"related_party"), "{codes:?}");
+    }
+}
+
+on_both_databases! {
+    async fn sanming_seller_tiers_end_to_end(app: TestApp) {
+        for (received_wan, award_fen) in [(8, 800 * 100), (50, 3_000 * 100), (500, 9_500 * 100), (5000, 50_000 * 100)] {
+            let m = market(&app).await;
+            let buyer = app.register_org("enterprise").await;
+            paid_deal(&app, &m, &buyer, received_wan * WAN, 0, received_wan * WAN, false).await;
+            let response = preview(&app, &m.seller, "sanming", "seller").await;
+            response.assert_status(200);
+            assert_eq!(response.json["amount_fen"], award_fen, "{received_wan}万: {}", response.text);
+        }
+    }
+}
+
+on_both_databases! {
+    async fn a_claim_is_submitted_once_and_frozen(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        let deal = paid_deal(&app, &m, &buyer, 400 * WAN, 0, 200 * WAN, false).await;
+        let body = claim_body("nanjing-2021", "buyer").to_string();
+        let headers = [("Idempotency-Key", "claim-1")];
+        let submitted = app.post_with("/api/v1/subsidy/claims", Some(&buyer.token), &headers, &body).await;
+        submitted.assert_status(201);
+        assert_eq!(submitted.json["status"], "submitted");
+        assert_eq!(submitted.json["computed_amount_fen"], 10 * WAN);
+        assert_eq!(submitted.json["calculation"]["amount_fen"], 10 * WAN);
+        assert_eq!(submitted.json["policy_digest"].as_str().unwrap().len(), 64);
+        let replay = app.post_with("/api/v1/subsidy/claims", Some(&buyer.token), &headers, &body).await;
+        replay.assert_status(201);
+        assert_eq!(replay.json["id"], submitted.json["id"]);
+        app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body("nanjing-2021", "buyer")).await.assert_problem(409, "already_claimed");
+
+        // More is paid later: the preview sees it, the claim does not change.
+        let payment = json!({"method": "offline", "amount_fen": 200 * WAN, "paid_on": chrono::Utc::now().date_naive().to_string(), "reference": "BANK-2"});
+        let recorded = app.post(&format!("/api/v1/deals/{deal}/payments"), Some(&buyer.token), payment).await;
+        let payment_id = recorded.json["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        assert_eq!(preview(&app, &buyer, "nanjing-2021", "buyer").await.json["amount_fen"], 20 * WAN);
+        let id = submitted.json["id"].as_str().unwrap();
+        let stored = app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&buyer.token)).await;
+        assert_eq!(stored.json["computed_amount_fen"], 10 * WAN);
+
+        // Nothing eligible: 422; unknown program and bad year: 422 naming the fields.
+        let nobody = app.register_org("enterprise").await;
+        app.post("/api/v1/subsidy/claims", Some(&nobody.token), claim_body("nanjing-2021", "buyer")).await.assert_problem(422, "not_eligible");
+        let bad = app.post("/api/v1/subsidy/claims/preview", Some(&nobody.token), json!({"program_id": "atlantis", "year": 1999, "role": "buyer"})).await;
+        bad.assert_problem(422, "validation_failed");
+        assert_eq!(bad.error_fields(), ["program_id", "year"]);
+        let (_, official) = app.staff(Role::Official).await;
+        app.post("/api/v1/subsidy/claims/preview", Some(&official), claim_body("nanjing-2021", "buyer")).await.assert_problem(403, "forbidden");
+
+        // Members see their own claims only; officials all.
+        assert_eq!(app.get("/api/v1/subsidy/claims", Some(&buyer.token)).await.json["total"], 1);
+        assert_eq!(app.get("/api/v1/subsidy/claims", Some(&nobody.token)).await.json["total"], 0);
+        app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&nobody.token)).await.assert_problem(404, "not_found");
+        let queue = app.get("/api/v1/subsidy/claims?status=submitted&program_id=nanjing-2021", Some(&official)).await;
+        assert_eq!(queue.json["total"], 1);
+    }
+}
+
+on_both_databases! {
+    async fn two_levels_by_two_officials_never_ones_own(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &buyer, 400 * WAN, 0, 400 * WAN, false).await;
+        let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body("nanjing-2021", "buyer")).await;
+        claim.assert_status(201);
+        let path = format!("/api/v1/subsidy/claims/{}/review", claim.json["id"].as_str().unwrap());
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let own = official_of(&app, &buyer).await;
+        let approve = json!({"decision": "approve"});
+
+        app.post(&path, Some(&buyer.token), approve.clone()).await.assert_problem(403, "forbidden");
+        app.post(&path, Some(&own), approve.clone()).await.assert_problem(403, "own_organization");
+        let raised = app.post(&path, Some(&first), json!({"decision": "approve", "amount_fen": 20 * WAN + 1, "reason": "x"})).await;
+        raised.assert_problem(422, "validation_failed");
+        assert_eq!(raised.json["errors"][0]["code"], "exceeds_computed");
+        let unexplained = app.post(&path, Some(&first), json!({"decision": "approve", "amount_fen": 15 * WAN})).await;
+        assert_eq!(unexplained.error_fields(), ["reason"]);
+
+        let level_one = app.post(&path, Some(&first), json!({"decision": "approve", "amount_fen": 15 * WAN, "reason": "部分付款凭证不清晰"})).await;
+        level_one.assert_status(200);
+        assert_eq!(level_one.json["status"], "first_approved");
+        assert_eq!(level_one.json["approved_amount_fen"], 15 * WAN);
+        app.post(&path, Some(&first), approve.clone()).await.assert_problem(403, "same_reviewer");
+        let over = app.post(&path, Some(&second), json!({"decision": "approve", "amount_fen": 16 * WAN, "reason": "x"})).await;
+        assert_eq!(over.json["errors"][0]["code"], "exceeds_computed");
+        let level_two = app.post(&path, Some(&second), approve.clone()).await;
+        level_two.assert_status(200);
+        assert_eq!(level_two.json["status"], "approved");
+        assert_eq!(level_two.json["approved_amount_fen"], 15 * WAN);
+        let levels: Vec<i64> = level_two.json["reviews"].as_array().unwrap().iter().map(|r| r["level"].as_i64().unwrap()).collect();
+        assert_eq!(levels, [1, 2]);
+        let (_, third) = app.staff(Role::Official).await;
+        app.post(&path, Some(&third), approve.clone()).await.assert_problem(409, "invalid_state");
+
+        // A rejection needs a reason and ends the claim.
+        let other = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &other, 100 * WAN, 0, 100 * WAN, false).await;
+        let claim = app.post("/api/v1/subsidy/claims", Some(&other.token), claim_body("nanjing-2021", "buyer")).await;
+        let path = format!("/api/v1/subsidy/claims/{}/review", claim.json["id"].as_str().unwrap());
+        app.post(&path, Some(&first), json!({"decision": "reject"})).await.assert_problem(422, "validation_failed");
+        let rejected = app.post(&path, Some(&first), json!({"decision": "reject", "reason": "合同未完成"})).await;
+        assert_eq!(rejected.json["status"], "rejected");
+        app.post(&path, Some(&second), approve).await.assert_problem(409, "invalid_state");
+
+        // Each decision is audited and sent to the mailer.
+        let mut conn = app.database.connect();
+        let events = techtrade_db::outbox::events_after(&mut conn, 0, 10_000).unwrap();
+        let reviewed: Vec<Value> = events.iter().filter(|e| e.event_type == "claim.reviewed").map(|e| serde_json::from_str(&e.payload).unwrap()).collect();
+        assert_eq!(reviewed.len(), 3);
+        assert_eq!(reviewed[0]["level"], 1);
+        assert_eq!(reviewed[0]["reason"], "部分付款凭证不清晰");
+        assert_eq!(reviewed[2]["decision"], "reject");
+    }
+}
+
+/// A program like Nanjing's with a budget of 100万 yuan and no caps: the
+/// pro-rating example of POLICY.md.
+fn small_budget_program() -> Program {
+    Program::from_toml(
+        r#"
+        id = "budget-test"
+        name = "预算测试"
+        budget_fen = 100000000
+        proration = "proportional"
+        [[rules]]
+        id = "buyer"
+        role = "buyer"
+        aggregate = "annual"
+        rate = "5%"
+        "#,
+    )
+    .unwrap()
+}
+
+async fn approved_claim(app: &TestApp, m: &Market, paid: i64, first: &str, second: &str) -> (TestOrg, String) {
+    let buyer = app.register_org("enterprise").await;
+    paid_deal(app, m, &buyer, paid, 0, paid, false).await;
+    let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body("budget-test", "buyer")).await;
+    claim.assert_status(201);
+    let id = claim.json["id"].as_str().unwrap().to_string();
+    for official in [first, second] {
+        app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(official), json!({"decision": "approve"}))
+            .await
+            .assert_status(200);
+    }
+    (buyer, id)
+}
+
+on_both_databases! {
+    async fn a_round_pays_exactly_the_budget_and_is_publicised(app: TestApp) {
+        let app = app.with_programs(vec![small_budget_program()]);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        // 1200万, 1000万 and 800万 paid at 5%: 60万, 50万, 40万 approved, 150万 in all.
+        let mut claims = Vec::new();
+        for paid in [1200 * WAN, 1000 * WAN, 800 * WAN] {
+            claims.push(approved_claim(&app, &m, paid, &first, &second).await);
+        }
+        // A claim still at level 1 is not in the round.
+        let late = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &late, 100 * WAN, 0, 100 * WAN, false).await;
+        let pending = app.post("/api/v1/subsidy/claims", Some(&late.token), claim_body("budget-test", "buyer")).await;
+        pending.assert_status(201);
+
+        let close = json!({"program_id": "budget-test", "year": year()});
+        app.post("/api/v1/subsidy/rounds", Some(&claims[0].0.token), close.clone()).await.assert_problem(403, "forbidden");
+        let (a, b) = tokio::join!(
+            app.post("/api/v1/subsidy/rounds", Some(&first), close.clone()),
+            app.post("/api/v1/subsidy/rounds", Some(&second), close.clone()),
+        );
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "{} / {}", a.text, b.text);
+        let round = if a.status == 201 { a } else { b };
+        assert_eq!(round.json["total_approved_fen"], 150 * WAN);
+        assert_eq!(round.json["total_final_fen"], 100 * WAN);
+        assert_eq!(round.json["prorated"], true);
+        let finals: Vec<i64> = round.json["items"].as_array().unwrap().iter().map(|i| i["final_amount_fen"].as_i64().unwrap()).collect();
+        assert_eq!(finals, [40_000_000, 33_333_333, 26_666_667]);
+        app.post("/api/v1/subsidy/rounds", Some(&first), close).await.assert_problem(409, "round_closed");
+
+        // The public notice needs no login; the CSV is for officials.
+        let id = round.json["id"].as_str().unwrap();
+        let notice = app.get(&format!("/api/v1/subsidy/rounds/{id}"), None).await;
+        notice.assert_status(200);
+        assert_eq!(notice.json["items"].as_array().unwrap().len(), 3);
+        assert!(notice.json["items"][0]["organization_name"].as_str().unwrap().starts_with("测试单位"));
+        assert!(notice.json["notice_until"].as_str().unwrap() > notice.json["closed_at"].as_str().unwrap().get(..10).unwrap());
+        app.get(&format!("/api/v1/subsidy/rounds/{id}/export.csv"), Some(&claims[0].0.token)).await.assert_problem(403, "forbidden");
+        let csv = app.get(&format!("/api/v1/subsidy/rounds/{id}/export.csv"), Some(&first)).await;
+        csv.assert_status(200);
+        assert!(csv.header("content-type").starts_with("text/csv"));
+        let lines: Vec<&str> = csv.text.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].starts_with("claim_id,organization,credit_code,role"));
+        assert!(lines[1].contains(",40000000,400000.00,"), "{}", lines[1]);
+
+        // Claims of the round are publicised; the one left at level 1 can no longer be reviewed.
+        let claim = app.get(&format!("/api/v1/subsidy/claims/{}", claims[1].1), Some(&claims[1].0.token)).await;
+        assert_eq!(claim.json["status"], "publicized");
+        assert_eq!(claim.json["final_amount_fen"], 33_333_333);
+        let late_path = format!("/api/v1/subsidy/claims/{}/review", pending.json["id"].as_str().unwrap());
+        app.post(&late_path, Some(&first), json!({"decision": "approve"})).await.assert_problem(409, "invalid_state");
+
+        // Disbursements are recorded once.
+        let disbursement = lines[1].split(',').nth(8).unwrap().to_string();
+        let paid = json!({"paid_on": chrono::Utc::now().date_naive().to_string(), "reference": "国库支付-0001"});
+        let recorded = app.post(&format!("/api/v1/subsidy/disbursements/{disbursement}/paid"), Some(&first), paid.clone()).await;
+        recorded.assert_status(200);
+        assert_eq!(recorded.json["status"], "paid");
+        assert_eq!(recorded.json["amount_fen"], 40_000_000);
+        app.post(&format!("/api/v1/subsidy/disbursements/{disbursement}/paid"), Some(&first), paid).await.assert_problem(409, "invalid_state");
+        let csv = app.get(&format!("/api/v1/subsidy/rounds/{id}/export.csv"), Some(&first)).await;
+        assert!(csv.text.contains("国库支付-0001"));
+    }
+}
+
+on_both_databases! {
+    async fn officials_simulate_another_rate_without_changing_anything(app: TestApp) {
+        let m = market(&app).await;
+        for paid in [400 * WAN, 2000 * WAN] {
+            let buyer = app.register_org("enterprise").await;
+            paid_deal(&app, &m, &buyer, paid, 0, paid, false).await;
+        }
+        let (_, official) = app.staff(Role::Official).await;
+        let current = app.post("/api/v1/subsidy/simulate", Some(&official), json!({"program_id": "nanjing-2021", "year": year()})).await;
+        current.assert_status(200);
+        let buyer = &current.json["roles"][0];
+        assert_eq!(buyer["role"], "buyer");
+        assert_eq!(buyer["claimants"], 2);
+        // 5% of 400万 and of 2000万: 20万 + 100万 (the cap).
+        assert_eq!(buyer["current_total_fen"], 120 * WAN);
+        assert_eq!(buyer["simulated_total_fen"], 120 * WAN);
+
+        let eight = json!({"program_id": "nanjing-2021", "year": year(), "policy": {"rules": [{"id": "buyer-local", "rate": "8%"}], "budget_fen": 100_000_000}});
+        let simulated = app.post("/api/v1/subsidy/simulate", Some(&official), eight).await;
+        simulated.assert_status(200);
+        // 8%: 32万 + 100万 (still capped) = 132万 against a budget of 100万.
+        assert_eq!(simulated.json["roles"][0]["simulated_total_fen"], 132 * WAN);
+        assert_eq!(simulated.json["budget"]["over_budget_fen"], 32 * WAN);
+        assert_eq!(simulated.json["budget"]["payout_percent"], "75.75");
+
+        let bad = app.post("/api/v1/subsidy/simulate", Some(&official),
+            json!({"program_id": "nanjing-2021", "year": year(), "policy": {"rules": [{"id": "buyer-local", "rate": "150%"}]}})).await;
+        bad.assert_problem(422, "validation_failed");
+        assert!(bad.error_fields()[0].starts_with("policy.rules"), "{:?}", bad.error_fields());
+        let member = app.register_org("enterprise").await;
+        app.post("/api/v1/subsidy/simulate", Some(&member.token), json!({"program_id": "nanjing-2021", "year": year()})).await.assert_problem(403, "forbidden");
+        // Nothing was stored.
+        assert_eq!(app.get("/api/v1/subsidy/claims", Some(&official)).await.json["total"], 0);
     }
 }
