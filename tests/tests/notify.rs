@@ -70,3 +70,70 @@ on_both_databases! {
         assert!(rejected.html.as_deref().unwrap().contains("<td>专利权人与申请单位不一致</td>"));
     }
 }
+
+/// The templates the emails of `app`'s outbox were planned with.
+fn templates_planned(app: &TestApp) -> Vec<String> {
+    use diesel::prelude::*;
+    use techtrade_db::schema::sent_emails;
+    let mut conn = app.database.connect();
+    let mut templates: Vec<String> =
+        sent_emails::table.select(sent_emails::template).distinct().load(&mut conn).unwrap();
+    templates.sort();
+    templates
+}
+
+on_both_databases! {
+    /// The events the deals, payments and subsidy services really emit
+    /// carry what their emails need: a whole deal and a claim's review
+    /// and round, each reaching the parties.
+    async fn a_deal_and_a_subsidy_round_send_every_email(app: TestApp) {
+        let sink = SmtpSink::start();
+        let seller = app.register_org("university").await;
+        let buyer = app.register_org("enterprise").await;
+        let (_, official) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let listing = app.post("/api/v1/listings", Some(&seller.token), listing_body()).await;
+        let listing_id = listing.json["id"].as_str().unwrap().to_string();
+        app.request(axum::http::Method::POST, &format!("/api/v1/listings/{listing_id}/submit"), Some(&seller.token), None).await.assert_status(200);
+        app.post(&format!("/api/v1/listings/{listing_id}/review"), Some(&official), json!({"decision": "approve"})).await.assert_status(200);
+
+        let today = chrono::Utc::now().date_naive().to_string();
+        let opened = app.post("/api/v1/deals", Some(&buyer.token), json!({"listing_id": listing_id, "offer": {"amount_fen": 100_000_000, "trade_mode": "assignment"}})).await;
+        opened.assert_status(201);
+        let deal = opened.json["id"].as_str().unwrap().to_string();
+        let at = |action: &str| format!("/api/v1/deals/{deal}/{action}");
+        app.post(&at("offers"), Some(&seller.token), json!({"amount_fen": 120_000_000, "trade_mode": "assignment"})).await.assert_status(201);
+        app.post(&at("accept"), Some(&buyer.token), json!({})).await.assert_status(200);
+        let contract = json!({"category": "transfer", "total_amount_fen": 120_000_000, "non_technical_amount_fen": 0, "signed_on": today, "related_party": false});
+        app.post(&at("contract"), Some(&seller.token), contract).await.assert_status(200);
+        app.post(&at("registration"), Some(&official), json!({"decision": "register", "registered_technology_amount_fen": 120_000_000})).await.assert_status(200);
+        let payment = app.post(&at("payments"), Some(&buyer.token), json!({"method": "offline", "amount_fen": 120_000_000, "paid_on": today, "reference": "ICBC-1"})).await;
+        let payment_id = payment.json["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&seller.token), json!({})).await.assert_status(200);
+
+        let year = chrono::Datelike::year(&chrono::Utc::now());
+        let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"})).await;
+        claim.assert_status(201);
+        let review = format!("/api/v1/subsidy/claims/{}/review", claim.json["id"].as_str().unwrap());
+        app.post(&review, Some(&official), json!({"decision": "approve"})).await.assert_status(200);
+        app.post(&review, Some(&second), json!({"decision": "approve"})).await.assert_status(200);
+        app.post("/api/v1/subsidy/rounds", Some(&official), json!({"program_id": "nanjing-2021", "year": year})).await.assert_status(201);
+
+        let report = worker(&app, &sink).run_until_idle().await.unwrap();
+        assert_eq!(report.failed + report.unknown, 0, "{report:?}");
+        assert_eq!(
+            templates_planned(&app),
+            [
+                "claim_reviewed", "contract_registered", "contract_signed", "counter_offer", "deal_agreed",
+                "deal_completed", "item_approved", "offer_received", "payment_confirmed", "payment_recorded",
+                "round_publicized", "welcome",
+            ]
+        );
+        let messages = sink.wait_for(report.sent, Duration::from_secs(10));
+        let to_buyer: Vec<&str> = messages.iter().filter(|m| m.rcpt_tos == [buyer.email.clone()]).map(|m| m.subject.as_str()).collect();
+        // The buyer hears of the counter-offer, not of its own opening offer.
+        assert!(to_buyer.iter().any(|s| s.contains("还价") || s.contains("报价")), "{to_buyer:?}");
+        assert!(to_buyer.iter().any(|s| s.contains("登记")), "{to_buyer:?}");
+        assert!(messages.iter().all(|m| m.text.as_deref().is_some_and(|t| !t.is_empty())));
+    }
+}
