@@ -45,6 +45,20 @@ pub fn emit(
         .get_result(conn)
 }
 
+/// Records a change in the audit log and announces it as `event_type`,
+/// with the entry's `after` state as the payload, in the caller's
+/// transaction: the usual pair for a service's state changes.
+pub fn emit_audited(
+    conn: &mut AnyConnection,
+    entry: crate::audit::AuditEntry<'_>,
+    event_type: &str,
+) -> QueryResult<i64> {
+    let payload = entry.after.clone().unwrap_or(serde_json::Value::Null);
+    let (aggregate_type, aggregate_id) = (entry.subject_type, entry.subject_id);
+    crate::audit::append(conn, entry)?;
+    emit(conn, event_type, aggregate_type, aggregate_id, &payload)
+}
+
 /// Up to `limit` events after `after_id`, oldest first.
 pub fn events_after(conn: &mut AnyConnection, after_id: i64, limit: i64) -> QueryResult<Vec<OutboxEvent>> {
     outbox::table

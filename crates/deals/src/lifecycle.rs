@@ -127,19 +127,16 @@ pub fn record(
     if let (Value::Object(payload), Value::Object(extra)) = (&mut payload, extra) {
         payload.extend(extra);
     }
-    audit::append(
-        conn,
-        audit::AuditEntry {
-            actor_user_id: actor.user_id,
-            action: &format!("deal.{name}"),
-            subject_type: "deal",
-            subject_id: &deal.id,
-            before,
-            after: Some(payload.clone()),
-            request_id: actor.request_id,
-        },
-    )?;
-    outbox::emit(conn, &format!("deal.{name}"), "deal", &deal.id, &payload)?;
+    let entry = audit::AuditEntry {
+        actor_user_id: actor.user_id,
+        action: &format!("deal.{name}"),
+        subject_type: "deal",
+        subject_id: &deal.id,
+        before,
+        after: Some(payload),
+        request_id: actor.request_id,
+    };
+    outbox::emit_audited(conn, entry, &format!("deal.{name}"))?;
     Ok(())
 }
 

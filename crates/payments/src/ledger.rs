@@ -45,19 +45,16 @@ pub fn record(
         "seller_organization_id": deal.seller_organization_id,
         "actor_user_id": actor.user_id,
     });
-    audit::append(
-        conn,
-        audit::AuditEntry {
-            actor_user_id: actor.user_id,
-            action: &format!("payment.{name}"),
-            subject_type: "payment",
-            subject_id: &payment.id,
-            before,
-            after: Some(payload.clone()),
-            request_id: actor.request_id,
-        },
-    )?;
-    outbox::emit(conn, &format!("payment.{name}"), "payment", &payment.id, &payload)?;
+    let entry = audit::AuditEntry {
+        actor_user_id: actor.user_id,
+        action: &format!("payment.{name}"),
+        subject_type: "payment",
+        subject_id: &payment.id,
+        before,
+        after: Some(payload),
+        request_id: actor.request_id,
+    };
+    outbox::emit_audited(conn, entry, &format!("payment.{name}"))?;
     Ok(())
 }
 

@@ -178,19 +178,16 @@ pub(crate) async fn submit_claim(
                         "role": claim.role,
                         "amount_fen": claim.computed_amount_fen,
                     });
-                    audit::append(
-                        conn,
-                        audit::AuditEntry {
-                            actor_user_id: Some(&user.user_id),
-                            action: "claim.submit",
-                            subject_type: "claim",
-                            subject_id: &claim.id,
-                            before: None,
-                            after: Some(payload.clone()),
-                            request_id: request_id.as_deref(),
-                        },
-                    )?;
-                    outbox::emit(conn, "claim.submitted", "claim", &claim.id, &payload)?;
+                    let entry = audit::AuditEntry {
+                        actor_user_id: Some(&user.user_id),
+                        action: "claim.submit",
+                        subject_type: "claim",
+                        subject_id: &claim.id,
+                        before: None,
+                        after: Some(payload),
+                        request_id: request_id.as_deref(),
+                    };
+                    outbox::emit_audited(conn, entry, "claim.submitted")?;
                     views::claim_view(conn, claim)
                 })
             })

@@ -111,19 +111,16 @@ pub(crate) async fn review_claim(
                     "amount_fen": review.amount_fen,
                     "reason": review.reason,
                 });
-                audit::append(
-                    conn,
-                    audit::AuditEntry {
-                        actor_user_id: Some(&user.user_id),
-                        action: "claim.review",
-                        subject_type: "claim",
-                        subject_id: &claim.id,
-                        before: Some(before),
-                        after: Some(payload.clone()),
-                        request_id: request_id.as_deref(),
-                    },
-                )?;
-                outbox::emit(conn, "claim.reviewed", "claim", &claim.id, &payload)?;
+                let entry = audit::AuditEntry {
+                    actor_user_id: Some(&user.user_id),
+                    action: "claim.review",
+                    subject_type: "claim",
+                    subject_id: &claim.id,
+                    before: Some(before),
+                    after: Some(payload),
+                    request_id: request_id.as_deref(),
+                };
+                outbox::emit_audited(conn, entry, "claim.reviewed")?;
                 views::claim_view(conn, claim).map(Json)
             })
         })

@@ -147,19 +147,16 @@ fn close(
         "total_approved_fen": round.total_approved_fen,
         "total_final_fen": round.total_final_fen,
     });
-    audit::append(
-        conn,
-        audit::AuditEntry {
-            actor_user_id: Some(&user.user_id),
-            action: "round.close",
-            subject_type: "round",
-            subject_id: &round.id,
-            before: None,
-            after: Some(payload.clone()),
-            request_id,
-        },
-    )?;
-    outbox::emit(conn, "round.publicized", "round", &round.id, &payload)?;
+    let entry = audit::AuditEntry {
+        actor_user_id: Some(&user.user_id),
+        action: "round.close",
+        subject_type: "round",
+        subject_id: &round.id,
+        before: None,
+        after: Some(payload),
+        request_id,
+    };
+    outbox::emit_audited(conn, entry, "round.publicized")?;
     Ok(round)
 }
 
@@ -310,6 +307,21 @@ pub struct DisbursementView {
     pub reference: Option<String>,
 }
 
+impl From<Disbursement> for DisbursementView {
+    fn from(d: Disbursement) -> Self {
+        Self {
+            id: d.id,
+            round_id: d.round_id,
+            claim_id: d.claim_id,
+            organization_id: d.organization_id,
+            amount_fen: d.amount_fen,
+            status: d.status,
+            paid_on: d.paid_on,
+            reference: d.reference,
+        }
+    }
+}
+
 /// An official records that a round's award was paid out.
 #[utoipa::path(post, path = "/api/v1/subsidy/disbursements/{id}/paid", tag = "subsidy",
     request_body = DisbursementRequest, security(("bearer" = [])), params(("id" = String, Path)),
@@ -364,16 +376,7 @@ pub(crate) async fn record_disbursement(
                         request_id: request_id.as_deref(),
                     },
                 )?;
-                Ok(Json(DisbursementView {
-                    id: disbursement.id,
-                    round_id: disbursement.round_id,
-                    claim_id: disbursement.claim_id,
-                    organization_id: disbursement.organization_id,
-                    amount_fen: disbursement.amount_fen,
-                    status: disbursement.status,
-                    paid_on: disbursement.paid_on,
-                    reference: disbursement.reference,
-                }))
+                Ok(Json(DisbursementView::from(disbursement)))
             })
         })
         .await
