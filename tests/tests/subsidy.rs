@@ -418,3 +418,27 @@ on_both_databases! {
         assert_eq!(app.get("/api/v1/subsidy/claims", Some(&official)).await.json["total"], 0);
     }
 }
+
+on_both_databases! {
+    async fn qinghai_counts_only_completed_deals(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        // Registered, half paid: not 交易完成 yet.
+        let deal = paid_deal(&app, &m, &buyer, 200 * WAN, 0, 100 * WAN, false).await;
+        let response = preview(&app, &buyer, "qinghai", "buyer").await;
+        response.assert_status(200);
+        assert_eq!(response.json["eligible"], false);
+        let reasons = &response.json["ineligible"][0]["reasons"];
+        assert_eq!(reasons[0]["code"], "not_completed", "{reasons}");
+
+        let today = chrono::Utc::now().date_naive().to_string();
+        let rest = json!({"method": "offline", "amount_fen": 100 * WAN, "paid_on": today, "reference": "BANK-REST"});
+        let recorded = app.post(&format!("/api/v1/deals/{deal}/payments"), Some(&buyer.token), rest).await;
+        let payment_id = recorded.json["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        let response = preview(&app, &buyer, "qinghai", "buyer").await;
+        assert_eq!(response.json["eligible"], true, "{}", response.text);
+        // The placeholder rate of 1% on the 200万 paid in the year.
+        assert_eq!(response.json["amount_fen"], 2 * WAN);
+    }
+}

@@ -90,6 +90,7 @@ fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
             trade_mode: TradeMode::from_db(&contract.trade_mode),
             related_party: contract.related_party,
             registered: deal.registered_at.is_some() && registered_amount.is_some(),
+            completed: deal.completed_at.is_some(),
             registered_technology_amount: money(registered_amount.unwrap_or(0))?,
             contract_total: money(contract.total_amount_fen)?,
             buyer: party(&deal.buyer_organization_id)?,

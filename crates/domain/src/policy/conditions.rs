@@ -28,6 +28,9 @@ impl Rule {
         if self.exclude_related_party && deal.related_party {
             failed.push(Reason::related_party(id));
         }
+        if self.require_completed && !deal.completed {
+            failed.push(Reason::not_completed(id));
+        }
         if !self.contract_categories.contains(&deal.category) {
             failed.push(Reason::category(id, deal.category, &self.contract_categories));
         }

@@ -130,6 +130,16 @@ fn conditions(rule: &Rule, lang: Lang) -> Vec<String> {
             });
         }
     }
+    if rule.require_completed {
+        parts.push(
+            if zh {
+                "须交易完成（已登记且全额付款）"
+            } else {
+                "completed deals only (registered, paid in full)"
+            }
+            .to_string(),
+        );
+    }
     parts.push(
         match (rule.exclude_related_party, zh) {
             (true, true) => "关联交易不予支付",

@@ -28,6 +28,10 @@ pub struct DealFacts {
     pub related_party: bool,
     /// Whether the contract passed 技术合同认定登记.
     pub registered: bool,
+    /// Whether the deal is completed: registered and paid in full (交易完成).
+    /// Absent in facts frozen before the field existed: read as not completed.
+    #[serde(default)]
+    pub completed: bool,
     /// 核定技术交易额 (zero when not registered).
     pub registered_technology_amount: Money,
     pub contract_total: Money,

@@ -55,6 +55,8 @@ pub struct Rule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) seller_kinds: Option<Vec<OrganizationKind>>,
     pub(crate) exclude_related_party: bool,
+    /// Only completed deals (registered and paid in full) count.
+    pub(crate) require_completed: bool,
     pub(crate) base: BaseKind,
     pub(crate) aggregate: Aggregate,
     pub(crate) min_base_fen: Money,

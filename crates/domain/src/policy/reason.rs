@@ -21,6 +21,7 @@ pub enum ReasonCode {
     NotRegistered,
     NoPaymentInYear,
     RelatedParty,
+    NotCompleted,
     CategoryNotCovered,
     TradeModeNotCovered,
     ClaimantRegion,
@@ -39,6 +40,7 @@ impl ReasonCode {
             Self::NotRegistered => "not_registered",
             Self::NoPaymentInYear => "no_payment_in_year",
             Self::RelatedParty => "related_party",
+            Self::NotCompleted => "not_completed",
             Self::CategoryNotCovered => "category_not_covered",
             Self::TradeModeNotCovered => "trade_mode_not_covered",
             Self::ClaimantRegion => "claimant_region",
@@ -95,6 +97,11 @@ impl Reason {
 
     pub(super) fn related_party(rule_id: &str) -> Self {
         Self::rule(ReasonCode::RelatedParty, rule_id, "related-party deals are excluded".to_string())
+    }
+
+    pub(super) fn not_completed(rule_id: &str) -> Self {
+        let message = "the deal is not completed (registered and paid in full)".to_string();
+        Self::rule(ReasonCode::NotCompleted, rule_id, message)
     }
 
     pub(super) fn category(rule_id: &str, category: ContractCategory, covered: &[ContractCategory]) -> Self {

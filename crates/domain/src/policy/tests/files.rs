@@ -72,10 +72,13 @@ fn qinghai_buyer_is_paid_when_converted_in_qinghai() {
     related.related_party = true;
     let mut from_beijing = qinghai_deal("from-beijing");
     from_beijing.seller.region_code = "110108".to_string();
+    // 交易完成: a registered deal still being paid does not count yet.
+    let mut unfinished = qinghai_deal("unfinished");
+    unfinished.completed = false;
 
     let result = qinghai.calculate(
         &claim(PartyRole::Buyer, BUYER),
-        &[qinghai_deal("local"), outside, consulting, related, from_beijing],
+        &[qinghai_deal("local"), outside, consulting, related, from_beijing, unfinished],
     );
     // Converted in Qinghai, wherever the technology comes from.
     assert_eq!(result.lines.len(), 1);
@@ -86,7 +89,13 @@ fn qinghai_buyer_is_paid_when_converted_in_qinghai() {
             ("outside".to_string(), vec!["buyer_region"]),
             ("consulting".to_string(), vec!["category_not_covered"]),
             ("related".to_string(), vec!["related_party"]),
+            ("unfinished".to_string(), vec!["not_completed"]),
         ]
+    );
+    assert!(
+        qinghai.describe(crate::policy::Lang::Zh)[0].contains("须交易完成"),
+        "{:?}",
+        qinghai.describe(crate::policy::Lang::Zh)
     );
 }
 

@@ -56,6 +56,7 @@ pub(super) fn deal(id: &str, registered: Money, paid_in_year: Money) -> DealFact
         trade_mode: Some(TradeMode::Assignment),
         related_party: false,
         registered: true,
+        completed: true,
         registered_technology_amount: registered,
         contract_total: registered,
         buyer: party(BUYER, "320102", OrganizationKind::Enterprise),

@@ -40,7 +40,7 @@ fn unknown_keys_are_named() {
     assert_eq!(
         error(&format!("{RULE}rat = \"5%\"\n")).to_string(),
         "rules[0].rat: unknown key `rat`; allowed here: id, role, contract_categories, trade_modes, claimant_region, \
-         buyer_region, seller_region, claimant_kinds, buyer_kinds, seller_kinds, exclude_related_party, base, \
+         buyer_region, seller_region, claimant_kinds, buyer_kinds, seller_kinds, exclude_related_party, require_completed, base, \
          aggregate, min_base_fen, rate, tier_mode, tiers, cap_per_contract_fen, cap_per_year_fen"
     );
 }
