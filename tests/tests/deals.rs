@@ -129,6 +129,11 @@ on_both_databases! {
         assert_eq!(opened["listing"]["title"], "退役动力锂电池正极材料再生技术");
 
         // The seller counters; now the buyer must answer.
+        // One open deal per buyer and listing.
+        let twice = app
+            .post("/api/v1/deals", Some(&m.buyer.token), json!({"listing_id": m.listing_id, "offer": offer(1, "assignment")}))
+            .await;
+        twice.assert_problem(409, "conflict");
         let countered = app.post(&format!("/api/v1/deals/{id}/offers"), Some(&m.seller.token), offer(95_000_000, "assignment")).await;
         countered.assert_status(201);
         assert_eq!(countered.json["awaiting"], "buyer");
@@ -373,9 +378,11 @@ on_both_databases! {
 
 on_both_databases! {
     async fn registration_numbers_are_never_reused(app: TestApp) {
-        let m = market(&app, &["assignment", "exclusive_license"]).await;
+        let mut m = market(&app, &["assignment", "exclusive_license"]).await;
         let mut numbers = Vec::new();
         for _ in 0..3 {
+            // A buyer negotiates a listing in one deal at a time: a new buyer each time.
+            m.buyer = app.register_org("enterprise").await;
             let id = contracted_deal(&app, &m, 1_000).await;
             let registered = register(&app, &m, &id, 800).await;
             registered.assert_status(200);
@@ -386,7 +393,9 @@ on_both_databases! {
         let page = app.get("/api/v1/deals?status=registered", Some(&m.official)).await;
         assert_eq!(page.json["total"], 3);
         let mine = app.get("/api/v1/deals", Some(&m.buyer.token)).await;
-        assert_eq!(mine.json["total"], 3);
+        assert_eq!(mine.json["total"], 1);
+        let sellers = app.get("/api/v1/deals", Some(&m.seller.token)).await;
+        assert_eq!(sellers.json["total"], 3);
         let stranger = app.register_org("enterprise").await;
         assert_eq!(app.get("/api/v1/deals", Some(&stranger.token)).await.json["total"], 0);
     }

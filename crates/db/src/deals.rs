@@ -169,6 +169,22 @@ pub fn registered_deals_of(conn: &mut AnyConnection, organization_id: &str) -> Q
         .load(conn)
 }
 
+/// The buyer's deal on the listing that is still open (not completed or
+/// cancelled), if any: a buyer negotiates a listing in one deal at a time.
+pub fn open_deal_of(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    buyer_organization_id: &str,
+) -> QueryResult<Option<String>> {
+    deals::table
+        .filter(deals::listing_id.eq(listing_id))
+        .filter(deals::buyer_organization_id.eq(buyer_organization_id))
+        .filter(deals::status.ne_all(["completed", "cancelled"]))
+        .select(deals::id)
+        .first(conn)
+        .optional()
+}
+
 pub fn insert_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<()> {
     diesel::insert_into(offers::table).values(offer).execute(conn).map(drop)
 }

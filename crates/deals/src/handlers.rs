@@ -172,6 +172,12 @@ fn open_deal(
             format!("the listing is {}, not published", listing.status),
         ));
     }
+    if let Some(existing) = db::open_deal_of(conn, &listing.id, buyer)? {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("your organisation already negotiates this listing in deal {existing}; counter-offer there"),
+        ));
+    }
     let now = techtrade_db::now();
     let deal = Deal {
         id: ids::new_id(),
