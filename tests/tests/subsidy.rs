@@ -148,11 +148,12 @@ on_both_databases! {
         assert!(lines[0]["explanation"].as_str().unwrap().contains(&deal), "{}", lines[0]["explanation"]);
 
         // 3000万 with 1000万 non-technical, 1500万 paid → 75万; and 800万 → 40万: 115万, capped at 100万.
+        // (A buyer negotiates a listing in one deal at a time: three listings.)
         let two = app.register_org("enterprise").await;
         paid_deal(&app, &m, &two, 3000 * WAN, 1000 * WAN, 1500 * WAN, false).await;
-        paid_deal(&app, &m, &two, 800 * WAN, 0, 800 * WAN, false).await;
+        paid_deal(&app, &market(&app).await, &two, 800 * WAN, 0, 800 * WAN, false).await;
         // A related-party deal is excluded with its reason.
-        let related = paid_deal(&app, &m, &two, 100 * WAN, 0, 100 * WAN, true).await;
+        let related = paid_deal(&app, &market(&app).await, &two, 100 * WAN, 0, 100 * WAN, true).await;
         let response = preview(&app, &two, "nanjing-2021", "buyer").await;
         assert_eq!(response.json["amount_fen"], 100 * WAN, "{}", response.text);
         let ineligible = response.json["ineligible"].as_array().unwrap();
