@@ -59,9 +59,12 @@ on_both_databases! {
             .assert_status(200);
 
         let report = worker(&app, &sink).run_until_idle().await.unwrap();
-        assert_eq!(report.sent, 2, "{report:?}");
-        let messages = sink.wait_for(2, Duration::from_secs(5));
-        assert!(messages.iter().all(|m| m.rcpt_tos == [owner.email.clone()]), "{messages:?}");
+        // The owner's two, and the official's: a listing awaits review.
+        assert_eq!(report.sent, 3, "{report:?}");
+        let all = sink.wait_for(3, Duration::from_secs(5));
+        let (messages, to_official): (Vec<_>, Vec<_>) = all.into_iter().partition(|m| m.rcpt_tos == [owner.email.clone()]);
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert_eq!(to_official[0].subject, "待审核成果：一种盐湖卤水提锂的铝系吸附剂及其制备方法");
         let welcome = messages.iter().find(|m| m.subject.starts_with("欢迎")).expect("a welcome email");
         assert!(welcome.text.as_deref().unwrap().contains("已在技术交易市场完成注册"));
         let rejected = messages.iter().find(|m| m.subject.contains("未通过审核")).expect("a rejection email");
@@ -126,10 +129,20 @@ on_both_databases! {
             [
                 "claim_reviewed", "contract_registered", "contract_signed", "counter_offer", "deal_agreed",
                 "deal_completed", "item_approved", "offer_received", "payment_confirmed", "payment_recorded",
-                "round_publicized", "welcome",
+                "review_claim", "review_item", "review_registration", "round_publicized", "welcome",
             ]
         );
         let messages = sink.wait_for(report.sent, Duration::from_secs(10));
+        // The officials' queues — the listing to review, the contract to register, the claim at each
+        // level — reach both officials (staff addresses are @kjt.qinghai.gov.cn).
+        let to_officials: Vec<&str> = messages
+            .iter()
+            .filter(|m| m.rcpt_tos.iter().all(|r| r.ends_with("@kjt.qinghai.gov.cn")))
+            .map(|m| m.subject.as_str())
+            .collect();
+        for prefix in ["待审核成果", "待认定登记", "待初审", "待复审"] {
+            assert_eq!(to_officials.iter().filter(|s| s.starts_with(prefix)).count(), 2, "{prefix}: {to_officials:?}");
+        }
         let to_buyer: Vec<&str> = messages.iter().filter(|m| m.rcpt_tos == [buyer.email.clone()]).map(|m| m.subject.as_str()).collect();
         // The buyer hears of the counter-offer, not of its own opening offer.
         assert!(to_buyer.iter().any(|s| s.contains("还价") || s.contains("报价")), "{to_buyer:?}");

@@ -91,6 +91,11 @@ pub fn organization_members(conn: &mut AnyConnection, organization_id: &str) -> 
         .load(conn)
 }
 
+/// Every official (role `official`), oldest first: the reviewers' queue.
+pub fn officials(conn: &mut AnyConnection) -> QueryResult<Vec<User>> {
+    users::table.filter(users::role.eq("official")).order(users::created_at.asc()).select(User::as_select()).load(conn)
+}
+
 /// The session a token hash belongs to, with its user, when it is neither
 /// revoked nor expired at `now`.
 pub fn find_live_session(

@@ -20,6 +20,14 @@
 //! | `claim.reviewed` | `claim_reviewed` | members of the claimant |
 //! | `round.publicized` | `round_publicized` | members of every listed organisation |
 //!
+//! The officials' queues, from [`queue_notice`] (besides the email above):
+//!
+//! | event | template | recipients |
+//! |---|---|---|
+//! | `listing.submitted`, `demand.submitted`, `…unpublished` (edited after publication) | `review_item` | officials |
+//! | `deal.contracted` | `review_registration` | officials |
+//! | `claim.submitted` (level 1), `claim.reviewed` approved at level 1 (level 2) | `review_claim` | officials |
+//!
 //! Any other event has no email; the worker moves past it. A payload that
 //! lacks a field its email needs is an error naming the event and the field.
 
@@ -31,6 +39,8 @@ pub enum Audience {
     User(String),
     /// Every active member of these organisations.
     Organizations(Vec<String>),
+    /// Every active official: the reviewers' queue.
+    Officials,
 }
 
 /// A listing or demand whose title (and review reason) an older event did
@@ -168,6 +178,16 @@ struct ClaimReviewed {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+struct ClaimSubmitted {
+    claim_id: String,
+    organization_id: String,
+    program_id: String,
+    year: i64,
+    role: String,
+    amount_fen: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct RoundPublicized {
     round_id: String,
     program_id: String,
@@ -272,6 +292,60 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
                 program_id: Some(event.program_id.clone()),
                 ..simple("round_publicized", audience, to_facts(&event)?)
             }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(notice))
+}
+
+/// The email an event sends the officials who must act on it, if any.
+pub fn queue_notice(event_type: &str, payload: &str) -> Result<Option<Notice>, EventError> {
+    build_queue(event_type, payload).map_err(|source| EventError { event_type: event_type.to_string(), source })
+}
+
+/// Every email an event asks for: its own, then the officials' queue.
+pub fn notices(event_type: &str, payload: &str) -> Result<Vec<Notice>, EventError> {
+    Ok(notice(event_type, payload)?.into_iter().chain(queue_notice(event_type, payload)?).collect())
+}
+
+fn build_queue(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::Error> {
+    let queue = |template, facts, named_organizations, program_id| Notice {
+        template,
+        audience: Audience::Officials,
+        facts,
+        named_organizations,
+        program_id,
+        item_lookup: None,
+    };
+    let notice = match event_type {
+        "listing.submitted" | "demand.submitted" | "listing.unpublished" | "demand.unpublished" => {
+            let kind = if event_type.starts_with("listing") { "listing" } else { "demand" };
+            let mut event: ItemChanged = parse(payload)?;
+            event.kind = kind.to_string();
+            let item_lookup = event.title.is_none().then(|| ItemRef { kind, id: event.id.clone() });
+            let named = vec![event.owner_organization_id.clone()];
+            Notice { item_lookup, ..queue("review_item", to_facts(&event)?, named, None) }
+        }
+        "deal.contracted" => {
+            let event: DealChanged = parse(payload)?;
+            event.contract.as_ref().ok_or_else(|| missing("contract"))?;
+            let named = vec![event.buyer_organization_id.clone(), event.seller_organization_id.clone()];
+            queue("review_registration", to_facts(&event)?, named, None)
+        }
+        "claim.submitted" => {
+            let event: ClaimSubmitted = parse(payload)?;
+            let mut facts = to_facts(&event)?;
+            facts["level"] = 1.into();
+            queue("review_claim", facts, vec![event.organization_id.clone()], Some(event.program_id.clone()))
+        }
+        "claim.reviewed" => {
+            let event: ClaimReviewed = parse(payload)?;
+            if event.level != 1 || event.decision != "approve" {
+                return Ok(None);
+            }
+            let mut facts = to_facts(&event)?;
+            facts["level"] = 2.into();
+            queue("review_claim", facts, vec![event.organization_id.clone()], Some(event.program_id.clone()))
         }
         _ => return Ok(None),
     };
@@ -426,6 +500,19 @@ pub mod samples {
                        "amount_fen": 3_000_000, "reason": null}),
             ),
             (
+                "listing.submitted",
+                "listing",
+                json!({"id": "listing-1", "owner_organization_id": SELLER, "from": "draft",
+                       "status": "pending_review", "actor_user_id": "user-seller",
+                       "title": "一种锂电池正极材料及其制备方法"}),
+            ),
+            (
+                "claim.submitted",
+                "claim",
+                json!({"claim_id": "claim-1", "organization_id": BUYER, "program_id": "qinghai",
+                       "year": 2026, "role": "buyer", "amount_fen": 3_000_000}),
+            ),
+            (
                 "round.publicized",
                 "round",
                 json!({"round_id": "round-1", "program_id": "qinghai", "year": 2026,
@@ -443,6 +530,7 @@ mod tests {
         match &notice.audience {
             Audience::Organizations(ids) => ids.clone(),
             Audience::User(id) => vec![format!("user:{id}")],
+            Audience::Officials => vec!["officials".into()],
         }
     }
 
@@ -450,7 +538,8 @@ mod tests {
     fn every_sample_has_an_email_and_every_email_a_sample() {
         let mut templates: Vec<&str> = samples::all()
             .iter()
-            .map(|(event, _, payload)| notice(event, &payload.to_string()).unwrap().unwrap().template)
+            .flat_map(|(event, _, payload)| notices(event, &payload.to_string()).unwrap())
+            .map(|notice| notice.template)
             .collect();
         // item_approved and item_rejected serve listings and demands alike.
         templates.push("item_rejected");
@@ -485,9 +574,30 @@ mod tests {
     }
 
     #[test]
+    fn officials_hear_of_what_awaits_them() {
+        let samples = samples::all();
+        let queue = |name: &str| {
+            let payload = samples.iter().find(|(e, ..)| *e == name).unwrap().2.to_string();
+            notices(name, &payload).unwrap().into_iter().map(|n| (n.template, orgs(&n))).collect::<Vec<_>>()
+        };
+        let officials = || vec!["officials".to_string()];
+        assert_eq!(queue("listing.submitted"), [("review_item", officials())]);
+        assert_eq!(queue("claim.submitted"), [("review_claim", officials())]);
+        let both = vec![samples::BUYER.to_string(), samples::SELLER.to_string()];
+        assert_eq!(queue("deal.contracted"), [("contract_signed", both), ("review_registration", officials())]);
+        // Approved at level 1: the claimant hears, and level 2 is due.
+        let claimant = vec![samples::BUYER.to_string()];
+        assert_eq!(queue("claim.reviewed"), [("claim_reviewed", claimant.clone()), ("review_claim", officials())]);
+        let rejected = serde_json::json!({"claim_id": "c", "organization_id": "o", "program_id": "p", "year": 2026,
+            "role": "buyer", "level": 1, "decision": "reject", "amount_fen": null, "reason": "x"});
+        assert_eq!(notices("claim.reviewed", &rejected.to_string()).unwrap().len(), 1);
+        assert_eq!(queue_notice("deal.opened", "{}").unwrap(), None);
+    }
+
+    #[test]
     fn events_without_an_email_are_skipped() {
         assert!(notice("user.created", "{}").unwrap().is_none());
-        assert!(notice("listing.submitted", "{}").unwrap().is_none());
+        assert!(notices("listing.updated", "{}").unwrap().is_empty());
         assert!(notice("listing.updated", "not even json").unwrap().is_none());
     }
 

@@ -50,6 +50,7 @@ pub fn resolve(conn: &mut AnyConnection, audience: &Audience) -> QueryResult<Vec
             }
             users
         }
+        Audience::Officials => accounts::officials(conn)?,
     };
     let mut recipients: Vec<Recipient> = Vec::with_capacity(users.len());
     for user in users.into_iter().filter(|u| u.disabled_at.is_none()) {

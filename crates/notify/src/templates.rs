@@ -53,6 +53,9 @@ emails!(
     "saved_search_matched",
     "claim_reviewed",
     "round_publicized",
+    "review_item",
+    "review_registration",
+    "review_claim",
 );
 
 /// The language of an email: the recipient's `locale`.

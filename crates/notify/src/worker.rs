@@ -446,15 +446,29 @@ fn plan_event(
     settings: &Settings,
     event: &OutboxEvent,
 ) -> Result<usize, WorkerError> {
-    let notice = match events::notice(&event.event_type, &event.payload) {
-        Ok(Some(notice)) => notice,
-        Ok(None) => return Ok(0),
+    let notices = match events::notices(&event.event_type, &event.payload) {
+        Ok(notices) => notices,
         Err(error) => {
             tracing::error!(outbox_event_id = event.id, %error, "event payload unusable; no email planned");
             return Ok(0);
         }
     };
-    let facts = facts(conn, settings, &notice)?;
+    let mut planned = 0;
+    for notice in &notices {
+        planned += plan_notice(conn, templates, settings, event, notice)?;
+    }
+    Ok(planned)
+}
+
+/// Plans one notice's emails, one per recipient; returns how many were new.
+fn plan_notice(
+    conn: &mut AnyConnection,
+    templates: &Templates,
+    settings: &Settings,
+    event: &OutboxEvent,
+    notice: &Notice,
+) -> Result<usize, WorkerError> {
+    let facts = facts(conn, settings, notice)?;
     let recipients = recipients::resolve(conn, &notice.audience)?;
     let mut named = notice.named_organizations.clone();
     named.extend(recipients.iter().filter_map(|r| r.organization_id.clone()));

@@ -33,26 +33,34 @@ fn recipient(locale: Locale) -> Recipient {
     }
 }
 
-/// (template, rendered snapshot text) for every sample event and locale.
+/// (template, rendered snapshot text) for every sample event and locale. A
+/// template that serves several sample events (a claim awaiting level 1 or
+/// level 2) is named `template@event` after its first.
 fn rendered() -> Vec<(String, Locale, String)> {
     let templates = Templates::new().unwrap();
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Locale, String)> = Vec::new();
     for (event_type, _, payload) in samples::all() {
-        let notice = events::notice(event_type, &payload.to_string()).unwrap().unwrap();
-        let mut facts = notice.facts.clone();
-        if notice.program_id.is_some() {
-            facts["program_name"] = "青海省技术交易后补助".into();
-        }
-        for locale in Locale::ALL {
-            let context = worker::context(&facts, &recipient(locale), &names(), "https://market.example.cn");
-            let email = templates.render(notice.template, locale, &context).unwrap_or_else(|e| {
-                panic!("{} in {}: {e:#}", notice.template, locale.as_str());
-            });
-            let text = format!(
-                "subject: {}\n\n----- text -----\n{}\n----- html -----\n{}",
-                email.subject, email.text, email.html
-            );
-            out.push((notice.template.to_string(), locale, text));
+        for notice in events::notices(event_type, &payload.to_string()).unwrap() {
+            let name = if out.iter().any(|(t, ..)| t == notice.template) {
+                format!("{}@{event_type}", notice.template)
+            } else {
+                notice.template.to_string()
+            };
+            let mut facts = notice.facts.clone();
+            if notice.program_id.is_some() {
+                facts["program_name"] = "青海省技术交易后补助".into();
+            }
+            for locale in Locale::ALL {
+                let context = worker::context(&facts, &recipient(locale), &names(), "https://market.example.cn");
+                let email = templates.render(notice.template, locale, &context).unwrap_or_else(|e| {
+                    panic!("{} in {}: {e:#}", notice.template, locale.as_str());
+                });
+                let text = format!(
+                    "subject: {}\n\n----- text -----\n{}\n----- html -----\n{}",
+                    email.subject, email.text, email.html
+                );
+                out.push((name.clone(), locale, text));
+            }
         }
     }
     out

@@ -306,8 +306,10 @@ async fn confirm_payment(
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
                 let mut payment = db::find_payment(conn, &id)?.ok_or_else(|| ApiError::not_found("payment"))?;
-                let mut deal = lifecycle::load_visible(conn, &payment.deal_id, &user)
-                    .map_err(|_| ApiError::not_found("payment"))?;
+                // A payment of a deal the caller may not see does not exist for them.
+                let mut deal = lifecycle::load_visible(conn, &payment.deal_id, &user).map_err(|error| {
+                    if error.code() == ErrorCode::NotFound { ApiError::not_found("payment") } else { error }
+                })?;
                 lifecycle::decide(conn, &deal, &user, DealAction::ConfirmPayment)?;
                 if payment.method != PaymentMethod::Offline.as_str() {
                     return Err(ApiError::new(ErrorCode::InvalidState, "Stripe payments are confirmed by Stripe"));
