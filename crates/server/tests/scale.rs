@@ -55,6 +55,10 @@ fn techtrade(dir: &Path, url: &str, args: &[&str]) -> Command {
         .env("TECHTRADE__AUTH__PASSWORD_MEMORY_KIB", "1024")
         .env("TECHTRADE__AUTH__PASSWORD_ITERATIONS", "1")
         .env("TECHTRADE__MAIL__POLL_INTERVAL_MS", "100")
+        // A send cut short by the kill is given up as `unknown` after twice
+        // this (instead of a minute), so the test need not wait for it.
+        .env("TECHTRADE__MAIL__SEND_TIMEOUT_SECONDS", "2")
+        .env("TECHTRADE__MAIL__SMTP_TIMEOUT_SECONDS", "2")
         .env("TECHTRADE__WORKERS__LEASE_SECONDS", LEASE_SECONDS.to_string())
         .env("RUST_LOG", "info,tower_http=warn");
     command
@@ -100,9 +104,19 @@ fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<V
 
 /// Polls `check` every 100 ms until it holds, failing after `limit`.
 fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    wait_showing(what, limit, || (check(), String::new()));
+}
+
+/// As [`wait_until`], with `check` also describing what it saw, for the
+/// failure message.
+fn wait_showing(what: &str, limit: Duration, mut check: impl FnMut() -> (bool, String)) {
     let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+    loop {
+        let (done, seen) = check();
+        if done {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {seen}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
