@@ -75,7 +75,13 @@ pub(crate) struct Context {
 /// This process's name in `consumer_leases`: unique per start, and telling
 /// an operator which host and process hold what.
 pub(crate) fn holder_id() -> String {
-    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "host".into());
+    // Containers set HOSTNAME to the pod or container name; shells seldom export it.
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().replace(':', "-"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
     let random = techtrade_domain::ids::new_id();
     format!("{host}:{}:{}", std::process::id(), &random[random.len().saturating_sub(8)..])
 }
