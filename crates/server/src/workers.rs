@@ -268,3 +268,58 @@ impl Leased {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use techtrade_db::testing::TestDatabase;
+    use tokio::sync::mpsc;
+
+    async fn next(events: &mut mpsc::UnboundedReceiver<&'static str>) -> &'static str {
+        tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("in time").expect("an event")
+    }
+
+    /// Hands `test`'s lease from `from` to `to`, as when `from`'s ran out.
+    async fn hand_over(db: &Database, from: &'static str, to: &'static str) {
+        db.run(move |conn| {
+            let now = techtrade_db::now();
+            leases::release(conn, "test", from, now)?;
+            assert!(leases::acquire(conn, "test", to, now, now + Duration::from_secs(60))?);
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_stops_the_consumer_until_the_lease_is_back_and_a_stop_gives_it_back() {
+        let database = TestDatabase::sqlite();
+        let (sender, mut events) = mpsc::unbounded_channel();
+        let task: Task = Arc::new(move |shutdown: Shutdown| {
+            let sender = sender.clone();
+            Box::pin(async move {
+                let _ = sender.send("started");
+                shutdown.await;
+                let _ = sender.send("stopped");
+            })
+        });
+        let leased =
+            Leased { db: database.db.clone(), consumer: "test", holder: "me".into(), lease: Duration::from_secs(3) };
+        let (stop, stopped) = watch::channel(false);
+        let runner = tokio::spawn(leased.run(task, stopped));
+        assert_eq!(next(&mut events).await, "started", "a free lease is taken at once");
+
+        hand_over(&database.db, "me", "other").await;
+        assert_eq!(next(&mut events).await, "stopped", "the next renewal finds the lease gone");
+        hand_over(&database.db, "other", "me").await;
+        assert_eq!(next(&mut events).await, "started", "and runs again once it is back");
+
+        stop.send(true).unwrap();
+        assert_eq!(next(&mut events).await, "stopped");
+        tokio::time::timeout(Duration::from_secs(10), runner).await.unwrap().unwrap();
+        let lease = database.db.run(|conn| leases::all(conn).map_err(DbError::from)).await.unwrap();
+        assert!(lease[0].lease_until < techtrade_db::now(), "a clean stop gives the lease back");
+    }
+}
