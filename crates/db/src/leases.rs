@@ -90,6 +90,30 @@ pub fn renew(conn: &mut AnyConnection, consumer: &str, holder: &str, until: Naiv
     Ok(renewed == 1)
 }
 
+/// A consumer's proof that it still holds its lease, checked inside the
+/// transaction that commits a batch and moves the cursor.
+///
+/// The lease runner stops a consumer as soon as a renewal fails, but a
+/// process paused for longer than the lease (a frozen VM, a stopped
+/// container) may wake up mid-batch after another worker took over. The
+/// fence makes its commit fail instead: the renewal inside the transaction
+/// finds another holder and the batch rolls back. On PostgreSQL the renewal
+/// takes the lease row's lock, so a takeover waits for an in-flight commit
+/// and then sees a live lease; SQLite has one writer at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub consumer: &'static str,
+    pub holder: String,
+    pub lease: std::time::Duration,
+}
+
+impl Fence {
+    /// Renews the lease; false when another worker holds it now.
+    pub fn check(&self, conn: &mut AnyConnection) -> QueryResult<bool> {
+        renew(conn, self.consumer, &self.holder, crate::now() + self.lease)
+    }
+}
+
 /// Gives a lease up at once (a clean shutdown), so another worker need not
 /// wait for it to run out. Nothing happens when `holder` no longer holds it.
 pub fn release(conn: &mut AnyConnection, consumer: &str, holder: &str, now: NaiveDateTime) -> QueryResult<bool> {
@@ -109,6 +133,8 @@ pub fn all(conn: &mut AnyConnection) -> QueryResult<Vec<Lease>> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::time::Duration;
+
     use super::*;
     use crate::testing::TestDatabase;
 
@@ -127,6 +153,9 @@ mod tests {
         assert!(acquire(&mut conn, "notify", "a", at(51), at(81)).unwrap(), "leases are per consumer");
         assert!(release(&mut conn, "alerts", "b", at(60)).unwrap());
         assert!(acquire(&mut conn, "alerts", "a", at(60), at(90)).unwrap(), "a released lease is free at once");
+        let fence = |holder: &str| Fence { consumer: "alerts", holder: holder.into(), lease: Duration::from_secs(30) };
+        assert!(fence("a").check(&mut conn).unwrap(), "the holder passes its fence");
+        assert!(!fence("b").check(&mut conn).unwrap(), "anyone else is fenced off");
         let leases = all(&mut conn).unwrap();
         let holders: Vec<_> = leases.iter().map(|l| (l.consumer.as_str(), l.holder.as_str())).collect();
         assert_eq!(holders, [("alerts", "a"), ("notify", "a")]);

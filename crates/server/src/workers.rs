@@ -12,10 +12,11 @@
 //!   a renewal says the lease is gone (or renewals have failed for too long
 //!   to be sure). A process that dies stops renewing; another takes over
 //!   after the lease runs out and carries on from the dead one's cursor.
-//!   Each consumer still commits its cursor with its effects and dedupes
-//!   its effects (one `sent_emails` row per event and recipient, one alert
-//!   per saved search and item), so even a holder stalled past its lease
-//!   cannot make an effect happen twice.
+//!   The alert consumer and email planning also check the lease inside the
+//!   transaction that commits a batch with its cursor (a fence), so a holder
+//!   stalled past its lease commits nothing; below that, their effects are
+//!   deduped anyway (one `sent_emails` row per event and recipient, one
+//!   alert per saved search and item).
 //! - The **local** indexer of an embedded (tantivy) index, whose cursor is
 //!   stored inside that process's own index: every process that opens an
 //!   embedded index keeps it up to date itself, lease-free, API replicas
@@ -29,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use techtrade_db::leases::Fence;
 use techtrade_db::{Database, DbError, leases};
 use techtrade_search::SharedIndex;
 
@@ -87,7 +89,9 @@ pub(crate) fn holder_id() -> String {
 }
 
 type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
-type Task = Arc<dyn Fn(Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+/// Starts one run of a consumer: until the shutdown future resolves, with
+/// the fence its commits must pass.
+type Task = Arc<dyn Fn(Shutdown, Fence) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// The running consumers of a process.
 pub(crate) struct Running {
@@ -121,14 +125,17 @@ pub(crate) fn start(context: Context, shared: &[Consumer]) -> Running {
             Consumer::Indexer if search_is_local => continue,
             Consumer::Indexer => {
                 let (db, search) = (db.clone(), search.clone());
-                Arc::new(move |shutdown: Shutdown| {
+                // The Meilisearch indexer re-reads rows and writes documents
+                // outside the database: replays are harmless, so no fence.
+                Arc::new(move |shutdown: Shutdown, _: Fence| {
                     Box::pin(techtrade_search::indexer::run(db.clone(), search.clone(), IDLE, shutdown))
                 })
             }
             Consumer::Alerts => {
                 let (db, search) = (db.clone(), search.clone());
-                Arc::new(move |shutdown: Shutdown| {
-                    Box::pin(techtrade_matching::alerts::run(db.clone(), search.clone(), IDLE, shutdown))
+                Arc::new(move |shutdown: Shutdown, fence: Fence| {
+                    let (db, search) = (db.clone(), search.clone());
+                    Box::pin(techtrade_matching::alerts::run_fenced(db, search, IDLE, shutdown, Some(fence)))
                 })
             }
             Consumer::Notify => {
@@ -136,7 +143,7 @@ pub(crate) fn start(context: Context, shared: &[Consumer]) -> Running {
                     tracing::info!("mail.enabled = false: no emails are sent");
                     continue;
                 };
-                Arc::new(move |shutdown: Shutdown| Box::pin(worker.clone().run(shutdown)))
+                Arc::new(move |shutdown: Shutdown, fence: Fence| Box::pin(worker.fenced(Some(fence)).run(shutdown)))
             }
         };
         let leased = Leased { db: db.clone(), consumer: consumer.lease_name(), holder: holder.clone(), lease };
@@ -200,7 +207,8 @@ impl Leased {
                     }
                 })
             };
-            let mut running = tokio::spawn(task(shutdown));
+            let fence = Fence { consumer: self.consumer, holder: self.holder.clone(), lease: self.lease };
+            let mut running = tokio::spawn(task(shutdown, fence));
             // Renewals run on their own clock; when they keep failing, the
             // consumer stops before the stored lease can have run out.
             let mut held_until = tokio::time::Instant::now() + self.lease;
@@ -297,7 +305,7 @@ mod tests {
     async fn a_lost_lease_stops_the_consumer_until_the_lease_is_back_and_a_stop_gives_it_back() {
         let database = TestDatabase::sqlite();
         let (sender, mut events) = mpsc::unbounded_channel();
-        let task: Task = Arc::new(move |shutdown: Shutdown| {
+        let task: Task = Arc::new(move |shutdown: Shutdown, _: Fence| {
             let sender = sender.clone();
             Box::pin(async move {
                 let _ = sender.send("started");
