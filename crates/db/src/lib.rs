@@ -13,6 +13,7 @@ mod database;
 pub mod deals;
 pub mod emails;
 pub mod idempotency;
+pub mod leases;
 pub mod listings;
 pub mod migrations;
 pub mod outbox;
@@ -25,6 +26,9 @@ mod time;
 pub use connection::{AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction};
 pub use database::{Database, DbError, PoolOptions};
 pub use time::now;
+
+/// A stored time: naive UTC, to the microsecond (see [`now`]).
+pub type Timestamp = chrono::NaiveDateTime;
 
 /// Whether a diesel error is a unique-constraint violation. Both backends
 /// report the kind; SQLite gives no constraint name, so callers decide which

@@ -342,6 +342,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    consumer_leases (consumer) {
+        consumer -> Text,
+        holder -> Text,
+        lease_until -> Timestamp,
+        acquired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox_cursors (consumer) {
         consumer -> Text,
         last_event_id -> BigInt,
@@ -472,6 +481,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     disbursements,
     outbox,
     outbox_cursors,
+    consumer_leases,
     jobs,
     sent_emails,
     audit_chain,

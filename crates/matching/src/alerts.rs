@@ -18,10 +18,14 @@
 //!   transaction; each alert is also recorded per (saved search, item), so a
 //!   replay (a crash before the commit, two replicas, an item published
 //!   again after an edit) never alerts twice.
+//! - Run by N workers, the consumer runs under a lease (see
+//!   `techtrade_db::leases`); with a [`Fence`] the batch's transaction
+//!   also checks that lease, so a worker that lost it commits nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use techtrade_db::leases::Fence;
 use techtrade_db::listings as items;
 use techtrade_db::outbox::{self, OutboxEvent};
 use techtrade_db::saved_searches::{self as db, Subscriber};
@@ -43,6 +47,8 @@ pub enum AlertError {
     Search(#[from] SearchError),
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error("the lease on {0} is held by another worker now; the batch was not committed")]
+    LeaseLost(&'static str),
 }
 
 impl From<diesel::result::Error> for AlertError {
@@ -120,8 +126,13 @@ async fn finds(index: &dyn SearchIndex, subscriber: &Subscriber, item: &Publishe
 }
 
 /// Writes the alerts not yet raised and moves the cursor, in one transaction.
-fn commit(conn: &mut AnyConnection, alerts: &[Alert], cursor: i64) -> Result<usize, AlertError> {
+fn commit(conn: &mut AnyConnection, alerts: &[Alert], cursor: i64, fence: Option<&Fence>) -> Result<usize, AlertError> {
     techtrade_db::write_transaction(conn, |conn| {
+        if let Some(fence) = fence
+            && !fence.check(conn)?
+        {
+            return Err(AlertError::LeaseLost(fence.consumer));
+        }
         let mut raised = 0;
         for alert in alerts {
             let item_type = alert.item.item_type.as_str();
@@ -147,6 +158,15 @@ fn commit(conn: &mut AnyConnection, alerts: &[Alert], cursor: i64) -> Result<usi
 /// One pass: handles the next events the search index has caught up
 /// with; returns how many events were consumed.
 pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, AlertError> {
+    sync_once_fenced(db, index, None).await
+}
+
+/// [`sync_once`], committing only while `fence` holds.
+pub async fn sync_once_fenced(
+    db: &Database,
+    index: &dyn SearchIndex,
+    fence: Option<&Fence>,
+) -> Result<usize, AlertError> {
     let indexed = index.cursor().await?;
     if indexed == NEVER_BUILT {
         return Ok(0);
@@ -189,7 +209,8 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
         }
     }
     let consumed = events.len();
-    let raised = db.run(move |conn| commit(conn, &alerts, last)).await?;
+    let fence = fence.cloned();
+    let raised = db.run(move |conn| commit(conn, &alerts, last, fence.as_ref())).await?;
     if raised > 0 {
         tracing::info!(raised, through_event = last, "saved-search alerts raised");
     }
@@ -204,10 +225,21 @@ pub async fn run(
     idle: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    run_fenced(db, index, idle, shutdown, None).await;
+}
+
+/// [`run`], committing only while `fence` holds (a worker among N).
+pub async fn run_fenced(
+    db: Database,
+    index: Arc<dyn SearchIndex>,
+    idle: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+    fence: Option<Fence>,
+) {
     tokio::pin!(shutdown);
     let mut backoff = idle;
     loop {
-        let wait = match sync_once(&db, index.as_ref()).await {
+        let wait = match sync_once_fenced(&db, index.as_ref(), fence.as_ref()).await {
             Ok(0) => {
                 backoff = idle;
                 idle

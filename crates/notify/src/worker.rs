@@ -38,6 +38,13 @@
 //! transaction per worker (at most one message in flight each, for at most
 //! `send_timeout`, 30 s by default).
 //!
+//! # N workers
+//!
+//! Planning reads one cursor, so among N worker processes one plans at a
+//! time, under a lease (`techtrade_db::leases`); with a fence
+//! ([`Worker::fenced`]) the planning transaction also checks that lease, so
+//! a worker that lost it plans nothing. Claims make delivery safe anyway.
+//!
 //! Every message carries a Message-ID derived from its row id, identical on
 //! every attempt, so that even a copy an operator chooses to resend is
 //! recognisably the same message.
@@ -49,6 +56,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use techtrade_db::emails::{self, NewEmail, SentEmail};
+use techtrade_db::leases::Fence;
 use techtrade_db::outbox::{self, OutboxEvent};
 use techtrade_db::{AnyConnection, Database, DbError};
 
@@ -99,6 +107,8 @@ impl Default for Settings {
 pub enum WorkerError {
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error("the lease on {0} is held by another worker now; nothing was planned")]
+    LeaseLost(&'static str),
 }
 
 impl From<diesel::result::Error> for WorkerError {
@@ -149,6 +159,8 @@ pub struct Worker {
     /// Set when [`Worker::run`]'s shutdown resolves: no new email is
     /// claimed, the one in hand is finished and recorded.
     stopping: Arc<AtomicBool>,
+    /// The lease planning must hold, when this is one worker among N.
+    fence: Option<Arc<Fence>>,
 }
 
 impl Worker {
@@ -159,7 +171,14 @@ impl Worker {
             templates: Arc::new(templates),
             settings: Arc::new(settings),
             stopping: Arc::new(AtomicBool::new(false)),
+            fence: None,
         }
+    }
+
+    /// A worker for one run under `fence`: the same mailer and settings,
+    /// its own stop flag (an earlier run's shutdown does not stop it).
+    pub fn fenced(&self, fence: Option<Fence>) -> Self {
+        Self { stopping: Arc::new(AtomicBool::new(false)), fence: fence.map(Arc::new), ..self.clone() }
     }
 
     fn lease(&self) -> Duration {
@@ -260,10 +279,16 @@ impl Worker {
     pub async fn plan_once(&self) -> Result<PassReport, WorkerError> {
         let templates = self.templates.clone();
         let settings = self.settings.clone();
+        let fence = self.fence.clone();
         let planned = self
             .db
             .run(move |conn| {
                 techtrade_db::write_transaction(conn, |conn| {
+                    if let Some(fence) = &fence
+                        && !fence.check(conn)?
+                    {
+                        return Err(WorkerError::LeaseLost(fence.consumer));
+                    }
                     let cursor = outbox::cursor(conn, CONSUMER)?;
                     let events = outbox::events_after(conn, cursor, settings.batch_size)?;
                     let events = ready(events, cursor, chrono::Utc::now().timestamp_millis());

@@ -414,3 +414,30 @@ async fn the_loop_delivers_and_stops_on_request(database: TestDatabase) {
     tokio::time::timeout(Duration::from_secs(5), running).await.expect("the loop stops").unwrap();
 }
 on_both_databases!(the_loop_delivers_and_stops_on_request);
+
+/// Among N workers planning is fenced by its lease: a worker that no longer
+/// holds it plans nothing and leaves the cursor; the holder plans.
+async fn a_worker_without_its_lease_plans_nothing(database: TestDatabase) {
+    use techtrade_db::leases::{self, Fence};
+    seed(&database);
+    emit(&database, "organization.registered", "organization", &sample("organization.registered"));
+    let now = techtrade_db::now();
+    assert!(leases::acquire(&mut database.connect(), "notify", "holder", now, now + Duration::from_secs(60)).unwrap());
+    // Planning never talks to SMTP.
+    let worker = smtp_worker(&database, "smtp+plain://127.0.0.1:1", settings());
+    let fence = |holder: &str| Fence { consumer: "notify", holder: holder.into(), lease: Duration::from_secs(60) };
+
+    let stale = worker.fenced(Some(fence("stale")));
+    assert!(matches!(stale.plan_once().await, Err(techtrade_notify::WorkerError::LeaseLost("notify"))));
+    assert_eq!(outbox::cursor(&mut database.connect(), "notify").unwrap(), 0, "the cursor stays");
+    assert!(all_emails(&database).is_empty(), "nothing planned");
+
+    let report = worker.fenced(Some(fence("holder"))).plan_once().await.unwrap();
+    assert_eq!((report.events, report.planned), (1, 1), "{report:?}");
+    assert_eq!(
+        outbox::cursor(&mut database.connect(), "notify").unwrap(),
+        outbox::last_id(&mut database.connect()).unwrap()
+    );
+}
+
+on_both_databases!(a_worker_without_its_lease_plans_nothing);

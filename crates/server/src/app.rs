@@ -35,18 +35,39 @@ impl Default for HttpOptions {
     }
 }
 
-/// The API routes of every service, with their OpenAPI description.
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(BaseApi::openapi())
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .merge(techtrade_accounts::router())
-        .merge(techtrade_listings::router())
-        .merge(techtrade_deals::router())
-        .merge(techtrade_payments::router())
-        .merge(techtrade_search::router())
-        .merge(techtrade_subsidy::router())
-        .merge(techtrade_matching::router())
+/// A route group an API replica can mount (`techtrade serve --services`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApiService {
+    Accounts,
+    Listings,
+    Deals,
+    Payments,
+    Search,
+    Subsidy,
+    Matching,
+}
+
+impl ApiService {
+    pub const ALL: [Self; 7] =
+        [Self::Accounts, Self::Listings, Self::Deals, Self::Payments, Self::Search, Self::Subsidy, Self::Matching];
+
+    fn router(self) -> OpenApiRouter<AppState> {
+        match self {
+            Self::Accounts => techtrade_accounts::router(),
+            Self::Listings => techtrade_listings::router(),
+            Self::Deals => techtrade_deals::router(),
+            Self::Payments => techtrade_payments::router(),
+            Self::Search => techtrade_search::router(),
+            Self::Subsidy => techtrade_subsidy::router(),
+            Self::Matching => techtrade_matching::router(),
+        }
+    }
+}
+
+/// The health checks and the routes of `mounted`, with their OpenAPI description.
+fn api(mounted: &[ApiService]) -> OpenApiRouter<AppState> {
+    let base = OpenApiRouter::with_openapi(BaseApi::openapi()).routes(routes!(healthz)).routes(routes!(readyz));
+    mounted.iter().fold(base, |api, service| api.merge(service.router()))
 }
 
 /// What the services share besides the database: built once at start-up.
@@ -63,12 +84,18 @@ pub struct Services {
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    api(&ApiService::ALL).into_openapi()
 }
 
-/// The application, ready to serve.
+/// The application with every service, ready to serve.
 pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    router_with(state, services, options, &ApiService::ALL)
+}
+
+/// The application with the route groups of `mounted` only (an API replica
+/// of one role); the others answer 404 like any unknown route.
+pub fn router_with(state: AppState, services: Services, options: &HttpOptions, mounted: &[ApiService]) -> Router {
+    let (api, openapi) = api(mounted).split_for_parts();
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
     api.fallback(not_found)

@@ -40,8 +40,51 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (applies pending migrations first unless
     /// database.migrate_on_start = false).
-    #[command(after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve")]
-    Serve,
+    #[command(
+        after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve\n  \
+                      techtrade serve --no-workers --services accounts,listings,search   (an API replica)"
+    )]
+    Serve {
+        /// The route groups to mount (default: all).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        services: Vec<crate::app::ApiService>,
+        /// Run no shared outbox consumer (alerts, email, a Meilisearch
+        /// indexer): an API replica next to `techtrade worker` processes.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run the outbox consumers without the HTTP API (scale them apart from
+    /// the API); answers /healthz and /readyz on workers.health_listen.
+    #[command(after_help = "Examples:\n  techtrade worker\n  techtrade worker --only alerts,notify")]
+    Worker {
+        /// The consumers to run (default: all). N workers may run each: a
+        /// lease gives each consumer to one of them at a time.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        only: Vec<crate::workers::Consumer>,
+    },
+    /// Copy a live SQLite database to a new file (online; the server keeps
+    /// serving). For PostgreSQL use pg_dump.
+    #[command(after_help = "Example:\n  techtrade backup --to /backups/techtrade-$(date +%F).sqlite3")]
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Exit 0 when the server (or worker) at ADDR answers PATH with 200:
+    /// a container health check that needs no curl.
+    #[command(
+        after_help = "Examples:\n  techtrade healthcheck\n  techtrade healthcheck --addr 127.0.0.1:8081 --path /readyz"
+    )]
+    Healthcheck {
+        /// Default: server.listen (0.0.0.0 asks 127.0.0.1).
+        #[arg(long)]
+        addr: Option<String>,
+        #[arg(long, default_value = "/healthz")]
+        path: String,
+    },
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Apply pending database migrations.
     #[command(after_help = "Examples:\n  techtrade migrate\n  techtrade migrate --dry-run")]
     Migrate {
@@ -83,6 +126,14 @@ pub enum Command {
     /// Print the OpenAPI document of the HTTP API.
     #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Every configuration key, one a line with its environment variable
+    /// (`server.listen TECHTRADE__SERVER__LISTEN`).
+    #[command(after_help = "Example:\n  techtrade config keys")]
+    Keys,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,13 +247,29 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             return Ok(());
         }
         Command::Policy(command) => return crate::policy::run(command),
+        Command::Config(ConfigCommand::Keys) => {
+            for key in Config::keys() {
+                println!("{key} TECHTRADE__{}", key.to_uppercase().replace('.', "__"));
+            }
+            return Ok(());
+        }
         _ => {}
     }
     let config = Config::load(&cli.config_dir).map_err(Failure::usage)?;
     telemetry::init(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::failed)?;
     match cli.command {
-        Command::Serve => runtime.block_on(serve(config)),
+        Command::Serve { services, no_workers } => {
+            let services = if services.is_empty() { app::ApiService::ALL.to_vec() } else { services };
+            let consumers = if no_workers { Vec::new() } else { crate::workers::Consumer::ALL.to_vec() };
+            runtime.block_on(serve(config, services, consumers))
+        }
+        Command::Worker { only } => {
+            let consumers = if only.is_empty() { crate::workers::Consumer::ALL.to_vec() } else { only };
+            runtime.block_on(worker(config, consumers))
+        }
+        Command::Backup { to } => crate::backup::run(&config, &to),
+        Command::Healthcheck { addr, path } => runtime.block_on(crate::health::check(&config, addr, &path)),
         Command::Migrate { dry_run } => migrate(&config, dry_run),
         Command::Admin(AdminCommand::CreateUser { role, email, name, organization_id }) => {
             let role = match role {
@@ -221,7 +288,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Reindex => runtime.block_on(reindex(config)),
         Command::Notify(command) => runtime.block_on(crate::notify::run(config, command)),
-        Command::Openapi | Command::Policy(_) => Ok(()),
+        Command::Openapi | Command::Policy(_) | Command::Config(_) => Ok(()),
     }
 }
 
@@ -282,10 +349,20 @@ pub(crate) fn load_policies(config: &Config) -> Result<Vec<techtrade_domain::pol
     })
 }
 
-async fn serve(config: Config) -> Result<(), Failure> {
-    let programs = load_policies(&config)?;
+/// What `serve` and `worker` both set up before their own part: the
+/// policies, the database (migrated when configured so), the search index
+/// and the consumers' context.
+struct Prepared {
+    programs: Vec<techtrade_domain::policy::Program>,
+    db: Database,
+    search: techtrade_search::SharedIndex,
+    workers: crate::workers::Context,
+}
+
+async fn prepare(config: &Config) -> Result<Prepared, Failure> {
+    let programs = load_policies(config)?;
     tracing::info!(count = programs.len(), "subsidy programs loaded");
-    let db = open_database(&config)?;
+    let db = open_database(config)?;
     if config.database.migrate_on_start {
         let db = db.clone();
         let applied = tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
@@ -293,39 +370,30 @@ async fn serve(config: Config) -> Result<(), Failure> {
             tracing::info!(count = applied.len(), "applied migrations");
         }
     }
-    let hasher = password_hasher(&config)?;
-    let search = open_search(&config, &db).await?;
+    let search = open_search(config, &db).await?;
     let notifier = if config.mail.enabled {
-        Some(crate::notify::worker(&config, db.clone(), crate::notify::program_names(&programs))?)
+        Some(crate::notify::worker(config, db.clone(), crate::notify::program_names(&programs))?)
     } else {
-        tracing::info!("mail.enabled = false: no emails are sent");
         None
     };
-    let (stop_notifier, notifier_stopped) = tokio::sync::watch::channel(false);
-    let notifier = notifier.map(|worker| {
-        let mut stopped = notifier_stopped;
-        tokio::spawn(worker.run(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }))
-    });
-    let (stop_indexer, indexer_stopped) = tokio::sync::oneshot::channel::<()>();
-    let indexer = tokio::spawn(techtrade_search::indexer::run(
-        db.clone(),
-        search.clone(),
-        Duration::from_millis(500),
-        async move {
-            let _ = indexer_stopped.await;
-        },
-    ));
-    let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
-    let alerts = tokio::spawn(techtrade_matching::alerts::run(
-        db.clone(),
-        search.clone(),
-        Duration::from_millis(500),
-        async move {
-            let _ = alerts_stopped.await;
-        },
-    ));
+    let workers = crate::workers::Context {
+        db: db.clone(),
+        search: search.clone(),
+        search_is_local: config.search.backend == crate::config::SearchBackend::Embedded,
+        notifier,
+        lease: Duration::from_secs(config.workers.lease_seconds),
+        holder: crate::workers::holder_id(),
+    };
+    Ok(Prepared { programs, db, search, workers })
+}
+
+async fn serve(
+    config: Config,
+    mounted: Vec<app::ApiService>,
+    consumers: Vec<crate::workers::Consumer>,
+) -> Result<(), Failure> {
+    let Prepared { programs, db, search, workers } = prepare(&config).await?;
+    let hasher = password_hasher(&config)?;
     let state = AppState::new(db.clone(), config.settings());
     let options = HttpOptions {
         body_limit_bytes: config.server.body_limit_bytes,
@@ -351,26 +419,40 @@ async fn serve(config: Config) -> Result<(), Failure> {
         stripe,
         matching: config.matching(),
     };
-    let router = app::router(state, services, &options);
+    let router = app::router_with(state, services, &options, &mounted);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .map_err(|e| Failure::failed(format!("listening on {}: {e}", config.server.listen)))?;
     let url = config.database_url().map_err(Failure::usage)?;
-    tracing::info!(listen = %config.server.listen, database = %url, "techtrade is serving");
+    let running = crate::workers::start(workers, &consumers);
+    tracing::info!(
+        listen = %config.server.listen, database = %url, services = ?mounted, consumers = ?consumers,
+        "techtrade is serving"
+    );
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(Failure::failed);
-    let _ = stop_indexer.send(());
-    let _ = stop_notifier.send(true);
-    let _ = stop_alerts.send(());
-    let _ = indexer.await;
-    let _ = alerts.await;
-    if let Some(notifier) = notifier {
-        // It finishes the email in hand (bounded by mail.send_timeout_seconds).
-        let _ = notifier.await;
-    }
+    // The consumers finish what they hold (an email being sent is bounded by
+    // mail.send_timeout_seconds) and give their leases back.
+    running.stop().await;
     served
+}
+
+/// The consumers without the HTTP API, and a small health listener.
+async fn worker(config: Config, consumers: Vec<crate::workers::Consumer>) -> Result<(), Failure> {
+    let Prepared { db, workers, .. } = prepare(&config).await?;
+    let holder = workers.holder.clone();
+    let health = crate::health::listen(&config.workers.health_listen, db.clone(), holder.clone()).await?;
+    let running = crate::workers::start(workers, &consumers);
+    let url = config.database_url().map_err(Failure::usage)?;
+    tracing::info!(database = %url, consumers = ?consumers, %holder, "techtrade worker is running");
+    shutdown_signal().await;
+    running.stop().await;
+    if let Some(health) = health {
+        health.abort();
+    }
+    Ok(())
 }
 
 /// The search backend the configuration names.

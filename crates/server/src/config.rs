@@ -32,6 +32,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub subsidy: SubsidyConfig,
     pub matching: MatchingConfig,
+    pub workers: WorkersConfig,
 }
 
 impl Default for Config {
@@ -48,6 +49,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             subsidy: SubsidyConfig::default(),
             matching: MatchingConfig::default(),
+            workers: WorkersConfig::default(),
         }
     }
 }
@@ -294,6 +296,24 @@ impl Default for MatchingConfig {
     }
 }
 
+/// The outbox consumers: how long a worker's claim on a shared consumer
+/// lasts, and where `techtrade worker` answers health checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    /// A worker renews its lease on each consumer it runs every third of
+    /// this; when it dies, another worker takes over after at most this long.
+    pub lease_seconds: u64,
+    /// `techtrade worker`'s `/healthz` and `/readyz` (for probes); empty: none.
+    pub health_listen: String,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self { lease_seconds: 30, health_listen: "127.0.0.1:8081".into() }
+    }
+}
+
 /// A configuration value that must never reach a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -347,6 +367,28 @@ impl Config {
             Some(url) => Ok(DatabaseUrl::parse(url.expose())?),
             None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("techtrade.sqlite3"))),
         }
+    }
+
+    /// Every configuration key, dotted (`server.listen`), sorted; the
+    /// environment variable of `a.b` is `TECHTRADE__A__B`.
+    pub fn keys() -> Vec<String> {
+        fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, value) in map {
+                        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                        walk(&path, value, out);
+                    }
+                }
+                _ => out.push(prefix.to_string()),
+            }
+        }
+        let mut keys = Vec::new();
+        // Serializing the defaults cannot fail (plain structs, strings, numbers).
+        if let Ok(value) = serde_json::to_value(Config::default()) {
+            walk("", &value, &mut keys);
+        }
+        keys
     }
 
     pub fn pool_options(&self) -> PoolOptions {
@@ -433,6 +475,16 @@ impl Config {
         ];
         if let Some((key, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid { key, problem: "must be at least 1".into() });
+        }
+        if self.workers.lease_seconds < 3 {
+            return Err(ConfigError::Invalid { key: "workers.lease_seconds", problem: "must be at least 3".into() });
+        }
+        if !self.workers.health_listen.is_empty() && self.workers.health_listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "workers.health_listen",
+                problem: format!("'{}' is not an address like 127.0.0.1:8081", self.workers.health_listen),
+            });
         }
         if self.mail.retry_max_seconds < self.mail.retry_base_seconds {
             return Err(ConfigError::Invalid {
@@ -580,6 +632,16 @@ mod tests {
         );
         let config = Config::figment(dir.path(), None).extract_checked().unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn keys_name_every_setting_including_unset_ones() {
+        let keys = Config::keys();
+        for key in ["data_dir", "server.listen", "database.url", "search.meilisearch_key", "workers.lease_seconds"] {
+            assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
+        }
+        assert!(keys.iter().any(|k| k == "matching.weights.text"), "nested tables are walked");
+        assert!(!keys.iter().any(|k| k == "matching.weights"), "tables are not keys");
     }
 
     #[test]

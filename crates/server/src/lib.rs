@@ -3,9 +3,12 @@
 //! application the binary serves.
 
 pub mod app;
+mod backup;
 pub mod cli;
 pub mod config;
+mod health;
 mod notify;
 mod policy;
 mod progress;
 pub mod telemetry;
+pub mod workers;
