@@ -13,7 +13,8 @@
 - the policies ConfigMap equals config/policies/*.toml.
 
 Exits 1 listing every problem found; `--self-test` first checks that the
-checks catch planted mistakes.
+checks catch planted mistakes. `--write-policies` rewrites the policies
+ConfigMap from config/policies (after a policy file changed) and exits.
 """
 
 import copy
@@ -181,7 +182,7 @@ class Checker:
             self.need(f in docs_by_file, f"k8s/kustomization.yaml: {f} does not exist")
         policies = (configmaps.get("techtrade-policies") or {}).get("data") or {}
         shipped = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "config/policies").glob("*.toml")}
-        self.need(policies == shipped, "k8s/policies.yaml differs from config/policies/*.toml")
+        self.need(policies == shipped, "k8s/policies.yaml differs from config/policies/*.toml (rewrite it: tools/validate_deploy.py --write-policies)")
 
     # --- Dockerfile ------------------------------------------------------------
     def dockerfile(self, text):
@@ -204,7 +205,34 @@ def check_all(keys, compose, k8s, secret_example, kustomization, dockerfile):
     return checker.problems
 
 
+POLICIES_HEADER = """\
+# The subsidy programs (config/policies/*.toml), mounted at /etc/techtrade/policies.
+# Keep equal to config/policies: tools/validate_deploy.py checks it, and
+# `python3 tools/validate_deploy.py --write-policies` rewrites it.
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: techtrade-policies
+  labels:
+    app.kubernetes.io/name: techtrade
+data:
+"""
+
+
+def write_policies():
+    """The policies ConfigMap, generated: each file a literal block."""
+    out = [POLICIES_HEADER]
+    for path in sorted((ROOT / "config/policies").glob("*.toml")):
+        out.append(f"  {path.name}: |\n")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            out.append(f"    {line}\n" if line else "\n")
+    (DEPLOY / "k8s/policies.yaml").write_text("".join(out), encoding="utf-8")
+
+
 def main():
+    if "--write-policies" in sys.argv:
+        write_policies()
+        return
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     if len(args) != 1:
         sys.exit("usage: validate_deploy.py [--self-test] PATH/TO/techtrade")
