@@ -3,6 +3,7 @@
 //! application the binary serves.
 
 pub mod app;
+mod audit;
 pub mod cli;
 pub mod config;
 mod notify;
