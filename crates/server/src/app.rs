@@ -175,3 +175,34 @@ async fn readyz(
     };
     Ok((StatusCode::OK, Json(health)))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A handler still running at the deadline is cut off with a 503
+    /// problem, so a slow client or query cannot hold a worker forever.
+    #[tokio::test]
+    async fn slow_requests_end_at_the_deadline() {
+        let slow = || async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "too late"
+        };
+        let router: Router = Router::new()
+            .route("/slow", get(slow))
+            .route("/fast", get(|| async { "ok" }))
+            .layer(middleware::from_fn_with_state(Duration::from_millis(50), deadline));
+        let request = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let fast = router.clone().oneshot(request("/fast")).await.unwrap();
+        assert_eq!(fast.status(), StatusCode::OK);
+        let started = std::time::Instant::now();
+        let cut = router.oneshot(request("/slow")).await.unwrap();
+        assert_eq!(cut.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(cut.headers()["content-type"], "application/problem+json");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
