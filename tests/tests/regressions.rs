@@ -23,3 +23,17 @@ on_both_databases! {
         }
     }
 }
+
+on_both_databases! {
+    /// Found by Schemathesis: `page=2147483648` made the search engine
+    /// allocate a terabyte for its top-hits collector and aborted the whole
+    /// server. Deep pages are now a 400 naming `page`.
+    async fn a_huge_search_page_is_400_not_an_abort(app: TestApp) {
+        for path in ["/api/v1/search?page=2147483648", "/api/v1/search?page=101&per_page=100", "/api/v1/search?page=4294967295&per_page=100"] {
+            let response = app.get(path, None).await;
+            response.assert_problem(400, "invalid_query");
+            assert_eq!(response.error_fields(), ["page"], "{path}");
+        }
+        app.get("/api/v1/search?page=100&per_page=100", None).await.assert_status(200);
+    }
+}

@@ -63,12 +63,15 @@ pub struct Services {
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut openapi = api().into_openapi();
+    techtrade_web::openapi::document_errors(&mut openapi);
+    openapi
 }
 
 /// The application, ready to serve.
 pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Router {
-    let (api, openapi) = api().split_for_parts();
+    let (api, mut openapi) = api().split_for_parts();
+    techtrade_web::openapi::document_errors(&mut openapi);
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
     api.fallback(not_found)
