@@ -59,7 +59,14 @@ macro_rules! on_both_databases {
 /// The settings tests run with: production rules, cheaper password hashing.
 pub fn test_settings() -> Settings {
     Settings {
-        auth: AuthSettings { password_memory_kib: 1024, password_iterations: 1, ..AuthSettings::default() },
+        auth: AuthSettings {
+            password_memory_kib: 1024,
+            password_iterations: 1,
+            // Tests register organisations by the hundred from one address;
+            // the limit's own test sets it low with `with_settings`.
+            max_registrations_per_ip: 1_000_000,
+            ..AuthSettings::default()
+        },
         // Tests say which address a request comes from with X-Forwarded-For.
         trust_forwarded_for: true,
     }
@@ -170,6 +177,14 @@ impl TestApp {
     /// The same application with other subsidy programs than `config/policies`.
     pub fn with_programs(mut self, programs: Vec<techtrade_domain::policy::Program>) -> Self {
         self.services.programs = Arc::new(programs);
+        self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
+        self
+    }
+
+    /// The same application and database with other settings (a limit a
+    /// test wants low).
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.state = AppState::new(self.database.db.clone(), settings);
         self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
         self
     }

@@ -86,14 +86,18 @@ pub struct RegistrationRequest {
         (status = 201, body = RegistrationResponse),
         (status = 409, description = "e-mail or credit code already registered", body = techtrade_web::error::Problem),
         (status = 422, description = "invalid fields", body = techtrade_web::error::Problem),
+        (status = 429, description = "too many registrations from this address", body = techtrade_web::error::Problem),
     )
 )]
 async fn register_organization(
     State(state): State<AppState>,
     Extension(hasher): Extension<PasswordHasher>,
     RequestId(request_id): RequestId,
+    ClientIp(ip): ClientIp,
     Json(request): Json<RegistrationRequest>,
 ) -> ApiResult<(StatusCode, Json<RegistrationResponse>)> {
+    let settings = state.settings.auth.clone();
+    state.db.run(move |conn| rate_limit::register_attempt(conn, &settings, &ip, techtrade_db::now())).await?;
     let mut violations = Violations::new();
     let org = &request.organization;
     let name = violations.check("organization.name", text::required(&org.name, 200));

@@ -14,22 +14,65 @@ pub enum PasswordError {
     TooShort,
     #[error("a password has at most {MAX_LENGTH} characters")]
     TooLong,
+    #[error("this password is among the most common ones; choose another")]
+    Common,
 }
+
+/// The passwords of at least eight characters that lead every published
+/// list of leaked passwords (including the Chinese ones): the first a
+/// guesser tries, so refused outright (NIST SP 800-63B 5.1.1.2). Compared
+/// without regard to case.
+const COMMON: &[&str] = &[
+    "00000000",
+    "11111111",
+    "12341234",
+    "12344321",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "123123123",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "5201314520",
+    "66666666",
+    "88888888",
+    "987654321",
+    "a1234567",
+    "a12345678",
+    "aa123456",
+    "abc12345",
+    "abcd1234",
+    "admin123",
+    "baseball",
+    "football",
+    "iloveyou",
+    "password",
+    "password1",
+    "password123",
+    "qwerty123",
+    "qwertyuiop",
+    "sunshine",
+    "woaini1314",
+    "zxcvbnm123",
+];
 
 impl Coded for PasswordError {
     fn code(&self) -> &'static str {
         match self {
             Self::TooShort => "too_short",
             Self::TooLong => "too_long",
+            Self::Common => "too_common",
         }
     }
 }
 
-/// Checks a new password's length (in characters; spaces count).
+/// Checks a new password: its length (in characters; spaces count) and
+/// that it is not one of the [`COMMON`] ones.
 pub fn check_new(password: &str) -> Result<(), PasswordError> {
     match password.chars().count() {
         n if n < MIN_LENGTH => Err(PasswordError::TooShort),
         n if n > MAX_LENGTH => Err(PasswordError::TooLong),
+        _ if COMMON.iter().any(|common| common.eq_ignore_ascii_case(password)) => Err(PasswordError::Common),
         _ => Ok(()),
     }
 }
@@ -108,8 +151,16 @@ mod tests {
     #[test]
     fn length_rules() {
         assert_eq!(check_new("1234567"), Err(PasswordError::TooShort));
-        assert_eq!(check_new("12345678"), Ok(()));
+        assert_eq!(check_new("12345679"), Ok(()));
         assert_eq!(check_new(&"长".repeat(256)), Ok(()));
         assert_eq!(check_new(&"x".repeat(257)), Err(PasswordError::TooLong));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["12345678", "PassWord", "woaini1314", "QWERTYUIOP"] {
+            assert_eq!(check_new(common), Err(PasswordError::Common), "{common}");
+        }
+        assert_eq!(check_new("password-7"), Ok(()));
     }
 }

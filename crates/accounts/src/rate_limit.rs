@@ -1,5 +1,6 @@
-//! Login rate limiting, per account and per client address, counted in the
-//! database so that it holds across replicas.
+//! Login rate limiting, per account and per client address, and
+//! registration rate limiting per client address, counted in the database
+//! so that they hold across replicas.
 //!
 //! Only failures count: a person who signs in successfully is never slowed.
 //! The count and the attempt are not atomic, so a burst of parallel guesses
@@ -45,5 +46,27 @@ pub(crate) fn record(
         let window = TimeDelta::from_std(settings.login_window).unwrap_or(TimeDelta::minutes(15));
         accounts::prune_login_attempts(conn, now - window)?;
     }
+    Ok(())
+}
+
+/// 429 when `ip` has used up its registrations for the window; otherwise
+/// counts this one. Every attempt counts, valid or not: each costs a
+/// password hash, which is what the limit protects.
+pub(crate) fn register_attempt(
+    conn: &mut AnyConnection,
+    settings: &AuthSettings,
+    ip: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let window = TimeDelta::from_std(settings.registration_window).unwrap_or(TimeDelta::hours(1));
+    if accounts::registrations_from_ip(conn, ip, now - window)? >= i64::from(settings.max_registrations_per_ip) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many registrations from this address; wait and try again",
+        )
+        .retry_after(settings.registration_window.as_secs()));
+    }
+    accounts::record_registration_attempt(conn, ip, now)?;
+    accounts::prune_registration_attempts(conn, now - window)?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{login_attempts, organizations, sessions, users};
+use crate::schema::{login_attempts, organizations, registration_attempts, sessions, users};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations, check_for_backend(crate::MultiBackend))]
@@ -163,4 +163,25 @@ pub fn failed_logins_from_ip(conn: &mut AnyConnection, ip: &str, since: NaiveDat
 /// Forgets attempts older than `before`; the limiter only looks back one window.
 pub fn prune_login_attempts(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before))).execute(conn)
+}
+
+/// Registration attempts from `ip` after `since`.
+pub fn registrations_from_ip(conn: &mut AnyConnection, ip: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    registration_attempts::table
+        .filter(registration_attempts::ip.eq(ip))
+        .filter(registration_attempts::attempted_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+pub fn record_registration_attempt(conn: &mut AnyConnection, ip: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(registration_attempts::table)
+        .values((registration_attempts::ip.eq(ip), registration_attempts::attempted_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Forgets registration attempts older than `before`.
+pub fn prune_registration_attempts(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(registration_attempts::table.filter(registration_attempts::attempted_at.lt(before))).execute(conn)
 }

@@ -45,6 +45,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    registration_attempts (id) {
+        id -> BigInt,
+        ip -> Text,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_attempts (id) {
         id -> BigInt,
         email -> Text,
@@ -461,6 +469,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     login_attempts,
+    registration_attempts,
     listings,
     listing_patents,
     demands,

@@ -213,7 +213,11 @@ pub struct ListDealsQuery {
     /// Only deals in this status.
     #[param(value_type = Option<String>)]
     pub status: Option<DealStatus>,
+    /// 1-based page number.
+    #[param(minimum = 1, maximum = 1_000_000, default = 1)]
     pub page: Option<u32>,
+    /// Items per page, at most 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
 }
 

@@ -11,6 +11,8 @@ pub mod claim;
 pub mod credit_code;
 pub mod deal;
 pub mod email;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod ids;
 pub mod ipc;
 pub mod listing;

@@ -143,9 +143,12 @@ impl ApplicationNumber {
         let number = compact.strip_prefix("ZL").or_else(|| compact.strip_prefix("CN")).unwrap_or(&compact);
         let (digits, check) = match number.split_once('.') {
             Some((digits, check)) => (digits, check),
-            // Without the dot, the last character is the check digit.
-            None if number.len() >= 2 => number.split_at(number.len() - 1),
-            None => return Err(bad()),
+            // Without the dot, the last character is the check digit (split
+            // on its boundary: it may be any character, not just ASCII).
+            None => match number.char_indices().next_back() {
+                Some((last, _)) if last > 0 => number.split_at(last),
+                _ => return Err(bad()),
+            },
         };
         let well_formed = matches!(digits.len(), 8 | 12)
             && digits.bytes().all(|b| b.is_ascii_digit())
@@ -167,7 +170,12 @@ impl ApplicationNumber {
     }
 
     /// Completes digits with their check digit (demo data, tests).
+    /// Anything but 8 or 12 ASCII digits is a format error (the check digit
+    /// is only defined over digits).
     pub fn complete(digits: &str) -> Result<Self, ApplicationNumberError> {
+        if !matches!(digits.len(), 8 | 12) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApplicationNumberError::Format(digits.trim().to_string()));
+        }
         Self::parse(&format!("{digits}.{}", check_digit(digits)))
     }
 
@@ -226,7 +234,9 @@ impl PublicationNumber {
             .strip_suffix(|c: char| c.is_ascii_digit())
             .filter(|b| b.ends_with(char::is_alphabetic))
             .unwrap_or(body);
-        let (serial, kind) = body.split_at(body.len().saturating_sub(1));
+        // The kind code is the last character, whatever its width.
+        let last = body.char_indices().next_back().map_or(0, |(at, _)| at);
+        let (serial, kind) = body.split_at(last);
         let valid = matches!(kind, "A" | "B" | "C" | "U" | "Y" | "S")
             && (6..=10).contains(&serial.len())
             && serial.bytes().all(|b| b.is_ascii_digit());
@@ -291,6 +301,37 @@ mod tests {
         assert_eq!(ApplicationNumber::parse("95115608.1").unwrap_err().code(), "bad_check_digit");
         // Swapping two adjacent digits changes the sum (different weights).
         assert_eq!(ApplicationNumber::parse("201710610862.3").unwrap_err().code(), "bad_check_digit");
+    }
+
+    /// Found by the fuzz harness: `complete` on non-digits computed a check
+    /// digit from them and overflowed (a panic in debug builds).
+    #[test]
+    fn completing_anything_but_digits_is_a_format_error() {
+        for bad in ["201710601862.3", "2017106018X2", "abcdefgh", "", "20171060186", "２０１７１０６０１８６２"]
+        {
+            let error = ApplicationNumber::complete(bad).unwrap_err();
+            assert!(matches!(error, ApplicationNumberError::Format(_)), "{bad}: {error:?}");
+        }
+        assert_eq!(ApplicationNumber::complete("201710601862").unwrap().as_str(), "201710601862.3");
+    }
+
+    /// Found by the fuzz harness: a number without its dot and ending in a
+    /// multi-byte character was split inside that character (a panic).
+    #[test]
+    fn a_multibyte_last_character_is_a_format_error() {
+        for bad in ["CN2017106018623\u{fffd}", "2017106018623。", "201710601862３", "é", "ZL号"] {
+            let error = ApplicationNumber::parse(bad).unwrap_err();
+            assert!(matches!(error, ApplicationNumberError::Format(_)), "{bad}: {error:?}");
+        }
+    }
+
+    /// Found by the fuzz harness, like the application number's case.
+    #[test]
+    fn a_publication_number_ending_in_a_multibyte_character_is_refused() {
+        for bad in ["CN20175106010601862\u{fffd}", "CN107442071Ｂ", "CN号", "CN"] {
+            assert!(PublicationNumber::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(PublicationNumber::parse("CN107442071B").unwrap().as_str(), "CN107442071B");
     }
 
     #[test]

@@ -280,7 +280,11 @@ pub struct ListQuery {
     /// Listings only: patent or achievement.
     #[param(value_type = Option<String>)]
     pub kind: Option<ListingKind>,
+    /// 1-based page number.
+    #[param(minimum = 1, maximum = 1_000_000, default = 1)]
     pub page: Option<u32>,
+    /// Items per page, at most 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
 }
 

@@ -56,10 +56,14 @@ pub(crate) async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<WebhookReceipt>> {
+    // An unsigned request is malformed whatever this server's configuration.
+    let Some(header) = headers.get("stripe-signature") else {
+        return Err(ApiError::new(ErrorCode::InvalidSignature, "the Stripe-Signature header is missing"));
+    };
     let Stripe(Some(gateway)) = stripe else {
         return Err(ApiError::new(ErrorCode::StripeNotConfigured, "this server has no Stripe webhook secret"));
     };
-    let header = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let header = header.to_str().unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
     signature::verify(header, &body, gateway.webhook_secret(), now, gateway.tolerance_seconds()).map_err(|error| {
         tracing::warn!(%error, "a Stripe webhook failed its signature check");

@@ -54,7 +54,11 @@ pub struct SearchParams {
     /// relevance (default) | newest | price_asc | price_desc
     #[param(value_type = Option<String>)]
     pub sort: Option<Sort>,
+    /// 1-based page number.
+    #[param(minimum = 1, maximum = 1_000_000, default = 1)]
     pub page: Option<u32>,
+    /// Items per page, at most 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
 }
 
@@ -118,6 +122,13 @@ pub struct SearchResponse {
     pub facets: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
+/// How deep search results may be paged (offset + page size). A search
+/// engine collects `offset + limit` hits before it skips to the page, so an
+/// unbounded page number let one anonymous request allocate without limit
+/// (a terabyte, aborting the process, at page 2^31). Like Elasticsearch's
+/// `max_result_window`: deeper pages need a narrower query.
+pub const MAX_RESULT_WINDOW: i64 = 10_000;
+
 fn bad_param(field: &str, message: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {message}")).with_field(field, "invalid_value", message)
 }
@@ -152,6 +163,9 @@ impl SearchParams {
     /// naming the parameter otherwise.
     pub fn into_query(self) -> Result<(SearchQuery, u32, u32), ApiError> {
         let page = techtrade_web::PageQuery { page: self.page, per_page: self.per_page }.validate()?;
+        if page.offset() + page.limit() > MAX_RESULT_WINDOW {
+            return Err(bad_param("page", "results go 10000 deep at most (page × per_page); narrow the query"));
+        }
         for (field, value) in [("price_min_fen", self.price_min_fen), ("price_max_fen", self.price_max_fen)] {
             if value.is_some_and(|v| v < 0) {
                 return Err(bad_param(field, "an amount cannot be negative"));

@@ -84,7 +84,9 @@ pub struct Services {
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api(&ApiService::ALL).into_openapi()
+    let mut openapi = api(&ApiService::ALL).into_openapi();
+    techtrade_web::openapi::document_errors(&mut openapi);
+    openapi
 }
 
 /// The application with every service, ready to serve.
@@ -95,7 +97,8 @@ pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Rou
 /// The application with the route groups of `mounted` only (an API replica
 /// of one role); the others answer 404 like any unknown route.
 pub fn router_with(state: AppState, services: Services, options: &HttpOptions, mounted: &[ApiService]) -> Router {
-    let (api, openapi) = api(mounted).split_for_parts();
+    let (api, mut openapi) = api(mounted).split_for_parts();
+    techtrade_web::openapi::document_errors(&mut openapi);
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
     api.fallback(not_found)
@@ -201,4 +204,35 @@ async fn readyz(
         search_position: Some(search_position),
     };
     Ok((StatusCode::OK, Json(health)))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A handler still running at the deadline is cut off with a 503
+    /// problem, so a slow client or query cannot hold a worker forever.
+    #[tokio::test]
+    async fn slow_requests_end_at_the_deadline() {
+        let slow = || async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "too late"
+        };
+        let router: Router = Router::new()
+            .route("/slow", get(slow))
+            .route("/fast", get(|| async { "ok" }))
+            .layer(middleware::from_fn_with_state(Duration::from_millis(50), deadline));
+        let request = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+        let fast = router.clone().oneshot(request("/fast")).await.unwrap();
+        assert_eq!(fast.status(), StatusCode::OK);
+        let started = std::time::Instant::now();
+        let cut = router.oneshot(request("/slow")).await.unwrap();
+        assert_eq!(cut.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(cut.headers()["content-type"], "application/problem+json");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }

@@ -123,6 +123,9 @@ pub enum Command {
     /// delivery stands.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// The audit log: check that no entry was edited, removed or inserted.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document of the HTTP API.
     #[command(after_help = "Example:\n  techtrade openapi > openapi.json")]
     Openapi,
@@ -153,6 +156,14 @@ pub enum AdminCommand {
         #[arg(long)]
         organization_id: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain from the first entry; exits 0 with a
+    /// summary when it is intact, 1 naming the first bad entry otherwise.
+    #[command(after_help = "Example:\n  techtrade audit verify")]
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,6 +299,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Reindex => runtime.block_on(reindex(config)),
         Command::Notify(command) => runtime.block_on(crate::notify::run(config, command)),
+        Command::Audit(command) => runtime.block_on(crate::audit::run(config, command)),
         Command::Openapi | Command::Policy(_) | Command::Config(_) => Ok(()),
     }
 }

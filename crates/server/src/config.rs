@@ -122,6 +122,8 @@ pub struct AuthConfig {
     pub login_window_seconds: u64,
     pub max_failures_per_account: u32,
     pub max_failures_per_ip: u32,
+    pub max_registrations_per_ip: u32,
+    pub registration_window_seconds: u64,
     pub password_memory_kib: u32,
     pub password_iterations: u32,
 }
@@ -134,6 +136,8 @@ impl Default for AuthConfig {
             login_window_seconds: d.login_window.as_secs(),
             max_failures_per_account: d.max_failures_per_account,
             max_failures_per_ip: d.max_failures_per_ip,
+            max_registrations_per_ip: d.max_registrations_per_ip,
+            registration_window_seconds: d.registration_window.as_secs(),
             password_memory_kib: d.password_memory_kib,
             password_iterations: d.password_iterations,
         }
@@ -405,6 +409,8 @@ impl Config {
                 login_window: Duration::from_secs(self.auth.login_window_seconds),
                 max_failures_per_account: self.auth.max_failures_per_account,
                 max_failures_per_ip: self.auth.max_failures_per_ip,
+                max_registrations_per_ip: self.auth.max_registrations_per_ip,
+                registration_window: Duration::from_secs(self.auth.registration_window_seconds),
                 password_memory_kib: self.auth.password_memory_kib,
                 password_iterations: self.auth.password_iterations,
             },

@@ -3,6 +3,7 @@
 //! application the binary serves.
 
 pub mod app;
+mod audit;
 mod backup;
 pub mod cli;
 pub mod config;

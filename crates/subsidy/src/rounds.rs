@@ -346,6 +346,14 @@ pub(crate) async fn record_disbursement(
             techtrade_db::write_transaction(conn, |conn| {
                 let mut disbursement =
                     db::find_disbursement(conn, &id)?.ok_or_else(|| ApiError::not_found("disbursement"))?;
+                // The same conflict of interest as reviewing one's own claim:
+                // an official may not attest that their own organisation was paid.
+                if user.is_member_of(&disbursement.organization_id) {
+                    return Err(ApiError::new(
+                        ErrorCode::OwnOrganization,
+                        "officials may not record payments to their own organisation",
+                    ));
+                }
                 disbursement.status = "paid".into();
                 disbursement.paid_on = Some(paid_on);
                 disbursement.reference = Some(reference);

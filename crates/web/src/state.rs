@@ -36,6 +36,10 @@ pub struct AuthSettings {
     pub max_failures_per_account: u32,
     /// Failed logins per client address within the window before 429.
     pub max_failures_per_ip: u32,
+    /// Organisation registrations per client address within
+    /// `registration_window` before 429 (each costs a password hash).
+    pub max_registrations_per_ip: u32,
+    pub registration_window: Duration,
     /// Argon2id memory cost in KiB and number of passes.
     pub password_memory_kib: u32,
     pub password_iterations: u32,
@@ -48,6 +52,8 @@ impl Default for AuthSettings {
             login_window: Duration::from_secs(15 * 60),
             max_failures_per_account: 5,
             max_failures_per_ip: 50,
+            max_registrations_per_ip: 20,
+            registration_window: Duration::from_secs(3600),
             // OWASP's argon2id recommendation: 19 MiB, 2 passes.
             password_memory_kib: 19 * 1024,
             password_iterations: 2,
