@@ -228,8 +228,13 @@ impl Leased {
                     },
                 }
             };
+            // A consumer that ends because it was told to stop can win the
+            // race against the stop flag above: it is still a stop, and the
+            // lease goes back.
+            let finished = matches!(ended, Ended::ByItself);
+            let ended = if finished && *stopped.borrow() { Ended::Stopping } else { ended };
             let _ = lose.send(true);
-            if !matches!(ended, Ended::ByItself) {
+            if !finished {
                 let _ = running.await;
             }
             match ended {
