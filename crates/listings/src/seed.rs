@@ -292,6 +292,62 @@ pub struct Owner {
     pub user_id: String,
 }
 
+/// Stores a checked listing as published under `id`. With `announce` it
+/// also emits `listing.published`, so the server's indexer picks it up; a
+/// bulk load (the benchmark's) leaves that out and rebuilds the index once
+/// with `techtrade reindex` instead of replaying 100k events.
+pub fn insert_published_listing(
+    conn: &mut AnyConnection,
+    id: &str,
+    valid: &ValidListing,
+    owner: &Owner,
+    announce: bool,
+) -> Result<(), SeedError> {
+    let now = techtrade_db::now();
+    let row = Listing {
+        id: id.to_string(),
+        status: ListingStatus::Published.as_str().to_string(),
+        submitted_at: Some(now),
+        published_at: Some(now),
+        ..listing::new_row(valid, &owner.organization_id, &owner.user_id, now)
+    };
+    listing::insert(conn, &row, valid).map_err(|e| SeedError::Invalid(e.to_string()))?;
+    if announce {
+        let payload = serde_json::json!({
+            "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
+        });
+        outbox::emit(conn, "listing.published", "listing", id, &payload)?;
+    }
+    Ok(())
+}
+
+/// Stores a checked demand as published under `id`; `announce` as for
+/// [`insert_published_listing`].
+pub fn insert_published_demand(
+    conn: &mut AnyConnection,
+    id: &str,
+    valid: &ValidDemand,
+    owner: &Owner,
+    announce: bool,
+) -> Result<(), SeedError> {
+    let now = techtrade_db::now();
+    let row = Demand {
+        id: id.to_string(),
+        status: ListingStatus::Published.as_str().to_string(),
+        submitted_at: Some(now),
+        published_at: Some(now),
+        ..crate::demand::new_row(valid, &owner.organization_id, &owner.user_id, now)
+    };
+    db::insert_demand(conn, &row)?;
+    if announce {
+        let payload = serde_json::json!({
+            "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
+        });
+        outbox::emit(conn, "demand.published", "demand", id, &payload)?;
+    }
+    Ok(())
+}
+
 /// Loads the records as published listings spread over `owners`; records
 /// already loaded are skipped. `progress` is told (done, total) after each
 /// batch of 500, each batch its own transaction.
@@ -319,19 +375,7 @@ pub fn load_listings(
                 let (valid, dropped) = demo_listing(record, today)?;
                 report.codes_dropped += dropped;
                 let owner = &owners[Dice::for_key(&id).below(owners.len() as u64) as usize];
-                let now = techtrade_db::now();
-                let row = Listing {
-                    id: id.clone(),
-                    status: ListingStatus::Published.as_str().to_string(),
-                    submitted_at: Some(now),
-                    published_at: Some(now),
-                    ..listing::new_row(&valid, &owner.organization_id, &owner.user_id, now)
-                };
-                listing::insert(conn, &row, &valid).map_err(|e| SeedError::Invalid(e.to_string()))?;
-                let payload = serde_json::json!({
-                    "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
-                });
-                outbox::emit(conn, "listing.published", "listing", &id, &payload)?;
+                insert_published_listing(conn, &id, &valid, owner, true)?;
                 report.listings_created += 1;
             }
             Ok::<_, SeedError>(())
@@ -472,19 +516,7 @@ pub fn load_demands(conn: &mut AnyConnection, owners: &[Owner]) -> Result<(usize
             }
             let valid = demo_demand(demand, today)?;
             let owner = &owners[demand.owner % owners.len()];
-            let now = techtrade_db::now();
-            let row = Demand {
-                id: id.clone(),
-                status: ListingStatus::Published.as_str().to_string(),
-                submitted_at: Some(now),
-                published_at: Some(now),
-                ..crate::demand::new_row(&valid, &owner.organization_id, &owner.user_id, now)
-            };
-            db::insert_demand(conn, &row)?;
-            let payload = serde_json::json!({
-                "id": id, "owner_organization_id": owner.organization_id, "from": null, "status": "published",
-            });
-            outbox::emit(conn, "demand.published", "demand", &id, &payload)?;
+            insert_published_demand(conn, &id, &valid, owner, true)?;
             created += 1;
         }
         Ok((created, existing))

@@ -340,7 +340,11 @@ impl Inner {
     fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let built = self.query(query);
-        let facet_collector = facets::FacetCounts;
+        // An any-word search is matching's candidate lookup: it wants the
+        // best hits only, and counting facets over every document that
+        // shares one word with a whole demand was most of its cost
+        // (BENCHMARKS.md, "matches"). Meilisearch leaves them empty too.
+        let facet_collector = (!query.any_word).then_some(facets::FacetCounts);
         let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
         let (addresses, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match query.sort {
             Sort::Relevance => {
@@ -375,7 +379,7 @@ impl Inner {
             };
             hits.push(SearchHit { document, highlight, score });
         }
-        let facets = facets::group(facet_counts, &FACETS);
+        let facets = facets::group(facet_counts.unwrap_or_default(), &FACETS);
         Ok(SearchResults { hits, total: total as u64, facets })
     }
 

@@ -198,6 +198,7 @@ async fn every_backend_answers_alike() {
         assert_eq!(found_ids.first(), Some(&"p2"), "{name}: the most words first: {found_ids:?}");
         assert!(found_ids.contains(&"p3"), "{name}: one word is enough: {found_ids:?}");
         assert!(!found_ids.contains(&"p5"), "{name}: no shared word, not found: {found_ids:?}");
+        assert!(found.facets.values().all(|counts| counts.is_empty()), "{name}: any-word searches count no facets");
 
         // A value is a value, never filter syntax.
         assert!(

@@ -1,0 +1,490 @@
+//! `techtrade-bench`: generates a reproducible market from the real patent
+//! records of the shared data, starts the release `techtrade` server on it,
+//! drives the server over loopback HTTP with bounded concurrency, and
+//! prints per-operation throughput and latency — on SQLite, on PostgreSQL
+//! and (with `MEILI_URL`) with Meilisearch as the search backend, side by
+//! side in one run. See BENCHMARKS.md.
+
+mod drive;
+mod generate;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::Datelike;
+use clap::Parser;
+use serde_json::json;
+use techtrade_db::{Database, DatabaseUrl, PoolOptions, migrations};
+use techtrade_listings::seed::{self, Dice};
+
+use crate::drive::{Call, Figures, Server};
+use crate::generate::{DataSet, Plan};
+
+/// Every operation, in the order they run (writes after reads, the
+/// destructive round close last).
+const OPERATIONS: [&str; 8] = [
+    "get_listing",
+    "search_text",
+    "search_filtered",
+    "search_browse",
+    "matches",
+    "claim_preview",
+    "create_listing",
+    "round_close",
+];
+const SEARCH_OPERATIONS: [&str; 3] = ["search_text", "search_filtered", "search_browse"];
+
+#[derive(Debug, Parser)]
+#[command(name = "techtrade-bench", about = "End-to-end benchmark of the techtrade server (see BENCHMARKS.md).")]
+struct Args {
+    #[arg(long, default_value_t = 100_000)]
+    listings: usize,
+    #[arg(long, default_value_t = 10_000)]
+    demands: usize,
+    #[arg(long, default_value_t = 2_000)]
+    orgs: usize,
+    #[arg(long, default_value_t = 20_000)]
+    deals: usize,
+    /// Deals of the organisation whose claim preview is timed.
+    #[arg(long, default_value_t = 200)]
+    preview_deals: usize,
+    /// Approved claims in the round that is closed (needs claims/3 organisations).
+    #[arg(long, default_value_t = 10_000)]
+    claims: usize,
+    /// Seconds each operation runs.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Comma-separated operations to run (default: all).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// sqlite, postgres, meilisearch (the last reuses the SQLite data and needs MEILI_URL).
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres,meilisearch")]
+    backends: Vec<String>,
+    /// The shared data folder.
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    /// The release server binary.
+    #[arg(long, default_value_os_t = drive::default_binary())]
+    server_bin: PathBuf,
+    /// Where databases and indexes are created (wiped first).
+    #[arg(long, default_value = "target/bench-run")]
+    work_dir: PathBuf,
+    /// The PostgreSQL server (its `postgres` database is used to create `techtrade_bench`).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres: String,
+    #[arg(long, default_value = "127.0.0.1:18080")]
+    listen: String,
+    /// Also write the report (Markdown) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+struct BackendRun {
+    backend: String,
+    figures: Vec<Figures>,
+    stages: Vec<(String, Duration)>,
+    peak_rss: u64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    for op in &args.only {
+        if !OPERATIONS.contains(&op.as_str()) {
+            bail!("unknown operation {op}; one of {}", OPERATIONS.join(", "));
+        }
+    }
+    if !args.server_bin.is_file() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p techtrade-server` (or give --server-bin)",
+            args.server_bin.display()
+        );
+    }
+    let records = seed::read_records(&args.data).map_err(|e| anyhow::anyhow!("{e} (give --data)"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let year = chrono::Utc::now().year();
+    let plan = Plan {
+        listings: args.listings,
+        demands: args.demands,
+        orgs: args.orgs,
+        deals: args.deals,
+        preview_deals: args.preview_deals.min(args.deals),
+        claims: args.claims,
+        year,
+    };
+    let mut runs = Vec::new();
+    let mut sqlite_data: Option<(PathBuf, DataSet)> = None;
+    for backend in &args.backends {
+        let run = match backend.as_str() {
+            "sqlite" => {
+                let dir = std::path::absolute(args.work_dir.join("sqlite"))?;
+                let url = format!("sqlite://{}", dir.join("techtrade.sqlite3").display());
+                let (run, data) = run_backend(&args, &runtime, &records, &plan, "sqlite", &url, &dir, None)?;
+                sqlite_data = Some((dir, data));
+                run
+            }
+            "postgres" => {
+                let url = recreate_postgres(&args.postgres)?;
+                let dir = std::path::absolute(args.work_dir.join("postgres"))?;
+                run_backend(&args, &runtime, &records, &plan, "postgres", &url, &dir, None)?.0
+            }
+            "meilisearch" => {
+                let Ok(meili) = std::env::var("MEILI_URL") else {
+                    eprintln!("MEILI_URL is not set: no Meilisearch run");
+                    continue;
+                };
+                let Some((dir, data)) = &sqlite_data else {
+                    bail!("the meilisearch run reuses the SQLite data: list sqlite first");
+                };
+                run_meilisearch(&args, &runtime, dir, data, &meili)?
+            }
+            other => bail!("unknown backend {other}: sqlite, postgres or meilisearch"),
+        };
+        runs.push(run);
+    }
+    let report = report(&args, &plan, &runs);
+    println!("{report}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &report).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// Drops and creates the `techtrade_bench` database; its URL.
+fn recreate_postgres(server: &str) -> Result<String> {
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(&format!("{server}/postgres"))
+        .with_context(|| format!("connecting to {server}/postgres"))?;
+    diesel::sql_query("DROP DATABASE IF EXISTS techtrade_bench WITH (FORCE)").execute(&mut conn)?;
+    diesel::sql_query("CREATE DATABASE techtrade_bench").execute(&mut conn)?;
+    Ok(format!("{server}/techtrade_bench"))
+}
+
+fn wanted(args: &Args, op: &str) -> bool {
+    args.only.is_empty() || args.only.iter().any(|o| o == op)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_backend(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    records: &[seed::PatentRecord],
+    plan: &Plan,
+    backend: &str,
+    url: &str,
+    dir: &std::path::Path,
+    meili: Option<&str>,
+) -> Result<(BackendRun, DataSet)> {
+    eprintln!("== {backend}: generating into {url}");
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut stages = Vec::new();
+    let database = Database::new(&DatabaseUrl::parse(url)?, &PoolOptions::default());
+    let mut conn = database.get()?;
+    let started = Instant::now();
+    migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("migrating: {e}"))?;
+    stages.push(("migrations".to_string(), started.elapsed()));
+    let started = Instant::now();
+    let data = generate::generate(&mut conn, records, plan)?;
+    let total = started.elapsed();
+    drop(conn);
+    drop(database);
+    stages.extend(data.timings.iter().cloned());
+    stages.push(("generation, all".to_string(), total));
+    eprintln!("   generated in {total:.1?}; reindexing");
+    let env = drive::server_env(url, dir, &args.listen, meili);
+    let took = drive::run_command(&args.server_bin, &["reindex"], &env)?;
+    stages.push((format!("reindex ({} listings + {} demands)", plan.listings, plan.demands), took));
+    let (figures, peak_rss) = runtime.block_on(drive_server(args, plan, &data, backend, &env, &OPERATIONS))?;
+    Ok((BackendRun { backend: backend.to_string(), figures, stages, peak_rss }, data))
+}
+
+fn run_meilisearch(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    data: &DataSet,
+    meili: &str,
+) -> Result<BackendRun> {
+    eprintln!("== meilisearch at {meili}, over the SQLite data");
+    let url = format!("sqlite://{}", dir.join("techtrade.sqlite3").display());
+    let env = drive::server_env(&url, dir, &args.listen, Some(meili));
+    let took = drive::run_command(&args.server_bin, &["reindex"], &env)?;
+    let plan = Plan {
+        listings: data.listing_ids.len(),
+        demands: data.demand_ids.len(),
+        orgs: 0,
+        deals: 0,
+        preview_deals: 0,
+        claims: 0,
+        year: 0,
+    };
+    let (figures, peak_rss) =
+        runtime.block_on(drive_server(args, &plan, data, "meilisearch", &env, &SEARCH_OPERATIONS))?;
+    Ok(BackendRun {
+        backend: "meilisearch".into(),
+        figures,
+        stages: vec![("reindex into Meilisearch".into(), took)],
+        peak_rss,
+    })
+}
+
+/// Search words: two to four characters cut from real titles, as a user
+/// types them (the search micro-benchmark cuts its queries the same way).
+fn query_words(titles: &[String], count: usize) -> Vec<String> {
+    let mut dice = Dice::for_key("techtrade-bench queries");
+    let mut words = Vec::with_capacity(count);
+    let mut attempts = 0;
+    while words.len() < count && attempts < count * 20 && !titles.is_empty() {
+        attempts += 1;
+        let title: Vec<char> = titles[dice.below(titles.len() as u64) as usize].chars().collect();
+        let len = 2 + dice.below(3) as usize;
+        if title.len() < len + 2 {
+            continue;
+        }
+        let start = 2 + dice.below((title.len() - len - 1) as u64) as usize;
+        let word: String = title[start.min(title.len() - len)..][..len].iter().collect();
+        if word.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+async fn drive_server(
+    args: &Args,
+    plan: &Plan,
+    data: &DataSet,
+    backend: &str,
+    env: &[(String, String)],
+    operations: &[&str],
+) -> Result<(Vec<Figures>, u64)> {
+    let server = Server::start(&args.server_bin, env, &args.listen).await?;
+    let base = server.base.clone();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let duration = Duration::from_secs(args.duration);
+    let concurrency = args.concurrency;
+    let members: Vec<String> = data.member_emails.iter().take(concurrency.max(1)).cloned().collect();
+    let mut tokens = Vec::new();
+    for email in &members {
+        tokens.push(drive::login(&client, &base, email, generate::PASSWORD).await?);
+    }
+    let preview_token = drive::login(&client, &base, &data.preview_email, generate::PASSWORD).await?;
+    let official_token = drive::login(&client, &base, &data.official_email, generate::PASSWORD).await?;
+    let words = Arc::new(query_words(&data.titles, 2_000));
+    let listing_ids = Arc::new(data.listing_ids.clone());
+    let demand_ids = Arc::new(data.demand_ids.clone());
+    let mut results = Vec::new();
+    for &op in operations {
+        if !wanted(args, op) {
+            continue;
+        }
+        eprintln!("   {backend}: {op}");
+        let make: Arc<dyn Fn(u64) -> Call + Send + Sync> = match op {
+            "get_listing" => {
+                if listing_ids.is_empty() {
+                    continue;
+                }
+                let ids = listing_ids.clone();
+                let mut dice = Dice::for_key("get");
+                let picks: Vec<usize> = (0..100_000).map(|_| dice.below(ids.len() as u64) as usize).collect();
+                Arc::new(move |n| Call::get(format!("/api/v1/listings/{}", ids[picks[n as usize % picks.len()]])))
+            }
+            "search_text" => {
+                let words = words.clone();
+                if words.is_empty() {
+                    continue;
+                }
+                Arc::new(move |n| {
+                    Call::get(format!("/api/v1/search?q={}&type=listing", words[n as usize % words.len()]))
+                })
+            }
+            "search_filtered" => {
+                let words = words.clone();
+                if words.is_empty() {
+                    continue;
+                }
+                const IPC: [&str; 6] = ["G06", "H01", "A61", "B65", "C", "G01"];
+                const SORT: [&str; 2] = ["relevance", "newest"];
+                Arc::new(move |n| {
+                    let i = n as usize;
+                    Call::get(format!(
+                        "/api/v1/search?q={}&type=listing&ipc={}&region=63&price_max_fen=300000000&sort={}",
+                        words[i % words.len()],
+                        IPC[i % IPC.len()],
+                        SORT[(i / IPC.len()) % SORT.len()]
+                    ))
+                })
+            }
+            "search_browse" => {
+                // No words: facets over a large filtered set, the worst case for counting.
+                const REGION: [&str; 4] = ["63", "6301", "6328", "630104"];
+                Arc::new(move |n| {
+                    Call::get(format!("/api/v1/search?type=listing&region={}", REGION[n as usize % REGION.len()]))
+                })
+            }
+            "matches" => {
+                if demand_ids.is_empty() {
+                    continue;
+                }
+                let ids = demand_ids.clone();
+                let token = tokens[0].clone();
+                Arc::new(move |n| {
+                    let id = &ids[(n as usize * 7919) % ids.len()];
+                    Call::get(format!("/api/v1/demands/{id}/matches?limit=20")).with_token(&token)
+                })
+            }
+            "claim_preview" => {
+                if plan.preview_deals == 0 {
+                    continue;
+                }
+                let token = preview_token.clone();
+                let year = plan.year;
+                Arc::new(move |_| {
+                    Call::post(
+                        "/api/v1/subsidy/claims/preview".into(),
+                        &token,
+                        json!({"program_id": generate::PREVIEW_PROGRAM, "year": year, "role": "buyer"}),
+                    )
+                })
+            }
+            "create_listing" => {
+                let tokens = tokens.clone();
+                let titles = Arc::new(data.titles.clone());
+                if titles.is_empty() {
+                    continue;
+                }
+                Arc::new(move |n| {
+                    let title = &titles[n as usize % titles.len()];
+                    let body = drive::listing_body(title, n).unwrap_or_default();
+                    Call::post("/api/v1/listings".into(), &tokens[n as usize % tokens.len()], body)
+                })
+            }
+            "round_close" => {
+                if plan.claims == 0 {
+                    continue;
+                }
+                let token = official_token.clone();
+                let year = plan.year;
+                // Once: a round closes once.
+                let figures = drive::load(
+                    &client,
+                    &base,
+                    op,
+                    backend,
+                    1,
+                    Duration::from_secs(600),
+                    Some(1),
+                    Arc::new(move |_| {
+                        Call::post(
+                            "/api/v1/subsidy/rounds".into(),
+                            &token,
+                            json!({"program_id": generate::ROUND_PROGRAM, "year": year}),
+                        )
+                    }),
+                )
+                .await;
+                results.push(figures);
+                continue;
+            }
+            _ => continue,
+        };
+        // A claim preview is one member's action, judged by how long that
+        // member waits: it runs alone (concurrency 1), as the target means it.
+        let concurrency = if op == "claim_preview" { 1 } else { concurrency };
+        results.push(drive::load(&client, &base, op, backend, concurrency, duration, None, make).await);
+    }
+    let rss = server.peak_rss()?;
+    server.stop()?;
+    Ok((results, rss))
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms < 10.0 { format!("{ms:.2}") } else { format!("{ms:.1}") }
+}
+
+fn report(args: &Args, plan: &Plan, runs: &[BackendRun]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "techtrade-bench: {} listings, {} demands, {} organisations, {} deals ({} for the preview), {} claims; \
+         {} s per operation, concurrency {}\n\n",
+        plan.listings,
+        plan.demands,
+        plan.organisations(),
+        plan.deals,
+        plan.preview_deals,
+        plan.claims,
+        args.duration,
+        args.concurrency
+    ));
+    out.push_str("| operation | backend | requests | throughput/s | p50 ms | p99 ms | max ms | errors |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for op in OPERATIONS {
+        for run in runs {
+            for f in run.figures.iter().filter(|f| f.operation == op) {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {:.1} | {} | {} | {} | {} |\n",
+                    f.operation,
+                    f.backend,
+                    f.requests,
+                    f.throughput(),
+                    ms(f.p50),
+                    ms(f.p99),
+                    ms(f.max),
+                    f.errors
+                ));
+            }
+        }
+    }
+    out.push_str("\n| backend | server peak RSS (VmHWM) |\n|---|---:|\n");
+    for run in runs {
+        out.push_str(&format!("| {} | {:.0} MB |\n", run.backend, run.peak_rss as f64 / 1e6));
+    }
+    // Ratios of each backend to the first, operation by operation.
+    if let Some(first) = runs.first() {
+        for other in runs.iter().skip(1) {
+            out.push_str(&format!(
+                "\n| operation | {0} / {1} p50 | {0} / {1} p99 | {0} / {1} throughput |\n|---|---:|---:|---:|\n",
+                other.backend, first.backend
+            ));
+            for f in &other.figures {
+                if let Some(base) = first.figures.iter().find(|b| b.operation == f.operation) {
+                    let ratio = |a: f64, b: f64| if b > 0.0 { format!("{:.2}×", a / b) } else { "–".into() };
+                    out.push_str(&format!(
+                        "| {} | {} | {} | {} |\n",
+                        f.operation,
+                        ratio(f.p50.as_secs_f64(), base.p50.as_secs_f64()),
+                        ratio(f.p99.as_secs_f64(), base.p99.as_secs_f64()),
+                        ratio(f.throughput(), base.throughput())
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str("\n| backend | stage | time |\n|---|---|---:|\n");
+    for run in runs {
+        for (stage, took) in &run.stages {
+            out.push_str(&format!("| {} | {stage} | {:.1?} |\n", run.backend, took));
+        }
+    }
+    let errors: Vec<String> = runs
+        .iter()
+        .flat_map(|r| &r.figures)
+        .filter_map(|f| f.first_error.as_ref().map(|e| format!("- {} on {}: {e}", f.operation, f.backend)))
+        .collect();
+    if !errors.is_empty() {
+        out.push_str("\nFirst error of each operation that had any:\n");
+        for e in errors {
+            out.push_str(&e);
+            out.push('\n');
+        }
+    }
+    out
+}
