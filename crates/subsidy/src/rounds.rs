@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use techtrade_db::subsidy::{self as db, Disbursement, SubsidyRound};
+use techtrade_db::subsidy::{self as db, Disbursement, Publication, SubsidyRound};
 use techtrade_db::{AnyConnection, audit, outbox};
 use techtrade_domain::claim::{self, ClaimStatus};
 use techtrade_domain::deal;
@@ -81,7 +81,7 @@ fn close(
     if db::round_of(conn, program.id(), year)?.is_some() {
         return Err(round_closed());
     }
-    let mut claims = db::claims_of_round(conn, program.id(), year, ClaimStatus::Approved.as_str())?;
+    let claims = db::claims_of_round(conn, program.id(), year, ClaimStatus::Approved.as_str())?;
     let approved = claims
         .iter()
         .map(|c| Ok((c.id.clone(), money(c.approved_amount_fen.unwrap_or(c.computed_amount_fen))?)))
@@ -110,31 +110,20 @@ fn close(
         Err(error) if techtrade_db::is_unique_violation(&error) => return Err(round_closed()),
         other => other?,
     }
-    for (claim, (_, final_amount)) in claims.iter_mut().zip(&finals) {
-        let expected = claim.version;
-        claim.final_amount_fen = Some(final_amount.fen());
-        claim.status = ClaimStatus::Publicized.as_str().to_string();
-        claim.version += 1;
-        claim.updated_at = now;
-        if !db::update_claim(conn, claim, expected)? {
-            return Err(ApiError::new(ErrorCode::InvalidState, "a claim changed while the round closed; try again"));
-        }
-        db::insert_disbursement(
-            conn,
-            &Disbursement {
-                id: ids::new_id(),
-                round_id: round.id.clone(),
-                claim_id: claim.id.clone(),
-                organization_id: claim.organization_id.clone(),
-                amount_fen: final_amount.fen(),
-                status: "pending".into(),
-                paid_on: None,
-                reference: None,
-                recorded_by: None,
-                created_at: now,
-                updated_at: now,
-            },
-        )?;
+    let publications: Vec<Publication> = claims
+        .iter()
+        .zip(&finals)
+        .map(|(claim, (_, final_amount))| Publication {
+            claim_id: claim.id.clone(),
+            version: claim.version,
+            organization_id: claim.organization_id.clone(),
+            final_amount_fen: final_amount.fen(),
+            disbursement_id: ids::new_id(),
+        })
+        .collect();
+    let written = db::publish_round(conn, &round.id, &publications, ClaimStatus::Publicized.as_str(), now)?;
+    if written != publications.len() {
+        return Err(ApiError::new(ErrorCode::InvalidState, "a claim changed while the round closed; try again"));
     }
     let mut organization_ids: Vec<&str> = claims.iter().map(|c| c.organization_id.as_str()).collect();
     organization_ids.sort_unstable();
