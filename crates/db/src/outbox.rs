@@ -25,6 +25,27 @@ pub struct OutboxEvent {
     pub created_at: chrono::NaiveDateTime,
 }
 
+/// How long a consumer waits on a gap in event ids before taking it for a
+/// rolled-back transaction's id that will never appear.
+pub const GAP_GRACE_MILLIS: i64 = 10_000;
+
+/// The events after `cursor` that a consumer may process now: the run
+/// without a gap younger than [`GAP_GRACE_MILLIS`]. On PostgreSQL an id can
+/// become visible after a larger one (transactions commit in any order), so
+/// skipping a young gap could lose the event that fills it.
+pub fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
+    let mut expected = cursor + 1;
+    let mut ready = Vec::with_capacity(events.len());
+    for event in events {
+        if event.id != expected && now_millis - event.created_at.and_utc().timestamp_millis() < GAP_GRACE_MILLIS {
+            break;
+        }
+        expected = event.id + 1;
+        ready.push(event);
+    }
+    ready
+}
+
 /// Records an event; call it inside the transaction that makes the change.
 pub fn emit(
     conn: &mut AnyConnection,
@@ -109,4 +130,34 @@ fn cursor_exists(conn: &mut AnyConnection, consumer: &str) -> QueryResult<bool> 
 /// The newest event's id; 0 when there is none.
 pub fn last_id(conn: &mut AnyConnection) -> QueryResult<i64> {
     outbox::table.select(diesel::dsl::max(outbox::id)).first::<Option<i64>>(conn).map(|id| id.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn event(id: i64, age_millis: i64, now: i64) -> OutboxEvent {
+        OutboxEvent {
+            id,
+            event_type: "listing.published".into(),
+            aggregate_type: "listing".into(),
+            aggregate_id: format!("l{id}"),
+            payload: "{}".into(),
+            created_at: chrono::DateTime::from_timestamp_millis(now - age_millis).unwrap().naive_utc(),
+        }
+    }
+
+    #[test]
+    fn waits_at_a_young_gap_and_passes_an_old_one() {
+        let now = 1_000_000_000;
+        let ids = |events: Vec<OutboxEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        // 13 is missing and 14 is fresh: 13 may still commit.
+        assert_eq!(ids(ready(vec![event(11, 50, now), event(12, 50, now), event(14, 50, now)], 10, now)), [11, 12]);
+        // Long after, 13 was rolled back.
+        assert_eq!(ids(ready(vec![event(11, 60_000, now), event(14, 60_000, now)], 10, now)), [11, 14]);
+        // A gap right after the cursor.
+        assert!(ready(vec![event(12, 10, now)], 10, now).is_empty());
+    }
 }

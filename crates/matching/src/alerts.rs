@@ -6,7 +6,7 @@
 //! Protocol:
 //! - The consumer's cursor is `saved_search_alerts` in `outbox_cursors`.
 //!   Events are taken in id order, stopping at a young gap in the ids as the
-//!   search indexer does (`techtrade_search::indexer::ready`).
+//!   search indexer does (`techtrade_db::outbox::ready`).
 //! - An event is handled only once the search index has applied it
 //!   (`SearchIndex::cursor` ≥ its id), so "matches" means exactly what the
 //!   search API would answer for the saved query: the saved query plus a
@@ -176,7 +176,7 @@ pub async fn sync_once_fenced(
         .run(move |conn| {
             let events = outbox::events_after(conn, cursor, BATCH)?;
             let events: Vec<OutboxEvent> =
-                techtrade_search::indexer::ready(events, cursor, chrono::Utc::now().timestamp_millis())
+                techtrade_db::outbox::ready(events, cursor, chrono::Utc::now().timestamp_millis())
                     .into_iter()
                     .take_while(|e| e.id <= indexed)
                     .collect();

@@ -69,8 +69,6 @@ use crate::templates::{Locale, Templates};
 
 /// The mailer's name in `outbox_cursors`.
 pub const CONSUMER: &str = "notify";
-/// How long a gap in event ids may be waited on (see the search indexer).
-pub const GAP_GRACE_MILLIS: i64 = 10_000;
 
 /// How the worker behaves.
 #[derive(Debug, Clone)]
@@ -291,7 +289,7 @@ impl Worker {
                     }
                     let cursor = outbox::cursor(conn, CONSUMER)?;
                     let events = outbox::events_after(conn, cursor, settings.batch_size)?;
-                    let events = ready(events, cursor, chrono::Utc::now().timestamp_millis());
+                    let events = outbox::ready(events, cursor, chrono::Utc::now().timestamp_millis());
                     let Some(last) = events.last().map(|e| e.id) else {
                         return Ok(PassReport::default());
                     };
@@ -447,21 +445,6 @@ fn record_failure(
     Ok(recorded)
 }
 
-/// The events after `cursor` that may be processed now: the run without a
-/// gap younger than [`GAP_GRACE_MILLIS`].
-fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
-    let mut expected = cursor + 1;
-    let mut ready = Vec::with_capacity(events.len());
-    for event in events {
-        if event.id != expected && now_millis - event.created_at.and_utc().timestamp_millis() < GAP_GRACE_MILLIS {
-            break;
-        }
-        expected = event.id + 1;
-        ready.push(event);
-    }
-    ready
-}
-
 /// Plans the emails of one event; returns how many rows were new. An event
 /// whose payload is unusable is logged and passed over: blocking the cursor
 /// on it would stop every email after it.
@@ -568,29 +551,4 @@ pub fn context(
         "organization_names": organization_names,
         "site_url": site_url,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(id: i64, age_millis: i64, now: i64) -> OutboxEvent {
-        OutboxEvent {
-            id,
-            event_type: "deal.opened".into(),
-            aggregate_type: "deal".into(),
-            aggregate_id: format!("d{id}"),
-            payload: "{}".into(),
-            created_at: chrono::DateTime::from_timestamp_millis(now - age_millis).unwrap().naive_utc(),
-        }
-    }
-
-    #[test]
-    fn waits_at_a_young_gap_and_passes_an_old_one() {
-        let now = 1_000_000_000;
-        let ids = |events: Vec<OutboxEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
-        assert_eq!(ids(ready(vec![event(11, 50, now), event(12, 50, now), event(14, 50, now)], 10, now)), [11, 12]);
-        assert_eq!(ids(ready(vec![event(11, 60_000, now), event(14, 60_000, now)], 10, now)), [11, 14]);
-        assert!(ready(vec![event(12, 10, now)], 10, now).is_empty());
-    }
 }

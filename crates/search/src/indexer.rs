@@ -10,7 +10,7 @@
 //! On PostgreSQL an event id can become visible after a larger one (ids
 //! come from a sequence, transactions commit in any order). The indexer
 //! therefore stops at a gap in the ids until the gap is older than
-//! [`GAP_GRACE_MILLIS`], after which it is taken to be a rolled-back
+//! [`outbox::GAP_GRACE_MILLIS`](techtrade_db::outbox::GAP_GRACE_MILLIS), after which it is taken to be a rolled-back
 //! transaction's id that will never appear.
 
 use std::collections::BTreeSet;
@@ -27,8 +27,6 @@ use crate::model::{DocType, SearchDocument, document_key};
 
 /// How many events one pass reads.
 pub const BATCH: i64 = 500;
-/// How long a gap in event ids may be waited on.
-pub const GAP_GRACE_MILLIS: i64 = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexerError {
@@ -42,21 +40,6 @@ impl From<diesel::result::Error> for IndexerError {
     fn from(error: diesel::result::Error) -> Self {
         Self::Database(DbError::Query(error))
     }
-}
-
-/// The events after `cursor` that may be processed now: the run without a
-/// gap younger than the grace period.
-pub fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
-    let mut expected = cursor + 1;
-    let mut ready = Vec::with_capacity(events.len());
-    for event in events {
-        if event.id != expected && now_millis - event.created_at.and_utc().timestamp_millis() < GAP_GRACE_MILLIS {
-            break;
-        }
-        expected = event.id + 1;
-        ready.push(event);
-    }
-    ready
 }
 
 /// The index batch for the items named by `events`, as they are now.
@@ -108,7 +91,7 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
     let batch = db
         .run(move |conn| {
             let events = outbox::events_after(conn, cursor, BATCH)?;
-            let events = ready(events, cursor, chrono::Utc::now().timestamp_millis());
+            let events = techtrade_db::outbox::ready(events, cursor, chrono::Utc::now().timestamp_millis());
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok::<_, IndexerError>(None);
             };
@@ -214,33 +197,5 @@ pub async fn run(
             () = &mut shutdown => break,
             () = tokio::time::sleep(wait) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(id: i64, age_millis: i64, now: i64) -> OutboxEvent {
-        OutboxEvent {
-            id,
-            event_type: "listing.published".into(),
-            aggregate_type: "listing".into(),
-            aggregate_id: format!("l{id}"),
-            payload: "{}".into(),
-            created_at: chrono::DateTime::from_timestamp_millis(now - age_millis).unwrap().naive_utc(),
-        }
-    }
-
-    #[test]
-    fn waits_at_a_young_gap_and_passes_an_old_one() {
-        let now = 1_000_000_000;
-        let ids = |events: Vec<OutboxEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
-        // 13 is missing and 14 is fresh: 13 may still commit.
-        assert_eq!(ids(ready(vec![event(11, 50, now), event(12, 50, now), event(14, 50, now)], 10, now)), [11, 12]);
-        // Long after, 13 was rolled back.
-        assert_eq!(ids(ready(vec![event(11, 60_000, now), event(14, 60_000, now)], 10, now)), [11, 14]);
-        // A gap right after the cursor.
-        assert!(ready(vec![event(12, 10, now)], 10, now).is_empty());
     }
 }
