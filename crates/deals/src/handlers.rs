@@ -85,10 +85,6 @@ fn listing_modes(listing: &listings::Listing) -> Vec<TradeMode> {
         .collect()
 }
 
-fn before(deal: &Deal) -> Option<serde_json::Value> {
-    Some(json!({"status": deal.status, "version": deal.version}))
-}
-
 /// Opens a deal on a published listing with the buyer's first offer; the
 /// buyer is the caller's organisation, the seller the listing's owner.
 #[utoipa::path(post, path = "/api/v1/deals", tag = "deals", request_body = CreateDealRequest,
@@ -285,17 +281,17 @@ async fn make_offer(
     Json(request): Json<OfferRequest>,
 ) -> ApiResult<(StatusCode, Json<DealView>)> {
     let view = change_deal(state, user, id, move |conn, deal, user| {
-        lifecycle::decide(conn, deal, user, DealAction::Offer)?;
+        let next = lifecycle::decide(conn, deal, user, DealAction::Offer)?;
         let listing = listings::find_listing(conn, &deal.listing_id)?;
         let valid = request.validate("", &listing.as_ref().map(listing_modes).unwrap_or_default())?;
         let sequence = db::offers_of(conn, &deal.id)?.last().map_or(1, |o| o.sequence + 1);
         let offer = new_offer(&deal.id, sequence, user, valid)?;
         // Bumping the deal's version first makes a concurrent accept or
         // counter-offer lose cleanly with 409.
-        lifecycle::save(conn, deal, offer.created_at)?;
-        db::insert_offer(conn, &offer)?;
         let actor = Actor::user(user, request_id.as_deref());
-        lifecycle::record(conn, deal, "offered", actor, before(deal), json!({"offer": offer_payload(&offer)}))
+        let extra = json!({"offer": offer_payload(&offer)});
+        lifecycle::commit(conn, deal, next, "offered", actor, extra, offer.created_at)?;
+        Ok(db::insert_offer(conn, &offer)?)
     })
     .await?;
     Ok((StatusCode::CREATED, view))
@@ -317,14 +313,11 @@ async fn accept_offer(
         let latest = db::offers_of(conn, &deal.id)?
             .pop()
             .ok_or_else(|| ApiError::internal(format!("deal {} has no offer", deal.id)))?;
-        let previous = before(deal);
         let now = techtrade_db::now();
-        deal.status = next.as_str().to_string();
         deal.agreed_offer_id = Some(latest.id.clone());
         deal.agreed_at = Some(now);
-        lifecycle::save(conn, deal, now)?;
         let actor = Actor::user(user, request_id.as_deref());
-        lifecycle::record(conn, deal, "agreed", actor, previous, json!({"offer": offer_payload(&latest)}))
+        lifecycle::commit(conn, deal, next, "agreed", actor, json!({"offer": offer_payload(&latest)}), now)
     })
     .await
 }
@@ -363,10 +356,7 @@ async fn sign_contract(
             created_by: user.user_id.clone(),
             created_at: now,
         };
-        let previous = before(deal);
-        deal.status = next.as_str().to_string();
         deal.contracted_at = Some(now);
-        lifecycle::save(conn, deal, now)?;
         db::save_contract(conn, &contract)?;
         let payload = json!({"contract": {
             "category": contract.category,
@@ -374,7 +364,7 @@ async fn sign_contract(
             "technology_amount_fen": contract.technology_amount_fen,
             "signed_on": contract.signed_on,
         }});
-        lifecycle::record(conn, deal, "contracted", Actor::user(user, request_id.as_deref()), previous, payload)
+        lifecycle::commit(conn, deal, next, "contracted", Actor::user(user, request_id.as_deref()), payload, now)
     })
     .await
 }
@@ -405,7 +395,6 @@ async fn decide_registration(
             techtrade_domain::Money::from_fen(contract.technology_amount_fen).map_err(ApiError::internal)?;
         let decision = request.validate(technology)?;
         let now = techtrade_db::now();
-        let previous = before(deal);
         let actor = Actor::user(user, request_id.as_deref());
         let mut registration = Registration {
             id: ids::new_id(),
@@ -421,9 +410,8 @@ async fn decide_registration(
             ValidRegistration::Reject { reason } => {
                 registration.decision = "reject".into();
                 registration.reason = Some(reason.clone());
-                lifecycle::save(conn, deal, now)?;
                 db::insert_registration(conn, &registration)?;
-                lifecycle::record(conn, deal, "registration_rejected", actor, previous, json!({"reason": reason}))
+                lifecycle::commit(conn, deal, next, "registration_rejected", actor, json!({"reason": reason}), now)
             }
             ValidRegistration::Register { amount, note } => {
                 let number = issue_number(conn, deal, &settings, now)?;
@@ -431,15 +419,13 @@ async fn decide_registration(
                 registration.registration_number = Some(number.clone());
                 registration.registered_technology_amount_fen = Some(amount.fen());
                 registration.reason = note;
-                deal.status = next.as_str().to_string();
                 deal.registered_at = Some(now);
-                lifecycle::save(conn, deal, now)?;
                 db::insert_registration(conn, &registration)?;
                 let payload = json!({
                     "registration_number": number,
                     "registered_technology_amount_fen": amount.fen(),
                 });
-                lifecycle::record(conn, deal, "registered", actor, previous, payload)?;
+                lifecycle::commit(conn, deal, next, "registered", actor, payload, now)?;
                 lifecycle::complete_if_settled(conn, deal, actor, now).map(drop)
             }
         }
@@ -488,19 +474,10 @@ async fn cancel_deal(
         let next = lifecycle::decide(conn, deal, user, DealAction::Cancel)?;
         let reason = request.validate()?;
         let now = techtrade_db::now();
-        let previous = before(deal);
-        deal.status = next.as_str().to_string();
         deal.cancelled_at = Some(now);
         deal.cancel_reason = reason.clone();
-        lifecycle::save(conn, deal, now)?;
-        lifecycle::record(
-            conn,
-            deal,
-            "cancelled",
-            Actor::user(user, request_id.as_deref()),
-            previous,
-            json!({"reason": reason}),
-        )
+        let actor = Actor::user(user, request_id.as_deref());
+        lifecycle::commit(conn, deal, next, "cancelled", actor, json!({"reason": reason}), now)
     })
     .await
 }

@@ -82,6 +82,24 @@ pub fn save(conn: &mut AnyConnection, deal: &mut Deal, now: NaiveDateTime) -> Re
     }
 }
 
+/// Moves `deal` to `next` (the caller has set the step's timestamps),
+/// stores it version-guarded and records `deal.<name>` with `extra`: the
+/// one way every deal change is written.
+pub fn commit(
+    conn: &mut AnyConnection,
+    deal: &mut Deal,
+    next: DealStatus,
+    name: &str,
+    actor: Actor<'_>,
+    extra: Value,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let before = json!({"status": deal.status, "version": deal.version});
+    deal.status = next.as_str().to_string();
+    save(conn, deal, now)?;
+    record(conn, deal, name, actor, Some(before), extra)
+}
+
 /// Who made a change, in which request; no user when the system did (a
 /// Stripe notification).
 #[derive(Debug, Clone, Copy)]
@@ -158,11 +176,8 @@ pub fn complete_if_settled(
     if !deal::is_settled(views::deal_status(deal)?, paid, total) {
         return Ok(false);
     }
-    let before = json!({"status": deal.status, "version": deal.version});
-    deal.status = DealStatus::Completed.as_str().to_string();
     deal.completed_at = Some(now);
-    save(conn, deal, now)?;
-    record(conn, deal, "completed", actor, Some(before), json!({"paid_amount_fen": paid.fen()}))?;
+    commit(conn, deal, DealStatus::Completed, "completed", actor, json!({"paid_amount_fen": paid.fen()}), now)?;
     // An assignment (转让) hands the rights over: nothing is left to trade.
     // Licences leave the listing on the market for further licensees.
     if TradeMode::from_db(&contract.trade_mode) == Some(TradeMode::Assignment) {
