@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use techtrade_db::subsidy::{self as db, ClaimFilter, SubsidyClaim};
 use techtrade_db::{AnyConnection, audit, outbox};
 use techtrade_domain::claim::ClaimStatus;
-use techtrade_domain::ids;
 use techtrade_domain::policy::{Calculation, Claim, DealFacts, PartyRole, Program};
+use techtrade_domain::{Violations, ids};
 use techtrade_web::idempotency::{self as keyed, IdempotencyKey, Keyed};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId};
 use utoipa::{IntoParams, ToSchema};
@@ -43,23 +43,14 @@ pub(crate) fn program_and_year<'a>(
 ) -> Result<&'a Program, ApiError> {
     let program = programs.iter().find(|p| p.id() == program_id);
     let this_year = chrono::Utc::now().year();
-    let mut error = None;
+    let mut violations = Violations::new();
     if program.is_none() {
-        error = Some(ApiError::invalid_field("program_id", "unknown_program", "no subsidy program with this id"));
+        violations.push("program_id", "unknown_program", "no subsidy program with this id");
     }
     if !(FIRST_YEAR..=this_year).contains(&year) {
-        let problem =
-            ApiError::invalid_field("year", "out_of_range", format!("a year from {FIRST_YEAR} to {this_year}"));
-        error = Some(match error {
-            Some(e) => e.with_field("year", "out_of_range", format!("a year from {FIRST_YEAR} to {this_year}")),
-            None => problem,
-        });
+        violations.push("year", "out_of_range", format!("a year from {FIRST_YEAR} to {this_year}"));
     }
-    match (program, error) {
-        (Some(program), None) => Ok(program),
-        (_, Some(error)) => Err(error),
-        (None, None) => Err(ApiError::internal("unreachable: no program and no error")),
-    }
+    Ok(violations.finish(|| program)?)
 }
 
 /// The digest of the rules a calculation used.
@@ -137,10 +128,11 @@ pub(crate) async fn submit_claim(
                         return Err(ApiError::new(ErrorCode::NotEligible, calculation.explanation.clone()));
                     }
                     let now = techtrade_db::now();
+                    let policy_digest = digest(program);
                     let frozen = json!({
                         "calculation": calculation,
                         "deals": deals,
-                        "program": {"id": program.id(), "digest": digest(program)},
+                        "program": {"id": program.id(), "digest": policy_digest},
                     });
                     let claim = SubsidyClaim {
                         id: ids::new_id(),
@@ -153,7 +145,7 @@ pub(crate) async fn submit_claim(
                         approved_amount_fen: None,
                         final_amount_fen: None,
                         calculation: frozen.to_string(),
-                        policy_digest: digest(program),
+                        policy_digest,
                         submitted_by: user.user_id.clone(),
                         submitted_at: now,
                         updated_at: now,
