@@ -27,6 +27,7 @@ use tower::ServiceExt;
 
 pub use serde_json;
 
+pub mod market;
 pub mod stripe;
 
 /// Writes an async test body once and runs it on both databases, as
@@ -79,6 +80,7 @@ pub struct TestApp {
     /// An in-memory embedded index, filled by [`TestApp::sync_search`].
     pub search: SharedIndex,
     services: Services,
+    options: HttpOptions,
     router: Router,
 }
 
@@ -170,14 +172,21 @@ impl TestApp {
     pub fn with_stripe(mut self, settings: techtrade_payments::StripeSettings) -> Self {
         let gateway = techtrade_payments::StripeGateway::new(settings).unwrap();
         self.services.stripe = techtrade_payments::Stripe(Some(Arc::new(gateway)));
-        self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
+        self.rebuild();
         self
     }
 
     /// The same application with other subsidy programs than `config/policies`.
     pub fn with_programs(mut self, programs: Vec<techtrade_domain::policy::Program>) -> Self {
         self.services.programs = Arc::new(programs);
-        self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
+        self.rebuild();
+        self
+    }
+
+    /// The same application with another deadline per request.
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.request_timeout = timeout;
+        self.rebuild();
         self
     }
 
@@ -185,7 +194,7 @@ impl TestApp {
     /// test wants low).
     pub fn with_settings(mut self, settings: Settings) -> Self {
         self.state = AppState::new(self.database.db.clone(), settings);
-        self.router = app::router(self.state.clone(), self.services.clone(), &HttpOptions::default());
+        self.rebuild();
         self
     }
 
@@ -203,8 +212,14 @@ impl TestApp {
             stripe: techtrade_payments::Stripe::default(),
             matching: techtrade_matching::MatchingSettings::default(),
         };
-        let router = app::router(state.clone(), services.clone(), &HttpOptions::default());
-        Self { database, state, hasher, search, services, router }
+        let options = HttpOptions::default();
+        let router = app::router(state.clone(), services.clone(), &options);
+        Self { database, state, hasher, search, services, options, router }
+    }
+
+    /// The router again after a change of services, state or options.
+    fn rebuild(&mut self) {
+        self.router = app::router(self.state.clone(), self.services.clone(), &self.options);
     }
 
     /// Runs the search indexer until it has caught up with the outbox, as

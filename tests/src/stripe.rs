@@ -28,6 +28,8 @@ struct Inner {
     requests: Vec<IntentRequest>,
     /// Stripe's own idempotency: the same key returns the same intent.
     by_key: HashMap<String, Value>,
+    /// Every intent created, by id, as Stripe would now show it.
+    intents: HashMap<String, Value>,
 }
 
 /// The stand-in: `POST /v1/payment_intents` answers like Stripe.
@@ -51,7 +53,10 @@ fn fixture_intent() -> Value {
 impl FakeStripe {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let app = Router::new().route("/v1/payment_intents", post(create_intent)).with_state(inner.clone());
+        let app = Router::new()
+            .route("/v1/payment_intents", post(create_intent))
+            .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
+            .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -72,6 +77,40 @@ impl FakeStripe {
     pub fn requests(&self) -> Vec<IntentRequest> {
         self.inner.lock().unwrap().requests.clone()
     }
+
+    /// The buyer paid intent `id` in the browser: Stripe will no longer cancel it.
+    pub fn pay(&self, id: &str) {
+        if let Some(intent) = self.inner.lock().unwrap().intents.get_mut(id) {
+            intent["status"] = json!("succeeded");
+        }
+    }
+
+    /// Intent `id`'s status as Stripe has it (`canceled` once cancelled).
+    pub fn status(&self, id: &str) -> Option<String> {
+        self.inner.lock().unwrap().intents.get(id).and_then(|i| i["status"].as_str()).map(String::from)
+    }
+}
+
+/// `POST /v1/payment_intents/{id}/cancel`: refused once the intent is paid,
+/// as Stripe refuses it.
+async fn cancel_intent(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> impl IntoResponse {
+    let mut inner = inner.lock().unwrap();
+    let Some(intent) = inner.intents.get_mut(&id) else {
+        let error = json!({"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                     "message": format!("No such payment_intent: '{id}'")}});
+        return (StatusCode::NOT_FOUND, axum::Json(error));
+    };
+    if intent["status"] == "succeeded" {
+        let error = json!({"error": {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+                                     "message": "You cannot cancel this PaymentIntent because it has a status of succeeded."}});
+        return (StatusCode::BAD_REQUEST, axum::Json(error));
+    }
+    intent["status"] = json!("canceled");
+    intent["cancellation_reason"] = json!("requested_by_customer");
+    (StatusCode::OK, axum::Json(intent.clone()))
 }
 
 async fn create_intent(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: String) -> impl IntoResponse {
@@ -103,6 +142,7 @@ async fn create_intent(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMa
     if let Some(key) = request.idempotency_key {
         inner.by_key.insert(key, intent.clone());
     }
+    inner.intents.insert(id.clone(), intent.clone());
     (StatusCode::OK, axum::Json(intent))
 }
 

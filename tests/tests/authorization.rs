@@ -184,6 +184,9 @@ const TABLE: &[Row] = &[
     row("POST", "/api/v1/deals/{deal}/cancel", "{}", [401, 200, 200, 404, 403, 200, 403]),
     row("POST", "/api/v1/deals/{contracted_deal}/payments", PAYMENT, [401, 403, 201, 404, 403, 403, 403]),
     row("POST", "/api/v1/payments/{payment}/confirm", "", [401, 200, 403, 404, 403, 200, 403]),
+    // The payee rejects a recorded transfer; the payer withdraws it.
+    row("POST", "/api/v1/payments/{payment}/reject", r#"{"reason": "未到账"}"#, [401, 200, 403, 404, 403, 200, 403]),
+    row("POST", "/api/v1/payments/{payment}/cancel", "", [401, 403, 200, 404, 403, 403, 403]),
     // Stripe signs its webhooks: unsigned is malformed (400), whoever calls.
     row(
         "POST",

@@ -5,117 +5,9 @@
 
 use serde_json::{Value, json};
 use techtrade_db::{audit, deals as db, outbox};
-use techtrade_domain::Role;
+use techtrade_tests::market::*;
+use techtrade_tests::on_both_databases;
 use techtrade_tests::stripe::{self, FakeStripe};
-use techtrade_tests::{TestApp, TestOrg, TestResponse, on_both_databases};
-
-/// A seller with a published listing, a buyer, an official.
-struct Market {
-    seller: TestOrg,
-    buyer: TestOrg,
-    official: String,
-    listing_id: String,
-}
-
-fn listing_body(trade_modes: &[&str]) -> Value {
-    json!({
-        "kind": "achievement",
-        "title": "退役动力锂电池正极材料再生技术",
-        "summary": "湿法冶金回收镍钴锰锂，已完成中试。",
-        "ipc": ["H01M10/54"],
-        "maturity": "pilot",
-        "trade_modes": trade_modes,
-        "price_fen": 100_000_000,
-        "negotiable": true,
-        "region_code": "630102",
-    })
-}
-
-async fn market(app: &TestApp, trade_modes: &[&str]) -> Market {
-    let seller = app.register_org("university").await;
-    let buyer = app.register_org("enterprise").await;
-    let (_, official) = app.staff(Role::Official).await;
-    let response = app.post("/api/v1/listings", Some(&seller.token), listing_body(trade_modes)).await;
-    response.assert_status(201);
-    let listing_id = response.json["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/listings/{listing_id}/submit"), Some(&seller.token), json!({})).await.assert_status(200);
-    app.post(&format!("/api/v1/listings/{listing_id}/review"), Some(&official), json!({"decision": "approve"}))
-        .await
-        .assert_status(200);
-    Market { seller, buyer, official, listing_id }
-}
-
-fn offer(amount_fen: i64, trade_mode: &str) -> Value {
-    json!({"amount_fen": amount_fen, "trade_mode": trade_mode, "terms": "含技术培训与一年技术支持"})
-}
-
-fn contract(total: i64, non_technical: i64) -> Value {
-    json!({
-        "category": "transfer",
-        "total_amount_fen": total,
-        "non_technical_amount_fen": non_technical,
-        "signed_on": "2026-11-20",
-        "related_party": false,
-    })
-}
-
-async fn open_deal(app: &TestApp, m: &Market) -> String {
-    let response = app
-        .post(
-            "/api/v1/deals",
-            Some(&m.buyer.token),
-            json!({"listing_id": m.listing_id, "offer": offer(80_000_000, "assignment")}),
-        )
-        .await;
-    response.assert_status(201);
-    response.json["id"].as_str().unwrap().to_string()
-}
-
-async fn agreed_deal(app: &TestApp, m: &Market) -> String {
-    let id = open_deal(app, m).await;
-    app.post(&format!("/api/v1/deals/{id}/accept"), Some(&m.seller.token), json!({})).await.assert_status(200);
-    id
-}
-
-async fn contracted_deal(app: &TestApp, m: &Market, total: i64) -> String {
-    let id = agreed_deal(app, m).await;
-    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract(total, total / 5))
-        .await
-        .assert_status(200);
-    id
-}
-
-async fn register(app: &TestApp, m: &Market, id: &str, amount: i64) -> TestResponse {
-    app.post(
-        &format!("/api/v1/deals/{id}/registration"),
-        Some(&m.official),
-        json!({"decision": "register", "registered_technology_amount_fen": amount}),
-    )
-    .await
-}
-
-async fn pay_offline(app: &TestApp, m: &Market, id: &str, amount: i64, key: Option<&str>) -> TestResponse {
-    let body =
-        json!({"method": "offline", "amount_fen": amount, "paid_on": "2026-11-21", "reference": "ICBC-20261121-0001"});
-    let headers: Vec<(&str, &str)> = key.map(|k| vec![("Idempotency-Key", k)]).unwrap_or_default();
-    app.post_with(&format!("/api/v1/deals/{id}/payments"), Some(&m.buyer.token), &headers, &body.to_string()).await
-}
-
-async fn deal(app: &TestApp, token: &str, id: &str) -> Value {
-    let response = app.get(&format!("/api/v1/deals/{id}"), Some(token)).await;
-    response.assert_status(200);
-    response.json.clone()
-}
-
-fn event_types(app: &TestApp, aggregate_id: &str) -> Vec<String> {
-    let mut conn = app.database.connect();
-    outbox::events_after(&mut conn, 0, 10_000)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.aggregate_id == aggregate_id)
-        .map(|e| e.event_type)
-        .collect()
-}
 
 on_both_databases! {
     async fn an_offline_deal_goes_from_offer_to_completed(app: TestApp) {
@@ -378,12 +270,15 @@ on_both_databases! {
 
 on_both_databases! {
     async fn registration_numbers_are_never_reused(app: TestApp) {
-        let mut m = market(&app, &["assignment", "exclusive_license"]).await;
+        // Ordinary licences: one listing, many licensees.
+        let mut m = market(&app, &["nonexclusive_license"]).await;
         let mut numbers = Vec::new();
         for _ in 0..3 {
             // A buyer negotiates a listing in one deal at a time: a new buyer each time.
             m.buyer = app.register_org("enterprise").await;
-            let id = contracted_deal(&app, &m, 1_000).await;
+            let id = open_deal_as(&app, &m, &m.buyer, "nonexclusive_license").await;
+            accept(&app, &m, &id).await.assert_status(200);
+            sign(&app, &m, &id, 1_000).await;
             let registered = register(&app, &m, &id, 800).await;
             registered.assert_status(200);
             numbers.push(registered.json["registration_number"].as_str().unwrap().to_string());

@@ -127,6 +127,8 @@ on_both_databases! {
             ("get", "/api/v1/subsidy/claims/{id}", None, "200"),
             ("post", "/api/v1/subsidy/claims/{id}/review", Some("ClaimReviewRequest"), "200"),
             ("get", "/api/v1/subsidy/rounds/{id}/export.csv", None, "200"),
+            ("post", "/api/v1/payments/{id}/reject", Some("RejectPaymentRequest"), "200"),
+            ("post", "/api/v1/payments/{id}/cancel", None, "200"),
             ("post", "/api/v1/subsidy/rounds", Some("CloseRoundRequest"), "201"),
             ("get", "/api/v1/subsidy/rounds/{id}", None, "200"),
             ("post", "/api/v1/subsidy/disbursements/{id}/paid", Some("DisbursementRequest"), "200"),

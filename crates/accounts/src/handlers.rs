@@ -288,13 +288,13 @@ async fn login(
     let email =
         Email::parse(&request.email).map(|e| e.to_string()).unwrap_or_else(|_| request.email.trim().to_lowercase());
     let settings = state.settings.auth.clone();
-    let user = {
+    let (attempt_id, user) = {
         let (email, ip, settings) = (email.clone(), ip.clone(), settings.clone());
         state
             .db
             .run(move |conn| {
-                rate_limit::check(conn, &settings, &email, &ip, techtrade_db::now())?;
-                Ok::<_, ApiError>(accounts::find_user_by_email(conn, &email)?)
+                let attempt_id = rate_limit::reserve(conn, &settings, &email, &ip, techtrade_db::now())?;
+                Ok::<_, ApiError>((attempt_id, accounts::find_user_by_email(conn, &email)?))
             })
             .await?
     };
@@ -306,13 +306,8 @@ async fn login(
         .map_err(ApiError::internal)?;
     let user = match user {
         Some(user) if verified => user,
-        _ => {
-            state
-                .db
-                .run(move |conn| rate_limit::record(conn, &settings, &email, &ip, false, techtrade_db::now()))
-                .await?;
-            return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password"));
-        }
+        // The reserved attempt stays a failure.
+        _ => return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password")),
     };
     let token = users::random_token()?;
     let ttl = TimeDelta::from_std(settings.token_ttl).map_err(ApiError::internal)?;
@@ -334,7 +329,7 @@ async fn login(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                rate_limit::record(conn, &settings, &email, &ip, true, now)?;
+                rate_limit::succeeded(conn, &settings, attempt_id, now)?;
                 accounts::insert_session(conn, &session)?;
                 audit::append(
                     conn,

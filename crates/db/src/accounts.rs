@@ -122,22 +122,40 @@ pub fn revoke_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDate
         .map(|n| n == 1)
 }
 
-pub fn record_login_attempt(
-    conn: &mut AnyConnection,
-    email: &str,
-    ip: &str,
-    succeeded: bool,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
+/// Records an attempt, counted as failed until [`login_attempt_succeeded`]
+/// says otherwise; returns its id.
+pub fn record_login_attempt(conn: &mut AnyConnection, email: &str, ip: &str, at: NaiveDateTime) -> QueryResult<i64> {
     diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::email.eq(email),
             login_attempts::ip.eq(ip),
-            login_attempts::succeeded.eq(succeeded),
+            login_attempts::succeeded.eq(false),
             login_attempts::attempted_at.eq(at),
         ))
-        .execute(conn)
-        .map(drop)
+        .returning(login_attempts::id)
+        .get_result(conn)
+}
+
+/// The attempt `id` turned out to have the right password.
+pub fn login_attempt_succeeded(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+    diesel::update(login_attempts::table.find(id)).set(login_attempts::succeeded.eq(true)).execute(conn).map(drop)
+}
+
+/// Serialises the limiter's count-then-record for one account and one
+/// address until the transaction ends (PostgreSQL advisory locks; a SQLite
+/// write transaction is exclusive already). Always the account first,
+/// then the address, so that two attempts cannot wait on each other.
+pub fn lock_login_keys(conn: &mut AnyConnection, email: &str, ip: &str) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        use diesel::sql_types::Text;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('login-account:' || $1))")
+            .bind::<Text, _>(email)
+            .execute(pg)?;
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('login-address:' || $1))")
+            .bind::<Text, _>(ip)
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Failed logins for an account since `since`.

@@ -119,20 +119,23 @@ impl std::fmt::Display for DatabaseUrl {
 /// with SQLITE_BUSY when another writer committed in between, whatever the
 /// busy timeout. On PostgreSQL it is an ordinary transaction. Inside an
 /// outer transaction it becomes a savepoint.
+///
+/// The outermost transaction rolls back instead of committing when its
+/// request was abandoned at the deadline ([`crate::database::abandoned`]).
 pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     let AnyConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(f);
+        return conn.transaction(|conn| unless_abandoned(f(conn)));
     };
     let nested = AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?.is_some();
     if nested {
         return conn.transaction(f);
     }
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    match f(conn) {
+    match unless_abandoned(f(conn)) {
         Ok(value) => {
             <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)
@@ -144,6 +147,16 @@ where
             Err(error)
         }
     }
+}
+
+/// `result`, or a rollback when nobody waits for it any more. (A nested
+/// PostgreSQL savepoint checks too; its error then rolls back the whole.)
+fn unless_abandoned<T, E: From<diesel::result::Error>>(result: Result<T, E>) -> Result<T, E> {
+    if result.is_ok() && crate::database::abandoned() {
+        tracing::warn!("a request past its deadline rolls back instead of committing");
+        return Err(diesel::result::Error::RollbackTransaction.into());
+    }
+    result
 }
 
 #[cfg(test)]

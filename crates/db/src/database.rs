@@ -1,5 +1,7 @@
 //! The pool and the bridge from async handlers to sync diesel.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
@@ -34,6 +36,57 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
         std::thread::panicking() || conn.is_broken()
+    }
+}
+
+thread_local! {
+    /// The flag of the [`Database::run`] call this thread is working for.
+    static ABANDONED: std::cell::RefCell<Option<Arc<AtomicBool>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether nobody waits any more for the work this thread is doing (its
+/// request was cut off at the deadline). A write transaction checks it
+/// before committing.
+pub fn abandoned() -> bool {
+    ABANDONED.with(|flag| flag.borrow().as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst)))
+}
+
+/// Sets the flag when the future of a [`Database::run`] is dropped before
+/// the work finished.
+#[derive(Default)]
+struct Waiter {
+    flag: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Waiter {
+    fn finished(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if !self.done {
+            self.flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The flag of the current call, installed on the blocking thread for the
+/// duration of the work.
+struct AbandonScope;
+
+impl AbandonScope {
+    fn enter(flag: Arc<AtomicBool>) -> Self {
+        ABANDONED.with(|slot| *slot.borrow_mut() = Some(flag));
+        Self
+    }
+}
+
+impl Drop for AbandonScope {
+    fn drop(&mut self) {
+        ABANDONED.with(|slot| *slot.borrow_mut() = None);
     }
 }
 
@@ -78,6 +131,11 @@ impl Database {
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
+    ///
+    /// When the caller stops waiting (the request's deadline passed and
+    /// its future was dropped), `f` runs on, but the write transaction it
+    /// is in rolls back instead of committing ([`abandoned`]): a client
+    /// told 503 can retry without duplicating what it asked for.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
@@ -85,11 +143,15 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let waiter = Waiter::default();
+        let flag = waiter.flag.clone();
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(DbError::from)?;
+            let _scope = AbandonScope::enter(flag);
             f(&mut conn)
         })
-        .await
-        .map_err(DbError::from)?
+        .await;
+        waiter.finished();
+        result.map_err(DbError::from)?
     }
 }

@@ -5,7 +5,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{contracts, deals, offers, payments, registration_serials, registrations, stripe_events};
+use crate::schema::{
+    contracts, deals, listing_reservations, offers, payments, registration_serials, registrations, stripe_events,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = deals, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
@@ -103,6 +105,78 @@ pub fn insert_deal(conn: &mut AnyConnection, deal: &Deal) -> QueryResult<()> {
 
 pub fn find_deal(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Deal>> {
     deals::table.find(id).select(Deal::as_select()).first(conn).optional()
+}
+
+/// The deal, read for a change inside a write transaction, after taking
+/// the locks every change to a deal takes, in the one order every write of
+/// the market takes them (README, "Lock order"): the deal's listing, then
+/// the deal; payments, reservations and the rest after; the audit chain
+/// last of all. On PostgreSQL these are row locks (`FOR UPDATE`), so that
+/// what a change checks ("what is still owed", "are the rights free")
+/// cannot change under it; a SQLite write transaction holds the whole
+/// database already.
+pub fn lock_deal(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Deal>> {
+    if let AnyConnection::Postgresql(_) = conn {
+        let listing: Option<String> = deals::table.find(id).select(deals::listing_id).first(conn).optional()?;
+        let Some(listing) = listing else { return Ok(None) };
+        crate::listings::lock_listing(conn, &listing)?;
+    }
+    if let AnyConnection::Postgresql(pg) = conn {
+        use diesel::sql_types::Text;
+        diesel::sql_query("SELECT 1 FROM deals WHERE id = $1 FOR UPDATE").bind::<Text, _>(id).execute(pg)?;
+    }
+    find_deal(conn, id)
+}
+
+/// The deal holding `listing_id`'s exclusive rights.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = listing_reservations, check_for_backend(crate::MultiBackend))]
+pub struct Reservation {
+    pub listing_id: String,
+    pub deal_id: String,
+    pub trade_mode: String,
+    pub reserved_at: NaiveDateTime,
+}
+
+pub fn find_reservation(conn: &mut AnyConnection, listing_id: &str) -> QueryResult<Option<Reservation>> {
+    listing_reservations::table.find(listing_id).select(Reservation::as_select()).first(conn).optional()
+}
+
+/// Reserves the listing's exclusive rights for a deal; `false` when
+/// another deal holds them (the primary key decides, in a savepoint so
+/// that the refusal leaves the caller's transaction usable).
+pub fn reserve(conn: &mut AnyConnection, reservation: &Reservation) -> QueryResult<bool> {
+    let inserted = crate::write_transaction(conn, |conn| {
+        diesel::insert_into(listing_reservations::table).values(reservation).execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(error) if crate::is_unique_violation(&error) => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Gives back the rights `deal_id` reserved, if it reserved any.
+pub fn release_reservation(conn: &mut AnyConnection, deal_id: &str) -> QueryResult<bool> {
+    let deleted =
+        diesel::delete(listing_reservations::table.filter(listing_reservations::deal_id.eq(deal_id))).execute(conn)?;
+    Ok(deleted > 0)
+}
+
+/// The trade modes of the listing's other deals that were agreed and are
+/// still in force (agreed, contracted, registered or completed).
+pub fn agreed_modes_on_listing(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    except_deal_id: &str,
+) -> QueryResult<Vec<String>> {
+    deals::table
+        .inner_join(offers::table.on(deals::agreed_offer_id.eq(offers::id.nullable())))
+        .filter(deals::listing_id.eq(listing_id))
+        .filter(deals::id.ne(except_deal_id))
+        .filter(deals::status.eq_any(["agreed", "contracted", "registered", "completed"]))
+        .select(offers::trade_mode)
+        .load(conn)
 }
 
 /// Writes `deal` over the stored row when the stored version is

@@ -25,7 +25,7 @@ mod time;
 
 pub use connection::{AnyConnection, Backend, DatabaseUrl, MultiBackend, UrlError, write_transaction};
 pub use database::{Database, DbError, PoolOptions};
-pub use time::now;
+pub use time::{BEIJING, market_date, market_offset, now, parse_offset, set_market_offset, today};
 
 /// A stored time: naive UTC, to the microsecond (see [`now`]).
 pub type Timestamp = chrono::NaiveDateTime;

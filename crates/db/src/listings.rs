@@ -99,6 +99,18 @@ pub fn find_listing(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Li
     listings::table.find(id).select(Listing::as_select()).first(conn).optional()
 }
 
+/// Takes the listing's row lock (PostgreSQL; a SQLite write transaction
+/// holds the database). The first lock of the lock order: a change to a
+/// listing, or to a deal on it, takes it before anything else.
+pub fn lock_listing(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT 1 FROM listings WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 pub fn listing_exists(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(listings::table.find(id))).get_result(conn)
 }

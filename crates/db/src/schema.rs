@@ -255,6 +255,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    listing_reservations (listing_id) {
+        listing_id -> Text,
+        deal_id -> Text,
+        trade_mode -> Text,
+        reserved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     stripe_events (event_id) {
         event_id -> Text,
         event_type -> Text,
@@ -482,6 +491,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     registrations,
     registration_serials,
     payments,
+    listing_reservations,
     stripe_events,
     idempotency_keys,
     subsidy_claims,

@@ -44,7 +44,7 @@ where
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let mut deal = lifecycle::load_visible(conn, &id, &user)?;
+                let mut deal = lifecycle::load_for_change(conn, &id, &user)?;
                 change(conn, &mut deal, &user)?;
                 views::deal_view(conn, deal).map(Json)
             })
@@ -195,7 +195,15 @@ fn open_deal(
         updated_at: now,
         version: 1,
     };
-    db::insert_deal(conn, &deal)?;
+    // The read above gives the helpful message; the database's unique index
+    // is what holds when two requests race past it.
+    db::insert_deal(conn, &deal).map_err(|error| {
+        if techtrade_db::is_unique_violation(&error) {
+            ApiError::new(ErrorCode::Conflict, "your organisation already negotiates this listing; counter-offer there")
+        } else {
+            error.into()
+        }
+    })?;
     let offer = new_offer(&deal.id, 1, user, offer)?;
     db::insert_offer(conn, &offer)?;
     let actor = Actor::user(user, request_id);
@@ -314,6 +322,9 @@ async fn accept_offer(
             .pop()
             .ok_or_else(|| ApiError::internal(format!("deal {} has no offer", deal.id)))?;
         let now = techtrade_db::now();
+        let mode = TradeMode::from_db(&latest.trade_mode)
+            .ok_or_else(|| ApiError::internal(format!("offer {} has an unknown trade mode", latest.id)))?;
+        lifecycle::reserve_rights(conn, deal, mode, now)?;
         deal.agreed_offer_id = Some(latest.id.clone());
         deal.agreed_at = Some(now);
         let actor = Actor::user(user, request_id.as_deref());
@@ -338,7 +349,7 @@ async fn sign_contract(
     change_deal(state, user, id, move |conn, deal, user| {
         let next = lifecycle::decide(conn, deal, user, DealAction::SignContract)?;
         let now = techtrade_db::now();
-        let valid = request.validate(now.date())?;
+        let valid = request.validate(techtrade_db::today())?;
         let agreed = db::offers_of(conn, &deal.id)?
             .into_iter()
             .find(|o| Some(&o.id) == deal.agreed_offer_id.as_ref())
@@ -444,8 +455,8 @@ fn issue_number(
     let seller = accounts::find_organization(conn, &deal.seller_organization_id)?
         .ok_or_else(|| ApiError::internal("the seller organisation vanished"))?;
     let region: String = seller.region_code.chars().take(4).collect();
-    let prefix =
-        RegistrationNumber::prefix(&region, &settings.registration_office, now.date()).map_err(ApiError::internal)?;
+    let prefix = RegistrationNumber::prefix(&region, &settings.registration_office, techtrade_db::market_date(now))
+        .map_err(ApiError::internal)?;
     let serial = db::next_registration_serial(conn, &prefix)?;
     let number =
         RegistrationNumber::new(&prefix, serial).map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
@@ -476,6 +487,8 @@ async fn cancel_deal(
         let now = techtrade_db::now();
         deal.cancelled_at = Some(now);
         deal.cancel_reason = reason.clone();
+        // The rights it reserved go back on the market.
+        db::release_reservation(conn, &deal.id)?;
         let actor = Actor::user(user, request_id.as_deref());
         lifecycle::commit(conn, deal, next, "cancelled", actor, json!({"reason": reason}), now)
     })

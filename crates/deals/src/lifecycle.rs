@@ -19,6 +19,13 @@ pub fn load_visible(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> R
     db::find_deal(conn, id)?.filter(|deal| can_see(deal, user)).ok_or_else(|| ApiError::not_found("deal"))
 }
 
+/// The deal, if `user` may see it, locked for a change (its listing, then
+/// the deal: `techtrade_db::deals::lock_deal`). Every change to a deal
+/// or its payments starts here, inside its write transaction.
+pub fn load_for_change(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Result<Deal, ApiError> {
+    db::lock_deal(conn, id)?.filter(|deal| can_see(deal, user)).ok_or_else(|| ApiError::not_found("deal"))
+}
+
 fn can_see(deal: &Deal, user: &CurrentUser) -> bool {
     user.role.is_official()
         || user.is_member_of(&deal.buyer_organization_id)
@@ -178,10 +185,48 @@ pub fn complete_if_settled(
     }
     deal.completed_at = Some(now);
     commit(conn, deal, DealStatus::Completed, "completed", actor, json!({"paid_amount_fen": paid.fen()}), now)?;
-    // An assignment (转让) hands the rights over: nothing is left to trade.
-    // Licences leave the listing on the market for further licensees.
-    if TradeMode::from_db(&contract.trade_mode) == Some(TradeMode::Assignment) {
+    // An exclusive mode (an assignment, an exclusive or sole licence,
+    // equity) hands the rights over: nothing is left to trade, and the
+    // deal keeps the listing's reservation. Ordinary licences leave the
+    // listing on the market for further licensees.
+    if TradeMode::from_db(&contract.trade_mode).is_some_and(TradeMode::is_exclusive) {
         techtrade_listings::mark_listing_traded(conn, &deal.listing_id, actor.user_id, actor.request_id)?;
     }
     Ok(true)
+}
+
+/// Reserves the listing's exclusive rights for `deal`, which is agreeing
+/// `mode`; 409 `rights_reserved` when another deal holds them or, for an
+/// exclusive or sole licence, when licences are already in force. The
+/// caller holds the listing's lock ([`load_for_change`]).
+pub fn reserve_rights(
+    conn: &mut AnyConnection,
+    deal: &Deal,
+    mode: TradeMode,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let held = db::find_reservation(conn, &deal.listing_id)?
+        .filter(|reservation| reservation.deal_id != deal.id)
+        .map(|reservation| TradeMode::from_db(&reservation.trade_mode).unwrap_or(TradeMode::Assignment));
+    let others: Vec<TradeMode> = db::agreed_modes_on_listing(conn, &deal.listing_id, &deal.id)?
+        .iter()
+        .filter_map(|mode| TradeMode::from_db(mode))
+        .collect();
+    deal::rights_available(mode, held, &others)
+        .map_err(|conflict| ApiError::new(ErrorCode::RightsReserved, conflict.to_string()))?;
+    if !mode.is_exclusive() {
+        return Ok(());
+    }
+    let reservation = db::Reservation {
+        listing_id: deal.listing_id.clone(),
+        deal_id: deal.id.clone(),
+        trade_mode: mode.as_str().to_string(),
+        reserved_at: now,
+    };
+    if db::reserve(conn, &reservation)? {
+        Ok(())
+    } else {
+        // Only reachable if a writer skipped the listing's lock.
+        Err(ApiError::new(ErrorCode::RightsReserved, "another deal has just taken this listing's exclusive rights"))
+    }
 }

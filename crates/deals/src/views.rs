@@ -106,6 +106,10 @@ pub struct DealView {
     pub paid_amount_fen: i64,
     /// What remains of the contract total; null before there is a contract.
     pub outstanding_amount_fen: Option<i64>,
+    /// What the buyer may still record or start: the outstanding amount
+    /// less open payments (transfers awaiting confirmation, Stripe
+    /// payments not yet paid); null before there is a contract.
+    pub payable_amount_fen: Option<i64>,
     pub cancel_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -154,12 +158,22 @@ pub fn payment_view(payment: &Payment) -> Result<PaymentView, ApiError> {
 
 /// The net confirmed amount of `payments`.
 pub fn paid_amount(payments: &[Payment]) -> Result<Money, ApiError> {
+    sum_payments(payments, deal::net_paid)
+}
+
+/// What `payments` take of the contract total: paid, and open (a transfer
+/// awaiting confirmation, a Stripe intent awaiting the payer).
+pub fn committed_amount(payments: &[Payment]) -> Result<Money, ApiError> {
+    sum_payments(payments, deal::committed)
+}
+
+fn sum_payments(payments: &[Payment], each: fn(PaymentStatus, Money, Money) -> Money) -> Result<Money, ApiError> {
     let mut total = Money::ZERO;
     for payment in payments {
         let status = parse(&payment.status, PaymentStatus::from_db, "payment status")?;
         let amount = Money::from_fen(payment.amount_fen).map_err(ApiError::internal)?;
         let refunded = Money::from_fen(payment.refunded_amount_fen).map_err(ApiError::internal)?;
-        total = total.checked_add(deal::net_paid(status, amount, refunded)).map_err(ApiError::internal)?;
+        total = total.checked_add(each(status, amount, refunded)).map_err(ApiError::internal)?;
     }
     Ok(total)
 }
@@ -220,7 +234,9 @@ pub fn deal_view(conn: &mut AnyConnection, deal: Deal) -> Result<DealView, ApiEr
         (DealStatus::Negotiating, Some(latest)) => Some(party_of(&deal, &latest.organization_id).other()),
         _ => None,
     };
+    let committed = committed_amount(&payments)?;
     let outstanding = contract.as_ref().map(|c| c.total_amount_fen.saturating_sub(paid.fen()).max(0));
+    let payable = contract.as_ref().map(|c| c.total_amount_fen.saturating_sub(committed.fen()).max(0));
     let registration_number = registrations.iter().rev().find_map(|r| r.registration_number.clone());
     Ok(DealView {
         id: deal.id.clone(),
@@ -239,6 +255,7 @@ pub fn deal_view(conn: &mut AnyConnection, deal: Deal) -> Result<DealView, ApiEr
         payments: payments.iter().map(payment_view).collect::<Result<_, _>>()?,
         paid_amount_fen: paid.fen(),
         outstanding_amount_fen: outstanding,
+        payable_amount_fen: payable,
         cancel_reason: deal.cancel_reason,
         created_at: deal.created_at,
         updated_at: deal.updated_at,

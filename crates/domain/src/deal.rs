@@ -16,6 +16,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::listing::TradeMode;
 use crate::money::{Money, MoneyError};
 use crate::violations::{Coded, Violations};
 
@@ -90,6 +91,14 @@ vocabulary! {
         Failed = "failed",
         /// Refunded in full (a partial refund leaves it `confirmed`).
         Refunded = "refunded",
+        /// Offline: the payee says the transfer never arrived (or not as recorded).
+        Rejected = "rejected",
+        /// Stripe: the payer gave the payment up before paying.
+        Cancelled = "cancelled",
+        /// Money arrived that the deal cannot take (more than the contract
+        /// total, a different amount or currency, a cancelled deal): held
+        /// for a person to refund, never counted as paid.
+        NeedsRefund = "needs_refund",
     }
 }
 
@@ -97,9 +106,21 @@ vocabulary! {
 /// refunds; nothing unless confirmed (or refunded, which nets to zero or
 /// the part kept).
 pub fn net_paid(status: PaymentStatus, amount: Money, refunded: Money) -> Money {
+    use PaymentStatus::*;
     match status {
-        PaymentStatus::Confirmed | PaymentStatus::Refunded => amount.checked_sub(refunded).unwrap_or(Money::ZERO),
-        PaymentStatus::PendingConfirmation | PaymentStatus::AwaitingPayment | PaymentStatus::Failed => Money::ZERO,
+        Confirmed | Refunded => amount.checked_sub(refunded).unwrap_or(Money::ZERO),
+        PendingConfirmation | AwaitingPayment | Failed | Rejected | Cancelled | NeedsRefund => Money::ZERO,
+    }
+}
+
+/// What a payment takes of the contract total: the money it brought in
+/// (net of refunds), or all of it while it is open — a transfer awaiting
+/// the payee's confirmation, an intent awaiting the payer — so that open
+/// payments together can never promise more than the contract total.
+pub fn committed(status: PaymentStatus, amount: Money, refunded: Money) -> Money {
+    match status {
+        PaymentStatus::PendingConfirmation | PaymentStatus::AwaitingPayment => amount,
+        other => net_paid(other, amount, refunded),
     }
 }
 
@@ -126,6 +147,10 @@ pub enum DealAction {
     RejectRegistration,
     RecordPayment,
     ConfirmPayment,
+    /// The payee says a recorded transfer did not arrive.
+    RejectPayment,
+    /// The payer withdraws a payment not yet made or confirmed.
+    WithdrawPayment,
     Cancel,
 }
 
@@ -139,6 +164,8 @@ impl DealAction {
             Self::RejectRegistration => "reject the registration of",
             Self::RecordPayment => "record a payment for",
             Self::ConfirmPayment => "confirm a payment for",
+            Self::RejectPayment => "reject a payment for",
+            Self::WithdrawPayment => "withdraw a payment for",
             Self::Cancel => "cancel",
         }
     }
@@ -160,8 +187,8 @@ impl DealAction {
         let must_be = match self {
             // It is the turn of whoever did not make the latest offer.
             Self::Offer | Self::Accept => latest_offer_by.map(DealParty::other),
-            Self::SignContract | Self::ConfirmPayment => Some(Seller),
-            Self::RecordPayment => Some(Buyer),
+            Self::SignContract | Self::ConfirmPayment | Self::RejectPayment => Some(Seller),
+            Self::RecordPayment | Self::WithdrawPayment => Some(Buyer),
             Self::Cancel => None,
             Self::Register | Self::RejectRegistration => return Err(Refusal::NotOfficial),
         };
@@ -222,6 +249,9 @@ impl DealStatus {
             (Contracted, Register) => Registered,
             (Contracted, RejectRegistration) => Contracted,
             (Contracted | Registered, RecordPayment | ConfirmPayment) => self,
+            // Whatever became of the deal, an open payment can be closed
+            // (the payment's own state decides whether it is open).
+            (_, RejectPayment | WithdrawPayment) => self,
             (Negotiating | Agreed | Contracted, Cancel) => Cancelled,
             _ => return Err(Refusal::WrongState { action, from: self }),
         };
@@ -238,6 +268,43 @@ impl DealStatus {
 /// refunds) reach the contract total.
 pub fn is_settled(status: DealStatus, paid: Money, contract_total: Money) -> bool {
     status == DealStatus::Registered && paid >= contract_total
+}
+
+/// Why a deal cannot agree the rights it negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RightsConflict {
+    /// Another deal agreed an exclusive mode on the listing and has not
+    /// been cancelled (or has completed: the rights are gone).
+    #[error("another deal holds this listing's exclusive rights ({0})")]
+    Reserved(TradeMode),
+    /// An exclusive or sole licence cannot be granted over licences
+    /// already in force.
+    #[error("the listing is already licensed to others; an exclusive or sole licence is no longer possible")]
+    AlreadyLicensed,
+}
+
+/// Whether a deal may agree `mode` on a listing whose exclusive rights are
+/// `reserved_by_other` (the mode another deal reserved them for) and on
+/// which other deals agreed `others` and are still in force.
+///
+/// An exclusive mode (assignment, exclusive or sole licence, equity) can
+/// be sold once, and while one is agreed nothing else can be. Licences
+/// already granted survive an assignment (the assignee takes the patent
+/// subject to them, 专利法 and 民法典 §§ 862–866), so they block only an
+/// exclusive or sole licence.
+pub fn rights_available(
+    mode: TradeMode,
+    reserved_by_other: Option<TradeMode>,
+    others: &[TradeMode],
+) -> Result<(), RightsConflict> {
+    if let Some(held) = reserved_by_other {
+        return Err(RightsConflict::Reserved(held));
+    }
+    let exclusive_licence = matches!(mode, TradeMode::ExclusiveLicense | TradeMode::SoleLicense);
+    if exclusive_licence && others.iter().any(|other| other.is_license()) {
+        return Err(RightsConflict::AlreadyLicensed);
+    }
+    Ok(())
 }
 
 /// The amounts of a technology contract, checked.
@@ -319,7 +386,7 @@ impl Coded for DateError {
     }
 }
 
-/// A date something already happened on (signing, paying): not after `today` (UTC).
+/// A date something already happened on (signing, paying): not after `today` (the market's date).
 pub fn not_in_future(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, DateError> {
     if date > today { Err(DateError::InFuture) } else { Ok(date) }
 }
@@ -372,8 +439,18 @@ mod tests {
     use super::DealStatus::*;
     use super::*;
 
-    const ACTIONS: [DealAction; 8] =
-        [Offer, Accept, SignContract, Register, RejectRegistration, RecordPayment, ConfirmPayment, Cancel];
+    const ACTIONS: [DealAction; 10] = [
+        Offer,
+        Accept,
+        SignContract,
+        Register,
+        RejectRegistration,
+        RecordPayment,
+        ConfirmPayment,
+        RejectPayment,
+        WithdrawPayment,
+        Cancel,
+    ];
 
     #[test]
     fn the_happy_path() {
@@ -418,6 +495,9 @@ mod tests {
         assert_eq!(Agreed.decide(SignContract, Party(Buyer), None).unwrap_err().code(), "wrong_party");
         assert_eq!(Contracted.decide(RecordPayment, Party(Seller), None).unwrap_err().code(), "wrong_party");
         assert_eq!(Contracted.decide(ConfirmPayment, Party(Buyer), None).unwrap_err().code(), "wrong_party");
+        assert_eq!(Contracted.decide(RejectPayment, Party(Buyer), None).unwrap_err().code(), "wrong_party");
+        assert_eq!(Contracted.decide(WithdrawPayment, Party(Seller), None).unwrap_err().code(), "wrong_party");
+        assert_eq!(Cancelled.decide(WithdrawPayment, Party(Buyer), None), Ok(Cancelled));
         assert_eq!(Agreed.decide(Cancel, Party(Buyer), None), Ok(Cancelled));
         assert_eq!(Agreed.decide(Cancel, Party(Seller), None), Ok(Cancelled));
     }
@@ -442,7 +522,12 @@ mod tests {
         for &from in DealStatus::ALL {
             for action in ACTIONS {
                 let result = from.apply(action);
-                assert_eq!(result.is_ok(), allowed.contains(&(from, action)), "{from:?} {action:?}");
+                let closes_a_payment = matches!(action, RejectPayment | WithdrawPayment);
+                let expected = allowed.contains(&(from, action)) || closes_a_payment;
+                assert_eq!(result.is_ok(), expected, "{from:?} {action:?}");
+                if closes_a_payment {
+                    assert_eq!(result, Ok(from));
+                }
                 if let Err(refusal) = result {
                     assert_eq!(refusal, Refusal::WrongState { action, from });
                     assert_eq!(refusal.code(), "invalid_state");
@@ -450,6 +535,31 @@ mod tests {
             }
         }
         assert_eq!(Registered.apply(Cancel).unwrap_err().to_string(), "cannot cancel a deal that is registered");
+    }
+
+    #[test]
+    fn exclusive_rights_are_sold_once() {
+        use TradeMode::*;
+        let modes = [Assignment, ExclusiveLicense, SoleLicense, NonexclusiveLicense, Equity, JointDevelopment];
+        // Nothing agreed yet: every mode is available.
+        for mode in modes {
+            assert_eq!(rights_available(mode, None, &[]), Ok(()));
+        }
+        // While an exclusive mode is reserved, nothing else can be agreed.
+        for held in modes.into_iter().filter(|m| m.is_exclusive()) {
+            for mode in modes {
+                assert_eq!(rights_available(mode, Some(held), &[]), Err(RightsConflict::Reserved(held)), "{mode:?}");
+            }
+        }
+        // Licences in force block exclusive and sole licences, not an
+        // assignment (they survive it) nor further ordinary licences.
+        let licensed = [NonexclusiveLicense];
+        assert_eq!(rights_available(ExclusiveLicense, None, &licensed), Err(RightsConflict::AlreadyLicensed));
+        assert_eq!(rights_available(SoleLicense, None, &licensed), Err(RightsConflict::AlreadyLicensed));
+        assert_eq!(rights_available(Assignment, None, &licensed), Ok(()));
+        assert_eq!(rights_available(NonexclusiveLicense, None, &licensed), Ok(()));
+        assert_eq!(rights_available(ExclusiveLicense, None, &[JointDevelopment]), Ok(()));
+        assert!(Assignment.is_exclusive() && Equity.is_exclusive() && !NonexclusiveLicense.is_exclusive());
     }
 
     #[test]
@@ -488,6 +598,21 @@ mod tests {
         assert_eq!(net_paid(PaymentStatus::Refunded, fen(100), fen(100)), Money::ZERO);
         for status in [PaymentStatus::PendingConfirmation, PaymentStatus::AwaitingPayment, PaymentStatus::Failed] {
             assert_eq!(net_paid(status, fen(100), Money::ZERO), Money::ZERO);
+        }
+    }
+
+    #[test]
+    fn open_payments_hold_their_amount() {
+        let fen = |f| Money::from_fen(f).unwrap();
+        for status in [PaymentStatus::PendingConfirmation, PaymentStatus::AwaitingPayment] {
+            assert_eq!(committed(status, fen(100), Money::ZERO), fen(100));
+        }
+        assert_eq!(committed(PaymentStatus::Confirmed, fen(100), fen(40)), fen(60));
+        for status in
+            [PaymentStatus::Failed, PaymentStatus::Rejected, PaymentStatus::Cancelled, PaymentStatus::NeedsRefund]
+        {
+            assert_eq!(committed(status, fen(100), Money::ZERO), Money::ZERO, "{status:?}");
+            assert_eq!(net_paid(status, fen(100), Money::ZERO), Money::ZERO, "{status:?}");
         }
     }
 

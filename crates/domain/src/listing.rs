@@ -46,6 +46,20 @@ vocabulary! {
     }
 }
 
+impl TradeMode {
+    /// Whether the mode hands over rights that only one buyer can hold: an
+    /// assignment (转让), an exclusive (独占) or sole (排他) licence, a
+    /// contribution as equity (作价入股). Such a mode can be sold once.
+    pub fn is_exclusive(self) -> bool {
+        matches!(self, Self::Assignment | Self::ExclusiveLicense | Self::SoleLicense | Self::Equity)
+    }
+
+    /// Whether the mode licenses the rights (the licensor keeps them).
+    pub fn is_license(self) -> bool {
+        matches!(self, Self::ExclusiveLicense | Self::SoleLicense | Self::NonexclusiveLicense)
+    }
+}
+
 vocabulary! {
     /// Where a listing or demand is in its lifecycle.
     ListingStatus {

@@ -66,14 +66,14 @@ impl Item for Demand {
     lifecycle_fields!();
 
     fn create(conn: &mut AnyConnection, request: DemandRequest, user: &CurrentUser) -> Result<Self, ApiError> {
-        let valid = request.validate(chrono::Utc::now().date_naive())?;
+        let valid = request.validate(techtrade_db::today())?;
         let row = new_row(&valid, user.organization()?, &user.user_id, techtrade_db::now());
         db::insert_demand(conn, &row)?;
         Ok(row)
     }
 
     fn edit(&mut self, _conn: &mut AnyConnection, request: DemandRequest) -> Result<(), ApiError> {
-        let valid = request.validate(chrono::Utc::now().date_naive())?;
+        let valid = request.validate(techtrade_db::today())?;
         set_content(self, &valid);
         Ok(())
     }

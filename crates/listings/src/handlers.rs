@@ -161,7 +161,9 @@ async fn update<I: Item>(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
+                I::lock(conn, &id)?;
                 let mut item = items::load_owned::<I>(conn, &id, &user)?;
+                item.check_editable(conn)?;
                 if expected.is_some_and(|v| v != item.version()) {
                     return Err(ApiError::new(
                         ErrorCode::PreconditionFailed,

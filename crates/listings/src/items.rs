@@ -89,6 +89,15 @@ pub(crate) trait Item: Clone + Send + 'static {
     /// The editable content in request form, to apply a merge patch to.
     fn request_form(response: &Self::Response) -> serde_json::Value;
     fn list(conn: &mut AnyConnection, filter: &ListFilter) -> diesel::QueryResult<(Vec<Self>, i64)>;
+    /// Takes the item's lock before an edit reads it (the lock order's
+    /// first lock, for items that deals also lock).
+    fn lock(_conn: &mut AnyConnection, _id: &str) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+    /// Refuses an edit the item's state forbids beyond its status.
+    fn check_editable(&self, _conn: &mut AnyConnection) -> Result<(), ApiError> {
+        Ok(())
+    }
 
     fn status(&self) -> ListingStatus {
         ListingStatus::from_db(self.status_text()).unwrap_or(ListingStatus::Draft)

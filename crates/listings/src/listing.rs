@@ -4,14 +4,14 @@ use chrono::NaiveDateTime;
 use techtrade_db::AnyConnection;
 use techtrade_db::listings::{self as db, ListFilter, Listing, ListingPatent};
 use techtrade_domain::{ListingStatus, ids};
-use techtrade_web::{ApiError, CurrentUser};
+use techtrade_web::{ApiError, CurrentUser, ErrorCode};
 
 use crate::items::{Item, Lifecycle, lifecycle_fields};
 use crate::requests::{ListingRequest, ValidListing, ValidPatent};
 use crate::views::ListingResponse;
 
 fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+    techtrade_db::today()
 }
 
 fn json_array<T: AsRef<str>>(items: &[T]) -> String {
@@ -96,6 +96,25 @@ impl Item for Listing {
 
     fn store(&self, conn: &mut AnyConnection, expected_version: i64) -> diesel::QueryResult<bool> {
         db::update_listing(conn, self, expected_version)
+    }
+
+    fn lock(conn: &mut AnyConnection, id: &str) -> diesel::QueryResult<()> {
+        db::lock_listing(conn, id)
+    }
+
+    /// What a deal agreed exclusively is what it buys: the listing's
+    /// content stays as agreed until the deal is cancelled.
+    fn check_editable(&self, conn: &mut AnyConnection) -> Result<(), ApiError> {
+        match techtrade_db::deals::find_reservation(conn, &self.id)? {
+            Some(reservation) => Err(ApiError::new(
+                ErrorCode::RightsReserved,
+                format!(
+                    "a deal agreed this listing's {}; its content cannot change unless that deal is cancelled",
+                    reservation.trade_mode.replace('_', " ")
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     lifecycle_fields!();

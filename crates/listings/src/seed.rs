@@ -361,7 +361,7 @@ pub fn load_listings(
         return Err(SeedError::Invalid("no owners for the demo listings".into()));
     }
     let mut report = SeedReport::default();
-    let today = chrono::Utc::now().date_naive();
+    let today = techtrade_db::today();
     const BATCH: usize = 500;
     let mut done = 0;
     for batch in records.chunks(BATCH) {
@@ -505,7 +505,7 @@ pub fn load_demands(conn: &mut AnyConnection, owners: &[Owner]) -> Result<(usize
     if owners.is_empty() {
         return Err(SeedError::Invalid("no owners for the demo demands".into()));
     }
-    let today = chrono::Utc::now().date_naive();
+    let today = techtrade_db::today();
     techtrade_db::write_transaction(conn, |conn| {
         let (mut created, mut existing) = (0, 0);
         for demand in &DEMANDS {

@@ -16,6 +16,9 @@
 //! | `deal.cancelled` | `deal_cancelled` | buyer and seller |
 //! | `payment.recorded` | `payment_recorded` | seller (who must confirm) |
 //! | `payment.confirmed` / `.failed` / `.refunded` | `payment_confirmed` / `_failed` / `_refunded` | buyer and seller |
+//! | `payment.rejected` | `payment_rejected` | buyer (who recorded it), with the seller's reason |
+//! | `payment.cancelled` | `payment_withdrawn` | seller (nothing left to confirm) |
+//! | `payment.needs_refund` | `payment_needs_refund` | buyer and seller, with why |
 //! | `saved_search.matched` | `saved_search_matched` | the search's owner |
 //! | `claim.reviewed` | `claim_reviewed` | members of the claimant |
 //! | `round.publicized` | `round_publicized` | members of every listed organisation |
@@ -153,6 +156,9 @@ struct PaymentChanged {
     status: String,
     buyer_organization_id: String,
     seller_organization_id: String,
+    /// Why it was rejected or needs a refund (absent in events of older versions).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -254,16 +260,30 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
             let event: DealChanged = parse(payload)?;
             deal_notice(event_type, event)?
         }
-        "payment.recorded" | "payment.confirmed" | "payment.failed" | "payment.refunded" => {
+        "payment.recorded"
+        | "payment.confirmed"
+        | "payment.failed"
+        | "payment.refunded"
+        | "payment.rejected"
+        | "payment.cancelled"
+        | "payment.needs_refund" => {
             let event: PaymentChanged = parse(payload)?;
+            if matches!(event_type, "payment.rejected" | "payment.needs_refund") && event.reason.is_none() {
+                // Their emails say why; a payload without it is a broken contract.
+                return Err(serde::de::Error::missing_field("reason"));
+            }
+            let seller = || Audience::Organizations(vec![event.seller_organization_id.clone()]);
             let (template, audience) = match event_type {
-                "payment.recorded" => {
-                    ("payment_recorded", Audience::Organizations(vec![event.seller_organization_id.clone()]))
+                "payment.recorded" => ("payment_recorded", seller()),
+                "payment.cancelled" => ("payment_withdrawn", seller()),
+                "payment.rejected" => {
+                    ("payment_rejected", Audience::Organizations(vec![event.buyer_organization_id.clone()]))
                 }
                 other => {
                     let template = match other {
                         "payment.confirmed" => "payment_confirmed",
                         "payment.failed" => "payment_failed",
+                        "payment.needs_refund" => "payment_needs_refund",
                         _ => "payment_refunded",
                     };
                     let both = vec![event.buyer_organization_id.clone(), event.seller_organization_id.clone()];
@@ -435,6 +455,11 @@ pub mod samples {
                "buyer_organization_id": BUYER, "seller_organization_id": SELLER})
     }
 
+    fn with_reason(mut payload: Value, reason: &str) -> Value {
+        payload["reason"] = json!(reason);
+        payload
+    }
+
     /// (event type, aggregate type, payload) for every event with an email.
     pub fn all() -> Vec<(&'static str, &'static str, Value)> {
         vec![
@@ -486,6 +511,17 @@ pub mod samples {
             ("payment.confirmed", "payment", payment("confirmed")),
             ("payment.failed", "payment", payment("failed")),
             ("payment.refunded", "payment", payment("refunded")),
+            (
+                "payment.rejected",
+                "payment",
+                with_reason(payment("rejected"), "未收到该笔汇款，请核对流水号 <ICBC-0001>"),
+            ),
+            ("payment.cancelled", "payment", payment("cancelled")),
+            (
+                "payment.needs_refund",
+                "payment",
+                with_reason(payment("needs_refund"), "¥12,345.67 of the contract total ¥12,345.67 is already paid"),
+            ),
             (
                 "saved_search.matched",
                 "saved_search",

@@ -119,6 +119,12 @@ fn smtp_worker(database: &TestDatabase, url: &str, settings: Settings) -> Worker
     Worker::new(database.db.clone(), mailer, Templates::new().unwrap(), settings)
 }
 
+/// The emails the sample events (`samples::all`) plan: 1 welcome, 1 + 2
+/// listing/demand, 1 + 2 offers, 6 × 3 deal, payment: 1 recorded + 3 × 3
+/// confirmed, failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the
+/// seller) + 3 needs refund, 1 search, 2 claim, 3 round.
+const SAMPLE_EMAILS: usize = 47;
+
 fn all_emails(database: &TestDatabase) -> Vec<SentEmail> {
     let mut conn = database.connect();
     let mut all = Vec::new();
@@ -145,22 +151,26 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     let worker = smtp_worker(&database, &sink.url(), settings());
     let report = worker.run_until_idle().await.unwrap();
     assert_eq!(report.events, samples::all().len() + 1);
-    // 1 welcome, 1 + 2 listing/demand, 1 + 2 offers, 6 × 3 deal, 1 + 3 × 3 payment, 1 search, 2 claim, 3 round.
-    assert_eq!((report.planned, report.sent, report.failed, report.unknown), (41, 41, 0, 0), "{report:?}");
-    let messages = sink.wait_for(41, Duration::from_secs(10));
-    assert_eq!(messages.len(), 41);
+    assert_eq!(
+        (report.planned, report.sent, report.failed, report.unknown),
+        (SAMPLE_EMAILS, SAMPLE_EMAILS, 0, 0),
+        "{report:?}"
+    );
+    let messages = sink.wait_for(SAMPLE_EMAILS, Duration::from_secs(10));
+    assert_eq!(messages.len(), SAMPLE_EMAILS);
 
     assert!(received_by(&messages, "gone@buyer.example.cn").is_empty(), "disabled users get nothing");
     let seller = received_by(&messages, "lisi@seller.example.cn");
     let buyer = received_by(&messages, "zhangsan@buyer.example.cn");
     let english = received_by(&messages, "jane@buyer.example.com");
     // Seller: welcome, listing approved, the buyer's opening offer, 6 deal
-    // steps, payment recorded + 3, the round.
-    assert_eq!(seller.len(), 1 + 1 + 1 + 6 + 1 + 3 + 1);
+    // steps, payment recorded + 3, withdrawn, needs refund, the round.
+    assert_eq!(seller.len(), 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
     // Buyers: demand rejected, the counter-offer, 6 deal steps, 3 payment
-    // outcomes, the claim, the round; the saved search is 张三's alone.
-    assert_eq!(buyer.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1);
-    assert_eq!(english.len(), 1 + 1 + 6 + 3 + 1 + 1);
+    // outcomes, rejected, needs refund, the claim, the round; the saved
+    // search is 张三's alone.
+    assert_eq!(buyer.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1 + 1 + 1);
+    assert_eq!(english.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1 + 1);
 
     let welcome = seller.iter().find(|m| m.subject.contains("欢迎")).expect("the welcome email");
     assert_eq!(welcome.subject, "欢迎加入技术交易市场：青海盐湖新材料研究院 已完成注册");
@@ -199,7 +209,7 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
 
     // Every message recorded as sent, with its Message-ID.
     let recorded = all_emails(&database);
-    assert_eq!(recorded.len(), 41);
+    assert_eq!(recorded.len(), SAMPLE_EMAILS);
     for email in &recorded {
         assert_eq!(email.status, "sent", "{email:?}");
         assert_eq!(email.attempts, 1);
@@ -219,7 +229,7 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     let again = worker.run_until_idle().await.unwrap();
     assert_eq!((again.events, again.planned, again.sent), (samples::all().len() + 1, 0, 0), "{again:?}");
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(sink.messages().len(), 41);
+    assert_eq!(sink.messages().len(), SAMPLE_EMAILS);
 }
 on_both_databases!(every_event_reaches_the_right_people);
 
@@ -317,14 +327,14 @@ async fn two_workers_send_each_email_once(database: TestDatabase) {
     let two = smtp_worker(&database, &sink.url(), settings());
     let (a, b) = tokio::join!(one.run_until_idle(), two.run_until_idle());
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.planned + b.planned, 4 * 41, "{a:?} {b:?}");
-    assert_eq!(a.sent + b.sent, 4 * 41, "{a:?} {b:?}");
-    let messages = sink.wait_for(4 * 41, Duration::from_secs(20));
-    assert_eq!(messages.len(), 4 * 41);
+    assert_eq!(a.planned + b.planned, 4 * SAMPLE_EMAILS, "{a:?} {b:?}");
+    assert_eq!(a.sent + b.sent, 4 * SAMPLE_EMAILS, "{a:?} {b:?}");
+    let messages = sink.wait_for(4 * SAMPLE_EMAILS, Duration::from_secs(20));
+    assert_eq!(messages.len(), 4 * SAMPLE_EMAILS);
     let mut ids: Vec<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 4 * 41, "a Message-ID arrived twice");
+    assert_eq!(ids.len(), 4 * SAMPLE_EMAILS, "a Message-ID arrived twice");
     assert!(all_emails(&database).iter().all(|e| e.status == "sent" && e.attempts == 1));
 }
 on_both_databases!(two_workers_send_each_email_once);

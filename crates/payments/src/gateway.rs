@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
-use stripe_core::payment_intent::CreatePaymentIntent;
+use stripe_core::payment_intent::{CancelPaymentIntent, CancelPaymentIntentCancellationReason, CreatePaymentIntent};
 use stripe_types::Currency;
 
 /// How to reach Stripe.
@@ -95,16 +95,38 @@ impl StripeGateway {
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
             .await
-            .map_err(|error| match error {
-                StripeError::Stripe(errors, status) => {
-                    let message = errors.message.clone().unwrap_or_else(|| format!("status {status}"));
-                    if status >= 500 { GatewayError::Unreachable(message) } else { GatewayError::Refused(message) }
-                }
-                other => GatewayError::Unreachable(other.to_string()),
-            })?;
+            .map_err(gateway_error)?;
         let client_secret = intent
             .client_secret
             .ok_or_else(|| GatewayError::Unreachable("the PaymentIntent came back without a client_secret".into()))?;
         Ok(Intent { id: intent.id.to_string(), client_secret })
+    }
+
+    /// Cancels the PaymentIntent `intent_id` (the payer gave it up).
+    /// Stripe refuses when the intent was paid meanwhile; its webhook then
+    /// confirms the payment. Cancelling twice is harmless: the key is the
+    /// intent's.
+    pub async fn cancel_intent(&self, intent_id: &str) -> Result<(), GatewayError> {
+        let key = IdempotencyKey::new(format!("techtrade-cancel-{intent_id}"))
+            .map_err(|e| GatewayError::Refused(e.to_string()))?;
+        CancelPaymentIntent::new(intent_id)
+            .cancellation_reason(CancelPaymentIntentCancellationReason::RequestedByCustomer)
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await
+            .map_err(gateway_error)?;
+        Ok(())
+    }
+}
+
+/// Stripe's refusals (4xx) are final; the rest is worth retrying.
+fn gateway_error(error: StripeError) -> GatewayError {
+    match error {
+        StripeError::Stripe(errors, status) => {
+            let message = errors.message.clone().unwrap_or_else(|| format!("status {status}"));
+            if status >= 500 { GatewayError::Unreachable(message) } else { GatewayError::Refused(message) }
+        }
+        other => GatewayError::Unreachable(other.to_string()),
     }
 }

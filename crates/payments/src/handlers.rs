@@ -1,5 +1,10 @@
 //! The payment routes (API.md, "Deals"): the buyer records a bank transfer
-//! or starts a Stripe payment, the seller confirms a transfer.
+//! or starts a Stripe payment, and may withdraw either before it is paid;
+//! the seller confirms a transfer or rejects it.
+//!
+//! Every check of what is still owed runs with the deal locked
+//! (`lifecycle::load_for_change`), so that concurrent payments cannot pass
+//! it together.
 
 use std::sync::Arc;
 
@@ -35,6 +40,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_payment))
         .routes(routes!(confirm_payment))
+        .routes(routes!(reject_payment))
+        .routes(routes!(withdraw_payment))
         .routes(routes!(crate::webhook::stripe_webhook))
 }
 
@@ -56,26 +63,24 @@ pub enum PaymentRequest {
 }
 
 /// Checks the amount against what is left to pay: the contract total less
-/// what is confirmed and what awaits the seller's confirmation. (Stripe
-/// intents not yet paid do not count: an abandoned one must not block.)
+/// what is confirmed and what is open (transfers awaiting the seller,
+/// Stripe payments awaiting the buyer — an abandoned one is withdrawn with
+/// `POST /payments/{id}/cancel`). The caller holds the deal's lock.
 fn check_amount(conn: &mut AnyConnection, deal: &Deal, amount_fen: i64) -> Result<Money, ApiError> {
     let amount = deal::positive(amount_fen)
         .map_err(|error| ApiError::invalid_field("amount_fen", error.code(), error.to_string()))?;
     let contract = db::find_contract(conn, &deal.id)?
         .ok_or_else(|| ApiError::internal(format!("deal {} takes payments without a contract", deal.id)))?;
-    let payments = db::payments_of(conn, &deal.id)?;
-    let pending: i64 = payments
-        .iter()
-        .filter(|p| p.status == PaymentStatus::PendingConfirmation.as_str())
-        .map(|p| p.amount_fen)
-        .fold(0_i64, i64::saturating_add);
-    let committed = views::paid_amount(&payments)?.fen().saturating_add(pending);
-    let outstanding = contract.total_amount_fen.saturating_sub(committed).max(0);
-    if amount.fen() > outstanding {
+    let committed = views::committed_amount(&db::payments_of(conn, &deal.id)?)?;
+    let payable = contract.total_amount_fen.saturating_sub(committed.fen()).max(0);
+    if amount.fen() > payable {
         return Err(ApiError::invalid_field(
             "amount_fen",
             "exceeds_outstanding",
-            format!("at most the {} still to pay", Money::from_fen(outstanding).unwrap_or_default()),
+            format!(
+                "at most the {} still to pay, less payments awaiting confirmation",
+                Money::from_fen(payable).unwrap_or_default()
+            ),
         ));
     }
     Ok(amount)
@@ -128,11 +133,11 @@ async fn create_payment(
                 .db
                 .run(move |conn| {
                     techtrade_db::write_transaction(conn, |conn| {
-                        let deal = lifecycle::load_visible(conn, &id, &user)?;
+                        let deal = lifecycle::load_for_change(conn, &id, &user)?;
                         keyed::once(conn, &user.user_id, key.as_ref(), &fingerprint, StatusCode::CREATED, |conn| {
                             lifecycle::decide(conn, &deal, &user, DealAction::RecordPayment)?;
                             let mut violations = Violations::new();
-                            let today = techtrade_db::now().date();
+                            let today = techtrade_db::today();
                             let paid_on = violations.check("paid_on", deal::not_in_future(paid_on, today));
                             let reference = violations.check("reference", text::required(&reference, MAX_REFERENCE));
                             let (paid_on, reference) = violations.finish(|| Some((paid_on?, reference?)))?;
@@ -186,7 +191,7 @@ async fn start_stripe_payment(
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| -> Result<Started, ApiError> {
                 let (user, key) = (step_one_user, step_one_key);
-                let deal = lifecycle::load_visible(conn, &deal_id, &user)?;
+                let deal = lifecycle::load_for_change(conn, &deal_id, &user)?;
                 if let Some(IdempotencyKey(key)) = &key {
                     match idempotency::claim(conn, &user.user_id, key, &fingerprint)? {
                         idempotency::Claim::Unfinished { note: Some(payment_id) } => {
@@ -224,6 +229,8 @@ async fn start_stripe_payment(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
+                // The lock order: the deal before its payment.
+                db::lock_deal(conn, &deal.id)?;
                 let mut payment = db::find_payment(conn, &payment.id)?
                     .ok_or_else(|| ApiError::internal("a payment vanished while Stripe was called"))?;
                 let intent = match intent {
@@ -305,25 +312,157 @@ async fn confirm_payment(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let mut payment = db::find_payment(conn, &id)?.ok_or_else(|| ApiError::not_found("payment"))?;
-                // A payment of a deal the caller may not see does not exist for them.
-                let mut deal = lifecycle::load_visible(conn, &payment.deal_id, &user).map_err(|error| {
-                    if error.code() == ErrorCode::NotFound { ApiError::not_found("payment") } else { error }
-                })?;
+                let (mut deal, mut payment) = load_for_change(conn, &id, &user)?;
                 lifecycle::decide(conn, &deal, &user, DealAction::ConfirmPayment)?;
                 if payment.method != PaymentMethod::Offline.as_str() {
                     return Err(ApiError::new(ErrorCode::InvalidState, "Stripe payments are confirmed by Stripe"));
                 }
-                if payment.status != PaymentStatus::PendingConfirmation.as_str() {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidState,
-                        format!("the payment is {}, not pending confirmation", payment.status),
-                    ));
-                }
+                require_status(&payment, PaymentStatus::PendingConfirmation)?;
                 let actor = Actor::user(&user, request_id.as_deref());
                 ledger::confirm(conn, &mut deal, &mut payment, Some(&user.user_id), actor)?;
                 views::payment_view(&payment).map(Json)
             })
         })
         .await
+}
+
+/// The payment `id` and its deal, locked for a change (the deal first, in
+/// the lock order); 404 for a payment of a deal the caller may not see.
+fn load_for_change(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Result<(Deal, Payment), ApiError> {
+    let deal_id = db::find_payment(conn, id)?.ok_or_else(|| ApiError::not_found("payment"))?.deal_id;
+    let deal = lifecycle::load_for_change(conn, &deal_id, user)
+        .map_err(|error| if error.code() == ErrorCode::NotFound { ApiError::not_found("payment") } else { error })?;
+    // Read again under the lock: this is the state the change applies to.
+    let payment = db::find_payment(conn, id)?.ok_or_else(|| ApiError::not_found("payment"))?;
+    Ok((deal, payment))
+}
+
+/// 409 unless the payment is in `expected`.
+fn require_status(payment: &Payment, expected: PaymentStatus) -> Result<(), ApiError> {
+    if payment.status == expected.as_str() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::InvalidState,
+            format!("the payment is {}, not {}", payment.status, expected.as_str().replace('_', " ")),
+        ))
+    }
+}
+
+/// Why the payee rejects a recorded transfer.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct RejectPaymentRequest {
+    /// What is wrong with the record (told to the payer): 1–500 characters.
+    pub reason: String,
+}
+
+pub const MAX_REASON: usize = 500;
+
+/// The seller says a recorded bank transfer did not arrive, or not as
+/// recorded; it no longer counts against what is owed, and the buyer is
+/// told why.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/reject", tag = "deals", request_body = RejectPaymentRequest,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = PaymentView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn reject_payment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<RejectPaymentRequest>,
+) -> ApiResult<Json<PaymentView>> {
+    state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let (deal, mut payment) = load_for_change(conn, &id, &user)?;
+                lifecycle::decide(conn, &deal, &user, DealAction::RejectPayment)?;
+                if payment.method != PaymentMethod::Offline.as_str() {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidState,
+                        "a Stripe payment is settled by Stripe; only a recorded transfer can be rejected",
+                    ));
+                }
+                require_status(&payment, PaymentStatus::PendingConfirmation)?;
+                let reason = text::required(&request.reason, MAX_REASON)
+                    .map_err(|error| ApiError::invalid_field("reason", error.code(), error.to_string()))?;
+                let before = Some(serde_json::json!({"status": payment.status, "version": payment.version}));
+                payment.status = PaymentStatus::Rejected.as_str().to_string();
+                payment.failure_reason = Some(reason);
+                ledger::save(conn, &mut payment, techtrade_db::now())?;
+                ledger::record(conn, &deal, &payment, "rejected", Actor::user(&user, request_id.as_deref()), before)?;
+                views::payment_view(&payment).map(Json)
+            })
+        })
+        .await
+}
+
+/// The buyer withdraws a payment it has not made: a transfer it recorded
+/// by mistake (before the seller confirms it), or a Stripe payment it will
+/// not pay (the PaymentIntent is cancelled at Stripe first). What it held
+/// of the contract total is free again.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/cancel", tag = "deals", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = PaymentView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 503, body = Problem)))]
+async fn withdraw_payment(
+    State(state): State<AppState>,
+    Extension(stripe): Extension<Stripe>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PaymentView>> {
+    // Check first, then (for Stripe) cancel the intent outside any
+    // transaction, then record it if nothing changed meanwhile.
+    let check_user = user.clone();
+    let check_id = id.clone();
+    let intent = state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| withdrawable(conn, &check_id, &check_user).map(|(_, p)| p))
+        })
+        .await?
+        .stripe_payment_intent_id;
+    if let Some(intent_id) = intent {
+        let Stripe(Some(gateway)) = stripe else {
+            return Err(ApiError::new(ErrorCode::StripeNotConfigured, "Stripe is not configured on this server"));
+        };
+        gateway.cancel_intent(&intent_id).await.map_err(|error| match error {
+            GatewayError::Refused(message) => ApiError::new(
+                ErrorCode::InvalidState,
+                format!("Stripe did not cancel the payment ({message}); if it was paid, its confirmation follows"),
+            ),
+            GatewayError::Unreachable(_) => {
+                ApiError::new(ErrorCode::Unavailable, "Stripe could not be reached; try again shortly").retry_after(5)
+            }
+        })?;
+    }
+    state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let (deal, mut payment) = withdrawable(conn, &id, &user)?;
+                let before = Some(serde_json::json!({"status": payment.status, "version": payment.version}));
+                payment.status = PaymentStatus::Cancelled.as_str().to_string();
+                ledger::save(conn, &mut payment, techtrade_db::now())?;
+                ledger::record(conn, &deal, &payment, "cancelled", Actor::user(&user, request_id.as_deref()), before)?;
+                views::payment_view(&payment).map(Json)
+            })
+        })
+        .await
+}
+
+/// The payment, locked, if `user` may withdraw it now: the buyer's, and
+/// still open (a transfer not yet confirmed, an intent not yet paid).
+fn withdrawable(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Result<(Deal, Payment), ApiError> {
+    let (deal, payment) = load_for_change(conn, id, user)?;
+    lifecycle::decide(conn, &deal, user, DealAction::WithdrawPayment)?;
+    let open = if payment.method == PaymentMethod::Offline.as_str() {
+        PaymentStatus::PendingConfirmation
+    } else {
+        PaymentStatus::AwaitingPayment
+    };
+    require_status(&payment, open)?;
+    Ok((deal, payment))
 }

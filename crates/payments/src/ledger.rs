@@ -6,7 +6,9 @@ use serde_json::json;
 use techtrade_db::deals::{self as db, Deal, Payment};
 use techtrade_db::{AnyConnection, audit, listings, outbox};
 use techtrade_deals::lifecycle::{self, Actor};
+use techtrade_deals::views;
 use techtrade_domain::deal::PaymentStatus;
+use techtrade_domain::{DealStatus, Money};
 use techtrade_web::{ApiError, ErrorCode};
 
 /// Writes a changed payment (version bumped here); 409 when a concurrent
@@ -41,6 +43,7 @@ pub fn record(
         "amount_fen": payment.amount_fen,
         "refunded_amount_fen": payment.refunded_amount_fen,
         "status": payment.status,
+        "reason": payment.failure_reason,
         "buyer_organization_id": deal.buyer_organization_id,
         "seller_organization_id": deal.seller_organization_id,
         "actor_user_id": actor.user_id,
@@ -58,6 +61,29 @@ pub fn record(
     Ok(())
 }
 
+/// Why the deal cannot take `payment`'s money now, if it cannot: the deal
+/// no longer takes payments (cancelled, completed), or the money would
+/// take what is paid beyond the contract total. The caller holds the
+/// deal's lock.
+pub fn cannot_take(conn: &mut AnyConnection, deal: &Deal, payment: &Payment) -> Result<Option<String>, ApiError> {
+    let status = views::deal_status(deal)?;
+    if !matches!(status, DealStatus::Contracted | DealStatus::Registered) {
+        return Ok(Some(format!("the deal is {status} and takes no payments")));
+    }
+    let total = db::find_contract(conn, &deal.id)?
+        .ok_or_else(|| ApiError::internal(format!("deal {} took a payment without a contract", deal.id)))?
+        .total_amount_fen;
+    let others: Vec<Payment> = db::payments_of(conn, &deal.id)?.into_iter().filter(|p| p.id != payment.id).collect();
+    let paid = views::paid_amount(&others)?;
+    let after =
+        paid.fen().checked_add(payment.amount_fen).ok_or_else(|| ApiError::internal("paid amount overflows"))?;
+    if after > total {
+        let total = Money::from_fen(total).unwrap_or_default();
+        return Ok(Some(format!("{paid} of the contract total {total} is already paid; this payment would exceed it")));
+    }
+    Ok(None)
+}
+
 /// Marks `payment` confirmed, records it, and completes the deal if that
 /// settles it.
 pub fn confirm(
@@ -72,7 +98,7 @@ pub fn confirm(
     payment.status = PaymentStatus::Confirmed.as_str().to_string();
     payment.confirmed_by = confirmed_by.map(String::from);
     payment.confirmed_at = Some(now);
-    payment.paid_on = payment.paid_on.or(Some(now.date()));
+    payment.paid_on = payment.paid_on.or(Some(techtrade_db::market_date(now)));
     payment.failure_reason = None;
     save(conn, payment, now)?;
     record(conn, deal, payment, "confirmed", actor, before)?;

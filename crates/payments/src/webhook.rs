@@ -1,6 +1,11 @@
 //! `POST /api/v1/webhooks/stripe`: Stripe tells us a payment succeeded,
-//! failed or was refunded. The signature is checked first; each event id
-//! is applied at most once — recorded in the transaction that applies it.
+//! failed, was cancelled or was refunded. The signature is checked first;
+//! each event id is applied at most once — recorded in the transaction
+//! that applies it, with the deal locked.
+//!
+//! Money that arrives where the deal cannot take it (beyond the contract
+//! total, on a cancelled deal, in another amount or currency) is recorded
+//! as `needs_refund` for a person to return, and never counts as paid.
 //!
 //! Only the handful of fields we act on are read, with serde_json, rather
 //! than the SDK's typed event parser: that parser expects the full object
@@ -79,7 +84,9 @@ pub(crate) async fn stripe_webhook(
 fn apply(conn: &mut AnyConnection, event: &Event) -> Result<bool, ApiError> {
     let object = &event.data.object;
     let payment = match event.event_type.as_str() {
-        "payment_intent.succeeded" | "payment_intent.payment_failed" => find_for_intent(conn, object)?,
+        "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" => {
+            find_for_intent(conn, object)?
+        }
         "charge.refunded" => match object.get("payment_intent").and_then(Value::as_str) {
             Some(intent_id) => db::find_payment_by_intent(conn, intent_id)?,
             None => None,
@@ -90,36 +97,56 @@ fn apply(conn: &mut AnyConnection, event: &Event) -> Result<bool, ApiError> {
     if !db::record_stripe_event(conn, &event.id, &event.event_type, payment.as_ref().map(|p| p.id.as_str()))? {
         return Ok(false);
     }
-    let Some(mut payment) = payment else {
+    let Some(payment) = payment else {
         tracing::info!(event_id = %event.id, event_type = %event.event_type, "Stripe event concerns no payment of ours");
         return Ok(false);
     };
-    let mut deal = db::find_deal(conn, &payment.deal_id)?
+    // The lock order: the deal (and its listing) before its payment; then
+    // the payment as it is under the lock.
+    let mut deal = db::lock_deal(conn, &payment.deal_id)?
         .ok_or_else(|| ApiError::internal(format!("payment {} has no deal", payment.id)))?;
+    let mut payment = db::find_payment(conn, &payment.id)?
+        .ok_or_else(|| ApiError::internal(format!("payment {} vanished", payment.id)))?;
     let actor = Actor::system();
     let before = Some(json!({"status": payment.status, "version": payment.version}));
     let now = techtrade_db::now();
     let status = PaymentStatus::from_db(&payment.status);
     match event.event_type.as_str() {
         "payment_intent.succeeded" => {
-            if !matches!(status, Some(PaymentStatus::AwaitingPayment | PaymentStatus::Failed)) {
+            // An intent given up (cancelled) or failed may still be paid:
+            // Stripe's word that money arrived is what counts.
+            let open = [PaymentStatus::AwaitingPayment, PaymentStatus::Failed, PaymentStatus::Cancelled];
+            if !status.is_some_and(|status| open.contains(&status)) {
                 return Ok(false);
             }
             remember_intent(&mut payment, object);
             let received = object.get("amount_received").and_then(Value::as_i64).unwrap_or_default();
             let currency = object.get("currency").and_then(Value::as_str).unwrap_or_default();
-            if received != payment.amount_fen || !currency.eq_ignore_ascii_case("cny") {
-                // Money arrived that does not match what was asked: keep it
-                // out of the deal's total and leave it to a person.
-                tracing::error!(payment_id = %payment.id, received, currency, "Stripe reports a different amount");
-                payment.status = PaymentStatus::Failed.as_str().to_string();
-                payment.failure_reason =
-                    Some(format!("Stripe received {received} {currency}, not {} cny", payment.amount_fen));
-                ledger::save(conn, &mut payment, now)?;
-                ledger::record(conn, &deal, &payment, "failed", actor, before)?;
+            let refusal = if received != payment.amount_fen || !currency.eq_ignore_ascii_case("cny") {
+                Some(format!("Stripe received {received} {currency}, not {} cny", payment.amount_fen))
             } else {
-                ledger::confirm(conn, &mut deal, &mut payment, None, actor)?;
+                ledger::cannot_take(conn, &deal, &payment)?
+            };
+            match refusal {
+                Some(reason) => {
+                    // Keep it out of the deal's total and leave it to a person.
+                    tracing::error!(payment_id = %payment.id, %reason, "a Stripe payment needs a refund");
+                    payment.status = PaymentStatus::NeedsRefund.as_str().to_string();
+                    payment.failure_reason = Some(reason);
+                    ledger::save(conn, &mut payment, now)?;
+                    ledger::record(conn, &deal, &payment, "needs_refund", actor, before)?;
+                }
+                None => ledger::confirm(conn, &mut deal, &mut payment, None, actor)?,
             }
+        }
+        "payment_intent.canceled" => {
+            if status != Some(PaymentStatus::AwaitingPayment) {
+                return Ok(false);
+            }
+            remember_intent(&mut payment, object);
+            payment.status = PaymentStatus::Cancelled.as_str().to_string();
+            ledger::save(conn, &mut payment, now)?;
+            ledger::record(conn, &deal, &payment, "cancelled", actor, before)?;
         }
         "payment_intent.payment_failed" => {
             if status != Some(PaymentStatus::AwaitingPayment) {
@@ -133,7 +160,8 @@ fn apply(conn: &mut AnyConnection, event: &Event) -> Result<bool, ApiError> {
             ledger::record(conn, &deal, &payment, "failed", actor, before)?;
         }
         "charge.refunded" => {
-            if !matches!(status, Some(PaymentStatus::Confirmed | PaymentStatus::Refunded)) {
+            if !matches!(status, Some(PaymentStatus::Confirmed | PaymentStatus::Refunded | PaymentStatus::NeedsRefund))
+            {
                 return Ok(false);
             }
             // Stripe reports the running total refunded on the charge.

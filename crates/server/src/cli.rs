@@ -268,6 +268,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
     let config = Config::load(&cli.config_dir).map_err(Failure::usage)?;
     telemetry::init(&config.log);
+    // Before anything asks for today's date; a malformed offset is a usage error.
+    techtrade_db::set_market_offset(config.market.offset().map_err(Failure::usage)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::failed)?;
     match cli.command {
         Command::Serve { services, no_workers } => {

@@ -23,6 +23,7 @@ pub struct Config {
     /// Where the SQLite database, search index and mail files live.
     pub data_dir: PathBuf,
     pub server: ServerConfig,
+    pub market: MarketConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
@@ -40,6 +41,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("./data"),
             server: ServerConfig::default(),
+            market: MarketConfig::default(),
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
@@ -257,6 +259,29 @@ impl PaymentsConfig {
     }
 }
 
+/// The market's calendar.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketConfig {
+    /// The offset from UTC that calendar dates are taken in (today's date,
+    /// the year of a registration number or a claim, "not in the future"):
+    /// `+08:00`, Beijing time, for a Chinese market.
+    pub utc_offset: String,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self { utc_offset: "+08:00".into() }
+    }
+}
+
+impl MarketConfig {
+    pub fn offset(&self) -> Result<chrono::FixedOffset, ConfigError> {
+        techtrade_db::parse_offset(&self.utc_offset)
+            .map_err(|problem| ConfigError::Invalid { key: "market.utc_offset", problem })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DealsConfig {
@@ -440,6 +465,7 @@ impl Config {
                 problem: "required when search.backend = \"meilisearch\"".into(),
             });
         }
+        self.market.offset()?;
         let office = &self.deals.registration_office;
         if office.len() != 2 || !office.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::Invalid {

@@ -42,7 +42,7 @@ pub(crate) fn program_and_year<'a>(
     year: i32,
 ) -> Result<&'a Program, ApiError> {
     let program = programs.iter().find(|p| p.id() == program_id);
-    let this_year = chrono::Utc::now().year();
+    let this_year = techtrade_db::today().year();
     let mut violations = Violations::new();
     if program.is_none() {
         violations.push("program_id", "unknown_program", "no subsidy program with this id");

@@ -63,7 +63,7 @@ fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
             .ok_or_else(|| ApiError::internal(format!("unknown payment status {:?}", payment.status)))?;
         let net = deal::net_paid(status, money(payment.amount_fen)?, money(payment.refunded_amount_fen)?);
         let confirmed = matches!(status, PaymentStatus::Confirmed | PaymentStatus::Refunded);
-        let paid_on = payment.paid_on.unwrap_or(payment.created_at.date());
+        let paid_on = payment.paid_on.unwrap_or(techtrade_db::market_date(payment.created_at));
         let amount = if confirmed { net } else { money(payment.amount_fen)? };
         payments.entry(payment.deal_id.as_str()).or_default().push(Payment { paid_on, amount, confirmed });
     }

@@ -102,7 +102,7 @@ fn close(
         total_final_fen: sum(&finals)?.fen(),
         closed_by: user.user_id.clone(),
         closed_at: now,
-        notice_until: Some(claim::notice_until(now.date(), NOTICE_WORKING_DAYS)),
+        notice_until: Some(claim::notice_until(techtrade_db::market_date(now), NOTICE_WORKING_DAYS)),
     };
     // The round's row first: (program, year) is unique, so of two
     // concurrent closes the second fails here before touching a claim.
@@ -325,7 +325,7 @@ pub(crate) async fn record_disbursement(
 ) -> ApiResult<Json<DisbursementView>> {
     user.require_official()?;
     let mut violations = Violations::new();
-    let today = techtrade_db::now().date();
+    let today = techtrade_db::today();
     let paid_on = violations.check("paid_on", deal::not_in_future(request.paid_on, today));
     let reference = violations.check("reference", text::required(&request.reference, 100));
     let (paid_on, reference) = violations.finish(|| Some((paid_on?, reference?)))?;
