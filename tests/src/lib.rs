@@ -365,6 +365,21 @@ impl TestApp {
         }
     }
 
+    /// An official who is also a member of `org`, signed in; their token.
+    pub async fn official_of(&self, org: &TestOrg) -> String {
+        let n = unique();
+        let email = format!("official{n}@example.cn");
+        let input = NewUser {
+            email: email.clone(),
+            password: "official password".into(),
+            name: format!("兼任官员{n}"),
+            role: Role::Official,
+            organization_id: Some(org.id.clone()),
+        };
+        techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
+        self.login(&email, "official password").await
+    }
+
     /// Creates an official or admin as `techtrade admin create-user` does and
     /// signs them in; returns (user id, token).
     pub async fn staff(&self, role: Role) -> (String, String) {

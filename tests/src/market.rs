@@ -8,6 +8,7 @@ use techtrade_domain::Role;
 use crate::{TestApp, TestOrg, TestResponse};
 
 /// A seller with a published listing, a buyer, an official.
+#[derive(Debug, Clone)]
 pub struct Market {
     pub seller: TestOrg,
     pub buyer: TestOrg,

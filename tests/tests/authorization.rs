@@ -182,6 +182,9 @@ const TABLE: &[Row] = &[
         [401, 403, 403, 404, 200, 403, 200],
     ),
     row("POST", "/api/v1/deals/{deal}/cancel", "{}", [401, 200, 200, 404, 403, 200, 403]),
+    // Only a member of the agency a deal names may answer; the world's deals name none.
+    row("POST", "/api/v1/deals/{deal}/agency", r#"{"decision": "accept"}"#, [401, 404, 404, 404, 404, 404, 404]),
+    row("GET", "/api/v1/agency-invitations", "", [401, 200, 200, 200, 403, 200, 403]),
     row("POST", "/api/v1/deals/{contracted_deal}/payments", PAYMENT, [401, 403, 201, 404, 403, 403, 403]),
     row("POST", "/api/v1/payments/{payment}/confirm", "", [401, 200, 403, 404, 403, 200, 403]),
     // The payee rejects a recorded transfer; the payer withdraws it.

@@ -394,3 +394,93 @@ on_both_databases! {
         assert_eq!(&number[6..10], chrono::Datelike::year(&today).to_string(), "{number}");
     }
 }
+
+/// A deal of the market's buyer naming `agency`, agreed and contracted.
+async fn deal_with_agency(app: &TestApp, m: &Market, agency: &techtrade_tests::TestOrg) -> String {
+    let opened = app
+        .post(
+            "/api/v1/deals",
+            Some(&m.buyer.token),
+            json!({"listing_id": m.listing_id, "agency_organization_id": agency.id,
+                   "offer": offer(1_000_000, "nonexclusive_license")}),
+        )
+        .await;
+    opened.assert_status(201);
+    let id = opened.json["id"].as_str().unwrap().to_string();
+    accept(app, m, &id).await.assert_status(200);
+    sign(app, m, &id, 1_000_000).await;
+    id
+}
+
+/// Registers deal `id` and pays it in full: completed.
+async fn complete(app: &TestApp, m: &Market, id: &str) {
+    register(app, m, id, 800_000).await.assert_status(200);
+    let paid = pay_offline(app, m, id, 1_000_000, None).await;
+    let payment = paid.json["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/payments/{payment}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+    assert_eq!(deal(app, &m.buyer.token, id).await["status"], "completed");
+}
+
+on_both_databases! {
+    async fn an_agency_sees_and_counts_only_once_it_accepted(app: TestApp) {
+        let m = market(&app, &["nonexclusive_license"]).await;
+        let agency = app.register_org("agency").await;
+        let id = deal_with_agency(&app, &m, &agency).await;
+
+        // Named but not yet accepted: the agency does not see the deal...
+        app.get(&format!("/api/v1/deals/{id}"), Some(&agency.token)).await.assert_problem(404, "not_found");
+        assert_eq!(app.get("/api/v1/deals", Some(&agency.token)).await.json["total"], 0);
+        // ...only the invitation; the seller sees who was named.
+        let invitations = app.get("/api/v1/agency-invitations", Some(&agency.token)).await;
+        invitations.assert_status(200);
+        let items = invitations.json["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{}", invitations.text);
+        assert_eq!(items[0]["deal_id"], id.as_str());
+        assert_eq!(items[0]["seller"]["id"], m.seller.id.as_str());
+        let seen = deal(&app, &m.seller.token, &id).await;
+        assert_eq!((seen["agency"]["id"].as_str(), seen["agency_status"].as_str()), (Some(agency.id.as_str()), Some("invited")));
+
+        // An official of the named agency may not register the deal, accepted or not.
+        let agency_official = app.official_of(&agency).await;
+        let registration = json!({"decision": "register", "registered_technology_amount_fen": 800_000});
+        app.post(&format!("/api/v1/deals/{id}/registration"), Some(&agency_official), registration.clone())
+            .await
+            .assert_problem(403, "own_organization");
+        let buyer_official = app.official_of(&m.buyer).await;
+        app.post(&format!("/api/v1/deals/{id}/registration"), Some(&buyer_official), registration)
+            .await
+            .assert_problem(403, "own_organization");
+
+        // Not counted for a subsidy while invited...
+        complete(&app, &m, &id).await;
+        let claim = json!({"program_id": "qinghai", "year": 2026, "role": "agency"});
+        let before = app.post("/api/v1/subsidy/claims/preview", Some(&agency.token), claim.clone()).await;
+        assert_eq!(before.json["eligible"], false, "{}", before.text);
+        // ...and an answer on a finished deal comes too late.
+        let late = app.post(&format!("/api/v1/deals/{id}/agency"), Some(&agency.token), json!({"decision": "accept"})).await;
+        late.assert_problem(409, "invalid_state");
+
+        // On a second deal the agency accepts: it sees it and it counts.
+        let second_buyer = app.register_org("enterprise").await;
+        let m2 = Market { buyer: second_buyer, ..m.clone() };
+        let second = deal_with_agency(&app, &m2, &agency).await;
+        let stranger = app.register_org("agency").await;
+        let answer = |token: String, decision: &'static str| {
+            let (app, path) = (&app, format!("/api/v1/deals/{second}/agency"));
+            async move { app.post(&path, Some(&token), json!({"decision": decision})).await }
+        };
+        answer(stranger.token.clone(), "accept").await.assert_problem(404, "not_found");
+        let accepted = answer(agency.token.clone(), "accept").await;
+        accepted.assert_status(200);
+        assert_eq!(accepted.json["agency_status"], "accepted");
+        answer(agency.token.clone(), "decline").await.assert_problem(409, "invalid_state");
+        assert_eq!(deal(&app, &agency.token, &second).await["agency_status"], "accepted");
+        complete(&app, &m2, &second).await;
+        let after = app.post("/api/v1/subsidy/claims/preview", Some(&agency.token), claim).await;
+        assert_eq!(after.json["eligible"], true, "{}", after.text);
+        let counted: Vec<&str> = after.json["lines"].as_array().unwrap().iter().filter_map(|l| l["explanation"].as_str()).collect();
+        assert!(counted.iter().any(|e| e.contains(&second)) && !counted.iter().any(|e| e.contains(&id)), "{counted:?}");
+        assert_eq!(event_types(&app, &second)[..3], ["deal.opened", "deal.agreed", "deal.contracted"]);
+        assert!(event_types(&app, &second).contains(&"deal.agency_accepted".to_string()));
+    }
+}

@@ -286,6 +286,7 @@ pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan)
                 created_at: agreed_at,
                 updated_at: paid_at,
                 version: 5,
+                agency_status: agency.map(|_| techtrade_db::deals::ACCEPTED.to_string()),
             },
         )?;
         deals::insert_offer(

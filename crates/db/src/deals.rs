@@ -30,6 +30,8 @@ pub struct Deal {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// `invited`, `accepted` or `declined` when the deal names an agency.
+    pub agency_status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -190,6 +192,20 @@ pub fn update_deal(conn: &mut AnyConnection, deal: &Deal, expected_version: i64)
     Ok(updated == 1)
 }
 
+/// The agency status of an agency that agreed to act on the deal.
+pub const ACCEPTED: &str = "accepted";
+
+/// The deals whose named agency `organization_id` has not answered yet,
+/// newest first.
+pub fn agency_invitations(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<Vec<Deal>> {
+    deals::table
+        .filter(deals::agency_organization_id.eq(organization_id))
+        .filter(deals::agency_status.eq("invited"))
+        .order((deals::created_at.desc(), deals::id.desc()))
+        .select(Deal::as_select())
+        .load(conn)
+}
+
 /// Which deals a list request wants.
 #[derive(Debug, Clone, Default)]
 pub struct DealFilter {
@@ -209,7 +225,7 @@ pub fn list_deals(conn: &mut AnyConnection, filter: &DealFilter) -> QueryResult<
                 deals::buyer_organization_id
                     .eq(org.clone())
                     .or(deals::seller_organization_id.eq(org.clone()))
-                    .or(deals::agency_organization_id.eq(org.clone())),
+                    .or(deals::agency_organization_id.eq(org.clone()).and(deals::agency_status.eq(ACCEPTED))),
             );
         }
         if !filter.statuses.is_empty() {
@@ -228,14 +244,14 @@ pub fn list_deals(conn: &mut AnyConnection, filter: &DealFilter) -> QueryResult<
 }
 
 /// The deals of one year's subsidy facts: every deal of `organization_id`
-/// (as buyer, seller or agency) that reached registration.
+/// (as buyer, seller or agency that accepted) that reached registration.
 pub fn registered_deals_of(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<Vec<Deal>> {
     deals::table
         .filter(
             deals::buyer_organization_id
                 .eq(organization_id)
                 .or(deals::seller_organization_id.eq(organization_id))
-                .or(deals::agency_organization_id.eq(organization_id)),
+                .or(deals::agency_organization_id.eq(organization_id).and(deals::agency_status.eq(ACCEPTED))),
         )
         .filter(deals::registered_at.is_not_null())
         .order(deals::id.asc())

@@ -179,6 +179,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        agency_status -> Nullable<Text>,
     }
 }
 

@@ -126,6 +126,10 @@ pub fn deal_records(
     } else if side == DealSide::Agency {
         query = query.filter(deals::agency_organization_id.is_not_null());
     }
+    // An agency counts only once it accepted to act on the deal.
+    if side == DealSide::Agency {
+        query = query.filter(deals::agency_status.eq(crate::deals::ACCEPTED));
+    }
     let deals: Vec<Deal> = query.order(deals::id.asc()).select(Deal::as_select()).load(conn)?;
     let ids: Vec<String> = deals.iter().map(|d| d.id.clone()).collect();
     let mut records = DealRecords { deals, ..DealRecords::default() };

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use techtrade_db::deals::{self as db, Contract, Deal, DealFilter, Offer, Registration};
 use techtrade_db::{AnyConnection, accounts, listings};
-use techtrade_domain::deal::{DealAction, RegistrationNumber};
+use techtrade_domain::deal::{AgencyStatus, DealAction, RegistrationNumber};
 use techtrade_domain::{DealStatus, ListingStatus, OrganizationKind, TradeMode, Violations, ids};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId};
 use utoipa::IntoParams;
@@ -26,6 +26,8 @@ type Problem = techtrade_web::error::Problem;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_deal, list_deals))
+        .routes(routes!(crate::agency::answer_invitation))
+        .routes(routes!(crate::agency::list_invitations))
         .routes(routes!(get_deal))
         .routes(routes!(make_offer))
         .routes(routes!(accept_offer))
@@ -181,6 +183,8 @@ fn open_deal(
         demand_id: request.demand_id,
         buyer_organization_id: buyer.to_string(),
         seller_organization_id: listing.owner_organization_id.clone(),
+        // Named by the buyer, the agency is only invited: it must accept.
+        agency_status: request.agency_organization_id.as_ref().map(|_| AgencyStatus::Invited.as_str().to_string()),
         agency_organization_id: request.agency_organization_id,
         status: DealStatus::Negotiating.as_str().to_string(),
         agreed_offer_id: None,
@@ -399,6 +403,12 @@ async fn decide_registration(
             crate::requests::RegistrationDecision::Register => DealAction::Register,
             crate::requests::RegistrationDecision::Reject => DealAction::RejectRegistration,
         };
+        if user.role.is_official() && lifecycle::involves(deal, user) {
+            return Err(ApiError::new(
+                ErrorCode::OwnOrganization,
+                "an official of a party or of the deal's agency may not decide its registration",
+            ));
+        }
         let next = lifecycle::decide(conn, deal, user, action)?;
         let contract = db::find_contract(conn, &deal.id)?
             .ok_or_else(|| ApiError::internal(format!("contracted deal {} has no contract", deal.id)))?;

@@ -4,6 +4,7 @@
 //! who may do what, and when, are the domain's `deal` state machine; this
 //! crate applies them atomically, audits and emits every change.
 
+mod agency;
 mod handlers;
 pub mod lifecycle;
 pub mod requests;

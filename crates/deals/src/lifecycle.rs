@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use techtrade_db::deals::{self as db, Deal};
 use techtrade_db::{AnyConnection, audit, deals, listings, outbox};
-use techtrade_domain::deal::{self, DealAction, DealActor, Refusal};
+use techtrade_domain::deal::{self, AgencyStatus, DealAction, DealActor, Refusal};
 use techtrade_domain::{DealParty, DealStatus, Money, TradeMode};
 use techtrade_web::{ApiError, CurrentUser, ErrorCode};
 
@@ -30,7 +30,24 @@ fn can_see(deal: &Deal, user: &CurrentUser) -> bool {
     user.role.is_official()
         || user.is_member_of(&deal.buyer_organization_id)
         || user.is_member_of(&deal.seller_organization_id)
-        || deal.agency_organization_id.as_deref().is_some_and(|agency| user.is_member_of(agency))
+        || (agency_status(deal) == Some(AgencyStatus::Accepted) && is_agency_member(deal, user))
+}
+
+/// Whether `user` belongs to a party of the deal or to the agency it
+/// names (whatever the agency answered): someone with a stake in it.
+pub fn involves(deal: &Deal, user: &CurrentUser) -> bool {
+    user.is_member_of(&deal.buyer_organization_id)
+        || user.is_member_of(&deal.seller_organization_id)
+        || is_agency_member(deal, user)
+}
+
+/// Whether `user` belongs to the agency the deal names, whatever it answered.
+pub fn is_agency_member(deal: &Deal, user: &CurrentUser) -> bool {
+    deal.agency_organization_id.as_deref().is_some_and(|agency| user.is_member_of(agency))
+}
+
+pub fn agency_status(deal: &Deal) -> Option<AgencyStatus> {
+    deal.agency_status.as_deref().and_then(AgencyStatus::from_db)
 }
 
 /// The part `user` plays in `deal`.

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use techtrade_db::deals::{self as db, Contract, Deal, Offer, Payment, Registration};
 use techtrade_db::{AnyConnection, listings};
-use techtrade_domain::deal::{self, PaymentMethod, PaymentStatus};
+use techtrade_domain::deal::{self, AgencyStatus, PaymentMethod, PaymentStatus};
 use techtrade_domain::{ContractCategory, DealParty, DealStatus, Money, TradeMode};
 use techtrade_web::ApiError;
 use utoipa::ToSchema;
@@ -91,7 +91,9 @@ pub struct DealView {
     pub demand_id: Option<String>,
     pub buyer: OrganizationRef,
     pub seller: OrganizationRef,
+    /// The agency the buyer named; it sees the deal once it accepted.
     pub agency: Option<OrganizationRef>,
+    pub agency_status: Option<AgencyStatus>,
     pub offers: Vec<OfferView>,
     /// While negotiating: the side expected to accept or counter the latest offer.
     pub awaiting: Option<DealParty>,
@@ -246,6 +248,11 @@ pub fn deal_view(conn: &mut AnyConnection, deal: Deal) -> Result<DealView, ApiEr
         buyer: org(&deal.buyer_organization_id),
         seller: org(&deal.seller_organization_id),
         agency: deal.agency_organization_id.as_deref().map(org),
+        agency_status: deal
+            .agency_status
+            .as_deref()
+            .map(|s| parse(s, AgencyStatus::from_db, "agency status"))
+            .transpose()?,
         offers: offers.into_iter().map(|o| offer_view(&deal, o)).collect::<Result<_, _>>()?,
         awaiting,
         agreed_offer_id: deal.agreed_offer_id.clone(),

@@ -57,6 +57,12 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Where the agency (技术转移机构) the buyer named on a deal stands: it
+    /// sees the deal and counts for a subsidy only once it accepted.
+    AgencyStatus { Invited = "invited", Accepted = "accepted", Declined = "declined" }
+}
+
+vocabulary! {
     /// The two sides of a deal.
     DealParty { Buyer = "buyer", Seller = "seller" }
 }

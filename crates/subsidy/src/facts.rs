@@ -95,7 +95,13 @@ fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
             contract_total: money(contract.total_amount_fen)?,
             buyer: party(&deal.buyer_organization_id)?,
             seller: party(&deal.seller_organization_id)?,
-            agency: deal.agency_organization_id.as_deref().map(party).transpose()?,
+            // An agency the buyer named counts once it accepted.
+            agency: deal
+                .agency_organization_id
+                .as_deref()
+                .filter(|_| deal.agency_status.as_deref() == Some(techtrade_db::deals::ACCEPTED))
+                .map(party)
+                .transpose()?,
             payments: payments.remove(deal.id.as_str()).unwrap_or_default(),
         };
         all.push((deal.id.clone(), facts));
