@@ -30,6 +30,9 @@ struct Inner {
     by_key: HashMap<String, Value>,
     /// Every intent created, by id, as Stripe would now show it.
     intents: HashMap<String, Value>,
+    /// Every refund made: (payment intent, amount), in order; and by key.
+    refunds: Vec<(String, i64)>,
+    refunds_by_key: HashMap<String, Value>,
 }
 
 /// The stand-in: `POST /v1/payment_intents` answers like Stripe.
@@ -56,6 +59,7 @@ impl FakeStripe {
         let app = Router::new()
             .route("/v1/payment_intents", post(create_intent))
             .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
+            .route("/v1/refunds", post(create_refund))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -85,10 +89,38 @@ impl FakeStripe {
         }
     }
 
+    /// Every refund Stripe made: (payment intent, amount).
+    pub fn refunds(&self) -> Vec<(String, i64)> {
+        self.inner.lock().unwrap().refunds.clone()
+    }
+
     /// Intent `id`'s status as Stripe has it (`canceled` once cancelled).
     pub fn status(&self, id: &str) -> Option<String> {
         self.inner.lock().unwrap().intents.get(id).and_then(|i| i["status"].as_str()).map(String::from)
     }
+}
+
+/// `POST /v1/refunds`: Stripe's refund object (from the fixtures) for the
+/// intent and amount asked; the same idempotency key gives the same refund.
+async fn create_refund(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: String) -> impl IntoResponse {
+    let form: HashMap<String, String> = serde_urlencoded::from_str(&body).unwrap();
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+    let mut inner = inner.lock().unwrap();
+    if let Some(existing) = key.as_ref().and_then(|k| inner.refunds_by_key.get(k)) {
+        return (StatusCode::OK, axum::Json(existing.clone()));
+    }
+    let intent = form.get("payment_intent").cloned().unwrap_or_default();
+    let amount: i64 = form.get("amount").and_then(|a| a.parse().ok()).unwrap_or_default();
+    inner.refunds.push((intent.clone(), amount));
+    let mut refund = shared_data("stripe_fixtures3.json")["resources"]["refund"].clone();
+    refund["id"] = json!(format!("re_test_{:04}", inner.refunds.len()));
+    refund["amount"] = json!(amount);
+    refund["currency"] = json!("cny");
+    refund["payment_intent"] = json!(intent);
+    if let Some(key) = key {
+        inner.refunds_by_key.insert(key, refund.clone());
+    }
+    (StatusCode::OK, axum::Json(refund))
 }
 
 /// `POST /v1/payment_intents/{id}/cancel`: refused once the intent is paid,

@@ -190,6 +190,19 @@ const TABLE: &[Row] = &[
     // The payee rejects a recorded transfer; the payer withdraws it.
     row("POST", "/api/v1/payments/{payment}/reject", r#"{"reason": "未到账"}"#, [401, 200, 403, 404, 403, 200, 403]),
     row("POST", "/api/v1/payments/{payment}/cancel", "", [401, 403, 200, 404, 403, 403, 403]),
+    // The payee gives money back; either party ends a registered contract.
+    row(
+        "POST",
+        "/api/v1/payments/{confirmed_payment}/refund",
+        r#"{"amount_fen": 1, "refunded_on": "{today}", "reference": "ICBC-REFUND"}"#,
+        [401, 200, 403, 404, 403, 200, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/deals/{completed_deal}/terminate",
+        r#"{"terminated_on": "{today}", "reason": "双方协商解除"}"#,
+        [401, 200, 200, 404, 403, 200, 403],
+    ),
     // Stripe signs its webhooks: unsigned is malformed (400), whoever calls.
     row(
         "POST",
@@ -248,7 +261,7 @@ struct World<'a> {
 }
 
 fn today() -> String {
-    Utc::now().date_naive().to_string()
+    techtrade_db::today().to_string()
 }
 
 impl<'a> World<'a> {
@@ -333,6 +346,7 @@ impl<'a> World<'a> {
             "contracted_deal" => self.once("contracted_deal", |w| Box::pin(w.deal("contracted"))).await,
             "completed_deal" => self.once("completed_deal", |w| Box::pin(w.deal("completed"))).await,
             "payment" => self.once("payment", |w| Box::pin(w.payment())).await,
+            "confirmed_payment" => self.once("confirmed_payment", |w| Box::pin(w.confirmed_payment())).await,
             "claim" => self.once("claim", |w| Box::pin(w.claim())).await,
             "round" => self.once("round", |w| Box::pin(w.round())).await,
             "disbursement" => self.once("disbursement", |w| Box::pin(w.disbursement())).await,
@@ -427,6 +441,14 @@ impl<'a> World<'a> {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// A payment of the buyer the seller confirmed.
+    async fn confirmed_payment(&mut self) -> String {
+        let payment = self.payment().await;
+        let seller = self.owner.token.clone();
+        self.post_ok(&seller, &format!("/api/v1/payments/{payment}/confirm"), "", 200).await;
+        payment
     }
 
     /// The owner's submitted claim as seller under Qinghai's program, on a

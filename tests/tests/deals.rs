@@ -222,8 +222,13 @@ on_both_databases! {
         let with_agency = deal_with(json!({"listing_id": m.listing_id, "agency_organization_id": agency.id, "offer": offer(10, "assignment")})).await;
         with_agency.assert_status(201);
         assert_eq!(with_agency.json["agency"]["id"], agency.id.as_str());
-        // The agency sees the deal it is credited with, but does not negotiate.
+        // The agency sees the deal it is credited with once it accepted
+        // (money_paths.rs tests the consent), but does not negotiate.
         let id = with_agency.json["id"].as_str().unwrap();
+        app.get(&format!("/api/v1/deals/{id}"), Some(&agency.token)).await.assert_problem(404, "not_found");
+        app.post(&format!("/api/v1/deals/{id}/agency"), Some(&agency.token), json!({"decision": "accept"}))
+            .await
+            .assert_status(200);
         app.get(&format!("/api/v1/deals/{id}"), Some(&agency.token)).await.assert_status(200);
         app.post(&format!("/api/v1/deals/{id}/accept"), Some(&agency.token), json!({})).await.assert_problem(403, "not_a_party");
 

@@ -484,3 +484,155 @@ on_both_databases! {
         assert!(event_types(&app, &second).contains(&"deal.agency_accepted".to_string()));
     }
 }
+
+/// The seller refunds `amount` of offline payment `payment` (a transfer back).
+async fn refund_offline(app: &TestApp, m: &Market, payment: &str, amount: i64) -> techtrade_tests::TestResponse {
+    app.post(
+        &format!("/api/v1/payments/{payment}/refund"),
+        Some(&m.seller.token),
+        json!({"amount_fen": amount, "refunded_on": "2026-11-25", "reference": "ICBC-REFUND-1"}),
+    )
+    .await
+}
+
+/// An offline payment of `amount` recorded by the buyer and confirmed by the seller; its id.
+async fn paid(app: &TestApp, m: &Market, id: &str, amount: i64) -> String {
+    let payment = pay_offline(app, m, id, amount, None).await;
+    payment.assert_status(201);
+    let payment_id = payment.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
+        .await
+        .assert_status(200);
+    payment_id
+}
+
+on_both_databases! {
+    async fn a_cancelled_deal_keeps_no_money(app: TestApp) {
+        let m = market(&app, &["assignment"]).await;
+        let id = contracted_deal(&app, &m, 1_000_000).await;
+        let first = paid(&app, &m, &id, 600_000).await;
+        let pending = pay_offline(&app, &m, &id, 100_000, None).await;
+        let pending = pending.json["id"].as_str().unwrap().to_string();
+
+        // Cancelled with money held: it waits for the refunds; the rights are free at once.
+        let cancelled = app.post(&format!("/api/v1/deals/{id}/cancel"), Some(&m.buyer.token), json!({"reason": "项目调整"})).await;
+        cancelled.assert_status(200);
+        assert_eq!(cancelled.json["status"], "cancelling");
+        assert_eq!(cancelled.json["refund_owed_fen"], 600_000);
+        let other = app.register_org("enterprise").await;
+        let other_deal = open_deal_as(&app, &m, &other, "assignment").await;
+        accept(&app, &m, &other_deal).await.assert_status(200);
+        // No new money on an ending deal.
+        pay_offline(&app, &m, &id, 1, None).await.assert_problem(409, "invalid_state");
+
+        // The refunds: the payee only, within what was paid, with its date and reference.
+        app.post(&format!("/api/v1/payments/{first}/refund"), Some(&m.buyer.token), json!({"amount_fen": 1}))
+            .await
+            .assert_problem(403, "wrong_party");
+        refund_offline(&app, &m, &first, 600_001).await.assert_problem(422, "validation_failed");
+        let bare = app.post(&format!("/api/v1/payments/{first}/refund"), Some(&m.seller.token), json!({"amount_fen": 1})).await;
+        bare.assert_problem(422, "validation_failed");
+        assert_eq!(bare.error_fields(), ["refunded_on", "reference"]);
+        refund_offline(&app, &m, &first, 400_000).await.assert_status(200);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["refund_owed_fen"], 200_000);
+        let refunded = refund_offline(&app, &m, &first, 200_000).await;
+        refunded.assert_status(200);
+        assert_eq!(refunded.json["status"], "refunded");
+        // A transfer that may have arrived still holds it open...
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["status"], "cancelling");
+        // ...until the payee settles it: rejected, nothing is held, the deal is cancelled.
+        app.post(&format!("/api/v1/payments/{pending}/reject"), Some(&m.seller.token), json!({"reason": "未到账"}))
+            .await
+            .assert_status(200);
+        // A rejection settles too: the deal ends on the next look at its money.
+        let after = deal(&app, &m.buyer.token, &id).await;
+        assert_eq!(after["status"], "cancelled", "{after}");
+        assert_eq!(after["paid_amount_fen"], 0);
+        assert_eq!(after["refunds"].as_array().unwrap().len(), 2);
+        let events = event_types(&app, &id);
+        assert!(events.ends_with(&["deal.cancelling".to_string(), "deal.cancelled".to_string()]), "{events:?}");
+    }
+}
+
+on_both_databases! {
+    async fn a_refund_below_the_total_reopens_a_completed_sale(app: TestApp) {
+        let m = market(&app, &["assignment"]).await;
+        let id = contracted_deal(&app, &m, 1_000_000).await;
+        register(&app, &m, &id, 800_000).await.assert_status(200);
+        let payment = paid(&app, &m, &id, 1_000_000).await;
+        assert_eq!(app.get(&format!("/api/v1/listings/{}", m.listing_id), None).await.json["status"], "traded");
+
+        refund_offline(&app, &m, &payment, 1).await.assert_status(200);
+        let after = deal(&app, &m.buyer.token, &id).await;
+        assert_eq!((after["status"].as_str(), after["paid_amount_fen"].as_i64()), (Some("registered"), Some(999_999)));
+        assert_eq!(app.get(&format!("/api/v1/listings/{}", m.listing_id), None).await.json["status"], "published");
+        // Still this deal's rights: nobody else can agree them.
+        let other = app.register_org("enterprise").await;
+        let other_deal = open_deal_as(&app, &m, &other, "assignment").await;
+        accept(&app, &m, &other_deal).await.assert_problem(409, "rights_reserved");
+        // Paid again in full: completed, traded.
+        paid(&app, &m, &id, 1).await;
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["status"], "completed");
+        assert_eq!(app.get(&format!("/api/v1/listings/{}", m.listing_id), None).await.json["status"], "traded");
+        assert!(event_types(&app, &id).contains(&"deal.completion_reversed".to_string()));
+    }
+}
+
+on_both_databases! {
+    async fn a_terminated_contract_gives_the_rights_and_the_money_back(app: TestApp) {
+        let fake = FakeStripe::start().await;
+        let app = app.with_stripe(fake.settings());
+        let m = market(&app, &["assignment"]).await;
+        let id = contracted_deal(&app, &m, 1_000_000).await;
+        let terminate = |token: String, body: Value| {
+            let (app, path) = (&app, format!("/api/v1/deals/{id}/terminate"));
+            async move { app.post(&path, Some(&token), body).await }
+        };
+        let body = json!({"terminated_on": "2026-11-30", "reason": "双方协商一致解除合同"});
+        // Only a registered contract is terminated; before, it is cancelled.
+        terminate(m.buyer.token.clone(), body.clone()).await.assert_problem(409, "invalid_state");
+        register(&app, &m, &id, 800_000).await.assert_status(200);
+        let started = app
+            .post(&format!("/api/v1/deals/{id}/payments"), Some(&m.buyer.token), json!({"method": "stripe", "amount_fen": 1_000_000}))
+            .await;
+        let (payment, intent) =
+            (started.json["id"].as_str().unwrap().to_string(), started.json["stripe_payment_intent_id"].as_str().unwrap().to_string());
+        intent_succeeded(&app, "evt_paid", &payment, &intent, 1_000_000).await.assert_status(200);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["status"], "completed");
+
+        let future = terminate(m.buyer.token.clone(), json!({"terminated_on": "2999-01-01", "reason": "x"})).await;
+        future.assert_problem(422, "validation_failed");
+        assert_eq!(future.error_fields(), ["terminated_on"]);
+        let terminated = terminate(m.buyer.token.clone(), body.clone()).await;
+        terminated.assert_status(200);
+        assert_eq!(terminated.json["status"], "terminating");
+        assert_eq!(terminated.json["refund_owed_fen"], 1_000_000);
+        assert_eq!(terminated.json["termination_reason"], "双方协商一致解除合同");
+        // The rights are the seller's again.
+        assert_eq!(app.get(&format!("/api/v1/listings/{}", m.listing_id), None).await.json["status"], "published");
+        let other = app.register_org("enterprise").await;
+        let other_deal = open_deal_as(&app, &m, &other, "assignment").await;
+        accept(&app, &m, &other_deal).await.assert_status(200);
+
+        // The seller refunds through Stripe; Stripe's own report of it later changes nothing.
+        let refunded = app
+            .post(&format!("/api/v1/payments/{payment}/refund"), Some(&m.seller.token), json!({"amount_fen": 1_000_000}))
+            .await;
+        refunded.assert_status(200);
+        assert_eq!(refunded.json["status"], "refunded");
+        assert_eq!(fake.refunds(), [(intent.clone(), 1_000_000)]);
+        let after = deal(&app, &m.buyer.token, &id).await;
+        assert_eq!(after["status"], "terminated");
+        assert_eq!(after["refunds"][0]["stripe_refund_id"], "re_test_0001");
+        let report = techtrade_tests::stripe::event(
+            "charge.refunded",
+            "evt_refund",
+            json!({"payment_intent": intent, "amount": 1_000_000, "amount_refunded": 1_000_000, "refunded": true}),
+        );
+        let receipt = webhook(&app, &report).await;
+        receipt.assert_status(200);
+        assert_eq!(receipt.json["applied"], false);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["payments"][0]["refunded_amount_fen"], 1_000_000);
+        terminate(m.seller.token.clone(), body).await.assert_problem(409, "invalid_state");
+    }
+}

@@ -129,6 +129,8 @@ on_both_databases! {
             ("get", "/api/v1/subsidy/rounds/{id}/export.csv", None, "200"),
             ("post", "/api/v1/payments/{id}/reject", Some("RejectPaymentRequest"), "200"),
             ("post", "/api/v1/deals/{id}/agency", Some("AgencyAnswerRequest"), "200"),
+            ("post", "/api/v1/deals/{id}/terminate", Some("TerminateRequest"), "200"),
+            ("post", "/api/v1/payments/{id}/refund", Some("RefundRequest"), "200"),
             ("get", "/api/v1/agency-invitations", None, "200"),
             ("post", "/api/v1/payments/{id}/cancel", None, "200"),
             ("post", "/api/v1/subsidy/rounds", Some("CloseRoundRequest"), "201"),

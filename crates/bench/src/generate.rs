@@ -287,6 +287,8 @@ pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan)
                 updated_at: paid_at,
                 version: 5,
                 agency_status: agency.map(|_| techtrade_db::deals::ACCEPTED.to_string()),
+                terminated_on: None,
+                termination_reason: None,
             },
         )?;
         deals::insert_offer(

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
 use crate::schema::{
-    contracts, deals, listing_reservations, offers, payments, registration_serials, registrations, stripe_events,
+    contracts, deals, listing_reservations, offers, payment_refunds, payments, registration_serials, registrations,
+    stripe_events,
 };
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -32,6 +33,9 @@ pub struct Deal {
     pub version: i64,
     /// `invited`, `accepted` or `declined` when the deal names an agency.
     pub agency_status: Option<String>,
+    /// 合同解除: the day a party ended the registered contract, and why.
+    pub terminated_on: Option<NaiveDate>,
+    pub termination_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -421,4 +425,32 @@ pub fn record_stripe_event(
 /// How many Stripe events were recorded (for tests and diagnostics).
 pub fn stripe_event_count(conn: &mut AnyConnection) -> QueryResult<i64> {
     stripe_events::table.count().get_result(conn)
+}
+
+/// One refund of a payment.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payment_refunds, check_for_backend(crate::MultiBackend))]
+pub struct Refund {
+    pub id: String,
+    pub payment_id: String,
+    pub amount_fen: i64,
+    pub refunded_on: NaiveDate,
+    pub reference: Option<String>,
+    pub stripe_refund_id: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_refund(conn: &mut AnyConnection, refund: &Refund) -> QueryResult<()> {
+    diesel::insert_into(payment_refunds::table).values(refund).execute(conn).map(drop)
+}
+
+/// The refunds of a deal's payments, oldest first.
+pub fn refunds_of_deal(conn: &mut AnyConnection, deal_id: &str) -> QueryResult<Vec<Refund>> {
+    payment_refunds::table
+        .inner_join(payments::table.on(payments::id.eq(payment_refunds::payment_id)))
+        .filter(payments::deal_id.eq(deal_id))
+        .order((payment_refunds::created_at.asc(), payment_refunds::id.asc()))
+        .select(Refund::as_select())
+        .load(conn)
 }

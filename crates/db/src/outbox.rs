@@ -4,9 +4,12 @@
 //!
 //! Ids come from a sequence, so they are unique and increasing in insertion
 //! order, but on PostgreSQL a transaction can commit after one that took a
-//! larger id. A consumer that must not skip events re-reads a short window
-//! behind its cursor or claims events individually; that is the consumer's
-//! concern, and the reason events are processed idempotently.
+//! larger id: a gap in the ids may be a rolled-back transaction's id, which
+//! never appears, or an open transaction's, which appears later. Consumers
+//! read with [`ready_after`], which passes a gap only when the database
+//! says no open transaction can fill it (the `horizon` column of the
+//! PostgreSQL migration `outbox_horizon`); SQLite runs one write
+//! transaction at a time, so its ids appear in order.
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -25,25 +28,59 @@ pub struct OutboxEvent {
     pub created_at: chrono::NaiveDateTime,
 }
 
-/// How long a consumer waits on a gap in event ids before taking it for a
-/// rolled-back transaction's id that will never appear.
-pub const GAP_GRACE_MILLIS: i64 = 10_000;
+/// Up to `limit` events after `cursor` that a consumer may process now, in
+/// id order: it stops at the first gap an open transaction may still fill.
+pub fn ready_after(conn: &mut AnyConnection, cursor: i64, limit: i64) -> QueryResult<Vec<OutboxEvent>> {
+    // The final position first, then the events: read in this order, every
+    // id at or below it that committed is among the events read.
+    let settled = settled_after(conn, cursor)?;
+    Ok(ready(events_after(conn, cursor, limit)?, cursor, settled))
+}
 
-/// The events after `cursor` that a consumer may process now: the run
-/// without a gap younger than [`GAP_GRACE_MILLIS`]. On PostgreSQL an id can
-/// become visible after a larger one (transactions commit in any order), so
-/// skipping a young gap could lose the event that fills it.
-pub fn ready(events: Vec<OutboxEvent>, cursor: i64, now_millis: i64) -> Vec<OutboxEvent> {
+/// The events of `events` (ids after `cursor`, ascending) a consumer may
+/// process: every one up to `settled` (below it, a gap is a rolled-back
+/// id), then the run without a gap.
+fn ready(events: Vec<OutboxEvent>, cursor: i64, settled: i64) -> Vec<OutboxEvent> {
     let mut expected = cursor + 1;
     let mut ready = Vec::with_capacity(events.len());
     for event in events {
-        if event.id != expected && now_millis - event.created_at.and_utc().timestamp_millis() < GAP_GRACE_MILLIS {
+        if event.id != expected && event.id > settled {
             break;
         }
         expected = event.id + 1;
         ready.push(event);
     }
     ready
+}
+
+/// The largest event id after `after` such that no open transaction holds
+/// an id at or below it (`after` when there is none), on PostgreSQL: the
+/// newest event written when every transaction still open had not yet
+/// started. On SQLite every visible id is final.
+fn settled_after(conn: &mut AnyConnection, after: i64) -> QueryResult<i64> {
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            #[derive(QueryableByName)]
+            struct Settled {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            let settled: Settled = diesel::sql_query(
+                "SELECT COALESCE(MAX(id), $1) AS id FROM outbox \
+                 WHERE id > $1 AND horizon <= pg_snapshot_xmin(pg_current_snapshot())",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(after)
+            .get_result(pg)?;
+            Ok(settled.id)
+        }
+        AnyConnection::Sqlite(_) => Ok(last_id(conn)?.max(after)),
+    }
+}
+
+/// A position no event still to commit lies at or below: where a consumer
+/// that rebuilt from the tables resumes (events after it are replayed).
+pub fn settled_position(conn: &mut AnyConnection) -> QueryResult<i64> {
+    settled_after(conn, 0)
 }
 
 /// Records an event; call it inside the transaction that makes the change.
@@ -54,16 +91,32 @@ pub fn emit(
     aggregate_id: &str,
     payload: &serde_json::Value,
 ) -> QueryResult<i64> {
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::event_type.eq(event_type),
-            outbox::aggregate_type.eq(aggregate_type),
-            outbox::aggregate_id.eq(aggregate_id),
-            outbox::payload.eq(payload.to_string()),
-            outbox::created_at.eq(crate::now()),
-        ))
-        .returning(outbox::id)
-        .get_result(conn)
+    let values = (
+        outbox::event_type.eq(event_type),
+        outbox::aggregate_type.eq(aggregate_type),
+        outbox::aggregate_id.eq(aggregate_id),
+        outbox::payload.eq(payload.to_string()),
+        outbox::created_at.eq(crate::now()),
+    );
+    let AnyConnection::Postgresql(pg) = conn else {
+        return diesel::insert_into(outbox::table).values(values).returning(outbox::id).get_result(conn);
+    };
+    // Three statements, in this order, make the horizon sound: the
+    // transaction takes its own id, then the event its id, then the insert
+    // (a new statement, so a new snapshot under READ COMMITTED) records as
+    // horizon a transaction id above that of every transaction that took an
+    // event id before this one. An open transaction holding a smaller event
+    // id is therefore always older than this event's horizon.
+    #[derive(QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query("SELECT pg_current_xact_id()").execute(pg)?;
+    let Next { id } =
+        diesel::sql_query("SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id").get_result(pg)?;
+    diesel::insert_into(outbox::table).values((outbox::id.eq(id), values)).execute(conn)?;
+    Ok(id)
 }
 
 /// Records a change in the audit log and announces it as `event_type`,
@@ -138,26 +191,27 @@ mod tests {
 
     use super::*;
 
-    fn event(id: i64, age_millis: i64, now: i64) -> OutboxEvent {
+    fn event(id: i64) -> OutboxEvent {
         OutboxEvent {
             id,
             event_type: "listing.published".into(),
             aggregate_type: "listing".into(),
             aggregate_id: format!("l{id}"),
             payload: "{}".into(),
-            created_at: chrono::DateTime::from_timestamp_millis(now - age_millis).unwrap().naive_utc(),
+            created_at: chrono::DateTime::from_timestamp_millis(0).unwrap().naive_utc(),
         }
     }
 
     #[test]
-    fn waits_at_a_young_gap_and_passes_an_old_one() {
-        let now = 1_000_000_000;
+    fn stops_at_a_gap_an_open_transaction_may_fill() {
         let ids = |events: Vec<OutboxEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
-        // 13 is missing and 14 is fresh: 13 may still commit.
-        assert_eq!(ids(ready(vec![event(11, 50, now), event(12, 50, now), event(14, 50, now)], 10, now)), [11, 12]);
-        // Long after, 13 was rolled back.
-        assert_eq!(ids(ready(vec![event(11, 60_000, now), event(14, 60_000, now)], 10, now)), [11, 14]);
+        let events = || vec![event(11), event(12), event(14), event(15)];
+        // 13 is missing and may still commit: nothing is settled past the cursor.
+        assert_eq!(ids(ready(events(), 10, 10)), [11, 12]);
+        // Settled up to 14: 13 was rolled back; 15 follows without a gap.
+        assert_eq!(ids(ready(events(), 10, 14)), [11, 12, 14, 15]);
         // A gap right after the cursor.
-        assert!(ready(vec![event(12, 10, now)], 10, now).is_empty());
+        assert!(ready(vec![event(12)], 10, 10).is_empty());
+        assert_eq!(ids(ready(vec![event(12)], 10, 12)), [12]);
     }
 }

@@ -180,6 +180,21 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         agency_status -> Nullable<Text>,
+        terminated_on -> Nullable<Date>,
+        termination_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    payment_refunds (id) {
+        id -> Text,
+        payment_id -> Text,
+        amount_fen -> BigInt,
+        refunded_on -> Date,
+        reference -> Nullable<Text>,
+        stripe_refund_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -492,6 +507,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     registrations,
     registration_serials,
     payments,
+    payment_refunds,
     listing_reservations,
     stripe_events,
     idempotency_keys,

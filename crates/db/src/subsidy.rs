@@ -109,14 +109,17 @@ pub enum DealSide {
 
 /// The deals with a contract that `organization_id` is on `side` of, or
 /// (without an organisation) every such deal — with their records.
-/// Cancelled deals are left out: they never paid anything.
+/// Deals that ended (cancelled or terminated, refunds owed or not) are left
+/// out: they sold nothing, and what they were paid goes back.
 pub fn deal_records(
     conn: &mut AnyConnection,
     side: DealSide,
     organization_id: Option<&str>,
 ) -> QueryResult<DealRecords> {
-    let mut query =
-        deals::table.into_boxed().filter(deals::contracted_at.is_not_null()).filter(deals::status.ne("cancelled"));
+    let mut query = deals::table
+        .into_boxed()
+        .filter(deals::contracted_at.is_not_null())
+        .filter(deals::status.ne_all(["cancelling", "cancelled", "terminating", "terminated"]));
     if let Some(org) = organization_id {
         query = match side {
             DealSide::Buyer => query.filter(deals::buyer_organization_id.eq(org.to_string())),

@@ -62,6 +62,8 @@ fn schema_matches(conn: &mut AnyConnection) {
         registrations,
         registration_serials,
         payments,
+        payment_refunds,
+        listing_reservations,
         stripe_events,
         idempotency_keys,
         subsidy_claims,
@@ -182,6 +184,53 @@ fn outbox_events_and_cursors() {
         outbox::advance_cursor(&mut conn, "indexer", first).unwrap();
         assert_eq!(outbox::cursor(&mut conn, "indexer").unwrap(), second);
     });
+}
+
+/// On PostgreSQL a transaction can commit after one that took a larger
+/// event id. A consumer passes the gap only when the database says no open
+/// transaction can fill it — never by the clock (a slow transaction's
+/// event used to be skipped for good once the gap was 10 s old).
+#[test]
+fn a_gap_in_event_ids_is_passed_only_once_no_open_transaction_can_fill_it() {
+    let Some(t) = TestDatabase::postgres() else { return };
+    let (mut slow, mut fast, mut consumer) = (t.connect(), t.connect(), t.connect());
+    let emit = |conn: &mut AnyConnection, id: &str| {
+        outbox::emit(conn, "listing.published", "listing", id, &serde_json::json!({})).unwrap()
+    };
+    let ready = |conn: &mut AnyConnection, cursor| {
+        outbox::ready_after(conn, cursor, 100).unwrap().into_iter().map(|e| e.aggregate_id).collect::<Vec<_>>()
+    };
+    // The slow transaction takes its id first; the fast one commits first.
+    slow.batch_execute("BEGIN").unwrap();
+    let held = emit(&mut slow, "slow");
+    emit(&mut fast, "fast");
+    assert!(ready(&mut consumer, 0).is_empty(), "the gap may still fill");
+    assert_eq!(outbox::settled_position(&mut consumer).unwrap(), 0);
+    // However long it takes, the slow event is not lost (the clock rule
+    // this replaces gave up on a gap after 10 s).
+    std::thread::sleep(std::time::Duration::from_millis(10_500));
+    assert!(ready(&mut consumer, 0).is_empty());
+    slow.batch_execute("COMMIT").unwrap();
+    assert_eq!(ready(&mut consumer, 0), ["slow", "fast"]);
+    let last = outbox::last_id(&mut consumer).unwrap();
+
+    // A transaction rolled back leaves a gap for ever: passed once it ended.
+    slow.batch_execute("BEGIN").unwrap();
+    emit(&mut slow, "rolled back");
+    emit(&mut fast, "after");
+    assert!(ready(&mut consumer, last).is_empty());
+    slow.batch_execute("ROLLBACK").unwrap();
+    // Once every transaction older than the later event has ended: other
+    // tests' transactions on the same server hold that back for a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut passed = ready(&mut consumer, last);
+    while passed.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        passed = ready(&mut consumer, last);
+    }
+    assert_eq!(passed, ["after"]);
+    assert!(held < last);
+    assert!(outbox::settled_position(&mut consumer).unwrap() > last);
 }
 
 #[test]

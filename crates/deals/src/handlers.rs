@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 use crate::DealSettings;
 use crate::lifecycle::{self, Actor};
 use crate::requests::{
-    CancelRequest, ContractRequest, CreateDealRequest, OfferRequest, RegistrationRequest, ValidOffer, ValidRegistration,
+    CancelRequest, ContractRequest, CreateDealRequest, OfferRequest, RegistrationRequest, TerminateRequest, ValidOffer,
+    ValidRegistration,
 };
 use crate::views::{self, DealView};
 
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_contract))
         .routes(routes!(decide_registration))
         .routes(routes!(cancel_deal))
+        .routes(routes!(terminate_deal))
 }
 
 /// Runs `change` on the deal `id` inside one write transaction and answers
@@ -195,6 +197,8 @@ fn open_deal(
         completed_at: None,
         cancelled_at: None,
         cancel_reason: None,
+        terminated_on: None,
+        termination_reason: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -473,7 +477,35 @@ fn issue_number(
     Ok(number.as_str().to_string())
 }
 
-/// Either party ends the deal before registration.
+/// Either party ends a registered contract (合同解除), with the day it
+/// ended and why. Money already paid is then refunded by the seller
+/// (`POST /payments/{id}/refund`); until every fen is back the deal is
+/// `terminating`, then `terminated`. The rights go back on the market.
+#[utoipa::path(post, path = "/api/v1/deals/{id}/terminate", tag = "deals", request_body = TerminateRequest,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = DealView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn terminate_deal(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<TerminateRequest>,
+) -> ApiResult<Json<DealView>> {
+    change_deal(state, user, id, move |conn, deal, user| {
+        let (terminated_on, reason) = request.validate(techtrade_db::today())?;
+        let now = techtrade_db::now();
+        deal.terminated_on = Some(terminated_on);
+        deal.termination_reason = Some(reason.clone());
+        let actor = Actor::user(user, request_id.as_deref());
+        let extra = json!({"reason": reason, "terminated_on": terminated_on});
+        lifecycle::end(conn, deal, DealAction::Terminate, user, actor, extra, now).map(drop)
+    })
+    .await
+}
+
+/// Either party ends the deal before registration; money already paid is
+/// refunded by the seller, and until it is the deal is `cancelling`.
 #[utoipa::path(post, path = "/api/v1/deals/{id}/cancel", tag = "deals", request_body = CancelRequest,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = DealView), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -492,15 +524,12 @@ async fn cancel_deal(
         techtrade_web::extract::parse_json(&body)?
     };
     change_deal(state, user, id, move |conn, deal, user| {
-        let next = lifecycle::decide(conn, deal, user, DealAction::Cancel)?;
         let reason = request.validate()?;
         let now = techtrade_db::now();
         deal.cancelled_at = Some(now);
         deal.cancel_reason = reason.clone();
-        // The rights it reserved go back on the market.
-        db::release_reservation(conn, &deal.id)?;
         let actor = Actor::user(user, request_id.as_deref());
-        lifecycle::commit(conn, deal, next, "cancelled", actor, json!({"reason": reason}), now)
+        lifecycle::end(conn, deal, DealAction::Cancel, user, actor, json!({"reason": reason}), now).map(drop)
     })
     .await
 }

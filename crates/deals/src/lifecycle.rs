@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use techtrade_db::deals::{self as db, Deal};
 use techtrade_db::{AnyConnection, audit, deals, listings, outbox};
-use techtrade_domain::deal::{self, AgencyStatus, DealAction, DealActor, Refusal};
+use techtrade_domain::deal::{self, AgencyStatus, DealAction, DealActor, PaymentStatus, Refusal};
 use techtrade_domain::{DealParty, DealStatus, Money, TradeMode};
 use techtrade_web::{ApiError, CurrentUser, ErrorCode};
 
@@ -210,6 +210,104 @@ pub fn complete_if_settled(
         techtrade_listings::mark_listing_traded(conn, &deal.listing_id, actor.user_id, actor.request_id)?;
     }
     Ok(true)
+}
+
+/// What `deal` holds of the buyer's money now.
+pub fn held(conn: &mut AnyConnection, deal: &Deal) -> Result<deal::Held, ApiError> {
+    let payments = db::payments_of(conn, &deal.id)?;
+    let unconfirmed = payments
+        .iter()
+        .filter(|p| p.status == PaymentStatus::PendingConfirmation.as_str())
+        .try_fold(Money::ZERO, |total, p| total.checked_add(Money::from_fen(p.amount_fen)?))
+        .map_err(ApiError::internal)?;
+    Ok(deal::Held { paid: views::paid_amount(&payments)?, unconfirmed })
+}
+
+/// Looks at the money again after it changed (a refund, a confirmation):
+/// an ending deal that holds nothing more ends (`deal.cancelled`,
+/// `deal.terminated`); a completed deal refunded below its total is
+/// registered again (`deal.completion_reversed`) and the listing its sale
+/// traded goes back on the market. Returns the status after.
+pub fn settle(
+    conn: &mut AnyConnection,
+    deal: &mut Deal,
+    actor: Actor<'_>,
+    now: NaiveDateTime,
+) -> Result<DealStatus, ApiError> {
+    let status = views::deal_status(deal)?;
+    let Some(contract) = deals::find_contract(conn, &deal.id)? else {
+        // No contract, no money: ending deals end at once (see `end`).
+        return Ok(status);
+    };
+    let total = Money::from_fen(contract.total_amount_fen).map_err(ApiError::internal)?;
+    let held = held(conn, deal)?;
+    let next = status.settle(held, total);
+    if next == status {
+        return Ok(status);
+    }
+    let name = match next {
+        DealStatus::Cancelled => "cancelled",
+        DealStatus::Terminated => "terminated",
+        _ => "completion_reversed",
+    };
+    if next == DealStatus::Registered {
+        deal.completed_at = None;
+        release_sale(conn, deal, &contract, actor)?;
+    }
+    commit(conn, deal, next, name, actor, json!({"paid_amount_fen": held.paid.fen()}), now)?;
+    Ok(next)
+}
+
+/// Ends a deal by `action` (a cancellation before registration, a
+/// termination after it): `cancelling`/`terminating` while it holds money
+/// to refund, else `cancelled`/`terminated` at once. The rights it
+/// reserved go back on the market, and so does a listing its sale traded.
+/// The caller has set the step's own fields (reason, dates).
+pub fn end(
+    conn: &mut AnyConnection,
+    deal: &mut Deal,
+    action: DealAction,
+    user: &CurrentUser,
+    actor: Actor<'_>,
+    extra: Value,
+    now: NaiveDateTime,
+) -> Result<DealStatus, ApiError> {
+    let ending = decide(conn, deal, user, action)?;
+    let held = held(conn, deal)?;
+    // An ending status settles on the money alone (the total plays no part).
+    let next = ending.settle(held, Money::ZERO);
+    db::release_reservation(conn, &deal.id)?;
+    if let Some(contract) = deals::find_contract(conn, &deal.id)? {
+        release_sale(conn, deal, &contract, actor)?;
+    }
+    let name = match next {
+        DealStatus::Cancelling => "cancelling",
+        DealStatus::Cancelled => "cancelled",
+        DealStatus::Terminating => "terminating",
+        _ => "terminated",
+    };
+    let mut extra = extra;
+    if let Value::Object(fields) = &mut extra {
+        fields.insert("refund_owed_fen".into(), json!(held.paid.fen()));
+    }
+    commit(conn, deal, next, name, actor, extra, now)?;
+    Ok(next)
+}
+
+/// Puts the listing back on the market when this deal, completed (its
+/// status before the change being written), had traded it by an
+/// exclusive sale.
+fn release_sale(
+    conn: &mut AnyConnection,
+    deal: &Deal,
+    contract: &db::Contract,
+    actor: Actor<'_>,
+) -> Result<(), ApiError> {
+    let exclusive = TradeMode::from_db(&contract.trade_mode).is_some_and(TradeMode::is_exclusive);
+    if exclusive && views::deal_status(deal)? == DealStatus::Completed {
+        techtrade_listings::reopen_traded_listing(conn, &deal.listing_id, actor.user_id, actor.request_id)?;
+    }
+    Ok(())
 }
 
 /// Reserves the listing's exclusive rights for `deal`, which is agreeing

@@ -190,6 +190,24 @@ impl CancelRequest {
     }
 }
 
+/// 合同解除: when the registered contract ended, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TerminateRequest {
+    /// The day the contract ended (not in the future).
+    pub terminated_on: NaiveDate,
+    /// Why: 1–500 characters, kept with the registration record.
+    pub reason: String,
+}
+
+impl TerminateRequest {
+    pub fn validate(&self, today: NaiveDate) -> Result<(NaiveDate, String), Violations> {
+        let mut violations = Violations::new();
+        let terminated_on = violations.check("terminated_on", deal::not_in_future(self.terminated_on, today));
+        let reason = violations.check("reason", text::required(&self.reason, MAX_REASON));
+        violations.finish(|| Some((terminated_on?, reason?)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,18 @@ pub struct PaymentView {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefundView {
+    pub id: String,
+    pub payment_id: String,
+    pub amount_fen: i64,
+    pub refunded_on: NaiveDate,
+    /// The bank's reference of a transfer back.
+    pub reference: Option<String>,
+    pub stripe_refund_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DealView {
     pub id: String,
     pub status: DealStatus,
@@ -113,6 +125,13 @@ pub struct DealView {
     /// payments not yet paid); null before there is a contract.
     pub payable_amount_fen: Option<i64>,
     pub cancel_reason: Option<String>,
+    /// 合同解除: the day a party ended the registered contract, and why.
+    pub terminated_on: Option<NaiveDate>,
+    pub termination_reason: Option<String>,
+    /// While cancelling or terminating: what the seller must still refund.
+    pub refund_owed_fen: Option<i64>,
+    /// Every refund the seller made, oldest first.
+    pub refunds: Vec<RefundView>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub agreed_at: Option<NaiveDateTime>,
@@ -264,6 +283,21 @@ pub fn deal_view(conn: &mut AnyConnection, deal: Deal) -> Result<DealView, ApiEr
         outstanding_amount_fen: outstanding,
         payable_amount_fen: payable,
         cancel_reason: deal.cancel_reason,
+        terminated_on: deal.terminated_on,
+        termination_reason: deal.termination_reason,
+        refund_owed_fen: matches!(status, DealStatus::Cancelling | DealStatus::Terminating).then_some(paid.fen()),
+        refunds: db::refunds_of_deal(conn, &deal.id)?
+            .into_iter()
+            .map(|r| RefundView {
+                id: r.id,
+                payment_id: r.payment_id,
+                amount_fen: r.amount_fen,
+                refunded_on: r.refunded_on,
+                reference: r.reference,
+                stripe_refund_id: r.stripe_refund_id,
+                created_at: r.created_at,
+            })
+            .collect(),
         created_at: deal.created_at,
         updated_at: deal.updated_at,
         agreed_at: deal.agreed_at,

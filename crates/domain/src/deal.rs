@@ -2,16 +2,26 @@
 //! contract — who may do what, and in which state.
 //!
 //! ```text
-//! negotiating ──accept──▶ agreed ──sign──▶ contracted ──register──▶ registered ──paid in full──▶ completed
-//!   │  ▲ offer              │                 │  ▲ sign again (amend)
-//!   │  └─────┘              │                 │  └ reject registration (stays contracted)
-//!   └───────────cancel──────┴────────cancel───┴──▶ cancelled
+//! negotiating ──accept──▶ agreed ──sign──▶ contracted ──register──▶ registered ◀──paid in full──▶ completed
+//!   │  ▲ offer              │                 │  ▲ sign again (amend)   │      refund below total    │
+//!   │  └─────┘              │                 │  └ reject registration   └────────terminate──────────┤
+//!   └───────────cancel──────┴────────cancel───┘                                                      ▼
+//!                 │ no money held                │ money held            money held ◀───────────── terminate
+//!                 ▼                              ▼                            │                      │ none held
+//!             cancelled ◀──refunds settled── cancelling          terminating ─┴─refunds settled──▶ terminated
 //! ```
 //!
 //! Offers alternate between the two parties: whoever made the latest offer
 //! waits for the other to accept or counter. Payments may be recorded once
 //! there is a contract; the deal completes when it is registered and the
-//! confirmed payments reach the contract total, whichever comes last.
+//! confirmed payments reach the contract total, whichever comes last, and
+//! falls back to registered when a refund takes it below the total.
+//!
+//! Money is never kept by a deal that ended: a deal cancelled (before
+//! registration) or terminated (合同解除, after it) while it holds
+//! confirmed money, or transfers awaiting the payee's confirmation, waits
+//! in `cancelling` or `terminating` until the payee has refunded every fen
+//! and settled every record.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -52,7 +62,13 @@ vocabulary! {
         Contracted = "contracted",
         Registered = "registered",
         Completed = "completed",
+        /// Cancelled while money is held: waits for the refunds.
+        Cancelling = "cancelling",
         Cancelled = "cancelled",
+        /// Terminated (合同解除) while money is held: waits for the refunds.
+        Terminating = "terminating",
+        /// The registered contract was terminated and nothing is held.
+        Terminated = "terminated",
     }
 }
 
@@ -157,7 +173,11 @@ pub enum DealAction {
     RejectPayment,
     /// The payer withdraws a payment not yet made or confirmed.
     WithdrawPayment,
+    /// The payee gives money back.
+    RefundPayment,
     Cancel,
+    /// A party ends a registered contract (合同解除).
+    Terminate,
 }
 
 impl DealAction {
@@ -172,7 +192,9 @@ impl DealAction {
             Self::ConfirmPayment => "confirm a payment for",
             Self::RejectPayment => "reject a payment for",
             Self::WithdrawPayment => "withdraw a payment for",
+            Self::RefundPayment => "refund a payment of",
             Self::Cancel => "cancel",
+            Self::Terminate => "terminate",
         }
     }
 
@@ -193,9 +215,9 @@ impl DealAction {
         let must_be = match self {
             // It is the turn of whoever did not make the latest offer.
             Self::Offer | Self::Accept => latest_offer_by.map(DealParty::other),
-            Self::SignContract | Self::ConfirmPayment | Self::RejectPayment => Some(Seller),
+            Self::SignContract | Self::ConfirmPayment | Self::RejectPayment | Self::RefundPayment => Some(Seller),
             Self::RecordPayment | Self::WithdrawPayment => Some(Buyer),
-            Self::Cancel => None,
+            Self::Cancel | Self::Terminate => None,
             Self::Register | Self::RejectRegistration => return Err(Refusal::NotOfficial),
         };
         match must_be {
@@ -254,11 +276,18 @@ impl DealStatus {
             (Agreed | Contracted, SignContract) => Contracted,
             (Contracted, Register) => Registered,
             (Contracted, RejectRegistration) => Contracted,
-            (Contracted | Registered, RecordPayment | ConfirmPayment) => self,
+            (Contracted | Registered, RecordPayment) => self,
+            // A transfer recorded before the deal ended may still be
+            // confirmed: then it is money to refund.
+            (Contracted | Registered | Cancelling | Terminating, ConfirmPayment) => self,
             // Whatever became of the deal, an open payment can be closed
-            // (the payment's own state decides whether it is open).
-            (_, RejectPayment | WithdrawPayment) => self,
-            (Negotiating | Agreed | Contracted, Cancel) => Cancelled,
+            // (the payment's own state decides whether it is open), and
+            // money it holds can be given back.
+            (_, RejectPayment | WithdrawPayment | RefundPayment) => self,
+            // Where a cancellation or termination ends up depends on the
+            // money held: see [`DealStatus::settle`].
+            (Negotiating | Agreed | Contracted, Cancel) => Cancelling,
+            (Registered | Completed, Terminate) => Terminating,
             _ => return Err(Refusal::WrongState { action, from: self }),
         };
         Ok(next)
@@ -266,7 +295,42 @@ impl DealStatus {
 
     /// Whether a deal in this status counts as a live negotiation or contract.
     pub fn is_open(self) -> bool {
-        !matches!(self, Self::Completed | Self::Cancelled)
+        !matches!(self, Self::Completed | Self::Cancelling | Self::Cancelled | Self::Terminating | Self::Terminated)
+    }
+
+    /// Whether the deal ended without a sale (cancelled or terminated, with
+    /// or without refunds still owed): it earns no subsidy and holds no rights.
+    pub fn is_ended(self) -> bool {
+        matches!(self, Self::Cancelling | Self::Cancelled | Self::Terminating | Self::Terminated)
+    }
+
+    /// The status once the money is looked at again (after a cancellation,
+    /// a termination, a refund or a confirmation): a deal that is ending
+    /// ends when it holds nothing; a completed deal paid below its total
+    /// is registered again.
+    pub fn settle(self, held: Held, contract_total: Money) -> DealStatus {
+        match self {
+            Self::Cancelling if held.is_nothing() => Self::Cancelled,
+            Self::Terminating if held.is_nothing() => Self::Terminated,
+            Self::Completed if held.paid < contract_total => Self::Registered,
+            other => other,
+        }
+    }
+}
+
+/// What a deal holds of the buyer's money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// Confirmed payments net of refunds.
+    pub paid: Money,
+    /// Transfers recorded and not yet confirmed or rejected: money that may
+    /// have arrived.
+    pub unconfirmed: Money,
+}
+
+impl Held {
+    pub fn is_nothing(self) -> bool {
+        self.paid == Money::ZERO && self.unconfirmed == Money::ZERO
     }
 }
 
@@ -445,7 +509,7 @@ mod tests {
     use super::DealStatus::*;
     use super::*;
 
-    const ACTIONS: [DealAction; 10] = [
+    const ACTIONS: [DealAction; 12] = [
         Offer,
         Accept,
         SignContract,
@@ -455,7 +519,9 @@ mod tests {
         ConfirmPayment,
         RejectPayment,
         WithdrawPayment,
+        RefundPayment,
         Cancel,
+        Terminate,
     ];
 
     #[test]
@@ -504,8 +570,10 @@ mod tests {
         assert_eq!(Contracted.decide(RejectPayment, Party(Buyer), None).unwrap_err().code(), "wrong_party");
         assert_eq!(Contracted.decide(WithdrawPayment, Party(Seller), None).unwrap_err().code(), "wrong_party");
         assert_eq!(Cancelled.decide(WithdrawPayment, Party(Buyer), None), Ok(Cancelled));
-        assert_eq!(Agreed.decide(Cancel, Party(Buyer), None), Ok(Cancelled));
-        assert_eq!(Agreed.decide(Cancel, Party(Seller), None), Ok(Cancelled));
+        assert_eq!(Agreed.decide(Cancel, Party(Buyer), None), Ok(Cancelling));
+        assert_eq!(Agreed.decide(Cancel, Party(Seller), None), Ok(Cancelling));
+        assert_eq!(Completed.decide(Terminate, Party(Buyer), None), Ok(Terminating));
+        assert_eq!(Registered.decide(RefundPayment, Party(Buyer), None).unwrap_err().code(), "wrong_party");
     }
 
     #[test]
@@ -524,11 +592,15 @@ mod tests {
             (Contracted, Cancel),
             (Registered, RecordPayment),
             (Registered, ConfirmPayment),
+            (Cancelling, ConfirmPayment),
+            (Terminating, ConfirmPayment),
+            (Registered, Terminate),
+            (Completed, Terminate),
         ];
         for &from in DealStatus::ALL {
             for action in ACTIONS {
                 let result = from.apply(action);
-                let closes_a_payment = matches!(action, RejectPayment | WithdrawPayment);
+                let closes_a_payment = matches!(action, RejectPayment | WithdrawPayment | RefundPayment);
                 let expected = allowed.contains(&(from, action)) || closes_a_payment;
                 assert_eq!(result.is_ok(), expected, "{from:?} {action:?}");
                 if closes_a_payment {
@@ -566,6 +638,26 @@ mod tests {
         assert_eq!(rights_available(NonexclusiveLicense, None, &licensed), Ok(()));
         assert_eq!(rights_available(ExclusiveLicense, None, &[JointDevelopment]), Ok(()));
         assert!(Assignment.is_exclusive() && Equity.is_exclusive() && !NonexclusiveLicense.is_exclusive());
+    }
+
+    #[test]
+    fn an_ending_deal_ends_when_it_holds_nothing() {
+        let fen = |f| Money::from_fen(f).unwrap();
+        let total = fen(1_000);
+        let held = |paid, unconfirmed| Held { paid: fen(paid), unconfirmed: fen(unconfirmed) };
+        assert_eq!(Cancelling.settle(held(0, 0), total), Cancelled);
+        assert_eq!(Cancelling.settle(held(1, 0), total), Cancelling);
+        // A transfer that may have arrived keeps it open until settled.
+        assert_eq!(Cancelling.settle(held(0, 500), total), Cancelling);
+        assert_eq!(Terminating.settle(held(0, 0), total), Terminated);
+        assert_eq!(Terminating.settle(held(999, 0), total), Terminating);
+        // A refund below the total takes a completed deal back to registered.
+        assert_eq!(Completed.settle(held(999, 0), total), Registered);
+        assert_eq!(Completed.settle(held(1_000, 0), total), Completed);
+        for status in [Negotiating, Agreed, Contracted, Registered, Cancelled, Terminated] {
+            assert_eq!(status.settle(held(0, 0), total), status, "{status:?}");
+        }
+        assert!(Cancelling.is_ended() && Terminated.is_ended() && !Completed.is_ended() && !Completed.is_open());
     }
 
     #[test]

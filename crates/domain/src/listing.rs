@@ -83,6 +83,9 @@ pub enum Transition {
     Edit,
     /// A deal for it completed.
     MarkTraded,
+    /// The sale that traded it was undone (refunded below its total, or
+    /// the contract terminated): the rights are the seller's again.
+    Reopen,
 }
 
 impl Transition {
@@ -94,6 +97,7 @@ impl Transition {
             Self::Withdraw => "withdraw",
             Self::Edit => "edit",
             Self::MarkTraded => "mark_traded",
+            Self::Reopen => "reopen",
         }
     }
 }
@@ -119,6 +123,7 @@ impl ListingStatus {
             (Published, Edit) => PendingReview,
             (Draft | PendingReview | Rejected, Edit) => self,
             (Published, MarkTraded) => Traded,
+            (Traded, Reopen) => Published,
             _ => {
                 return Err(TransitionError { from: self, transition });
             }
@@ -175,9 +180,10 @@ mod tests {
             (PendingReview, Edit),
             (Rejected, Edit),
             (Published, MarkTraded),
+            (Traded, Reopen),
         ];
         for &from in ListingStatus::ALL {
-            for transition in [Submit, Approve, Reject, Withdraw, Edit, MarkTraded] {
+            for transition in [Submit, Approve, Reject, Withdraw, Edit, MarkTraded, Reopen] {
                 let result = from.apply(transition);
                 assert_eq!(result.is_ok(), allowed.contains(&(from, transition)), "{from:?} {transition:?}");
                 if let Err(e) = result {

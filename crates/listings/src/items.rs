@@ -143,6 +143,7 @@ fn event_name(transition: Transition, to: ListingStatus) -> &'static str {
         Transition::Reject => "rejected",
         Transition::Withdraw => "withdrawn",
         Transition::MarkTraded => "traded",
+        Transition::Reopen => "reopened",
         Transition::Edit if to == ListingStatus::PendingReview => "unpublished",
         Transition::Edit => "updated",
     }
@@ -296,17 +297,40 @@ pub fn mark_listing_traded(
     actor_user_id: Option<&str>,
     request_id: Option<&str>,
 ) -> Result<bool, ApiError> {
+    follow_deal(conn, listing_id, Transition::MarkTraded, Actor { user_id: actor_user_id, request_id })
+}
+
+/// Puts a traded listing back on the market when the sale that traded it
+/// was undone (refunded below its total, the contract terminated); a
+/// listing in any other state is left as it is. Runs in the caller's
+/// transaction.
+pub fn reopen_traded_listing(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    actor_user_id: Option<&str>,
+    request_id: Option<&str>,
+) -> Result<bool, ApiError> {
+    follow_deal(conn, listing_id, Transition::Reopen, Actor { user_id: actor_user_id, request_id })
+}
+
+/// Applies a transition a deal caused, if the listing's state allows it;
+/// whether it did.
+fn follow_deal(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    transition: Transition,
+    actor: Actor<'_>,
+) -> Result<bool, ApiError> {
     let Some(mut listing) = db::find_listing(conn, listing_id)? else {
         return Ok(false);
     };
     let from = listing.status();
-    if from.apply(Transition::MarkTraded).is_err() {
+    if from.apply(transition).is_err() {
         return Ok(false);
     }
     let before =
         serde_json::to_value(<db::Listing as Item>::respond_one(conn, listing.clone())?).map_err(ApiError::internal)?;
-    advance(&mut listing, Transition::MarkTraded, None, techtrade_db::now())?;
-    let actor = Actor { user_id: actor_user_id, request_id };
-    save(conn, listing, actor, Transition::MarkTraded, from, before)?;
+    advance(&mut listing, transition, None, techtrade_db::now())?;
+    save(conn, listing, actor, transition, from, before)?;
     Ok(true)
 }

@@ -12,4 +12,4 @@ pub mod seed;
 pub mod views;
 
 pub use handlers::router;
-pub use items::mark_listing_traded;
+pub use items::{mark_listing_traded, reopen_traded_listing};

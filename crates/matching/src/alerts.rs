@@ -5,8 +5,8 @@
 //!
 //! Protocol:
 //! - The consumer's cursor is `saved_search_alerts` in `outbox_cursors`.
-//!   Events are taken in id order, stopping at a young gap in the ids as the
-//!   search indexer does (`techtrade_db::outbox::ready`).
+//!   Events are taken in id order, stopping at a gap in the ids an open
+//!   transaction may still fill (`techtrade_db::outbox::ready_after`).
 //! - An event is handled only once the search index has applied it
 //!   (`SearchIndex::cursor` ≥ its id), so "matches" means exactly what the
 //!   search API would answer for the saved query: the saved query plus a
@@ -174,12 +174,8 @@ pub async fn sync_once_fenced(
     let cursor = db.run(|conn| Ok::<_, AlertError>(outbox::cursor(conn, CONSUMER)?)).await?;
     let (events, publications, subscribers) = db
         .run(move |conn| {
-            let events = outbox::events_after(conn, cursor, BATCH)?;
             let events: Vec<OutboxEvent> =
-                techtrade_db::outbox::ready(events, cursor, chrono::Utc::now().timestamp_millis())
-                    .into_iter()
-                    .take_while(|e| e.id <= indexed)
-                    .collect();
+                outbox::ready_after(conn, cursor, BATCH)?.into_iter().take_while(|e| e.id <= indexed).collect();
             let mut publications = Vec::new();
             for event in &events {
                 publications.extend(published(conn, event)?);

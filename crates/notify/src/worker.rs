@@ -4,8 +4,8 @@
 //! # Protocol
 //!
 //! 1. **Plan.** Read the events after the `notify` cursor (stopping at a
-//!    young gap in ids, which on PostgreSQL may be a transaction still to
-//!    commit). For each event with an email, resolve the recipients, render
+//!    gap in ids that, on PostgreSQL, a transaction still open may fill:
+//!    `outbox::ready_after`). For each event with an email, resolve the recipients, render
 //!    once (to catch errors early and store the subject) and insert one
 //!    `sent_emails` row per recipient as `pending`, with the template context
 //!    frozen as JSON. The rows and the cursor move commit in one
@@ -288,8 +288,7 @@ impl Worker {
                         return Err(WorkerError::LeaseLost(fence.consumer));
                     }
                     let cursor = outbox::cursor(conn, CONSUMER)?;
-                    let events = outbox::events_after(conn, cursor, settings.batch_size)?;
-                    let events = outbox::ready(events, cursor, chrono::Utc::now().timestamp_millis());
+                    let events = outbox::ready_after(conn, cursor, settings.batch_size)?;
                     let Some(last) = events.last().map(|e| e.id) else {
                         return Ok(PassReport::default());
                     };

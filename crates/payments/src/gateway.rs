@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_core::payment_intent::{CancelPaymentIntent, CancelPaymentIntentCancellationReason, CreatePaymentIntent};
+use stripe_core::refund::CreateRefund;
 use stripe_types::Currency;
 
 /// How to reach Stripe.
@@ -117,6 +118,32 @@ impl StripeGateway {
             .await
             .map_err(gateway_error)?;
         Ok(())
+    }
+}
+
+impl StripeGateway {
+    /// Refunds `amount_fen` of the PaymentIntent `intent_id`; Stripe's id of
+    /// the refund. The key names the payment and the refunded total the
+    /// refund brings it to, so a retry of the same refund is not made twice
+    /// while a later, further refund is.
+    pub async fn refund(
+        &self,
+        payment_id: &str,
+        intent_id: &str,
+        amount_fen: i64,
+        refunded_total_fen: i64,
+    ) -> Result<String, GatewayError> {
+        let key = IdempotencyKey::new(format!("techtrade-refund-{payment_id}-{refunded_total_fen}"))
+            .map_err(|e| GatewayError::Refused(e.to_string()))?;
+        let refund = CreateRefund::new()
+            .payment_intent(intent_id)
+            .amount(amount_fen)
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await
+            .map_err(gateway_error)?;
+        Ok(refund.id.to_string())
     }
 }
 

@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_payment))
         .routes(routes!(reject_payment))
         .routes(routes!(withdraw_payment))
+        .routes(routes!(refund_payment))
         .routes(routes!(crate::webhook::stripe_webhook))
 }
 
@@ -376,7 +377,7 @@ async fn reject_payment(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let (deal, mut payment) = load_for_change(conn, &id, &user)?;
+                let (mut deal, mut payment) = load_for_change(conn, &id, &user)?;
                 lifecycle::decide(conn, &deal, &user, DealAction::RejectPayment)?;
                 if payment.method != PaymentMethod::Offline.as_str() {
                     return Err(ApiError::new(
@@ -391,7 +392,10 @@ async fn reject_payment(
                 payment.status = PaymentStatus::Rejected.as_str().to_string();
                 payment.failure_reason = Some(reason);
                 ledger::save(conn, &mut payment, techtrade_db::now())?;
-                ledger::record(conn, &deal, &payment, "rejected", Actor::user(&user, request_id.as_deref()), before)?;
+                let actor = Actor::user(&user, request_id.as_deref());
+                ledger::record(conn, &deal, &payment, "rejected", actor, before)?;
+                // A cancelled deal that waited on this transfer may end now.
+                lifecycle::settle(conn, &mut deal, actor, techtrade_db::now())?;
                 views::payment_view(&payment).map(Json)
             })
         })
@@ -442,11 +446,14 @@ async fn withdraw_payment(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let (deal, mut payment) = withdrawable(conn, &id, &user)?;
+                let (mut deal, mut payment) = withdrawable(conn, &id, &user)?;
                 let before = Some(serde_json::json!({"status": payment.status, "version": payment.version}));
                 payment.status = PaymentStatus::Cancelled.as_str().to_string();
                 ledger::save(conn, &mut payment, techtrade_db::now())?;
-                ledger::record(conn, &deal, &payment, "cancelled", Actor::user(&user, request_id.as_deref()), before)?;
+                let actor = Actor::user(&user, request_id.as_deref());
+                ledger::record(conn, &deal, &payment, "cancelled", actor, before)?;
+                // A cancelled deal that waited on this transfer may end now.
+                lifecycle::settle(conn, &mut deal, actor, techtrade_db::now())?;
                 views::payment_view(&payment).map(Json)
             })
         })
@@ -465,4 +472,160 @@ fn withdrawable(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Resul
     };
     require_status(&payment, open)?;
     Ok((deal, payment))
+}
+
+/// Money the payee gives back: a bank transfer back it made (offline), or
+/// a refund it asks Stripe for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefundRequest {
+    /// At most what the payment brought in and was not refunded yet.
+    pub amount_fen: i64,
+    /// Offline: the day the money went back (required; not in the future).
+    #[serde(default)]
+    pub refunded_on: Option<NaiveDate>,
+    /// Offline: the bank's reference of the transfer back (required).
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// The seller gives money back: what a cancelled or terminated deal must
+/// return, what arrived beyond the contract (`needs_refund`), or a part
+/// the parties agreed. An ending deal ends once nothing is held; a
+/// completed deal refunded below its total is registered again.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/refund", tag = "deals", request_body = RefundRequest,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = PaymentView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn refund_payment(
+    State(state): State<AppState>,
+    Extension(stripe): Extension<Stripe>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<RefundRequest>,
+) -> ApiResult<Json<PaymentView>> {
+    let (check_user, check_id, check_request) = (user.clone(), id.clone(), request.clone());
+    let checked = state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let (_, payment) = refundable(conn, &check_id, &check_user, check_request.amount_fen)?;
+                Ok::<_, ApiError>(payment)
+            })
+        })
+        .await?;
+    if checked.method == PaymentMethod::Offline.as_str() {
+        let mut violations = Violations::new();
+        let refunded_on = match request.refunded_on {
+            Some(day) => violations.check("refunded_on", deal::not_in_future(day, techtrade_db::today())),
+            None => {
+                violations.push("refunded_on", "required", "the day the money went back");
+                None
+            }
+        };
+        let reference = request.reference.as_deref().unwrap_or_default();
+        let reference = violations.check("reference", text::required(reference, MAX_REFERENCE));
+        let (refunded_on, reference) = violations.finish(|| Some((refunded_on?, reference?)))?;
+        let refund = Refunded::Offline { amount_fen: request.amount_fen, refunded_on, reference };
+        return record_refund(state, user, request_id, id, refund).await;
+    }
+    let total = checked.refunded_amount_fen.saturating_add(request.amount_fen);
+    // Stripe: ask Stripe first (outside any transaction), then record.
+    let Stripe(Some(gateway)) = stripe else {
+        return Err(ApiError::new(ErrorCode::StripeNotConfigured, "Stripe is not configured on this server"));
+    };
+    let intent = checked
+        .stripe_payment_intent_id
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidState, "the payment has no Stripe PaymentIntent to refund"))?;
+    let refund_id =
+        gateway.refund(&checked.id, &intent, request.amount_fen, total).await.map_err(|error| match error {
+            GatewayError::Refused(message) => ApiError::invalid_field("amount_fen", "refused_by_stripe", message),
+            GatewayError::Unreachable(_) => {
+                ApiError::new(ErrorCode::Unavailable, "Stripe could not be reached; try again shortly").retry_after(5)
+            }
+        })?;
+    let refunded = Refunded::Stripe { amount_fen: request.amount_fen, total_fen: total, refund_id };
+    record_refund(state, user, request_id, id, refunded).await
+}
+
+/// A refund made, to record.
+enum Refunded {
+    /// A transfer back, checked again under the lock.
+    Offline { amount_fen: i64, refunded_on: NaiveDate, reference: String },
+    /// Stripe made it: it brings the refunded total to `total_fen`, whatever
+    /// changed meanwhile (its webhook may have reported it already).
+    Stripe { amount_fen: i64, total_fen: i64, refund_id: String },
+}
+
+/// The payment, locked, if `user` may refund `amount_fen` of it now.
+fn refundable(
+    conn: &mut AnyConnection,
+    id: &str,
+    user: &CurrentUser,
+    amount_fen: i64,
+) -> Result<(Deal, Payment), ApiError> {
+    let (deal, payment) = load_for_change(conn, id, user)?;
+    lifecycle::decide(conn, &deal, user, DealAction::RefundPayment)?;
+    let holds_money =
+        [PaymentStatus::Confirmed, PaymentStatus::NeedsRefund].iter().any(|status| payment.status == status.as_str());
+    if !holds_money {
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
+            format!("the payment is {}: there is nothing to refund", payment.status.replace('_', " ")),
+        ));
+    }
+    let amount = deal::positive(amount_fen)
+        .map_err(|error| ApiError::invalid_field("amount_fen", error.code(), error.to_string()))?;
+    let left = payment.amount_fen.saturating_sub(payment.refunded_amount_fen);
+    if amount.fen() > left {
+        return Err(ApiError::invalid_field(
+            "amount_fen",
+            "exceeds_refundable",
+            format!("at most the {} not yet refunded", Money::from_fen(left).unwrap_or_default()),
+        ));
+    }
+    Ok((deal, payment))
+}
+
+/// Records a refund with its row, under the deal's lock.
+async fn record_refund(
+    state: AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    refunded: Refunded,
+) -> ApiResult<Json<PaymentView>> {
+    state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let (mut deal, mut payment, amount_fen, total_fen, refunded_on, reference, stripe_refund_id) =
+                    match refunded {
+                        Refunded::Offline { amount_fen, refunded_on, reference } => {
+                            let (deal, payment) = refundable(conn, &id, &user, amount_fen)?;
+                            let total = payment.refunded_amount_fen.saturating_add(amount_fen);
+                            (deal, payment, amount_fen, total, refunded_on, Some(reference), None)
+                        }
+                        Refunded::Stripe { amount_fen, total_fen, refund_id } => {
+                            let (deal, payment) = load_for_change(conn, &id, &user)?;
+                            (deal, payment, amount_fen, total_fen, techtrade_db::today(), None, Some(refund_id))
+                        }
+                    };
+                let refund = db::Refund {
+                    id: ids::new_id(),
+                    payment_id: payment.id.clone(),
+                    amount_fen,
+                    refunded_on,
+                    reference,
+                    stripe_refund_id,
+                    created_by: Some(user.user_id.clone()),
+                    created_at: techtrade_db::now(),
+                };
+                db::insert_refund(conn, &refund)?;
+                let actor = Actor::user(&user, request_id.as_deref());
+                ledger::refund(conn, &mut deal, &mut payment, total_fen, actor)?;
+                views::payment_view(&payment).map(Json)
+            })
+        })
+        .await
 }

@@ -105,3 +105,33 @@ pub fn confirm(
     lifecycle::complete_if_settled(conn, deal, actor, now)?;
     Ok(())
 }
+
+/// Raises `payment`'s refunded total to `refunded_fen` (never lowers it:
+/// Stripe's webhook and our own record of a Stripe refund report the same
+/// running total, in either order), records it, and lets the deal settle
+/// (an ending deal ends when nothing is held; a completed one refunded
+/// below its total is registered again). `false` when nothing changed.
+pub fn refund(
+    conn: &mut AnyConnection,
+    deal: &mut Deal,
+    payment: &mut Payment,
+    refunded_fen: i64,
+    actor: Actor<'_>,
+) -> Result<bool, ApiError> {
+    let refunded_fen = refunded_fen.clamp(0, payment.amount_fen);
+    if refunded_fen <= payment.refunded_amount_fen {
+        return Ok(false);
+    }
+    let now = techtrade_db::now();
+    let before = Some(json!({"status": payment.status, "refunded_amount_fen": payment.refunded_amount_fen,
+                             "version": payment.version}));
+    payment.refunded_amount_fen = refunded_fen;
+    payment.refunded_at = Some(now);
+    if refunded_fen == payment.amount_fen {
+        payment.status = PaymentStatus::Refunded.as_str().to_string();
+    }
+    save(conn, payment, now)?;
+    record(conn, deal, payment, "refunded", actor, before)?;
+    lifecycle::settle(conn, deal, actor, now)?;
+    Ok(true)
+}

@@ -166,17 +166,9 @@ fn apply(conn: &mut AnyConnection, event: &Event) -> Result<bool, ApiError> {
             }
             // Stripe reports the running total refunded on the charge.
             let refunded = object.get("amount_refunded").and_then(Value::as_i64).unwrap_or_default();
-            let refunded = refunded.clamp(0, payment.amount_fen);
-            if refunded <= payment.refunded_amount_fen {
+            if !ledger::refund(conn, &mut deal, &mut payment, refunded, actor)? {
                 return Ok(false);
             }
-            payment.refunded_amount_fen = refunded;
-            payment.refunded_at = Some(now);
-            if refunded == payment.amount_fen {
-                payment.status = PaymentStatus::Refunded.as_str().to_string();
-            }
-            ledger::save(conn, &mut payment, now)?;
-            ledger::record(conn, &deal, &payment, "refunded", actor, before)?;
         }
         _ => return Ok(false),
     }

@@ -9,9 +9,9 @@
 //!
 //! On PostgreSQL an event id can become visible after a larger one (ids
 //! come from a sequence, transactions commit in any order). The indexer
-//! therefore stops at a gap in the ids until the gap is older than
-//! [`outbox::GAP_GRACE_MILLIS`](techtrade_db::outbox::GAP_GRACE_MILLIS), after which it is taken to be a rolled-back
-//! transaction's id that will never appear.
+//! therefore stops at a gap in the ids until the database says no open
+//! transaction can fill it ([`outbox::ready_after`](techtrade_db::outbox::ready_after)),
+//! and a rebuild resumes from a position below every id still to commit.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -90,8 +90,7 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
     }
     let batch = db
         .run(move |conn| {
-            let events = outbox::events_after(conn, cursor, BATCH)?;
-            let events = techtrade_db::outbox::ready(events, cursor, chrono::Utc::now().timestamp_millis());
+            let events = outbox::ready_after(conn, cursor, BATCH)?;
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok::<_, IndexerError>(None);
             };
@@ -120,7 +119,8 @@ pub async fn rebuild(
     index: &dyn SearchIndex,
     progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<usize, IndexerError> {
-    let position = db.run(|conn| Ok::<_, IndexerError>(outbox::last_id(conn)?)).await?;
+    // Not the newest id: an older one may still commit, and must be replayed.
+    let position = db.run(|conn| Ok::<_, IndexerError>(outbox::settled_position(conn)?)).await?;
     index.reset(NEVER_BUILT).await?;
     let mut indexed = 0;
     index_pages(db, index, &mut indexed, progress, published_listing_documents).await?;

@@ -1,0 +1,1 @@
+DROP INDEX outbox_horizon; ALTER TABLE outbox DROP COLUMN horizon;
