@@ -222,6 +222,16 @@ impl TestApp {
         self.router = app::router(self.state.clone(), self.services.clone(), &self.options);
     }
 
+    /// Serves the application on a loopback port, as `techtrade serve` does
+    /// (the same router over real HTTP); its base URL.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let service = self.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+        base
+    }
+
     /// Runs the search indexer until it has caught up with the outbox, as
     /// the server's indexer task does every half second.
     pub async fn sync_search(&self) {

@@ -636,3 +636,18 @@ on_both_databases! {
         terminate(m.seller.token.clone(), body).await.assert_problem(409, "invalid_state");
     }
 }
+
+on_both_databases! {
+    async fn an_amended_contract_cannot_fall_below_what_is_paid(app: TestApp) {
+        // Found by the model test: a contract amended after a payment could
+        // leave more paid than its total.
+        let m = market(&app, &["assignment"]).await;
+        let id = contracted_deal(&app, &m, 1_000_000).await;
+        paid(&app, &m, &id, 600_000).await;
+        pay_offline(&app, &m, &id, 300_000, None).await.assert_status(201);
+        let lower = app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract(800_000, 0)).await;
+        lower.assert_problem(422, "validation_failed");
+        assert_eq!(lower.json["errors"][0]["code"], "below_paid");
+        app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract(900_000, 0)).await.assert_status(200);
+    }
+}

@@ -263,8 +263,9 @@ pub fn registered_deals_of(conn: &mut AnyConnection, organization_id: &str) -> Q
         .load(conn)
 }
 
-/// The buyer's deal on the listing that is still open (not completed or
-/// cancelled), if any: a buyer negotiates a listing in one deal at a time.
+/// The buyer's deal on the listing that is still being negotiated (until
+/// its contract is registered), if any: a buyer negotiates a listing in
+/// one deal at a time (the unique index `deals_one_open_per_buyer`).
 pub fn open_deal_of(
     conn: &mut AnyConnection,
     listing_id: &str,
@@ -273,7 +274,7 @@ pub fn open_deal_of(
     deals::table
         .filter(deals::listing_id.eq(listing_id))
         .filter(deals::buyer_organization_id.eq(buyer_organization_id))
-        .filter(deals::status.ne_all(["completed", "cancelled"]))
+        .filter(deals::status.eq_any(["negotiating", "agreed", "contracted"]))
         .select(deals::id)
         .first(conn)
         .optional()
@@ -443,6 +444,14 @@ pub struct Refund {
 
 pub fn insert_refund(conn: &mut AnyConnection, refund: &Refund) -> QueryResult<()> {
     diesel::insert_into(payment_refunds::table).values(refund).execute(conn).map(drop)
+}
+
+/// Whether Stripe's refund `stripe_refund_id` is recorded already.
+pub fn stripe_refund_recorded(conn: &mut AnyConnection, stripe_refund_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        payment_refunds::table.filter(payment_refunds::stripe_refund_id.eq(stripe_refund_id)),
+    ))
+    .get_result(conn)
 }
 
 /// The refunds of a deal's payments, oldest first.

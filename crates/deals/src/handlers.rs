@@ -358,6 +358,16 @@ async fn sign_contract(
         let next = lifecycle::decide(conn, deal, user, DealAction::SignContract)?;
         let now = techtrade_db::now();
         let valid = request.validate(techtrade_db::today())?;
+        // An amendment cannot take the total below what is paid or promised
+        // by open payments: paid would exceed the contract.
+        let committed = views::committed_amount(&db::payments_of(conn, &deal.id)?)?;
+        if valid.amounts.total < committed {
+            return Err(ApiError::invalid_field(
+                "total_amount_fen",
+                "below_paid",
+                format!("at least the {committed} already paid or awaiting confirmation"),
+            ));
+        }
         let agreed = db::offers_of(conn, &deal.id)?
             .into_iter()
             .find(|o| Some(&o.id) == deal.agreed_offer_id.as_ref())

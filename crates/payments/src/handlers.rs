@@ -608,6 +608,11 @@ async fn record_refund(
                         }
                         Refunded::Stripe { amount_fen, total_fen, refund_id } => {
                             let (deal, payment) = load_for_change(conn, &id, &user)?;
+                            // Two requests for the same refund (the same refunded
+                            // total) get one Stripe refund: the second records nothing.
+                            if db::stripe_refund_recorded(conn, &refund_id)? {
+                                return views::payment_view(&payment).map(Json);
+                            }
                             (deal, payment, amount_fen, total_fen, techtrade_db::today(), None, Some(refund_id))
                         }
                     };

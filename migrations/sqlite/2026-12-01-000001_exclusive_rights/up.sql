@@ -20,7 +20,9 @@ WHERE d.status IN ('agreed', 'contracted', 'registered', 'completed')
   AND o.trade_mode IN ('assignment', 'exclusive_license', 'sole_license', 'equity')
 ORDER BY d.listing_id, d.agreed_at, d.id;
 
--- A buyer negotiates a listing in one deal at a time, enforced here and
--- not only by the read before the insert.
+-- A buyer negotiates a listing in one deal at a time (until the contract
+-- is registered), enforced here and not only by the read before the
+-- insert. Registered deals are left out: a refund can take a completed
+-- deal back to registered while the buyer negotiates another.
 CREATE UNIQUE INDEX deals_one_open_per_buyer ON deals (listing_id, buyer_organization_id)
-    WHERE status IN ('negotiating', 'agreed', 'contracted', 'registered');
+    WHERE status IN ('negotiating', 'agreed', 'contracted');
