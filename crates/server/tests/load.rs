@@ -1,7 +1,10 @@
 //! A bounded load test of the real binary over loopback: 200 concurrent
 //! clients doing mixed reads and writes for 60 seconds, on SQLite and on
-//! PostgreSQL. It passes when no response was a 5xx (nor a dropped
-//! connection) and every write the server acknowledged is there afterwards.
+//! PostgreSQL, the money paths among them (each client takes its own
+//! licence deals from offer to a registered, paid contract, one step per
+//! turn). It passes when no response was a 5xx (nor a dropped
+//! connection), every step answered as it should, and every write the
+//! server acknowledged is there afterwards.
 //!
 //! Slow by design, so `#[ignore]`d in the normal suite; CI runs it with
 //! `cargo test -p techtrade-server --test load -- --ignored`.
@@ -60,6 +63,124 @@ fn start(dir: &std::path::Path, database_url: &str) -> Server {
         .spawn()
         .unwrap();
     Server { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+/// An official, made as an operator makes one (`techtrade admin
+/// create-user`, the password on standard input), signed in; its token.
+async fn official(dir: &std::path::Path, database_url: &str, http: &reqwest::Client, base: &str) -> String {
+    use std::io::Write;
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_techtrade"))
+        .args([
+            "admin",
+            "create-user",
+            "--role",
+            "official",
+            "--email",
+            "official@load.example.cn",
+            "--name",
+            "负载官员",
+        ])
+        .current_dir(dir)
+        .env("TECHTRADE_CONFIG_DIR", &config)
+        .env("TECHTRADE__DATA_DIR", dir.join("data"))
+        .env("TECHTRADE__DATABASE__URL", database_url)
+        .env("TECHTRADE__AUTH__PASSWORD_MEMORY_KIB", "1024")
+        .env("TECHTRADE__AUTH__PASSWORD_ITERATIONS", "1")
+        .env("RUST_LOG", "warn")
+        .env_remove("TECHTRADE_PROFILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"load official password\n").unwrap();
+    assert!(child.wait().unwrap().success(), "admin create-user");
+    let login = json!({"email": "official@load.example.cn", "password": "load official password"});
+    let (status, answer) =
+        send(http, reqwest::Method::POST, &format!("{base}/api/v1/auth/login"), None, Some(&login)).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    answer["token"].as_str().unwrap().to_string()
+}
+
+/// A published licence listing of `seller`, for the deal cycles; its id.
+async fn licence_listing(http: &reqwest::Client, base: &str, seller: &str, official: &str) -> String {
+    let body = json!({"kind": "achievement", "title": "负载测试许可成果", "summary": "盐湖提锂吸附剂",
+                      "ipc": ["C22B26/12"], "maturity": "pilot", "trade_modes": ["nonexclusive_license"],
+                      "price_fen": 1_000_000, "negotiable": true, "region_code": "630100"});
+    let (status, listing) =
+        send(http, reqwest::Method::POST, &format!("{base}/api/v1/listings"), Some(seller), Some(&body)).await.unwrap();
+    assert_eq!(status, 201, "{listing}");
+    let id = listing["id"].as_str().unwrap().to_string();
+    let submit = format!("{base}/api/v1/listings/{id}/submit");
+    assert_eq!(send(http, reqwest::Method::POST, &submit, Some(seller), Some(&json!({}))).await.unwrap().0, 200);
+    let review = format!("{base}/api/v1/listings/{id}/review");
+    let approve = json!({"decision": "approve"});
+    assert_eq!(send(http, reqwest::Method::POST, &review, Some(official), Some(&approve)).await.unwrap().0, 200);
+    id
+}
+
+/// Where a client's current deal is: the next request it sends for it.
+#[derive(Default)]
+struct Cycle {
+    deal: Option<String>,
+    payment: Option<String>,
+    step: u8,
+}
+
+impl Cycle {
+    /// The next step's (what, method, path, body, who: 0 buyer, 1 seller, 2 official, expected status).
+    fn next(&self, listing: &str) -> (&'static str, reqwest::Method, String, Value, u8, u16) {
+        let deal = self.deal.clone().unwrap_or_default();
+        let payment = self.payment.clone().unwrap_or_default();
+        let post = reqwest::Method::POST;
+        match self.step {
+            0 => (
+                "deal",
+                post,
+                "/api/v1/deals".into(),
+                json!({"listing_id": listing, "offer": {"amount_fen": 500_000, "trade_mode": "nonexclusive_license", "terms": "负载"}}),
+                0,
+                201,
+            ),
+            1 => ("accept", post, format!("/api/v1/deals/{deal}/accept"), json!({}), 1, 200),
+            2 => (
+                "contract",
+                post,
+                format!("/api/v1/deals/{deal}/contract"),
+                json!({"category": "license", "total_amount_fen": 500_000, "non_technical_amount_fen": 0,
+                         "signed_on": techtrade_db::today(), "related_party": false}),
+                1,
+                200,
+            ),
+            3 => (
+                "register",
+                post,
+                format!("/api/v1/deals/{deal}/registration"),
+                json!({"decision": "register", "registered_technology_amount_fen": 500_000}),
+                2,
+                200,
+            ),
+            4 => (
+                "pay",
+                post,
+                format!("/api/v1/deals/{deal}/payments"),
+                json!({"method": "offline", "amount_fen": 500_000, "paid_on": techtrade_db::today(), "reference": "ICBC-LOAD"}),
+                0,
+                201,
+            ),
+            _ => ("confirm", post, format!("/api/v1/payments/{payment}/confirm"), json!({}), 1, 200),
+        }
+    }
+
+    /// Takes in the answer of the step just sent.
+    fn advance(&mut self, answer: &Value) {
+        match self.step {
+            0 => self.deal = answer["id"].as_str().map(String::from),
+            4 => self.payment = answer["id"].as_str().map(String::from),
+            _ => {}
+        }
+        self.step = (self.step + 1) % 6;
+    }
 }
 
 /// One request's outcome: its status, or the transport error.
@@ -135,17 +256,51 @@ async fn run(database_url: &str, label: &str) {
         tokens.push(answer["token"].as_str().unwrap().to_string());
     }
 
+    // The money paths: each client buys licences of a listing of its own
+    // (sold by the next organisation), registered by one official.
+    let official = official(dir.path(), database_url, &http, &server.base).await;
+    let mut deal_listings = Vec::new();
+    for client in 0..clients {
+        let seller = &tokens[(client + 1) % ORGANIZATIONS];
+        deal_listings.push(licence_listing(&http, &server.base, seller, &official).await);
+    }
+
     let tally = Arc::new(Mutex::new(Tally::default()));
     let stop = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for client in 0..clients {
         let (http, base, tally) = (http.clone(), server.base.clone(), tally.clone());
         let token = tokens[client % ORGANIZATIONS].clone();
+        let parties = [token.clone(), tokens[(client + 1) % ORGANIZATIONS].clone(), official.clone()];
+        let deal_listing = deal_listings[client].clone();
         tasks.push(tokio::spawn(async move {
             let mut n: u64 = 0;
             let mut mine: Vec<String> = Vec::new();
+            let mut cycle = Cycle::default();
             while Instant::now() < stop {
                 n += 1;
+                if (n + client as u64) % 9 >= 7 {
+                    // The next step of the client's deal, as the party whose step it is.
+                    let (kind, method, path, body, who, expected) = cycle.next(&deal_listing);
+                    let outcome = send(
+                        &http,
+                        method.clone(),
+                        &format!("{base}{path}"),
+                        Some(&parties[who as usize]),
+                        Some(&body),
+                    )
+                    .await;
+                    let mut tally = tally.lock().await;
+                    match outcome {
+                        Ok((status, answer)) if status == expected => {
+                            *tally.statuses.entry(format!("{method} {kind} {status}")).or_default() += 1;
+                            cycle.advance(&answer);
+                        }
+                        Ok((status, answer)) => tally.failures.push(format!("{kind} {path}: {status} {answer}")),
+                        Err(error) => tally.failures.push(format!("{kind} {path}: {error}")),
+                    }
+                    continue;
+                }
                 // Half reads, half writes, in a fixed rotation per client.
                 let (kind, method, url, body, auth) = match (n + client as u64) % 8 {
                     0 => (
@@ -244,9 +399,17 @@ async fn run(database_url: &str, label: &str) {
     drop(server);
     // …and in the database, each exactly once.
     let mut conn = DatabaseUrl::parse(database_url).unwrap().establish().unwrap();
-    let listings = tally.written.iter().filter(|w| w.0 == "listing").count() as i64;
+    // The clients' listings and the listings their deals buy.
+    let listings = tally.written.iter().filter(|w| w.0 == "listing").count() as i64 + clients as i64;
     assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), listings, "{label}: listings");
     assert!(techtrade_db::audit::verify(&mut conn).is_ok(), "{label}: the audit chain holds under load");
+    let completed = tally.statuses.get("POST confirm 200").copied().unwrap_or_default();
+    assert!(completed > 0, "{label}: deals went through to a confirmed payment");
+    // Each confirmed payment paid its deal in full: exactly those completed.
+    use diesel::prelude::*;
+    use techtrade_db::schema::deals;
+    let done: i64 = deals::table.filter(deals::status.eq("completed")).count().get_result(&mut conn).unwrap();
+    assert_eq!(done as u64, completed, "{label}: completed deals");
     assert!(requests > clients as u64, "{label}: the clients got through");
 }
 
