@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use chrono::Datelike;
 use serde_json::{Value, json};
 use techtrade_accounts::NewUser;
 use techtrade_domain::Role;
@@ -65,8 +66,58 @@ async fn market(app: &TestApp) -> Market {
     Market { seller, official, listing_id }
 }
 
-/// A deal between `buyer` and the market's seller, registered with the
-/// technology amount (total − non-technical) and paid `paid` fen today.
+/// The year the tests claim for: the last one that has ended on the
+/// market's (Beijing) calendar, so that claims for it are open.
+fn year() -> i32 {
+    techtrade_db::today().year() - 1
+}
+
+/// A day of `year`, as the API takes dates.
+fn day_in(year: i32) -> String {
+    format!("{year}-06-30")
+}
+
+/// `payer` records an offline payment of `amount` fen on deal `id`, dated
+/// `paid_on`, and the seller confirms it.
+async fn pay(app: &TestApp, m: &Market, payer: &TestOrg, id: &str, amount: i64, paid_on: &str) {
+    let payment = json!({"method": "offline", "amount_fen": amount, "paid_on": paid_on,
+                         "reference": format!("BANK-{}", techtrade_tests::unique())});
+    let recorded = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&payer.token), payment).await;
+    recorded.assert_status(201);
+    let payment_id = recorded.json["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
+        .await
+        .assert_status(200);
+}
+
+/// A deal between `buyer` and the market's seller, signed early in the year
+/// before the claim year, registered with the technology amount (total −
+/// non-technical), with nothing paid yet.
+async fn registered_deal(
+    app: &TestApp,
+    m: &Market,
+    buyer: &TestOrg,
+    total: i64,
+    non_technical: i64,
+    related: bool,
+) -> String {
+    let offer =
+        json!({"listing_id": m.listing_id, "offer": {"amount_fen": total, "trade_mode": "nonexclusive_license"}});
+    let opened = app.post("/api/v1/deals", Some(&buyer.token), offer).await;
+    opened.assert_status(201);
+    let id = opened.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/deals/{id}/accept"), Some(&m.seller.token), json!({})).await.assert_status(200);
+    let contract = json!({
+        "category": "license", "total_amount_fen": total, "non_technical_amount_fen": non_technical,
+        "signed_on": format!("{}-01-15", year() - 1), "related_party": related,
+    });
+    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
+    let registration = json!({"decision": "register", "registered_technology_amount_fen": total - non_technical});
+    app.post(&format!("/api/v1/deals/{id}/registration"), Some(&m.official), registration).await.assert_status(200);
+    id
+}
+
+/// A registered deal (as [`registered_deal`]) paid `paid` fen in the claim year.
 async fn paid_deal(
     app: &TestApp,
     m: &Market,
@@ -76,35 +127,11 @@ async fn paid_deal(
     paid: i64,
     related: bool,
 ) -> String {
-    let offer =
-        json!({"listing_id": m.listing_id, "offer": {"amount_fen": total, "trade_mode": "nonexclusive_license"}});
-    let opened = app.post("/api/v1/deals", Some(&buyer.token), offer).await;
-    opened.assert_status(201);
-    let id = opened.json["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/deals/{id}/accept"), Some(&m.seller.token), json!({})).await.assert_status(200);
-    let today = chrono::Utc::now().date_naive().to_string();
-    let contract = json!({
-        "category": "license", "total_amount_fen": total, "non_technical_amount_fen": non_technical,
-        "signed_on": today, "related_party": related,
-    });
-    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
-    let registration = json!({"decision": "register", "registered_technology_amount_fen": total - non_technical});
-    app.post(&format!("/api/v1/deals/{id}/registration"), Some(&m.official), registration).await.assert_status(200);
+    let id = registered_deal(app, m, buyer, total, non_technical, related).await;
     if paid > 0 {
-        let payment =
-            json!({"method": "offline", "amount_fen": paid, "paid_on": today, "reference": format!("BANK-{id}")});
-        let recorded = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&buyer.token), payment).await;
-        recorded.assert_status(201);
-        let payment_id = recorded.json["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
-            .await
-            .assert_status(200);
+        pay(app, m, buyer, &id, paid, &day_in(year())).await;
     }
     id
-}
-
-fn year() -> i32 {
-    chrono::Datelike::year(&chrono::Utc::now())
 }
 
 fn claim_body(program: &str, role: &str) -> Value {
@@ -196,10 +223,7 @@ on_both_databases! {
         app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body("nanjing-2021", "buyer")).await.assert_problem(409, "already_claimed");
 
         // More is paid later: the preview sees it, the claim does not change.
-        let payment = json!({"method": "offline", "amount_fen": 200 * WAN, "paid_on": chrono::Utc::now().date_naive().to_string(), "reference": "BANK-2"});
-        let recorded = app.post(&format!("/api/v1/deals/{deal}/payments"), Some(&buyer.token), payment).await;
-        let payment_id = recorded.json["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        pay(&app, &m, &buyer, &deal, 200 * WAN, &day_in(year())).await;
         assert_eq!(preview(&app, &buyer, "nanjing-2021", "buyer").await.json["amount_fen"], 20 * WAN);
         let id = submitted.json["id"].as_str().unwrap();
         let stored = app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&buyer.token)).await;
@@ -373,7 +397,7 @@ on_both_databases! {
 
         // Disbursements are recorded once.
         let disbursement = lines[1].split(',').nth(8).unwrap().to_string();
-        let paid = json!({"paid_on": chrono::Utc::now().date_naive().to_string(), "reference": "国库支付-0001"});
+        let paid = json!({"paid_on": techtrade_db::today().to_string(), "reference": "国库支付-0001"});
         let recorded = app.post(&format!("/api/v1/subsidy/disbursements/{disbursement}/paid"), Some(&first), paid.clone()).await;
         recorded.assert_status(200);
         assert_eq!(recorded.json["status"], "paid");
@@ -432,14 +456,42 @@ on_both_databases! {
         let reasons = &response.json["ineligible"][0]["reasons"];
         assert_eq!(reasons[0]["code"], "not_completed", "{reasons}");
 
-        let today = chrono::Utc::now().date_naive().to_string();
-        let rest = json!({"method": "offline", "amount_fen": 100 * WAN, "paid_on": today, "reference": "BANK-REST"});
-        let recorded = app.post(&format!("/api/v1/deals/{deal}/payments"), Some(&buyer.token), rest).await;
-        let payment_id = recorded.json["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        pay(&app, &m, &buyer, &deal, 100 * WAN, &day_in(year())).await;
         let response = preview(&app, &buyer, "qinghai", "buyer").await;
         assert_eq!(response.json["eligible"], true, "{}", response.text);
         // The placeholder rate of 1% on the 200万 paid in the year.
         assert_eq!(response.json["amount_fen"], 2 * WAN);
+    }
+}
+
+on_both_databases! {
+    /// A registration of 100万 paid 75万 in one year and 75万 in the next:
+    /// the paid technology amount is 75万, then 25万, never 150万 on 100万
+    /// registered. Before, each year's payments were capped on their own,
+    /// so both years counted 75万 (and Nanjing paid 3.75万 twice).
+    async fn a_registered_amount_paid_over_two_years_is_counted_once(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        let (first, second) = (year() - 1, year());
+        let deal = registered_deal(&app, &m, &buyer, 150 * WAN, 50 * WAN, false).await;
+        pay(&app, &m, &buyer, &deal, 75 * WAN, &day_in(first)).await;
+        pay(&app, &m, &buyer, &deal, 75 * WAN, &day_in(second)).await;
+
+        let preview_for = |year: i32| {
+            app.post("/api/v1/subsidy/claims/preview", Some(&buyer.token), json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"}))
+        };
+        let earlier = preview_for(first).await;
+        earlier.assert_status(200);
+        assert_eq!(earlier.json["lines"][0]["base_fen"], 75 * WAN, "{}", earlier.text);
+        assert_eq!(earlier.json["amount_fen"], 75 * WAN / 20);
+        let later = preview_for(second).await;
+        later.assert_status(200);
+        assert_eq!(later.json["lines"][0]["base_fen"], 25 * WAN, "{}", later.text);
+        assert_eq!(later.json["amount_fen"], 25 * WAN / 20);
+        let explanation = later.json["lines"][0]["explanation"].as_str().unwrap();
+        assert!(
+            explanation.contains(&format!("250,000.00 (1,000,000.00 through {second} less 750,000.00 counted in earlier years)")),
+            "{explanation}"
+        );
     }
 }

@@ -37,7 +37,7 @@ mod tests;
 pub use budget::{ProrationError, prorate};
 pub use describe::Lang;
 pub use error::PolicyError;
-pub use facts::{Claim, DealFacts, Party, Payment};
+pub use facts::{Claim, DealFacts, Party, Payment, YearBase};
 pub use outcome::{Calculation, Ineligible, Line};
 pub use program::{Program, Rule, Schedule, Tier};
 pub use rate::Rate;

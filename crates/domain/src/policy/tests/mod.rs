@@ -8,10 +8,11 @@ mod files;
 mod overrides;
 mod validation;
 mod worked_examples;
+mod years;
 
 use chrono::NaiveDate;
 
-use super::{Calculation, Claim, ContractCategory, DealFacts, Party, PartyRole, Payment, Program};
+use super::{Calculation, Claim, ContractCategory, DealFacts, Party, PartyRole, Payment, Program, YearBase};
 use crate::listing::TradeMode;
 use crate::money::Money;
 use crate::organization::OrganizationKind;
