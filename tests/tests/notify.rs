@@ -100,21 +100,22 @@ on_both_databases! {
         app.request(axum::http::Method::POST, &format!("/api/v1/listings/{listing_id}/submit"), Some(&seller.token), None).await.assert_status(200);
         app.post(&format!("/api/v1/listings/{listing_id}/review"), Some(&official), json!({"decision": "approve"})).await.assert_status(200);
 
-        let today = chrono::Utc::now().date_naive().to_string();
+        // Claims for a year open once it has ended: the deal is of last year.
+        let year = chrono::Datelike::year(&techtrade_db::today()) - 1;
+        let in_year = format!("{year}-06-30");
         let opened = app.post("/api/v1/deals", Some(&buyer.token), json!({"listing_id": listing_id, "offer": {"amount_fen": 100_000_000, "trade_mode": "assignment"}})).await;
         opened.assert_status(201);
         let deal = opened.json["id"].as_str().unwrap().to_string();
         let at = |action: &str| format!("/api/v1/deals/{deal}/{action}");
         app.post(&at("offers"), Some(&seller.token), json!({"amount_fen": 120_000_000, "trade_mode": "assignment"})).await.assert_status(201);
         app.post(&at("accept"), Some(&buyer.token), json!({})).await.assert_status(200);
-        let contract = json!({"category": "transfer", "total_amount_fen": 120_000_000, "non_technical_amount_fen": 0, "signed_on": today, "related_party": false});
+        let contract = json!({"category": "transfer", "total_amount_fen": 120_000_000, "non_technical_amount_fen": 0, "signed_on": in_year, "related_party": false});
         app.post(&at("contract"), Some(&seller.token), contract).await.assert_status(200);
         app.post(&at("registration"), Some(&official), json!({"decision": "register", "registered_technology_amount_fen": 120_000_000})).await.assert_status(200);
-        let payment = app.post(&at("payments"), Some(&buyer.token), json!({"method": "offline", "amount_fen": 120_000_000, "paid_on": today, "reference": "ICBC-1"})).await;
+        let payment = app.post(&at("payments"), Some(&buyer.token), json!({"method": "offline", "amount_fen": 120_000_000, "paid_on": in_year, "reference": "ICBC-1"})).await;
         let payment_id = payment.json["id"].as_str().unwrap();
         app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&seller.token), json!({})).await.assert_status(200);
 
-        let year = chrono::Datelike::year(&chrono::Utc::now());
         let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"})).await;
         claim.assert_status(201);
         let review = format!("/api/v1/subsidy/claims/{}/review", claim.json["id"].as_str().unwrap());

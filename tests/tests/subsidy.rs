@@ -495,3 +495,73 @@ on_both_databases! {
         );
     }
 }
+
+on_both_databases! {
+    /// A claim for a year may be submitted once the year has ended (1
+    /// January of the next year, Beijing date) or from the day the program
+    /// sets; a preview stays open as a what-if. Before, a claim for the
+    /// current year was accepted at once, and, one per organisation,
+    /// program, year and role, it shut out the rest of the year's deals.
+    async fn claims_for_a_year_open_once_it_has_ended(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        let this_year = techtrade_db::today().year();
+        let deal = registered_deal(&app, &m, &buyer, 400 * WAN, 0, false).await;
+        pay(&app, &m, &buyer, &deal, 100 * WAN, &day_in(year())).await;
+        pay(&app, &m, &buyer, &deal, 200 * WAN, &techtrade_db::today().to_string()).await;
+        let body = |year: i32| json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"});
+
+        let so_far = app.post("/api/v1/subsidy/claims/preview", Some(&buyer.token), body(this_year)).await;
+        so_far.assert_status(200);
+        assert_eq!(so_far.json["amount_fen"], 10 * WAN, "5% of the year so far: {}", so_far.text);
+        let early = app.post("/api/v1/subsidy/claims", Some(&buyer.token), body(this_year)).await;
+        early.assert_problem(422, "validation_failed");
+        assert_eq!(early.error_fields(), ["year"]);
+        assert_eq!(early.json["errors"][0]["code"], "claims_not_open");
+        let opens = format!("{}-01-01", this_year + 1);
+        assert!(early.json["errors"][0]["message"].as_str().unwrap().contains(&opens), "{}", early.text);
+        let (_, official) = app.staff(Role::Official).await;
+        let round = app.post("/api/v1/subsidy/rounds", Some(&official), json!({"program_id": "nanjing-2021", "year": this_year})).await;
+        round.assert_problem(422, "validation_failed");
+        assert_eq!(round.json["errors"][0]["code"], "claims_not_open");
+
+        let last = app.post("/api/v1/subsidy/claims", Some(&buyer.token), body(year())).await;
+        last.assert_status(201);
+        assert_eq!(last.json["computed_amount_fen"], 5 * WAN);
+        let programs = app.get("/api/v1/subsidy/programs", None).await;
+        assert_eq!(programs.json["items"][0]["claims_open_on"], "01-01");
+    }
+}
+
+on_both_databases! {
+    /// A program may open a year's claims later than 1 January
+    /// (`claims_open_on`); until then a claim for last year is refused too.
+    async fn a_program_sets_the_day_its_claims_open(app: TestApp) {
+        let late = Program::from_toml(
+            r#"
+            id = "late"
+            name = "晚开放计划"
+            claims_open_on = "12-31"
+            [[rules]]
+            id = "buyer"
+            role = "buyer"
+            rate = "5%"
+            "#,
+        )
+        .unwrap();
+        let app = app.with_programs(vec![late]);
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &buyer, 100 * WAN, 0, 100 * WAN, false).await;
+        let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), json!({"program_id": "late", "year": year(), "role": "buyer"})).await;
+        let today = techtrade_db::today();
+        if (today.month(), today.day()) == (12, 31) {
+            claim.assert_status(201);
+        } else {
+            claim.assert_problem(422, "validation_failed");
+            assert_eq!(claim.json["errors"][0]["code"], "claims_not_open");
+            assert!(claim.text.contains(&format!("{}-12-31", year() + 1)), "{}", claim.text);
+        }
+        assert_eq!(app.get("/api/v1/subsidy/programs", None).await.json["items"][0]["claims_open_on"], "12-31");
+    }
+}

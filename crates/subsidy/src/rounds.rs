@@ -18,7 +18,7 @@ use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json,
 use utoipa::ToSchema;
 
 use crate::Programs;
-use crate::claims::program_and_year;
+use crate::claims::{YearUse, program_and_year};
 use crate::views::{NoticeLine, RoundNotice};
 
 type Problem = techtrade_web::error::Problem;
@@ -40,7 +40,9 @@ fn money(fen: i64) -> Result<Money, ApiError> {
 /// Closes the program's year: every claim approved at both levels gets its
 /// final amount (pro-rated to the budget when they exceed it), a
 /// disbursement to record, and a line on the public notice. A round
-/// closes once; a second close — even a concurrent one — gets 409.
+/// closes once; a second close — even a concurrent one — gets 409. Like a
+/// claim, a round waits for the year's claims to open (422 naming `year`,
+/// `claims_not_open`): closed earlier, it would shut out every claim.
 #[utoipa::path(post, path = "/api/v1/subsidy/rounds", tag = "subsidy", request_body = CloseRoundRequest,
     security(("bearer" = [])),
     responses((status = 201, body = RoundNotice), (status = 403, body = Problem), (status = 409, body = Problem),
@@ -53,12 +55,12 @@ pub(crate) async fn close_round(
     Json(request): Json<CloseRoundRequest>,
 ) -> ApiResult<(StatusCode, Json<RoundNotice>)> {
     user.require_official()?;
-    program_and_year(&programs, &request.program_id, request.year)?;
+    program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
     let notice = state
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let program = program_and_year(&programs, &request.program_id, request.year)?;
+                let program = program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
                 let round = close(conn, program, request.year, &user, request_id.as_deref())?;
                 notice(conn, program, round)
             })

@@ -3,6 +3,7 @@
 //! Money in test names and comments is yuan, as in POLICY.md; code uses fen.
 
 mod calculation;
+mod claims_open;
 mod describe;
 mod files;
 mod overrides;
