@@ -355,7 +355,9 @@ on_both_databases! {
         let pending = app.post("/api/v1/subsidy/claims", Some(&late.token), claim_body("budget-test", "buyer")).await;
         pending.assert_status(201);
 
-        let close = json!({"program_id": "budget-test", "year": year()});
+        // (Changed rule: a claim still under review stops the close, unless the
+        // official leaves it out; the round used to close and strand it.)
+        let close = json!({"program_id": "budget-test", "year": year(), "pending": "exclude"});
         app.post("/api/v1/subsidy/rounds", Some(&claims[0].0.token), close.clone()).await.assert_problem(403, "forbidden");
         let (a, b) = tokio::join!(
             app.post("/api/v1/subsidy/rounds", Some(&first), close.clone()),
@@ -388,10 +390,13 @@ on_both_databases! {
         assert!(lines[0].starts_with("claim_id,organization,credit_code,role"));
         assert!(lines[1].contains(",40000000,400000.00,"), "{}", lines[1]);
 
-        // Claims of the round are publicised; the one left at level 1 can no longer be reviewed.
+        // Claims of the round are publicised; the one left at level 1 is out of it, for good.
         let claim = app.get(&format!("/api/v1/subsidy/claims/{}", claims[1].1), Some(&claims[1].0.token)).await;
         assert_eq!(claim.json["status"], "publicized");
         assert_eq!(claim.json["final_amount_fen"], 33_333_333);
+        let left_out = app.get(&format!("/api/v1/subsidy/claims/{}", pending.json["id"].as_str().unwrap()), Some(&late.token)).await;
+        assert_eq!(left_out.json["status"], "not_in_round");
+        assert_eq!(left_out.json["final_amount_fen"], Value::Null);
         let late_path = format!("/api/v1/subsidy/claims/{}/review", pending.json["id"].as_str().unwrap());
         app.post(&late_path, Some(&first), json!({"decision": "approve"})).await.assert_problem(409, "invalid_state");
 
@@ -563,5 +568,94 @@ on_both_databases! {
             assert!(claim.text.contains(&format!("{}-12-31", year() + 1)), "{}", claim.text);
         }
         assert_eq!(app.get("/api/v1/subsidy/programs", None).await.json["items"][0]["claims_open_on"], "12-31");
+    }
+}
+
+/// The events of `event_type` in the outbox, as JSON.
+fn events(app: &TestApp, event_type: &str) -> Vec<Value> {
+    let mut conn = app.database.connect();
+    techtrade_db::outbox::events_after(&mut conn, 0, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == event_type)
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect()
+}
+
+on_both_databases! {
+    /// Closing a round with claims still under review used to take the
+    /// approved ones only and leave the others `submitted` or
+    /// `first_approved` for ever (never reviewable again, never claimable
+    /// again). Now the close answers 409 `claims_pending` naming them, or,
+    /// with `"pending": "exclude"`, closes them as `not_in_round` with a
+    /// reason, an audit entry and an event (their claimants' email) each.
+    async fn claims_under_review_stop_the_close_unless_left_out(app: TestApp) {
+        let app = app.with_programs(vec![small_budget_program()]);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let (approved_org, approved) = approved_claim(&app, &m, 200 * WAN, &first, &second).await;
+        let mut waiting = Vec::new();
+        for level_one in [false, true] {
+            let org = app.register_org("enterprise").await;
+            paid_deal(&app, &m, &org, 100 * WAN, 0, 100 * WAN, false).await;
+            let claim = app.post("/api/v1/subsidy/claims", Some(&org.token), claim_body("budget-test", "buyer")).await;
+            let id = claim.json["id"].as_str().unwrap().to_string();
+            if level_one {
+                app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&first), json!({"decision": "approve"})).await.assert_status(200);
+            }
+            waiting.push((org, id));
+        }
+
+        let rounds = "/api/v1/subsidy/rounds";
+        let close = json!({"program_id": "budget-test", "year": year()});
+        let refused = app.post(rounds, Some(&first), close.clone()).await;
+        refused.assert_problem(409, "claims_pending");
+        assert_eq!(
+            refused.json["errors"],
+            json!([
+                {"field": "pending", "code": "submitted", "message": waiting[0].1},
+                {"field": "pending", "code": "first_approved", "message": waiting[1].1},
+            ]),
+            "{}", refused.text
+        );
+        // Nothing was closed: the approved claim still waits for the round.
+        let still = app.get(&format!("/api/v1/subsidy/claims/{approved}"), Some(&approved_org.token)).await;
+        assert_eq!(still.json["status"], "approved");
+
+        // A reason goes with "exclude" and is bounded.
+        let unused = app.post(rounds, Some(&first), json!({"program_id": "budget-test", "year": year(), "reason": "x"})).await;
+        unused.assert_problem(422, "validation_failed");
+        assert_eq!(unused.error_fields(), ["reason"]);
+        let bad = app.post(rounds, Some(&first), json!({"program_id": "budget-test", "year": year(), "pending": "ignore"})).await;
+        assert!(bad.status.is_client_error(), "{}", bad.text);
+
+        let reason = "补正材料逾期未提交";
+        let closed = app.post(rounds, Some(&first), json!({"program_id": "budget-test", "year": year(), "pending": "exclude", "reason": reason})).await;
+        closed.assert_status(201);
+        assert_eq!(closed.json["items"].as_array().unwrap().len(), 1, "only the approved claim is on the notice");
+        for (org, id) in &waiting {
+            let claim = app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&org.token)).await;
+            assert_eq!((claim.json["status"].as_str(), claim.json["status_reason"].as_str()), (Some("not_in_round"), Some(reason)));
+            app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&second), json!({"decision": "approve"})).await.assert_problem(409, "invalid_state");
+        }
+        let listed = app.get("/api/v1/subsidy/claims?status=not_in_round", Some(&first)).await;
+        assert_eq!(listed.json["total"], 2);
+
+        // One event (the claimant's email) and one audit entry per claim left out.
+        let left_out = events(&app, "claim.not_in_round");
+        assert_eq!(left_out.len(), 2);
+        assert_eq!((left_out[0]["claim_id"].as_str(), left_out[0]["awaiting_level"].as_i64()), (Some(waiting[0].1.as_str()), Some(1)));
+        assert_eq!((left_out[1]["from"].as_str(), left_out[1]["awaiting_level"].as_i64()), (Some("first_approved"), Some(2)));
+        assert_eq!(left_out[1]["reason"], reason);
+        assert_eq!(left_out[1]["round_id"], closed.json["id"]);
+        let round = &events(&app, "round.publicized")[0];
+        assert_eq!(round["not_in_round_claim_ids"], json!([waiting[0].1, waiting[1].1]));
+        let mut conn = app.database.connect();
+        for (_, id) in &waiting {
+            let entries = techtrade_db::audit::history(&mut conn, "claim", id).unwrap();
+            let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+            assert!(actions.contains(&"claim.leave_out"), "{actions:?}");
+        }
     }
 }

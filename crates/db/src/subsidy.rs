@@ -31,6 +31,9 @@ pub struct SubsidyClaim {
     pub submitted_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// Why the claim is in its status when the status alone does not say
+    /// (a claim left out of its year's round).
+    pub status_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -234,17 +237,17 @@ pub fn list_claims(conn: &mut AnyConnection, filter: &ClaimFilter) -> QueryResul
     Ok((items, total))
 }
 
-/// Every claim of a program and year in `status`, in submission order.
+/// Every claim of a program and year in one of `statuses`, in submission order.
 pub fn claims_of_round(
     conn: &mut AnyConnection,
     program_id: &str,
     year: i32,
-    status: &str,
+    statuses: &[&str],
 ) -> QueryResult<Vec<SubsidyClaim>> {
     subsidy_claims::table
         .filter(subsidy_claims::program_id.eq(program_id))
         .filter(subsidy_claims::year.eq(year))
-        .filter(subsidy_claims::status.eq(status))
+        .filter(subsidy_claims::status.eq_any(statuses))
         .order((subsidy_claims::submitted_at.asc(), subsidy_claims::id.asc()))
         .select(SubsidyClaim::as_select())
         .load(conn)
@@ -382,6 +385,40 @@ fn publish_round_postgres(
     .bind::<Array<BigInt>, _>(numbers(|c| c.final_amount_fen))
     .bind::<Timestamp, _>(now)
     .execute(pg)?;
+    Ok(written)
+}
+
+/// One claim of a closing round left out of it, as it was read.
+#[derive(Debug, Clone)]
+pub struct LeftOut {
+    pub claim_id: String,
+    /// The claim's version when it was read; the write is guarded by it.
+    pub version: i64,
+}
+
+/// Gives each of `claims` `status` and `reason` (version-guarded, bumped).
+/// Returns how many were written; fewer than given means one changed
+/// meanwhile. A round leaves out the few claims still under review, so one
+/// statement per claim is cheap on both backends.
+pub fn leave_out_of_round(
+    conn: &mut AnyConnection,
+    claims: &[LeftOut],
+    status: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut written = 0;
+    for claim in claims {
+        written += diesel::update(subsidy_claims::table.find(&claim.claim_id))
+            .filter(subsidy_claims::version.eq(claim.version))
+            .set((
+                subsidy_claims::status.eq(status),
+                subsidy_claims::status_reason.eq(reason),
+                subsidy_claims::version.eq(claim.version + 1),
+                subsidy_claims::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
     Ok(written)
 }
 

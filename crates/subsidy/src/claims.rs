@@ -169,6 +169,7 @@ pub(crate) async fn submit_claim(
                         submitted_at: now,
                         updated_at: now,
                         version: 1,
+                        status_reason: None,
                     };
                     // A savepoint, so the duplicate's error leaves the transaction usable.
                     let inserted = techtrade_db::write_transaction(conn, |conn| db::insert_claim(conn, &claim));
@@ -211,8 +212,9 @@ pub(crate) async fn submit_claim(
 pub struct ListClaimsQuery {
     pub program_id: Option<String>,
     pub year: Option<i32>,
-    /// `submitted` (the level-1 queue), `first_approved` (level 2), `approved`, `rejected`, `publicized`.
-    #[param(value_type = Option<String>)]
+    /// `submitted` (the level-1 queue), `first_approved` (level 2), `approved`, `rejected`,
+    /// `publicized`, `not_in_round`.
+    #[param(inline)]
     pub status: Option<ClaimStatus>,
     /// 1-based page number.
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]

@@ -28,7 +28,8 @@ pub struct ClaimReviewRequest {
     pub reason: Option<String>,
 }
 
-const MAX_REASON: usize = 2_000;
+/// The longest reason an official may give, in characters.
+pub(crate) const MAX_REASON: usize = 2_000;
 
 fn refusal(refusal: ReviewRefusal) -> ApiError {
     let code = match refusal {

@@ -51,6 +51,9 @@ pub struct ClaimView {
     pub approved_amount_fen: Option<i64>,
     /// What the closed round pays.
     pub final_amount_fen: Option<i64>,
+    /// Why the claim is in its status, when the status alone does not say:
+    /// for `not_in_round`, why the round closed without it.
+    pub status_reason: Option<String>,
     /// The calculation as frozen at submission.
     #[schema(value_type = Object)]
     pub calculation: serde_json::Value,
@@ -93,6 +96,7 @@ pub fn claim_view(conn: &mut AnyConnection, claim: SubsidyClaim) -> Result<Claim
         computed_amount_fen: claim.computed_amount_fen,
         approved_amount_fen: claim.approved_amount_fen,
         final_amount_fen: claim.final_amount_fen,
+        status_reason: claim.status_reason,
         policy_digest: claim.policy_digest,
         reviews,
         submitted_by: claim.submitted_by,
