@@ -397,8 +397,9 @@ on_both_databases! {
         let left_out = app.get(&format!("/api/v1/subsidy/claims/{}", pending.json["id"].as_str().unwrap()), Some(&late.token)).await;
         assert_eq!(left_out.json["status"], "not_in_round");
         assert_eq!(left_out.json["final_amount_fen"], Value::Null);
+        // (Changed: a review in a closed year is refused as round_closed, not invalid_state.)
         let late_path = format!("/api/v1/subsidy/claims/{}/review", pending.json["id"].as_str().unwrap());
-        app.post(&late_path, Some(&first), json!({"decision": "approve"})).await.assert_problem(409, "invalid_state");
+        app.post(&late_path, Some(&first), json!({"decision": "approve"})).await.assert_problem(409, "round_closed");
 
         // Disbursements are recorded once.
         let disbursement = lines[1].split(',').nth(8).unwrap().to_string();
@@ -637,7 +638,8 @@ on_both_databases! {
         for (org, id) in &waiting {
             let claim = app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&org.token)).await;
             assert_eq!((claim.json["status"].as_str(), claim.json["status_reason"].as_str()), (Some("not_in_round"), Some(reason)));
-            app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&second), json!({"decision": "approve"})).await.assert_problem(409, "invalid_state");
+            app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&second), json!({"decision": "approve"})).await.assert_problem(409, "round_closed");
+            app.post("/api/v1/subsidy/claims", Some(&org.token), claim_body("budget-test", "buyer")).await.assert_problem(409, "round_closed");
         }
         let listed = app.get("/api/v1/subsidy/claims?status=not_in_round", Some(&first)).await;
         assert_eq!(listed.json["total"], 2);
@@ -656,6 +658,92 @@ on_both_databases! {
             let entries = techtrade_db::audit::history(&mut conn, "claim", id).unwrap();
             let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
             assert!(actions.contains(&"claim.leave_out"), "{actions:?}");
+        }
+    }
+}
+
+/// Programs like [`small_budget_program`] under ids of their own, one per
+/// round a test closes.
+fn programs_named(prefix: &str, count: usize) -> Vec<Program> {
+    (0..count)
+        .map(|i| {
+            Program::from_toml(&format!(
+                "id = \"{prefix}-{i}\"\nname = \"并发测试{i}\"\n[[rules]]\nid = \"buyer\"\nrole = \"buyer\"\nrate = \"5%\"\n"
+            ))
+            .unwrap()
+        })
+        .collect()
+}
+
+on_both_databases! {
+    /// A level-2 approval racing the round's close, and a submission racing
+    /// it: on PostgreSQL either could commit into the year the close had
+    /// just closed (the review checked for a round before the close
+    /// committed one), leaving an approved or submitted claim in a closed
+    /// year, or failing one side with a stray invalid_state. Both paths now
+    /// take the program-year lock: the close sees the claim as it finally
+    /// is, or the other request finds the round closed (409 round_closed).
+    async fn reviews_and_submissions_never_interleave_with_a_close(app: TestApp) {
+        const RACES: usize = 6;
+        let mut programs = programs_named("review-race", RACES);
+        programs.extend(programs_named("submit-race", RACES));
+        let app = app.with_programs(programs);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let buyer = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &buyer, 100 * WAN, 0, 100 * WAN, false).await;
+        let claim_path = |id: &str| format!("/api/v1/subsidy/claims/{id}");
+
+        for i in 0..RACES {
+            let program = format!("review-race-{i}");
+            let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body(&program, "buyer")).await;
+            claim.assert_status(201);
+            let id = claim.json["id"].as_str().unwrap().to_string();
+            app.post(&format!("{}/review", claim_path(&id)), Some(&first), json!({"decision": "approve"})).await.assert_status(200);
+
+            let close = json!({"program_id": program, "year": year(), "pending": "exclude"});
+            let review_path = format!("{}/review", claim_path(&id));
+            let (review, closed) = tokio::join!(
+                app.post(&review_path, Some(&second), json!({"decision": "approve"})),
+                app.post("/api/v1/subsidy/rounds", Some(&first), close),
+            );
+            closed.assert_status(201);
+            let status = app.get(&claim_path(&id), Some(&buyer.token)).await.json["status"].clone();
+            match review.status.as_u16() {
+                200 => assert_eq!(status, "publicized", "approved before the close: in the round"),
+                409 => {
+                    review.assert_problem(409, "round_closed");
+                    assert_eq!(status, "not_in_round", "the close came first: left out");
+                }
+                other => panic!("review answered {other}: {}", review.text),
+            }
+        }
+
+        for i in 0..RACES {
+            let program = format!("submit-race-{i}");
+            let close = json!({"program_id": program, "year": year(), "pending": "exclude"});
+            let (submitted, closed) = tokio::join!(
+                app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body(&program, "buyer")),
+                app.post("/api/v1/subsidy/rounds", Some(&first), close),
+            );
+            closed.assert_status(201);
+            match submitted.status.as_u16() {
+                201 => {
+                    let id = submitted.json["id"].as_str().unwrap();
+                    let status = app.get(&claim_path(id), Some(&buyer.token)).await.json["status"].clone();
+                    assert_eq!(status, "not_in_round", "submitted before the close: left out, not stranded");
+                }
+                409 => {
+                    submitted.assert_problem(409, "round_closed");
+                }
+                other => panic!("submission answered {other}: {}", submitted.text),
+            }
+        }
+        // No claim of a closed year is still waiting for a review.
+        for status in ["submitted", "first_approved", "approved"] {
+            let stranded = app.get(&format!("/api/v1/subsidy/claims?status={status}"), Some(&first)).await;
+            assert_eq!(stranded.json["total"], 0, "{status}: {}", stranded.text);
         }
     }
 }

@@ -181,6 +181,35 @@ pub fn organization_facts(conn: &mut AnyConnection, ids: &[String]) -> QueryResu
         .load(conn)
 }
 
+/// Serialises the writes to one program's year (a claim submitted or
+/// reviewed, the round closed) until the transaction ends, so that none
+/// commits into a year that a concurrent close has just closed, and a close
+/// sees every claim of its year as it finally is. PostgreSQL takes an
+/// advisory lock keyed by the program and the year; a SQLite write
+/// transaction holds the whole database already. In the lock order (README
+/// "Lock order") it comes after a listing's, a deal's and their children's
+/// locks and before the audit chain, so it is taken before any claim row is
+/// read for a change.
+pub fn lock_program_year(conn: &mut AnyConnection, program_id: &str, year: i32) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        use diesel::sql_types::{Integer, Text};
+        // The two-key form: a space of its own, apart from the one-key
+        // locks of logins.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('subsidy-program:' || $1), $2)")
+            .bind::<Text, _>(program_id)
+            .bind::<Integer, _>(year)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The program and year of a claim: which program-year lock to take before
+/// reading the claim for a change (they never change, so reading them
+/// first is safe).
+pub fn program_year_of_claim(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<(String, i32)>> {
+    subsidy_claims::table.find(id).select((subsidy_claims::program_id, subsidy_claims::year)).first(conn).optional()
+}
+
 pub fn insert_claim(conn: &mut AnyConnection, claim: &SubsidyClaim) -> QueryResult<()> {
     diesel::insert_into(subsidy_claims::table).values(claim).execute(conn).map(drop)
 }

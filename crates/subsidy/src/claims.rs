@@ -17,6 +17,7 @@ use techtrade_web::idempotency::{self as keyed, IdempotencyKey, Keyed};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::open_year::lock_open_year;
 use crate::views::{self, ClaimView};
 use crate::{Programs, facts};
 
@@ -113,7 +114,8 @@ pub(crate) async fn preview_claim(
 /// Submits the claim: computed now and frozen. One per organisation,
 /// program, year and role; honours `Idempotency-Key`. Claims for a year
 /// open once it has ended (1 January of the next year, market date, or the
-/// program's `claims_open_on`): earlier, 422 naming `year` (`claims_not_open`).
+/// program's `claims_open_on`): earlier, 422 naming `year` (`claims_not_open`);
+/// once the year's round is closed, 409 `round_closed`.
 #[utoipa::path(post, path = "/api/v1/subsidy/claims", tag = "subsidy", request_body = ClaimRequest,
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key replay the first answer")),
@@ -136,12 +138,7 @@ pub(crate) async fn submit_claim(
             techtrade_db::write_transaction(conn, |conn| {
                 keyed::once(conn, &user.user_id, key.as_ref(), &fingerprint, StatusCode::CREATED, |conn| {
                     let program = program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
-                    if db::round_of(conn, &request.program_id, request.year)?.is_some() {
-                        return Err(ApiError::new(
-                            ErrorCode::InvalidState,
-                            format!("the {} round of {} is closed", request.year, request.program_id),
-                        ));
-                    }
+                    lock_open_year(conn, program.id(), request.year)?;
                     let (calculation, deals) = compute(conn, program, &request, &organization_id)?;
                     if !calculation.eligible {
                         return Err(ApiError::new(ErrorCode::NotEligible, calculation.explanation.clone()));

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::Programs;
 use crate::claims::{YearUse, program_and_year};
+use crate::open_year::{lock_open_year, round_closed};
 use crate::review::MAX_REASON;
 use crate::rounds::{self, NOTICE_WORKING_DAYS};
 use crate::views::RoundNotice;
@@ -118,10 +119,6 @@ pub(crate) async fn close_round(
     Ok((StatusCode::CREATED, Json(notice)))
 }
 
-pub(crate) fn round_closed() -> ApiError {
-    ApiError::new(ErrorCode::RoundClosed, "this program's round for the year is already closed")
-}
-
 fn changed_meanwhile() -> ApiError {
     ApiError::new(ErrorCode::InvalidState, "a claim changed while the round closed; try again")
 }
@@ -142,9 +139,9 @@ fn money(fen: i64) -> Result<Money, ApiError> {
     Money::from_fen(fen).map_err(ApiError::internal)
 }
 
-/// Writes the round in the lock order (README "Lock order"): the round's
-/// row, the claims it publishes and leaves out, and the audit chain last
-/// of all.
+/// Writes the round in the lock order (README "Lock order"): the year's
+/// lock, then the round's row, the claims it publishes and leaves out, and
+/// the audit chain last of all.
 fn close(
     conn: &mut AnyConnection,
     program: &Program,
@@ -153,9 +150,7 @@ fn close(
     user: &CurrentUser,
     request_id: Option<&str>,
 ) -> Result<SubsidyRound, ApiError> {
-    if db::round_of(conn, program.id(), year)?.is_some() {
-        return Err(round_closed());
-    }
+    lock_open_year(conn, program.id(), year)?;
     let under_review =
         db::claims_of_round(conn, program.id(), year, &ClaimStatus::UNDER_REVIEW.map(ClaimStatus::as_str))?;
     let official_reason = match pending {
@@ -166,8 +161,9 @@ fn close(
     let approved = db::claims_of_round(conn, program.id(), year, &[ClaimStatus::Approved.as_str()])?;
     let now = techtrade_db::now();
     let (round, finals) = new_round(program, year, &approved, user, now)?;
-    // The round's row first: (program, year) is unique, so of two
-    // concurrent closes the second fails here before touching a claim.
+    // (program, year) is unique: should two closes ever pass the lock (a
+    // SQLite file shared by two servers holds no advisory lock), the second
+    // fails here before touching a claim.
     match techtrade_db::write_transaction(conn, |conn| db::insert_round(conn, &round)) {
         Err(error) if techtrade_db::is_unique_violation(&error) => return Err(round_closed()),
         other => other?,

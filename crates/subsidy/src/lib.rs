@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 mod claims;
 mod close;
 mod facts;
+mod open_year;
 mod programs;
 mod review;
 mod rounds;
