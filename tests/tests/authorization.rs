@@ -217,7 +217,9 @@ const TABLE: &[Row] = &[
         r#"{"program_id": "sanming", "year": {year}}"#,
         [401, 403, 403, 403, 201, 201, 201],
     ),
+    row("GET", "/api/v1/subsidy/rounds", "", [200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/api/v1/subsidy/rounds/{round}", "", [200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/subsidy/rounds/{round}/disbursements", "", [401, 403, 403, 403, 200, 200, 200]),
     row("GET", "/api/v1/subsidy/rounds/{round}/export.csv", "", [401, 403, 403, 403, 200, 200, 200]),
     row(
         "POST",

@@ -747,3 +747,75 @@ on_both_databases! {
         }
     }
 }
+
+on_both_databases! {
+    /// The public could read a round's notice only by knowing its id, and
+    /// officials could see its disbursements only in the CSV. Now
+    /// `GET /subsidy/rounds` lists closed rounds for anyone, newest first
+    /// (by program and year, a page at a time), and
+    /// `GET /subsidy/rounds/{id}/disbursements` shows officials which
+    /// awards are paid and which are still to pay.
+    async fn closed_rounds_are_listed_and_their_disbursements_shown(app: TestApp) {
+        let mut programs = vec![small_budget_program()];
+        programs.extend(programs_named("listed", 1));
+        let app = app.with_programs(programs);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let mut claims = Vec::new();
+        for paid in [400 * WAN, 200 * WAN] {
+            claims.push(approved_claim(&app, &m, paid, &first, &second).await);
+        }
+        let close = |program: &str, year: i32| json!({"program_id": program, "year": year});
+        let mut closed = Vec::new();
+        for (program, year) in [("listed-0", year() - 2), ("budget-test", year()), ("listed-0", year() - 1)] {
+            let round = app.post("/api/v1/subsidy/rounds", Some(&first), close(program, year)).await;
+            round.assert_status(201);
+            closed.push(round.json["id"].as_str().unwrap().to_string());
+        }
+
+        let listed = app.get("/api/v1/subsidy/rounds", None).await;
+        listed.assert_status(200);
+        assert_eq!(listed.json["total"], 3);
+        let ids: Vec<&str> = listed.json["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [closed[2].as_str(), closed[1].as_str(), closed[0].as_str()], "newest first");
+        let budget = &listed.json["items"][1];
+        assert_eq!((budget["program_name"].as_str(), budget["year"].as_i64()), (Some("预算测试"), Some(i64::from(year()))));
+        assert_eq!(budget["total_final_fen"], 30 * WAN);
+        assert_eq!(budget["prorated"], false);
+        assert!(budget.get("items").is_none(), "the list is a summary; the notice has the lines");
+
+        let of_program = app.get("/api/v1/subsidy/rounds?program_id=listed-0", None).await;
+        assert_eq!(of_program.json["total"], 2);
+        let of_year = app.get(&format!("/api/v1/subsidy/rounds?program_id=listed-0&year={}", year() - 2), None).await;
+        assert_eq!(of_year.json["items"][0]["id"], closed[0].as_str());
+        assert_eq!(of_year.json["total"], 1);
+        let paged = app.get("/api/v1/subsidy/rounds?per_page=2&page=2", None).await;
+        assert_eq!((paged.json["total"].as_i64(), paged.json["items"].as_array().unwrap().len()), (Some(3), 1));
+        assert_eq!(paged.json["items"][0]["id"], closed[0].as_str());
+        app.get("/api/v1/subsidy/rounds?per_page=0", None).await.assert_problem(400, "invalid_query");
+        app.get("/api/v1/subsidy/rounds?year=last", None).await.assert_problem(400, "invalid_query");
+
+        let path = format!("/api/v1/subsidy/rounds/{}/disbursements", closed[1]);
+        app.get(&path, None).await.assert_problem(401, "unauthenticated");
+        app.get(&path, Some(&claims[0].0.token)).await.assert_problem(403, "forbidden");
+        app.get("/api/v1/subsidy/rounds/no-such-round/disbursements", Some(&first)).await.assert_problem(404, "not_found");
+        let all = app.get(&path, Some(&first)).await;
+        all.assert_status(200);
+        assert_eq!(all.json["total"], 2);
+        let amounts: Vec<i64> = all.json["items"].as_array().unwrap().iter().map(|d| d["amount_fen"].as_i64().unwrap()).collect();
+        assert_eq!(amounts, [20 * WAN, 10 * WAN]);
+        assert_eq!(all.json["items"][0]["claim_id"], claims[0].1.as_str());
+        assert_eq!(all.json["items"][0]["status"], "pending");
+
+        let paid = json!({"paid_on": techtrade_db::today().to_string(), "reference": "国库支付-0002"});
+        let disbursement = all.json["items"][0]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/subsidy/disbursements/{disbursement}/paid"), Some(&second), paid).await.assert_status(200);
+        let still_to_pay = app.get(&format!("{path}?status=pending"), Some(&first)).await;
+        assert_eq!(still_to_pay.json["total"], 1);
+        assert_eq!(still_to_pay.json["items"][0]["claim_id"], claims[1].1.as_str());
+        let done = app.get(&format!("{path}?status=paid"), Some(&first)).await;
+        assert_eq!((done.json["total"].as_i64(), done.json["items"][0]["reference"].as_str()), (Some(1), Some("国库支付-0002")));
+        app.get(&format!("{path}?status=lost"), Some(&first)).await.assert_problem(400, "invalid_query");
+    }
+}

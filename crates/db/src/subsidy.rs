@@ -312,12 +312,35 @@ pub fn round_of(conn: &mut AnyConnection, program_id: &str, year: i32) -> QueryR
         .optional()
 }
 
-/// Every round, newest first.
-pub fn list_rounds(conn: &mut AnyConnection) -> QueryResult<Vec<SubsidyRound>> {
-    subsidy_rounds::table
+/// Which rounds a list request wants.
+#[derive(Debug, Clone, Default)]
+pub struct RoundFilter {
+    pub program_id: Option<String>,
+    pub year: Option<i32>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page of rounds, newest first, and how many match.
+pub fn list_rounds(conn: &mut AnyConnection, filter: &RoundFilter) -> QueryResult<(Vec<SubsidyRound>, i64)> {
+    let query = || {
+        let mut query = subsidy_rounds::table.into_boxed();
+        if let Some(program) = &filter.program_id {
+            query = query.filter(subsidy_rounds::program_id.eq(program.clone()));
+        }
+        if let Some(year) = filter.year {
+            query = query.filter(subsidy_rounds::year.eq(year));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
         .order((subsidy_rounds::closed_at.desc(), subsidy_rounds::id.desc()))
+        .offset(filter.offset)
+        .limit(filter.limit)
         .select(SubsidyRound::as_select())
-        .load(conn)
+        .load(conn)?;
+    Ok((items, total))
 }
 
 /// One claim of a closing round: its final amount and its disbursement.
@@ -475,6 +498,32 @@ pub fn disbursements_of(conn: &mut AnyConnection, round_id: &str) -> QueryResult
         .order((disbursements::created_at.asc(), disbursements::id.asc()))
         .select(Disbursement::as_select())
         .load(conn)
+}
+
+/// A page of a round's disbursements (those in `status` only, when given),
+/// in claim submission order, and how many match.
+pub fn disbursements_page(
+    conn: &mut AnyConnection,
+    round_id: &str,
+    status: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Disbursement>, i64)> {
+    let query = || {
+        let mut query = disbursements::table.into_boxed().filter(disbursements::round_id.eq(round_id.to_string()));
+        if let Some(status) = status {
+            query = query.filter(disbursements::status.eq(status.to_string()));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
+        .order((disbursements::created_at.asc(), disbursements::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Disbursement::as_select())
+        .load(conn)?;
+    Ok((items, total))
 }
 
 /// The claims of a round with their organisation's name and credit code,

@@ -61,6 +61,16 @@ impl ClaimStatus {
 }
 
 vocabulary! {
+    /// Where a closed round's award to one claim is.
+    DisbursementStatus {
+        /// Published, not yet paid out.
+        Pending = "pending",
+        /// Paid out: the transfer is recorded with its date and reference.
+        Paid = "paid",
+    }
+}
+
+vocabulary! {
     /// A reviewer's verdict.
     ReviewDecision { Approve = "approve", Reject = "reject" }
 }

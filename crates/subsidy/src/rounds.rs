@@ -1,5 +1,6 @@
-//! Closed rounds: the public notice (公示), the officials' CSV and the
-//! record of each disbursement. Closing one is `close.rs`.
+//! Closed rounds: the list of them (where to find each year's notice), the
+//! public notice (公示), the officials' CSV, and the disbursements with the
+//! record of each payment. Closing one is `close.rs`.
 
 use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -7,16 +8,19 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use techtrade_db::subsidy::{self as db, Disbursement, SubsidyRound};
+use techtrade_db::subsidy::{self as db, Disbursement, RoundFilter, SubsidyRound};
 use techtrade_db::{AnyConnection, audit};
+use techtrade_domain::claim::DisbursementStatus;
 use techtrade_domain::deal;
 use techtrade_domain::policy::{PartyRole, Program};
 use techtrade_domain::{Money, Violations, text};
-use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Path, RequestId};
-use utoipa::ToSchema;
+use techtrade_web::{
+    ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, PageQuery, Path, Query, RequestId,
+};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::Programs;
-use crate::views::{NoticeLine, RoundNotice};
+use crate::views::{NoticeLine, RoundNotice, RoundView};
 
 type Problem = techtrade_web::error::Problem;
 
@@ -45,20 +49,7 @@ pub(crate) fn notice(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(RoundNotice {
-        prorated: round.total_final_fen < round.total_approved_fen,
-        program_name: program.name().to_string(),
-        id: round.id,
-        program_id: round.program_id,
-        year: round.year,
-        status: round.status,
-        budget_fen: round.budget_fen,
-        total_approved_fen: round.total_approved_fen,
-        total_final_fen: round.total_final_fen,
-        closed_at: round.closed_at,
-        notice_until: round.notice_until,
-        items,
-    })
+    Ok(RoundNotice { round: RoundView::new(round, Some(program)), items })
 }
 
 /// The round and its program, or 404.
@@ -70,6 +61,43 @@ fn load_round<'a>(
     let round = db::find_round(conn, id)?.ok_or_else(|| ApiError::not_found("round"))?;
     let program = programs.iter().find(|p| p.id() == round.program_id);
     Ok((round, program))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListRoundsQuery {
+    /// Only this program's rounds (an id of `GET /api/v1/subsidy/programs`).
+    pub program_id: Option<String>,
+    /// Only the rounds of this claim year.
+    pub year: Option<i32>,
+}
+
+/// Closed rounds, newest first, for anyone: where each year's public notice is.
+#[utoipa::path(get, path = "/api/v1/subsidy/rounds", tag = "subsidy", params(ListRoundsQuery, PageQuery),
+    responses((status = 200, body = Page<RoundView>), (status = 400, body = Problem)))]
+pub(crate) async fn list_rounds(
+    State(state): State<AppState>,
+    Extension(programs): Extension<Programs>,
+    Query(query): Query<ListRoundsQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<RoundView>>> {
+    let page = page.validate()?;
+    let filter =
+        RoundFilter { program_id: query.program_id, year: query.year, offset: page.offset(), limit: page.limit() };
+    state
+        .db
+        .run(move |conn| {
+            let (rounds, total) = db::list_rounds(conn, &filter)?;
+            let items = rounds
+                .into_iter()
+                .map(|round| {
+                    let program = programs.iter().find(|p| p.id() == round.program_id);
+                    RoundView::new(round, program)
+                })
+                .collect();
+            Ok(Json(Page::new(items, total, page)))
+        })
+        .await
 }
 
 /// The public notice (公示) of a closed round: who receives how much.
@@ -174,25 +202,63 @@ pub struct DisbursementView {
     pub claim_id: String,
     pub organization_id: String,
     pub amount_fen: i64,
-    /// `pending` or `paid`.
-    pub status: String,
+    pub status: DisbursementStatus,
     pub paid_on: Option<NaiveDate>,
     pub reference: Option<String>,
 }
 
-impl From<Disbursement> for DisbursementView {
-    fn from(d: Disbursement) -> Self {
-        Self {
+impl TryFrom<Disbursement> for DisbursementView {
+    type Error = ApiError;
+
+    fn try_from(d: Disbursement) -> Result<Self, ApiError> {
+        let status = DisbursementStatus::from_db(&d.status)
+            .ok_or_else(|| ApiError::internal(format!("unknown disbursement status {:?}", d.status)))?;
+        Ok(Self {
             id: d.id,
             round_id: d.round_id,
             claim_id: d.claim_id,
             organization_id: d.organization_id,
             amount_fen: d.amount_fen,
-            status: d.status,
+            status,
             paid_on: d.paid_on,
             reference: d.reference,
-        }
+        })
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListDisbursementsQuery {
+    /// Only the disbursements in this status: `pending` are still to pay.
+    #[param(inline)]
+    pub status: Option<DisbursementStatus>,
+}
+
+/// A closed round's disbursements, in claim submission order, for
+/// officials: which awards are paid and which are still to pay.
+#[utoipa::path(get, path = "/api/v1/subsidy/rounds/{id}/disbursements", tag = "subsidy", security(("bearer" = [])),
+    params(("id" = String, Path), ListDisbursementsQuery, PageQuery),
+    responses((status = 200, body = Page<DisbursementView>), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn list_disbursements(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Query(query): Query<ListDisbursementsQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<DisbursementView>>> {
+    user.require_official()?;
+    let page = page.validate()?;
+    state
+        .db
+        .run(move |conn| {
+            let round = db::find_round(conn, &id)?.ok_or_else(|| ApiError::not_found("round"))?;
+            let status = query.status.map(DisbursementStatus::as_str);
+            let (disbursements, total) = db::disbursements_page(conn, &round.id, status, page.offset(), page.limit())?;
+            let items = disbursements.into_iter().map(DisbursementView::try_from).collect::<Result<_, _>>()?;
+            Ok(Json(Page::new(items, total, page)))
+        })
+        .await
 }
 
 /// An official records that a round's award was paid out.
@@ -227,7 +293,7 @@ pub(crate) async fn record_disbursement(
                         "officials may not record payments to their own organisation",
                     ));
                 }
-                disbursement.status = "paid".into();
+                disbursement.status = DisbursementStatus::Paid.as_str().into();
                 disbursement.paid_on = Some(paid_on);
                 disbursement.reference = Some(reference);
                 disbursement.recorded_by = Some(user.user_id.clone());
@@ -257,7 +323,7 @@ pub(crate) async fn record_disbursement(
                         request_id: request_id.as_deref(),
                     },
                 )?;
-                Ok(Json(DisbursementView::from(disbursement)))
+                DisbursementView::try_from(disbursement).map(Json)
             })
         })
         .await

@@ -3,9 +3,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use techtrade_db::AnyConnection;
-use techtrade_db::subsidy::{self as db, ClaimReview, SubsidyClaim};
+use techtrade_db::subsidy::{self as db, ClaimReview, SubsidyClaim, SubsidyRound};
 use techtrade_domain::claim::ClaimStatus;
-use techtrade_domain::policy::PartyRole;
+use techtrade_domain::policy::{PartyRole, Program};
 use techtrade_web::ApiError;
 use utoipa::ToSchema;
 
@@ -115,11 +115,12 @@ pub struct NoticeLine {
     pub final_amount_fen: i64,
 }
 
-/// A closed round as the public notice shows it; readable without login.
+/// A closed round: what it paid in all. Public, like its notice.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RoundNotice {
+pub struct RoundView {
     pub id: String,
     pub program_id: String,
+    /// The program's name; its id when the program is no longer in force.
     pub program_name: String,
     pub year: i32,
     /// `publicized`.
@@ -133,5 +134,30 @@ pub struct RoundNotice {
     pub closed_at: NaiveDateTime,
     /// The last day of the notice period.
     pub notice_until: Option<NaiveDate>,
+}
+
+impl RoundView {
+    pub fn new(round: SubsidyRound, program: Option<&Program>) -> Self {
+        Self {
+            prorated: round.total_final_fen < round.total_approved_fen,
+            program_name: program.map_or_else(|| round.program_id.clone(), |p| p.name().to_string()),
+            id: round.id,
+            program_id: round.program_id,
+            year: round.year,
+            status: round.status,
+            budget_fen: round.budget_fen,
+            total_approved_fen: round.total_approved_fen,
+            total_final_fen: round.total_final_fen,
+            closed_at: round.closed_at,
+            notice_until: round.notice_until,
+        }
+    }
+}
+
+/// A closed round as the public notice shows it; readable without login.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoundNotice {
+    #[serde(flatten)]
+    pub round: RoundView,
     pub items: Vec<NoticeLine>,
 }
