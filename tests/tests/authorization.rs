@@ -19,7 +19,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use axum::http::Method;
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use serde_json::{Value, json};
 use techtrade_domain::Role;
 use techtrade_tests::{TestApp, TestOrg, on_both_databases, unique};
@@ -81,7 +81,11 @@ const OFFER: &str = r#"{"amount_fen": 90000000, "trade_mode": "assignment", "ter
 const CONTRACT: &str = r#"{"category": "transfer", "total_amount_fen": 1000000, "non_technical_amount_fen": 200000,
     "signed_on": "{today}", "related_party": false}"#;
 const PAYMENT: &str = r#"{"method": "offline", "amount_fen": 1000000, "paid_on": "{today}", "reference": "ICBC-0001"}"#;
-const CLAIM: &str = r#"{"program_id": "qinghai", "year": {this_year}, "role": "seller"}"#;
+/// The completed deal's payment, dated in the year claimed for.
+const PAYMENT_LAST_YEAR: &str =
+    r#"{"method": "offline", "amount_fen": 1000000, "paid_on": "{last_year_day}", "reference": "ICBC-0002"}"#;
+/// Claims for a year open once it has ended: the claim is for last year.
+const CLAIM: &str = r#"{"program_id": "qinghai", "year": {last_year}, "role": "seller"}"#;
 
 /// The whole matrix. Columns: anonymous, owner, counterparty, stranger,
 /// official, official of the owner, admin.
@@ -213,7 +217,7 @@ const TABLE: &[Row] = &[
     // Subsidy: the owner is the claimant.
     row("GET", "/api/v1/subsidy/programs", "", [200, 200, 200, 200, 200, 200, 200]),
     row("POST", "/api/v1/subsidy/claims/preview", CLAIM, [401, 200, 200, 200, 403, 200, 403]),
-    // The owner sold something this year; the counterparty and the stranger did not.
+    // The owner sold something last year; the counterparty and the stranger did not.
     row_after("{completed_deal}", "POST", "/api/v1/subsidy/claims", CLAIM, [401, 201, 422, 422, 403, 201, 403]),
     row("GET", "/api/v1/subsidy/claims", "", [401, 200, 200, 200, 200, 200, 200]),
     row("GET", "/api/v1/subsidy/claims/{claim}", "", [401, 200, 404, 404, 200, 200, 200]),
@@ -229,7 +233,9 @@ const TABLE: &[Row] = &[
         r#"{"program_id": "sanming", "year": {year}}"#,
         [401, 403, 403, 403, 201, 201, 201],
     ),
+    row("GET", "/api/v1/subsidy/rounds", "", [200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/api/v1/subsidy/rounds/{round}", "", [200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/subsidy/rounds/{round}/disbursements", "", [401, 403, 403, 403, 200, 200, 200]),
     row("GET", "/api/v1/subsidy/rounds/{round}/export.csv", "", [401, 403, 403, 403, 200, 200, 200]),
     row(
         "POST",
@@ -329,7 +335,9 @@ impl<'a> World<'a> {
             "email" => format!("new{n}@example.cn"),
             "credit_code" => techtrade_tests::credit_code(),
             "today" => today(),
-            "this_year" => Utc::now().year().to_string(),
+            "this_year" => techtrade_db::today().year().to_string(),
+            "last_year" => (techtrade_db::today().year() - 1).to_string(),
+            "last_year_day" => format!("{}-06-30", techtrade_db::today().year() - 1),
             "year" => self.years.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_string(),
             "owner_org" => self.owner.id.clone(),
             "owner_email" => self.owner.email.clone(),
@@ -423,7 +431,7 @@ impl<'a> World<'a> {
             self.post_ok(&seller, &format!("/api/v1/deals/{id}/contract"), CONTRACT, 200).await;
         }
         if steps >= 3 {
-            let payment = self.post_ok(&buyer, &format!("/api/v1/deals/{id}/payments"), PAYMENT, 201).await;
+            let payment = self.post_ok(&buyer, &format!("/api/v1/deals/{id}/payments"), PAYMENT_LAST_YEAR, 201).await;
             let payment = payment["id"].as_str().unwrap().to_string();
             self.post_ok(&seller, &format!("/api/v1/payments/{payment}/confirm"), "", 200).await;
             let registration = r#"{"decision": "register", "registered_technology_amount_fen": 800000}"#;
@@ -452,7 +460,7 @@ impl<'a> World<'a> {
     }
 
     /// The owner's submitted claim as seller under Qinghai's program, on a
-    /// completed deal of this year.
+    /// completed deal paid last year.
     async fn claim(&mut self) -> String {
         self.once("completed_deal", |w| Box::pin(w.deal("completed"))).await;
         let owner = self.owner.token.clone();

@@ -100,34 +100,39 @@ on_both_databases! {
         app.request(axum::http::Method::POST, &format!("/api/v1/listings/{listing_id}/submit"), Some(&seller.token), None).await.assert_status(200);
         app.post(&format!("/api/v1/listings/{listing_id}/review"), Some(&official), json!({"decision": "approve"})).await.assert_status(200);
 
-        let today = chrono::Utc::now().date_naive().to_string();
+        // Claims for a year open once it has ended: the deal is of last year.
+        let year = chrono::Datelike::year(&techtrade_db::today()) - 1;
+        let in_year = format!("{year}-06-30");
         let opened = app.post("/api/v1/deals", Some(&buyer.token), json!({"listing_id": listing_id, "offer": {"amount_fen": 100_000_000, "trade_mode": "assignment"}})).await;
         opened.assert_status(201);
         let deal = opened.json["id"].as_str().unwrap().to_string();
         let at = |action: &str| format!("/api/v1/deals/{deal}/{action}");
         app.post(&at("offers"), Some(&seller.token), json!({"amount_fen": 120_000_000, "trade_mode": "assignment"})).await.assert_status(201);
         app.post(&at("accept"), Some(&buyer.token), json!({})).await.assert_status(200);
-        let contract = json!({"category": "transfer", "total_amount_fen": 120_000_000, "non_technical_amount_fen": 0, "signed_on": today, "related_party": false});
+        let contract = json!({"category": "transfer", "total_amount_fen": 120_000_000, "non_technical_amount_fen": 0, "signed_on": in_year, "related_party": false});
         app.post(&at("contract"), Some(&seller.token), contract).await.assert_status(200);
         app.post(&at("registration"), Some(&official), json!({"decision": "register", "registered_technology_amount_fen": 120_000_000})).await.assert_status(200);
-        let payment = app.post(&at("payments"), Some(&buyer.token), json!({"method": "offline", "amount_fen": 120_000_000, "paid_on": today, "reference": "ICBC-1"})).await;
+        let payment = app.post(&at("payments"), Some(&buyer.token), json!({"method": "offline", "amount_fen": 120_000_000, "paid_on": in_year, "reference": "ICBC-1"})).await;
         let payment_id = payment.json["id"].as_str().unwrap();
         app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&seller.token), json!({})).await.assert_status(200);
 
-        let year = chrono::Datelike::year(&chrono::Utc::now());
         let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"})).await;
         claim.assert_status(201);
         let review = format!("/api/v1/subsidy/claims/{}/review", claim.json["id"].as_str().unwrap());
         app.post(&review, Some(&official), json!({"decision": "approve"})).await.assert_status(200);
         app.post(&review, Some(&second), json!({"decision": "approve"})).await.assert_status(200);
         app.post("/api/v1/subsidy/rounds", Some(&official), json!({"program_id": "nanjing-2021", "year": year})).await.assert_status(201);
+        // The seller's claim under Sanming's program is still at level 1 when that round closes without it.
+        let left_out = app.post("/api/v1/subsidy/claims", Some(&seller.token), json!({"program_id": "sanming", "year": year, "role": "seller"})).await;
+        left_out.assert_status(201);
+        app.post("/api/v1/subsidy/rounds", Some(&official), json!({"program_id": "sanming", "year": year, "pending": "exclude"})).await.assert_status(201);
 
         let report = worker(&app, &sink).run_until_idle().await.unwrap();
         assert_eq!(report.failed + report.unknown, 0, "{report:?}");
         assert_eq!(
             templates_planned(&app),
             [
-                "claim_reviewed", "contract_registered", "contract_signed", "counter_offer", "deal_agreed",
+                "claim_not_in_round", "claim_reviewed", "contract_registered", "contract_signed", "counter_offer", "deal_agreed",
                 "deal_completed", "item_approved", "offer_received", "payment_confirmed", "payment_recorded",
                 "review_claim", "review_item", "review_registration", "round_publicized", "welcome",
             ]
@@ -140,13 +145,17 @@ on_both_databases! {
             .filter(|m| m.rcpt_tos.iter().all(|r| r.ends_with("@kjt.qinghai.gov.cn")))
             .map(|m| m.subject.as_str())
             .collect();
-        for prefix in ["待审核成果", "待认定登记", "待初审", "待复审"] {
-            assert_eq!(to_officials.iter().filter(|s| s.starts_with(prefix)).count(), 2, "{prefix}: {to_officials:?}");
+        // Two claims await level 1 (the buyer's and the seller's), one level 2.
+        for (prefix, claims) in [("待审核成果", 1), ("待认定登记", 1), ("待初审", 2), ("待复审", 1)] {
+            let sent = to_officials.iter().filter(|s| s.starts_with(prefix)).count();
+            assert_eq!(sent, 2 * claims, "{prefix}: {to_officials:?}");
         }
         let to_buyer: Vec<&str> = messages.iter().filter(|m| m.rcpt_tos == [buyer.email.clone()]).map(|m| m.subject.as_str()).collect();
         // The buyer hears of the counter-offer, not of its own opening offer.
         assert!(to_buyer.iter().any(|s| s.contains("还价") || s.contains("报价")), "{to_buyer:?}");
         assert!(to_buyer.iter().any(|s| s.contains("登记")), "{to_buyer:?}");
+        let to_seller: Vec<&str> = messages.iter().filter(|m| m.rcpt_tos == [seller.email.clone()]).map(|m| m.subject.as_str()).collect();
+        assert!(to_seller.iter().any(|s| s.starts_with("补助申请未纳入本年度轮次")), "{to_seller:?}");
         assert!(messages.iter().all(|m| m.text.as_deref().is_some_and(|t| !t.is_empty())));
     }
 }

@@ -76,6 +76,21 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
+/// The values of an enumerated schema, however it is wrapped (`oneOf`
+/// with `null` for an optional parameter, a `$ref` to a component).
+fn enum_values(doc: &Value, schema: &Value) -> Vec<String> {
+    let schema = resolve(doc, schema);
+    if let Some(values) = schema["enum"].as_array() {
+        return values.iter().filter_map(|v| v.as_str().map(String::from)).collect();
+    }
+    ["oneOf", "anyOf", "allOf"]
+        .iter()
+        .filter_map(|key| schema[*key].as_array())
+        .flatten()
+        .flat_map(|part| enum_values(doc, part))
+        .collect()
+}
+
 on_both_databases! {
     async fn the_openapi_document_lists_every_route_with_its_schemas(app: TestApp) {
         let response = app.get("/api/openapi.json", None).await;
@@ -135,6 +150,8 @@ on_both_databases! {
             ("post", "/api/v1/payments/{id}/cancel", None, "200"),
             ("post", "/api/v1/subsidy/rounds", Some("CloseRoundRequest"), "201"),
             ("get", "/api/v1/subsidy/rounds/{id}", None, "200"),
+            ("get", "/api/v1/subsidy/rounds", None, "200"),
+            ("get", "/api/v1/subsidy/rounds/{id}/disbursements", None, "200"),
             ("post", "/api/v1/subsidy/disbursements/{id}/paid", Some("DisbursementRequest"), "200"),
             ("post", "/api/v1/subsidy/simulate", Some("SimulateRequest"), "200"),
             ("get", "/api/v1/demands/{id}/matches", None, "200"),
@@ -166,6 +183,16 @@ on_both_databases! {
                 let described = resolved["properties"].is_object() || resolved["allOf"].is_array();
                 assert!(described, "{method} {path} {success} has a schema: {resolved}");
             }
+        }
+        // Enumerated query parameters list their values.
+        for (path, name, values) in [
+            ("/api/v1/subsidy/claims", "status", &["submitted", "first_approved", "approved", "rejected", "publicized", "not_in_round"][..]),
+            ("/api/v1/subsidy/rounds/{id}/disbursements", "status", &["pending", "paid"][..]),
+        ] {
+            let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+            let param = params.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{path} ?{name}"));
+            let listed = enum_values(doc, &param["schema"]);
+            assert_eq!(listed, values, "{path} ?{name}: {param}");
         }
         let problem = &doc["components"]["schemas"]["Problem"]["properties"];
         for field in ["type", "title", "status", "detail", "code", "errors"] {

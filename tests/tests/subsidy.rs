@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use chrono::Datelike;
 use serde_json::{Value, json};
 use techtrade_accounts::NewUser;
 use techtrade_domain::Role;
@@ -65,8 +66,58 @@ async fn market(app: &TestApp) -> Market {
     Market { seller, official, listing_id }
 }
 
-/// A deal between `buyer` and the market's seller, registered with the
-/// technology amount (total − non-technical) and paid `paid` fen today.
+/// The year the tests claim for: the last one that has ended on the
+/// market's (Beijing) calendar, so that claims for it are open.
+fn year() -> i32 {
+    techtrade_db::today().year() - 1
+}
+
+/// A day of `year`, as the API takes dates.
+fn day_in(year: i32) -> String {
+    format!("{year}-06-30")
+}
+
+/// `payer` records an offline payment of `amount` fen on deal `id`, dated
+/// `paid_on`, and the seller confirms it.
+async fn pay(app: &TestApp, m: &Market, payer: &TestOrg, id: &str, amount: i64, paid_on: &str) {
+    let payment = json!({"method": "offline", "amount_fen": amount, "paid_on": paid_on,
+                         "reference": format!("BANK-{}", techtrade_tests::unique())});
+    let recorded = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&payer.token), payment).await;
+    recorded.assert_status(201);
+    let payment_id = recorded.json["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
+        .await
+        .assert_status(200);
+}
+
+/// A deal between `buyer` and the market's seller, signed early in the year
+/// before the claim year, registered with the technology amount (total −
+/// non-technical), with nothing paid yet.
+async fn registered_deal(
+    app: &TestApp,
+    m: &Market,
+    buyer: &TestOrg,
+    total: i64,
+    non_technical: i64,
+    related: bool,
+) -> String {
+    let offer =
+        json!({"listing_id": m.listing_id, "offer": {"amount_fen": total, "trade_mode": "nonexclusive_license"}});
+    let opened = app.post("/api/v1/deals", Some(&buyer.token), offer).await;
+    opened.assert_status(201);
+    let id = opened.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/deals/{id}/accept"), Some(&m.seller.token), json!({})).await.assert_status(200);
+    let contract = json!({
+        "category": "license", "total_amount_fen": total, "non_technical_amount_fen": non_technical,
+        "signed_on": format!("{}-01-15", year() - 1), "related_party": related,
+    });
+    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
+    let registration = json!({"decision": "register", "registered_technology_amount_fen": total - non_technical});
+    app.post(&format!("/api/v1/deals/{id}/registration"), Some(&m.official), registration).await.assert_status(200);
+    id
+}
+
+/// A registered deal (as [`registered_deal`]) paid `paid` fen in the claim year.
 async fn paid_deal(
     app: &TestApp,
     m: &Market,
@@ -76,35 +127,11 @@ async fn paid_deal(
     paid: i64,
     related: bool,
 ) -> String {
-    let offer =
-        json!({"listing_id": m.listing_id, "offer": {"amount_fen": total, "trade_mode": "nonexclusive_license"}});
-    let opened = app.post("/api/v1/deals", Some(&buyer.token), offer).await;
-    opened.assert_status(201);
-    let id = opened.json["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/deals/{id}/accept"), Some(&m.seller.token), json!({})).await.assert_status(200);
-    let today = chrono::Utc::now().date_naive().to_string();
-    let contract = json!({
-        "category": "license", "total_amount_fen": total, "non_technical_amount_fen": non_technical,
-        "signed_on": today, "related_party": related,
-    });
-    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
-    let registration = json!({"decision": "register", "registered_technology_amount_fen": total - non_technical});
-    app.post(&format!("/api/v1/deals/{id}/registration"), Some(&m.official), registration).await.assert_status(200);
+    let id = registered_deal(app, m, buyer, total, non_technical, related).await;
     if paid > 0 {
-        let payment =
-            json!({"method": "offline", "amount_fen": paid, "paid_on": today, "reference": format!("BANK-{id}")});
-        let recorded = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&buyer.token), payment).await;
-        recorded.assert_status(201);
-        let payment_id = recorded.json["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
-            .await
-            .assert_status(200);
+        pay(app, m, buyer, &id, paid, &day_in(year())).await;
     }
     id
-}
-
-fn year() -> i32 {
-    chrono::Datelike::year(&chrono::Utc::now())
 }
 
 fn claim_body(program: &str, role: &str) -> Value {
@@ -196,10 +223,7 @@ on_both_databases! {
         app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body("nanjing-2021", "buyer")).await.assert_problem(409, "already_claimed");
 
         // More is paid later: the preview sees it, the claim does not change.
-        let payment = json!({"method": "offline", "amount_fen": 200 * WAN, "paid_on": chrono::Utc::now().date_naive().to_string(), "reference": "BANK-2"});
-        let recorded = app.post(&format!("/api/v1/deals/{deal}/payments"), Some(&buyer.token), payment).await;
-        let payment_id = recorded.json["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        pay(&app, &m, &buyer, &deal, 200 * WAN, &day_in(year())).await;
         assert_eq!(preview(&app, &buyer, "nanjing-2021", "buyer").await.json["amount_fen"], 20 * WAN);
         let id = submitted.json["id"].as_str().unwrap();
         let stored = app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&buyer.token)).await;
@@ -331,7 +355,9 @@ on_both_databases! {
         let pending = app.post("/api/v1/subsidy/claims", Some(&late.token), claim_body("budget-test", "buyer")).await;
         pending.assert_status(201);
 
-        let close = json!({"program_id": "budget-test", "year": year()});
+        // (Changed rule: a claim still under review stops the close, unless the
+        // official leaves it out; the round used to close and strand it.)
+        let close = json!({"program_id": "budget-test", "year": year(), "pending": "exclude"});
         app.post("/api/v1/subsidy/rounds", Some(&claims[0].0.token), close.clone()).await.assert_problem(403, "forbidden");
         let (a, b) = tokio::join!(
             app.post("/api/v1/subsidy/rounds", Some(&first), close.clone()),
@@ -364,16 +390,20 @@ on_both_databases! {
         assert!(lines[0].starts_with("claim_id,organization,credit_code,role"));
         assert!(lines[1].contains(",40000000,400000.00,"), "{}", lines[1]);
 
-        // Claims of the round are publicised; the one left at level 1 can no longer be reviewed.
+        // Claims of the round are publicised; the one left at level 1 is out of it, for good.
         let claim = app.get(&format!("/api/v1/subsidy/claims/{}", claims[1].1), Some(&claims[1].0.token)).await;
         assert_eq!(claim.json["status"], "publicized");
         assert_eq!(claim.json["final_amount_fen"], 33_333_333);
+        let left_out = app.get(&format!("/api/v1/subsidy/claims/{}", pending.json["id"].as_str().unwrap()), Some(&late.token)).await;
+        assert_eq!(left_out.json["status"], "not_in_round");
+        assert_eq!(left_out.json["final_amount_fen"], Value::Null);
+        // (Changed: a review in a closed year is refused as round_closed, not invalid_state.)
         let late_path = format!("/api/v1/subsidy/claims/{}/review", pending.json["id"].as_str().unwrap());
-        app.post(&late_path, Some(&first), json!({"decision": "approve"})).await.assert_problem(409, "invalid_state");
+        app.post(&late_path, Some(&first), json!({"decision": "approve"})).await.assert_problem(409, "round_closed");
 
         // Disbursements are recorded once.
         let disbursement = lines[1].split(',').nth(8).unwrap().to_string();
-        let paid = json!({"paid_on": chrono::Utc::now().date_naive().to_string(), "reference": "国库支付-0001"});
+        let paid = json!({"paid_on": techtrade_db::today().to_string(), "reference": "国库支付-0001"});
         let recorded = app.post(&format!("/api/v1/subsidy/disbursements/{disbursement}/paid"), Some(&first), paid.clone()).await;
         recorded.assert_status(200);
         assert_eq!(recorded.json["status"], "paid");
@@ -432,14 +462,360 @@ on_both_databases! {
         let reasons = &response.json["ineligible"][0]["reasons"];
         assert_eq!(reasons[0]["code"], "not_completed", "{reasons}");
 
-        let today = chrono::Utc::now().date_naive().to_string();
-        let rest = json!({"method": "offline", "amount_fen": 100 * WAN, "paid_on": today, "reference": "BANK-REST"});
-        let recorded = app.post(&format!("/api/v1/deals/{deal}/payments"), Some(&buyer.token), rest).await;
-        let payment_id = recorded.json["id"].as_str().unwrap();
-        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        pay(&app, &m, &buyer, &deal, 100 * WAN, &day_in(year())).await;
         let response = preview(&app, &buyer, "qinghai", "buyer").await;
         assert_eq!(response.json["eligible"], true, "{}", response.text);
         // The placeholder rate of 1% on the 200万 paid in the year.
         assert_eq!(response.json["amount_fen"], 2 * WAN);
+    }
+}
+
+on_both_databases! {
+    /// A registration of 100万 paid 75万 in one year and 75万 in the next:
+    /// the paid technology amount is 75万, then 25万, never 150万 on 100万
+    /// registered. Before, each year's payments were capped on their own,
+    /// so both years counted 75万 (and Nanjing paid 3.75万 twice).
+    async fn a_registered_amount_paid_over_two_years_is_counted_once(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        let (first, second) = (year() - 1, year());
+        let deal = registered_deal(&app, &m, &buyer, 150 * WAN, 50 * WAN, false).await;
+        pay(&app, &m, &buyer, &deal, 75 * WAN, &day_in(first)).await;
+        pay(&app, &m, &buyer, &deal, 75 * WAN, &day_in(second)).await;
+
+        let preview_for = |year: i32| {
+            app.post("/api/v1/subsidy/claims/preview", Some(&buyer.token), json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"}))
+        };
+        let earlier = preview_for(first).await;
+        earlier.assert_status(200);
+        assert_eq!(earlier.json["lines"][0]["base_fen"], 75 * WAN, "{}", earlier.text);
+        assert_eq!(earlier.json["amount_fen"], 75 * WAN / 20);
+        let later = preview_for(second).await;
+        later.assert_status(200);
+        assert_eq!(later.json["lines"][0]["base_fen"], 25 * WAN, "{}", later.text);
+        assert_eq!(later.json["amount_fen"], 25 * WAN / 20);
+        let explanation = later.json["lines"][0]["explanation"].as_str().unwrap();
+        assert!(
+            explanation.contains(&format!("250,000.00 (1,000,000.00 through {second} less 750,000.00 counted in earlier years)")),
+            "{explanation}"
+        );
+    }
+}
+
+on_both_databases! {
+    /// A claim for a year may be submitted once the year has ended (1
+    /// January of the next year, Beijing date) or from the day the program
+    /// sets; a preview stays open as a what-if. Before, a claim for the
+    /// current year was accepted at once, and, one per organisation,
+    /// program, year and role, it shut out the rest of the year's deals.
+    async fn claims_for_a_year_open_once_it_has_ended(app: TestApp) {
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        let this_year = techtrade_db::today().year();
+        let deal = registered_deal(&app, &m, &buyer, 400 * WAN, 0, false).await;
+        pay(&app, &m, &buyer, &deal, 100 * WAN, &day_in(year())).await;
+        pay(&app, &m, &buyer, &deal, 200 * WAN, &techtrade_db::today().to_string()).await;
+        let body = |year: i32| json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"});
+
+        let so_far = app.post("/api/v1/subsidy/claims/preview", Some(&buyer.token), body(this_year)).await;
+        so_far.assert_status(200);
+        assert_eq!(so_far.json["amount_fen"], 10 * WAN, "5% of the year so far: {}", so_far.text);
+        let early = app.post("/api/v1/subsidy/claims", Some(&buyer.token), body(this_year)).await;
+        early.assert_problem(422, "validation_failed");
+        assert_eq!(early.error_fields(), ["year"]);
+        assert_eq!(early.json["errors"][0]["code"], "claims_not_open");
+        let opens = format!("{}-01-01", this_year + 1);
+        assert!(early.json["errors"][0]["message"].as_str().unwrap().contains(&opens), "{}", early.text);
+        let (_, official) = app.staff(Role::Official).await;
+        let round = app.post("/api/v1/subsidy/rounds", Some(&official), json!({"program_id": "nanjing-2021", "year": this_year})).await;
+        round.assert_problem(422, "validation_failed");
+        assert_eq!(round.json["errors"][0]["code"], "claims_not_open");
+
+        let last = app.post("/api/v1/subsidy/claims", Some(&buyer.token), body(year())).await;
+        last.assert_status(201);
+        assert_eq!(last.json["computed_amount_fen"], 5 * WAN);
+        let programs = app.get("/api/v1/subsidy/programs", None).await;
+        assert_eq!(programs.json["items"][0]["claims_open_on"], "01-01");
+    }
+}
+
+on_both_databases! {
+    /// A program may open a year's claims later than 1 January
+    /// (`claims_open_on`); until then a claim for last year is refused too.
+    async fn a_program_sets_the_day_its_claims_open(app: TestApp) {
+        let late = Program::from_toml(
+            r#"
+            id = "late"
+            name = "晚开放计划"
+            claims_open_on = "12-31"
+            [[rules]]
+            id = "buyer"
+            role = "buyer"
+            rate = "5%"
+            "#,
+        )
+        .unwrap();
+        let app = app.with_programs(vec![late]);
+        let m = market(&app).await;
+        let buyer = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &buyer, 100 * WAN, 0, 100 * WAN, false).await;
+        let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), json!({"program_id": "late", "year": year(), "role": "buyer"})).await;
+        let today = techtrade_db::today();
+        if (today.month(), today.day()) == (12, 31) {
+            claim.assert_status(201);
+        } else {
+            claim.assert_problem(422, "validation_failed");
+            assert_eq!(claim.json["errors"][0]["code"], "claims_not_open");
+            assert!(claim.text.contains(&format!("{}-12-31", year() + 1)), "{}", claim.text);
+        }
+        assert_eq!(app.get("/api/v1/subsidy/programs", None).await.json["items"][0]["claims_open_on"], "12-31");
+    }
+}
+
+/// The events of `event_type` in the outbox, as JSON.
+fn events(app: &TestApp, event_type: &str) -> Vec<Value> {
+    let mut conn = app.database.connect();
+    techtrade_db::outbox::events_after(&mut conn, 0, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == event_type)
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect()
+}
+
+on_both_databases! {
+    /// Closing a round with claims still under review used to take the
+    /// approved ones only and leave the others `submitted` or
+    /// `first_approved` for ever (never reviewable again, never claimable
+    /// again). Now the close answers 409 `claims_pending` naming them, or,
+    /// with `"pending": "exclude"`, closes them as `not_in_round` with a
+    /// reason, an audit entry and an event (their claimants' email) each.
+    async fn claims_under_review_stop_the_close_unless_left_out(app: TestApp) {
+        let app = app.with_programs(vec![small_budget_program()]);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let (approved_org, approved) = approved_claim(&app, &m, 200 * WAN, &first, &second).await;
+        let mut waiting = Vec::new();
+        for level_one in [false, true] {
+            let org = app.register_org("enterprise").await;
+            paid_deal(&app, &m, &org, 100 * WAN, 0, 100 * WAN, false).await;
+            let claim = app.post("/api/v1/subsidy/claims", Some(&org.token), claim_body("budget-test", "buyer")).await;
+            let id = claim.json["id"].as_str().unwrap().to_string();
+            if level_one {
+                app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&first), json!({"decision": "approve"})).await.assert_status(200);
+            }
+            waiting.push((org, id));
+        }
+
+        let rounds = "/api/v1/subsidy/rounds";
+        let close = json!({"program_id": "budget-test", "year": year()});
+        let refused = app.post(rounds, Some(&first), close.clone()).await;
+        refused.assert_problem(409, "claims_pending");
+        assert_eq!(
+            refused.json["errors"],
+            json!([
+                {"field": "pending", "code": "submitted", "message": waiting[0].1},
+                {"field": "pending", "code": "first_approved", "message": waiting[1].1},
+            ]),
+            "{}", refused.text
+        );
+        // Nothing was closed: the approved claim still waits for the round.
+        let still = app.get(&format!("/api/v1/subsidy/claims/{approved}"), Some(&approved_org.token)).await;
+        assert_eq!(still.json["status"], "approved");
+
+        // A reason goes with "exclude" and is bounded.
+        let unused = app.post(rounds, Some(&first), json!({"program_id": "budget-test", "year": year(), "reason": "x"})).await;
+        unused.assert_problem(422, "validation_failed");
+        assert_eq!(unused.error_fields(), ["reason"]);
+        let bad = app.post(rounds, Some(&first), json!({"program_id": "budget-test", "year": year(), "pending": "ignore"})).await;
+        assert!(bad.status.is_client_error(), "{}", bad.text);
+
+        let reason = "补正材料逾期未提交";
+        let closed = app.post(rounds, Some(&first), json!({"program_id": "budget-test", "year": year(), "pending": "exclude", "reason": reason})).await;
+        closed.assert_status(201);
+        assert_eq!(closed.json["items"].as_array().unwrap().len(), 1, "only the approved claim is on the notice");
+        for (org, id) in &waiting {
+            let claim = app.get(&format!("/api/v1/subsidy/claims/{id}"), Some(&org.token)).await;
+            assert_eq!((claim.json["status"].as_str(), claim.json["status_reason"].as_str()), (Some("not_in_round"), Some(reason)));
+            app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&second), json!({"decision": "approve"})).await.assert_problem(409, "round_closed");
+            app.post("/api/v1/subsidy/claims", Some(&org.token), claim_body("budget-test", "buyer")).await.assert_problem(409, "round_closed");
+        }
+        let listed = app.get("/api/v1/subsidy/claims?status=not_in_round", Some(&first)).await;
+        assert_eq!(listed.json["total"], 2);
+
+        // One event (the claimant's email) and one audit entry per claim left out.
+        let left_out = events(&app, "claim.not_in_round");
+        assert_eq!(left_out.len(), 2);
+        assert_eq!((left_out[0]["claim_id"].as_str(), left_out[0]["awaiting_level"].as_i64()), (Some(waiting[0].1.as_str()), Some(1)));
+        assert_eq!((left_out[1]["from"].as_str(), left_out[1]["awaiting_level"].as_i64()), (Some("first_approved"), Some(2)));
+        assert_eq!(left_out[1]["reason"], reason);
+        assert_eq!(left_out[1]["round_id"], closed.json["id"]);
+        let round = &events(&app, "round.publicized")[0];
+        assert_eq!(round["not_in_round_claim_ids"], json!([waiting[0].1, waiting[1].1]));
+        let mut conn = app.database.connect();
+        for (_, id) in &waiting {
+            let entries = techtrade_db::audit::history(&mut conn, "claim", id).unwrap();
+            let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+            assert!(actions.contains(&"claim.leave_out"), "{actions:?}");
+        }
+    }
+}
+
+/// Programs like [`small_budget_program`] under ids of their own, one per
+/// round a test closes.
+fn programs_named(prefix: &str, count: usize) -> Vec<Program> {
+    (0..count)
+        .map(|i| {
+            Program::from_toml(&format!(
+                "id = \"{prefix}-{i}\"\nname = \"并发测试{i}\"\n[[rules]]\nid = \"buyer\"\nrole = \"buyer\"\nrate = \"5%\"\n"
+            ))
+            .unwrap()
+        })
+        .collect()
+}
+
+on_both_databases! {
+    /// A level-2 approval racing the round's close, and a submission racing
+    /// it: on PostgreSQL either could commit into the year the close had
+    /// just closed (the review checked for a round before the close
+    /// committed one), leaving an approved or submitted claim in a closed
+    /// year, or failing one side with a stray invalid_state. Both paths now
+    /// take the program-year lock: the close sees the claim as it finally
+    /// is, or the other request finds the round closed (409 round_closed).
+    async fn reviews_and_submissions_never_interleave_with_a_close(app: TestApp) {
+        const RACES: usize = 6;
+        let mut programs = programs_named("review-race", RACES);
+        programs.extend(programs_named("submit-race", RACES));
+        let app = app.with_programs(programs);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let buyer = app.register_org("enterprise").await;
+        paid_deal(&app, &m, &buyer, 100 * WAN, 0, 100 * WAN, false).await;
+        let claim_path = |id: &str| format!("/api/v1/subsidy/claims/{id}");
+
+        for i in 0..RACES {
+            let program = format!("review-race-{i}");
+            let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body(&program, "buyer")).await;
+            claim.assert_status(201);
+            let id = claim.json["id"].as_str().unwrap().to_string();
+            app.post(&format!("{}/review", claim_path(&id)), Some(&first), json!({"decision": "approve"})).await.assert_status(200);
+
+            let close = json!({"program_id": program, "year": year(), "pending": "exclude"});
+            let review_path = format!("{}/review", claim_path(&id));
+            let (review, closed) = tokio::join!(
+                app.post(&review_path, Some(&second), json!({"decision": "approve"})),
+                app.post("/api/v1/subsidy/rounds", Some(&first), close),
+            );
+            closed.assert_status(201);
+            let status = app.get(&claim_path(&id), Some(&buyer.token)).await.json["status"].clone();
+            match review.status.as_u16() {
+                200 => assert_eq!(status, "publicized", "approved before the close: in the round"),
+                409 => {
+                    review.assert_problem(409, "round_closed");
+                    assert_eq!(status, "not_in_round", "the close came first: left out");
+                }
+                other => panic!("review answered {other}: {}", review.text),
+            }
+        }
+
+        for i in 0..RACES {
+            let program = format!("submit-race-{i}");
+            let close = json!({"program_id": program, "year": year(), "pending": "exclude"});
+            let (submitted, closed) = tokio::join!(
+                app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body(&program, "buyer")),
+                app.post("/api/v1/subsidy/rounds", Some(&first), close),
+            );
+            closed.assert_status(201);
+            match submitted.status.as_u16() {
+                201 => {
+                    let id = submitted.json["id"].as_str().unwrap();
+                    let status = app.get(&claim_path(id), Some(&buyer.token)).await.json["status"].clone();
+                    assert_eq!(status, "not_in_round", "submitted before the close: left out, not stranded");
+                }
+                409 => {
+                    submitted.assert_problem(409, "round_closed");
+                }
+                other => panic!("submission answered {other}: {}", submitted.text),
+            }
+        }
+        // No claim of a closed year is still waiting for a review.
+        for status in ["submitted", "first_approved", "approved"] {
+            let stranded = app.get(&format!("/api/v1/subsidy/claims?status={status}"), Some(&first)).await;
+            assert_eq!(stranded.json["total"], 0, "{status}: {}", stranded.text);
+        }
+    }
+}
+
+on_both_databases! {
+    /// The public could read a round's notice only by knowing its id, and
+    /// officials could see its disbursements only in the CSV. Now
+    /// `GET /subsidy/rounds` lists closed rounds for anyone, newest first
+    /// (by program and year, a page at a time), and
+    /// `GET /subsidy/rounds/{id}/disbursements` shows officials which
+    /// awards are paid and which are still to pay.
+    async fn closed_rounds_are_listed_and_their_disbursements_shown(app: TestApp) {
+        let mut programs = vec![small_budget_program()];
+        programs.extend(programs_named("listed", 1));
+        let app = app.with_programs(programs);
+        let m = market(&app).await;
+        let (_, first) = app.staff(Role::Official).await;
+        let (_, second) = app.staff(Role::Official).await;
+        let mut claims = Vec::new();
+        for paid in [400 * WAN, 200 * WAN] {
+            claims.push(approved_claim(&app, &m, paid, &first, &second).await);
+        }
+        let close = |program: &str, year: i32| json!({"program_id": program, "year": year});
+        let mut closed = Vec::new();
+        for (program, year) in [("listed-0", year() - 2), ("budget-test", year()), ("listed-0", year() - 1)] {
+            let round = app.post("/api/v1/subsidy/rounds", Some(&first), close(program, year)).await;
+            round.assert_status(201);
+            closed.push(round.json["id"].as_str().unwrap().to_string());
+        }
+
+        let listed = app.get("/api/v1/subsidy/rounds", None).await;
+        listed.assert_status(200);
+        assert_eq!(listed.json["total"], 3);
+        let ids: Vec<&str> = listed.json["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [closed[2].as_str(), closed[1].as_str(), closed[0].as_str()], "newest first");
+        let budget = &listed.json["items"][1];
+        assert_eq!((budget["program_name"].as_str(), budget["year"].as_i64()), (Some("预算测试"), Some(i64::from(year()))));
+        assert_eq!(budget["total_final_fen"], 30 * WAN);
+        assert_eq!(budget["prorated"], false);
+        assert!(budget.get("items").is_none(), "the list is a summary; the notice has the lines");
+
+        let of_program = app.get("/api/v1/subsidy/rounds?program_id=listed-0", None).await;
+        assert_eq!(of_program.json["total"], 2);
+        let of_year = app.get(&format!("/api/v1/subsidy/rounds?program_id=listed-0&year={}", year() - 2), None).await;
+        assert_eq!(of_year.json["items"][0]["id"], closed[0].as_str());
+        assert_eq!(of_year.json["total"], 1);
+        let paged = app.get("/api/v1/subsidy/rounds?per_page=2&page=2", None).await;
+        assert_eq!((paged.json["total"].as_i64(), paged.json["items"].as_array().unwrap().len()), (Some(3), 1));
+        assert_eq!(paged.json["items"][0]["id"], closed[0].as_str());
+        app.get("/api/v1/subsidy/rounds?per_page=0", None).await.assert_problem(400, "invalid_query");
+        app.get("/api/v1/subsidy/rounds?year=last", None).await.assert_problem(400, "invalid_query");
+
+        let path = format!("/api/v1/subsidy/rounds/{}/disbursements", closed[1]);
+        app.get(&path, None).await.assert_problem(401, "unauthenticated");
+        app.get(&path, Some(&claims[0].0.token)).await.assert_problem(403, "forbidden");
+        app.get("/api/v1/subsidy/rounds/no-such-round/disbursements", Some(&first)).await.assert_problem(404, "not_found");
+        let all = app.get(&path, Some(&first)).await;
+        all.assert_status(200);
+        assert_eq!(all.json["total"], 2);
+        let amounts: Vec<i64> = all.json["items"].as_array().unwrap().iter().map(|d| d["amount_fen"].as_i64().unwrap()).collect();
+        assert_eq!(amounts, [20 * WAN, 10 * WAN]);
+        assert_eq!(all.json["items"][0]["claim_id"], claims[0].1.as_str());
+        assert_eq!(all.json["items"][0]["status"], "pending");
+
+        let paid = json!({"paid_on": techtrade_db::today().to_string(), "reference": "国库支付-0002"});
+        let disbursement = all.json["items"][0]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/subsidy/disbursements/{disbursement}/paid"), Some(&second), paid).await.assert_status(200);
+        let still_to_pay = app.get(&format!("{path}?status=pending"), Some(&first)).await;
+        assert_eq!(still_to_pay.json["total"], 1);
+        assert_eq!(still_to_pay.json["items"][0]["claim_id"], claims[1].1.as_str());
+        let done = app.get(&format!("{path}?status=paid"), Some(&first)).await;
+        assert_eq!((done.json["total"].as_i64(), done.json["items"][0]["reference"].as_str()), (Some(1), Some("国库支付-0002")));
+        app.get(&format!("{path}?status=lost"), Some(&first)).await.assert_problem(400, "invalid_query");
     }
 }

@@ -408,6 +408,7 @@ pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan)
                 submitted_at: submitted,
                 updated_at: submitted,
                 version: 3,
+                status_reason: None,
             },
         )?;
         for (level, reviewer) in [(1, officials[0]), (2, officials[1])] {

@@ -106,7 +106,9 @@ fn main() -> Result<()> {
     }
     let records = seed::read_records(&args.data).map_err(|e| anyhow::anyhow!("{e} (give --data)"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let year = chrono::Utc::now().year();
+    // The last year that has ended (Beijing date): a round closes, and claims
+    // open, only once the year is over.
+    let year = techtrade_db::today().year() - 1;
     let plan = Plan {
         listings: args.listings,
         demands: args.demands,

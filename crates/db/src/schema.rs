@@ -316,6 +316,7 @@ diesel::table! {
         submitted_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        status_reason -> Nullable<Text>,
     }
 }
 

@@ -31,6 +31,9 @@ pub struct SubsidyClaim {
     pub submitted_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// Why the claim is in its status when the status alone does not say
+    /// (a claim left out of its year's round).
+    pub status_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -185,6 +188,35 @@ pub fn organization_facts(conn: &mut AnyConnection, ids: &[String]) -> QueryResu
         .load(conn)
 }
 
+/// Serialises the writes to one program's year (a claim submitted or
+/// reviewed, the round closed) until the transaction ends, so that none
+/// commits into a year that a concurrent close has just closed, and a close
+/// sees every claim of its year as it finally is. PostgreSQL takes an
+/// advisory lock keyed by the program and the year; a SQLite write
+/// transaction holds the whole database already. In the lock order (README
+/// "Lock order") it comes after a listing's, a deal's and their children's
+/// locks and before the audit chain, so it is taken before any claim row is
+/// read for a change.
+pub fn lock_program_year(conn: &mut AnyConnection, program_id: &str, year: i32) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        use diesel::sql_types::{Integer, Text};
+        // The two-key form: a space of its own, apart from the one-key
+        // locks of logins.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('subsidy-program:' || $1), $2)")
+            .bind::<Text, _>(program_id)
+            .bind::<Integer, _>(year)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The program and year of a claim: which program-year lock to take before
+/// reading the claim for a change (they never change, so reading them
+/// first is safe).
+pub fn program_year_of_claim(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<(String, i32)>> {
+    subsidy_claims::table.find(id).select((subsidy_claims::program_id, subsidy_claims::year)).first(conn).optional()
+}
+
 pub fn insert_claim(conn: &mut AnyConnection, claim: &SubsidyClaim) -> QueryResult<()> {
     diesel::insert_into(subsidy_claims::table).values(claim).execute(conn).map(drop)
 }
@@ -241,17 +273,17 @@ pub fn list_claims(conn: &mut AnyConnection, filter: &ClaimFilter) -> QueryResul
     Ok((items, total))
 }
 
-/// Every claim of a program and year in `status`, in submission order.
+/// Every claim of a program and year in one of `statuses`, in submission order.
 pub fn claims_of_round(
     conn: &mut AnyConnection,
     program_id: &str,
     year: i32,
-    status: &str,
+    statuses: &[&str],
 ) -> QueryResult<Vec<SubsidyClaim>> {
     subsidy_claims::table
         .filter(subsidy_claims::program_id.eq(program_id))
         .filter(subsidy_claims::year.eq(year))
-        .filter(subsidy_claims::status.eq(status))
+        .filter(subsidy_claims::status.eq_any(statuses))
         .order((subsidy_claims::submitted_at.asc(), subsidy_claims::id.asc()))
         .select(SubsidyClaim::as_select())
         .load(conn)
@@ -287,12 +319,35 @@ pub fn round_of(conn: &mut AnyConnection, program_id: &str, year: i32) -> QueryR
         .optional()
 }
 
-/// Every round, newest first.
-pub fn list_rounds(conn: &mut AnyConnection) -> QueryResult<Vec<SubsidyRound>> {
-    subsidy_rounds::table
+/// Which rounds a list request wants.
+#[derive(Debug, Clone, Default)]
+pub struct RoundFilter {
+    pub program_id: Option<String>,
+    pub year: Option<i32>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A page of rounds, newest first, and how many match.
+pub fn list_rounds(conn: &mut AnyConnection, filter: &RoundFilter) -> QueryResult<(Vec<SubsidyRound>, i64)> {
+    let query = || {
+        let mut query = subsidy_rounds::table.into_boxed();
+        if let Some(program) = &filter.program_id {
+            query = query.filter(subsidy_rounds::program_id.eq(program.clone()));
+        }
+        if let Some(year) = filter.year {
+            query = query.filter(subsidy_rounds::year.eq(year));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
         .order((subsidy_rounds::closed_at.desc(), subsidy_rounds::id.desc()))
+        .offset(filter.offset)
+        .limit(filter.limit)
         .select(SubsidyRound::as_select())
-        .load(conn)
+        .load(conn)?;
+    Ok((items, total))
 }
 
 /// One claim of a closing round: its final amount and its disbursement.
@@ -392,6 +447,40 @@ fn publish_round_postgres(
     Ok(written)
 }
 
+/// One claim of a closing round left out of it, as it was read.
+#[derive(Debug, Clone)]
+pub struct LeftOut {
+    pub claim_id: String,
+    /// The claim's version when it was read; the write is guarded by it.
+    pub version: i64,
+}
+
+/// Gives each of `claims` `status` and `reason` (version-guarded, bumped).
+/// Returns how many were written; fewer than given means one changed
+/// meanwhile. A round leaves out the few claims still under review, so one
+/// statement per claim is cheap on both backends.
+pub fn leave_out_of_round(
+    conn: &mut AnyConnection,
+    claims: &[LeftOut],
+    status: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let mut written = 0;
+    for claim in claims {
+        written += diesel::update(subsidy_claims::table.find(&claim.claim_id))
+            .filter(subsidy_claims::version.eq(claim.version))
+            .set((
+                subsidy_claims::status.eq(status),
+                subsidy_claims::status_reason.eq(reason),
+                subsidy_claims::version.eq(claim.version + 1),
+                subsidy_claims::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(written)
+}
+
 pub fn insert_disbursement(conn: &mut AnyConnection, disbursement: &Disbursement) -> QueryResult<()> {
     diesel::insert_into(disbursements::table).values(disbursement).execute(conn).map(drop)
 }
@@ -416,6 +505,32 @@ pub fn disbursements_of(conn: &mut AnyConnection, round_id: &str) -> QueryResult
         .order((disbursements::created_at.asc(), disbursements::id.asc()))
         .select(Disbursement::as_select())
         .load(conn)
+}
+
+/// A page of a round's disbursements (those in `status` only, when given),
+/// in claim submission order, and how many match.
+pub fn disbursements_page(
+    conn: &mut AnyConnection,
+    round_id: &str,
+    status: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Disbursement>, i64)> {
+    let query = || {
+        let mut query = disbursements::table.into_boxed().filter(disbursements::round_id.eq(round_id.to_string()));
+        if let Some(status) = status {
+            query = query.filter(disbursements::status.eq(status.to_string()));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
+        .order((disbursements::created_at.asc(), disbursements::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Disbursement::as_select())
+        .load(conn)?;
+    Ok((items, total))
 }
 
 /// The claims of a round with their organisation's name and credit code,

@@ -3,12 +3,21 @@
 //!
 //! ```text
 //! submitted ──level 1 approve──▶ first_approved ──level 2 approve──▶ approved ──round closes──▶ publicized
-//!     │                                │
-//!     └────level 1 reject──▶ rejected ◀┘ level 2 reject
+//!     │                              │
+//!     ├──level 1 reject──▶ rejected ◀┤ level 2 reject
+//!     │                              │
+//!     └──────────────────────────────┴──round closes with "pending": "exclude"──▶ not_in_round
 //! ```
 //!
 //! A reviewer may lower the amount (with a reason), never raise it: level 1
 //! up to the computed amount, level 2 up to what level 1 approved.
+//!
+//! A round closes only when none of its claims is still under review, or
+//! when the official closing it leaves those out: they become
+//! `not_in_round`, with a reason. That is final for the round, as
+//! `rejected` is: the round is closed, so the claim can be neither
+//! reviewed nor made again (one claim per organisation, program, year and
+//! role).
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
@@ -27,6 +36,37 @@ vocabulary! {
         Rejected = "rejected",
         /// In a closed round, with its final amount, on the public notice.
         Publicized = "publicized",
+        /// Still under review when its year's round closed without it: final.
+        NotInRound = "not_in_round",
+    }
+}
+
+impl ClaimStatus {
+    /// The statuses of a claim that still waits for a review.
+    pub const UNDER_REVIEW: [Self; 2] = [Self::Submitted, Self::FirstApproved];
+
+    pub fn is_under_review(self) -> bool {
+        self.awaiting_level().is_some()
+    }
+
+    /// The review level a claim in this status waits for: 1 (受理/初审)
+    /// when submitted, 2 (复审) when first approved, none otherwise.
+    pub fn awaiting_level(self) -> Option<u8> {
+        match self {
+            Self::Submitted => Some(1),
+            Self::FirstApproved => Some(2),
+            Self::Approved | Self::Rejected | Self::Publicized | Self::NotInRound => None,
+        }
+    }
+}
+
+vocabulary! {
+    /// Where a closed round's award to one claim is.
+    DisbursementStatus {
+        /// Published, not yet paid out.
+        Pending = "pending",
+        /// Paid out: the transfer is recorded with its date and reference.
+        Paid = "paid",
     }
 }
 
@@ -76,13 +116,10 @@ pub fn review(
     if reviewer.of_claimant {
         return Err(ReviewRefusal::OwnOrganization);
     }
-    let level = match status {
-        ClaimStatus::Submitted => 1,
-        ClaimStatus::FirstApproved if level_one_reviewer == Some(reviewer.user_id) => {
-            return Err(ReviewRefusal::SameReviewer);
-        }
-        ClaimStatus::FirstApproved => 2,
-        other => return Err(ReviewRefusal::NotAwaitingReview(other)),
+    let level = match status.awaiting_level() {
+        Some(2) if level_one_reviewer == Some(reviewer.user_id) => return Err(ReviewRefusal::SameReviewer),
+        Some(level) => level,
+        None => return Err(ReviewRefusal::NotAwaitingReview(status)),
     };
     let next = match (level, decision) {
         (_, ReviewDecision::Reject) => ClaimStatus::Rejected,
@@ -169,12 +206,24 @@ mod tests {
 
     #[test]
     fn no_review_outside_the_two_levels_or_of_ones_own() {
-        for status in [Approved, Rejected, Publicized] {
+        for status in [Approved, Rejected, Publicized, NotInRound] {
             let refusal = review(status, Approve, BOB, Some("alice")).unwrap_err();
             assert_eq!((refusal, refusal.code()), (ReviewRefusal::NotAwaitingReview(status), "invalid_state"));
         }
         let own = Reviewer { user_id: "carol", of_claimant: true };
         assert_eq!(review(Submitted, Approve, own, None).unwrap_err().code(), "own_organization");
+    }
+
+    #[test]
+    fn only_submitted_and_first_approved_claims_are_under_review() {
+        let under_review: Vec<ClaimStatus> = ClaimStatus::ALL.iter().copied().filter(|s| s.is_under_review()).collect();
+        assert_eq!(under_review, [Submitted, FirstApproved]);
+        assert_eq!(ClaimStatus::UNDER_REVIEW.to_vec(), under_review);
+        assert_eq!(
+            (Submitted.awaiting_level(), FirstApproved.awaiting_level(), Approved.awaiting_level()),
+            (Some(1), Some(2), None)
+        );
+        assert_eq!(NotInRound.as_str(), "not_in_round");
     }
 
     #[test]

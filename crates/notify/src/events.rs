@@ -21,6 +21,7 @@
 //! | `payment.needs_refund` | `payment_needs_refund` | buyer and seller, with why |
 //! | `saved_search.matched` | `saved_search_matched` | the search's owner |
 //! | `claim.reviewed` | `claim_reviewed` | members of the claimant |
+//! | `claim.not_in_round` | `claim_not_in_round` | members of the claimant (left out of the closed round) |
 //! | `round.publicized` | `round_publicized` | members of every listed organisation |
 //!
 //! The officials' queues, from [`queue_notice`] (besides the email above):
@@ -183,6 +184,21 @@ struct ClaimReviewed {
     reason: Option<String>,
 }
 
+/// A claim still under review when its year's round closed without it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct ClaimNotInRound {
+    claim_id: String,
+    organization_id: String,
+    program_id: String,
+    year: i64,
+    role: String,
+    round_id: String,
+    /// The review level it was waiting for: 1 or 2.
+    awaiting_level: i64,
+    /// The official's reason, when one was given.
+    reason: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 struct ClaimSubmitted {
     claim_id: String,
@@ -303,6 +319,14 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
             Notice {
                 program_id: Some(event.program_id.clone()),
                 ..simple("claim_reviewed", audience, to_facts(&event)?)
+            }
+        }
+        "claim.not_in_round" => {
+            let event: ClaimNotInRound = parse(payload)?;
+            let audience = Audience::Organizations(vec![event.organization_id.clone()]);
+            Notice {
+                program_id: Some(event.program_id.clone()),
+                ..simple("claim_not_in_round", audience, to_facts(&event)?)
             }
         }
         "round.publicized" => {
@@ -547,6 +571,13 @@ pub mod samples {
                 "claim",
                 json!({"claim_id": "claim-1", "organization_id": BUYER, "program_id": "qinghai",
                        "year": 2026, "role": "buyer", "amount_fen": 3_000_000}),
+            ),
+            (
+                "claim.not_in_round",
+                "claim",
+                json!({"claim_id": "claim-2", "organization_id": BUYER, "program_id": "qinghai", "year": 2026,
+                       "role": "buyer", "round_id": "round-1", "from": "first_approved", "awaiting_level": 2,
+                       "status": "not_in_round", "reason": "补正材料逾期未提交 <截止 1 月 31 日>"}),
             ),
             (
                 "round.publicized",

@@ -55,6 +55,7 @@ emails!(
     "payment_needs_refund",
     "saved_search_matched",
     "claim_reviewed",
+    "claim_not_in_round",
     "round_publicized",
     "review_item",
     "review_registration",

@@ -122,8 +122,9 @@ fn smtp_worker(database: &TestDatabase, url: &str, settings: Settings) -> Worker
 /// The emails the sample events (`samples::all`) plan: 1 welcome, 1 + 2
 /// listing/demand, 1 + 2 offers, 6 × 3 deal, payment: 1 recorded + 3 × 3
 /// confirmed, failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the
-/// seller) + 3 needs refund, 1 search, 2 claim, 3 round.
-const SAMPLE_EMAILS: usize = 47;
+/// seller) + 3 needs refund, 1 search, 2 claim reviewed, 2 claim not in the
+/// round, 3 round.
+const SAMPLE_EMAILS: usize = 49;
 
 fn all_emails(database: &TestDatabase) -> Vec<SentEmail> {
     let mut conn = database.connect();
@@ -167,10 +168,10 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     // steps, payment recorded + 3, withdrawn, needs refund, the round.
     assert_eq!(seller.len(), 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
     // Buyers: demand rejected, the counter-offer, 6 deal steps, 3 payment
-    // outcomes, rejected, needs refund, the claim, the round; the saved
-    // search is 张三's alone.
-    assert_eq!(buyer.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1 + 1 + 1);
-    assert_eq!(english.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1 + 1);
+    // outcomes, rejected, needs refund, the claim reviewed, the claim left
+    // out of the round, the round; the saved search is 张三's alone.
+    assert_eq!(buyer.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1 + 1 + 1 + 1);
+    assert_eq!(english.len(), 1 + 1 + 6 + 3 + 1 + 1 + 1 + 1 + 1);
 
     let welcome = seller.iter().find(|m| m.subject.contains("欢迎")).expect("the welcome email");
     assert_eq!(welcome.subject, "欢迎加入技术交易市场：青海盐湖新材料研究院 已完成注册");
@@ -203,8 +204,12 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
         rejected.text.as_deref().unwrap().contains("Reviewer's reason: 需求描述过于简略，请补充技术指标 <例如功率>")
     );
     assert!(rejected.html.as_deref().unwrap().contains("需求描述过于简略，请补充技术指标 &lt;例如功率&gt;"));
-    let claim = buyer.iter().find(|m| m.subject.starts_with("补助申请")).expect("the claim decision");
+    let claim = buyer.iter().find(|m| m.subject.starts_with("补助申请初审")).expect("the claim decision");
     assert_eq!(claim.subject, "补助申请初审通过：青海省技术交易后补助（2026 年度）");
+    let left_out = buyer.iter().find(|m| m.subject.starts_with("补助申请未纳入")).expect("the claim left out");
+    assert_eq!(left_out.subject, "补助申请未纳入本年度轮次：青海省技术交易后补助（2026 年度）");
+    assert!(left_out.text.as_deref().unwrap().contains("尚待复审，未纳入本轮次"), "{:?}", left_out.text);
+    assert!(left_out.text.as_deref().unwrap().contains("说明：补正材料逾期未提交 <截止 1 月 31 日>"));
     assert!(received_by(&messages, "zhangsan@buyer.example.cn").iter().any(|m| m.subject.contains("您订阅的检索")));
 
     // Every message recorded as sent, with its Message-ID.

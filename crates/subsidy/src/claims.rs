@@ -17,6 +17,7 @@ use techtrade_web::idempotency::{self as keyed, IdempotencyKey, Keyed};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::open_year::lock_open_year;
 use crate::views::{self, ClaimView};
 use crate::{Programs, facts};
 
@@ -35,20 +36,35 @@ pub struct ClaimRequest {
 /// The earliest year a claim may be for: the market's records start here.
 const FIRST_YEAR: i32 = 2000;
 
-/// The program a request names and its year, checked.
+/// What a request does with a program's year, which decides the years it may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum YearUse {
+    /// A preview or a simulation: a what-if, so any year up to the current
+    /// one, the year so far included.
+    WhatIf,
+    /// A submission or a round's close: only once the program's claims for
+    /// the year are open (`Program::accepts_claims`).
+    Claim,
+}
+
+/// The program a request names and its year, checked for `use_`.
 pub(crate) fn program_and_year<'a>(
     programs: &'a Programs,
     program_id: &str,
     year: i32,
+    use_: YearUse,
 ) -> Result<&'a Program, ApiError> {
     let program = programs.iter().find(|p| p.id() == program_id);
-    let this_year = techtrade_db::today().year();
+    let today = techtrade_db::today();
+    let this_year = today.year();
     let mut violations = Violations::new();
     if program.is_none() {
         violations.push("program_id", "unknown_program", "no subsidy program with this id");
     }
     if !(FIRST_YEAR..=this_year).contains(&year) {
         violations.push("year", "out_of_range", format!("a year from {FIRST_YEAR} to {this_year}"));
+    } else if let (Some(program), YearUse::Claim) = (program, use_) {
+        violations.check("year", program.accepts_claims(year, today));
     }
     Ok(violations.finish(|| program)?)
 }
@@ -71,7 +87,9 @@ fn compute(
 }
 
 /// What the program would pay the caller's organisation: itemised lines,
-/// ineligible deals with reasons, and an explanation. Changes nothing.
+/// ineligible deals with reasons, and an explanation. Changes nothing, so
+/// it stays open for the current year as a what-if of the year so far,
+/// before claims for the year open.
 #[utoipa::path(post, path = "/api/v1/subsidy/claims/preview", tag = "subsidy", request_body = ClaimRequest,
     security(("bearer" = [])),
     responses((status = 200, body = views::CalculationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -82,11 +100,11 @@ pub(crate) async fn preview_claim(
     Json(request): Json<ClaimRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let organization_id = user.organization()?.to_string();
-    program_and_year(&programs, &request.program_id, request.year)?;
+    program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?;
     state
         .db
         .run(move |conn| {
-            let program = program_and_year(&programs, &request.program_id, request.year)?;
+            let program = program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?;
             let (calculation, _) = compute(conn, program, &request, &organization_id)?;
             serde_json::to_value(&calculation).map(Json).map_err(ApiError::internal)
         })
@@ -94,7 +112,10 @@ pub(crate) async fn preview_claim(
 }
 
 /// Submits the claim: computed now and frozen. One per organisation,
-/// program, year and role; honours `Idempotency-Key`.
+/// program, year and role; honours `Idempotency-Key`. Claims for a year
+/// open once it has ended (1 January of the next year, market date, or the
+/// program's `claims_open_on`): earlier, 422 naming `year` (`claims_not_open`);
+/// once the year's round is closed, 409 `round_closed`.
 #[utoipa::path(post, path = "/api/v1/subsidy/claims", tag = "subsidy", request_body = ClaimRequest,
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key replay the first answer")),
@@ -109,20 +130,15 @@ pub(crate) async fn submit_claim(
     Json(request): Json<ClaimRequest>,
 ) -> ApiResult<Keyed<ClaimView>> {
     let organization_id = user.organization()?.to_string();
-    program_and_year(&programs, &request.program_id, request.year)?;
+    program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
     let fingerprint = keyed::fingerprint("POST /api/v1/subsidy/claims", &request);
     state
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
                 keyed::once(conn, &user.user_id, key.as_ref(), &fingerprint, StatusCode::CREATED, |conn| {
-                    let program = program_and_year(&programs, &request.program_id, request.year)?;
-                    if db::round_of(conn, &request.program_id, request.year)?.is_some() {
-                        return Err(ApiError::new(
-                            ErrorCode::InvalidState,
-                            format!("the {} round of {} is closed", request.year, request.program_id),
-                        ));
-                    }
+                    let program = program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
+                    lock_open_year(conn, program.id(), request.year)?;
                     let (calculation, deals) = compute(conn, program, &request, &organization_id)?;
                     if !calculation.eligible {
                         return Err(ApiError::new(ErrorCode::NotEligible, calculation.explanation.clone()));
@@ -150,6 +166,7 @@ pub(crate) async fn submit_claim(
                         submitted_at: now,
                         updated_at: now,
                         version: 1,
+                        status_reason: None,
                     };
                     // A savepoint, so the duplicate's error leaves the transaction usable.
                     let inserted = techtrade_db::write_transaction(conn, |conn| db::insert_claim(conn, &claim));
@@ -192,8 +209,9 @@ pub(crate) async fn submit_claim(
 pub struct ListClaimsQuery {
     pub program_id: Option<String>,
     pub year: Option<i32>,
-    /// `submitted` (the level-1 queue), `first_approved` (level 2), `approved`, `rejected`, `publicized`.
-    #[param(value_type = Option<String>)]
+    /// `submitted` (the level-1 queue), `first_approved` (level 2), `approved`, `rejected`,
+    /// `publicized`, `not_in_round`.
+    #[param(inline)]
     pub status: Option<ClaimStatus>,
     /// 1-based page number.
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]

@@ -12,7 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 mod claims;
+mod close;
 mod facts;
+mod open_year;
 mod programs;
 mod review;
 mod rounds;
@@ -20,6 +22,7 @@ mod simulate;
 pub mod views;
 
 pub use claims::ClaimRequest;
+pub use close::{CloseRoundRequest, PendingClaims};
 pub use programs::{ProgramView, ProgramsResponse};
 
 /// The programs loaded at start-up, shared by the handlers.
@@ -32,8 +35,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(claims::submit_claim, claims::list_claims))
         .routes(routes!(claims::get_claim))
         .routes(routes!(review::review_claim))
-        .routes(routes!(rounds::close_round))
+        .routes(routes!(close::close_round, rounds::list_rounds))
         .routes(routes!(rounds::get_round))
+        .routes(routes!(rounds::list_disbursements))
         .routes(routes!(rounds::export_round))
         .routes(routes!(rounds::record_disbursement))
         .routes(routes!(simulate::simulate))

@@ -24,6 +24,10 @@ pub struct ProgramView {
     pub budget_fen: Option<i64>,
     /// `proportional` or `none`.
     pub proration: String,
+    /// The day (`MM-DD`) of the year after a claim year from which claims
+    /// for it may be submitted; `01-01` unless the program sets another.
+    #[schema(example = "01-01")]
+    pub claims_open_on: String,
     /// Set when some values still await the authority (e.g. Qinghai's rates):
     /// computed amounts are then indicative only.
     pub placeholder_note: Option<String>,
@@ -43,6 +47,7 @@ impl ProgramView {
             authority: program.authority().map(str::to_string),
             budget_fen: program.budget().map(|b| b.fen()),
             proration: program.proration().as_str().to_string(),
+            claims_open_on: program.claims_open_on().to_string(),
             placeholder_note: program.placeholder_note().map(str::to_string),
             rules: serde_json::to_value(program.rules()).map_err(ApiError::internal)?,
             summary_zh: program.describe(Lang::Zh),

@@ -13,6 +13,7 @@ use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json,
 use utoipa::ToSchema;
 
 use crate::claims;
+use crate::open_year::lock_open_year;
 use crate::views::{self, ClaimView};
 
 type Problem = techtrade_web::error::Problem;
@@ -28,7 +29,8 @@ pub struct ClaimReviewRequest {
     pub reason: Option<String>,
 }
 
-const MAX_REASON: usize = 2_000;
+/// The longest reason an official may give, in characters.
+pub(crate) const MAX_REASON: usize = 2_000;
 
 fn refusal(refusal: ReviewRefusal) -> ApiError {
     let code = match refusal {
@@ -39,7 +41,8 @@ fn refusal(refusal: ReviewRefusal) -> ApiError {
     ApiError::new(code, refusal.to_string())
 }
 
-/// An official's decision at the claim's current level.
+/// An official's decision at the claim's current level; 409 `round_closed`
+/// once the claim's year is closed, whatever the claim's status.
 #[utoipa::path(post, path = "/api/v1/subsidy/claims/{id}/review", tag = "subsidy", request_body = ClaimReviewRequest,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ClaimView), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -60,6 +63,12 @@ pub(crate) async fn review_claim(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
+                // The year's lock before the claim is read for the change
+                // (README "Lock order"): a close of the year waits for this
+                // review, or this review finds the round closed.
+                let (program_id, year) =
+                    db::program_year_of_claim(conn, &id)?.ok_or_else(|| ApiError::not_found("claim"))?;
+                lock_open_year(conn, &program_id, year)?;
                 let mut claim = claims::load_visible(conn, &id, &user)?;
                 let status =
                     ClaimStatus::from_db(&claim.status).ok_or_else(|| ApiError::internal("unknown claim status"))?;
@@ -71,9 +80,6 @@ pub(crate) async fn review_claim(
                 let ceiling = Money::from_fen(claim.approved_amount_fen.unwrap_or(claim.computed_amount_fen))
                     .map_err(ApiError::internal)?;
                 let amount = claim::reviewed_amount(request.decision, request.amount_fen, reason.as_deref(), ceiling)?;
-                if db::round_of(conn, &claim.program_id, claim.year)?.is_some() {
-                    return Err(ApiError::new(ErrorCode::InvalidState, "the round of this claim is closed"));
-                }
                 let now = techtrade_db::now();
                 let review = ClaimReview {
                     id: ids::new_id(),

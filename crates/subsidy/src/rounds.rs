@@ -1,6 +1,6 @@
-//! Rounds: closing a program's year against its budget (POLICY.md "Budget
-//! and pro-rating"), the public notice (公示), the officials' CSV and the
-//! record of each disbursement.
+//! Closed rounds: the list of them (where to find each year's notice), the
+//! public notice (公示), the officials' CSV, and the disbursements with the
+//! record of each payment. Closing one is `close.rs`.
 
 use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -8,18 +8,19 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use techtrade_db::subsidy::{self as db, Disbursement, Publication, SubsidyRound};
-use techtrade_db::{AnyConnection, audit, outbox};
-use techtrade_domain::claim::{self, ClaimStatus};
+use techtrade_db::subsidy::{self as db, Disbursement, RoundFilter, SubsidyRound};
+use techtrade_db::{AnyConnection, audit};
+use techtrade_domain::claim::DisbursementStatus;
 use techtrade_domain::deal;
-use techtrade_domain::policy::{PartyRole, Program, ProrationError};
-use techtrade_domain::{Money, Violations, ids, text};
-use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Path, RequestId};
-use utoipa::ToSchema;
+use techtrade_domain::policy::{PartyRole, Program};
+use techtrade_domain::{Money, Violations, text};
+use techtrade_web::{
+    ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, PageQuery, Path, Query, RequestId,
+};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::Programs;
-use crate::claims::program_and_year;
-use crate::views::{NoticeLine, RoundNotice};
+use crate::views::{NoticeLine, RoundNotice, RoundView};
 
 type Problem = techtrade_web::error::Problem;
 
@@ -27,129 +28,16 @@ type Problem = techtrade_web::error::Problem;
 /// working days (Qinghai's rules, and common practice).
 pub const NOTICE_WORKING_DAYS: u32 = 5;
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CloseRoundRequest {
-    pub program_id: String,
-    pub year: i32,
-}
-
 fn money(fen: i64) -> Result<Money, ApiError> {
     Money::from_fen(fen).map_err(ApiError::internal)
 }
 
-/// Closes the program's year: every claim approved at both levels gets its
-/// final amount (pro-rated to the budget when they exceed it), a
-/// disbursement to record, and a line on the public notice. A round
-/// closes once; a second close — even a concurrent one — gets 409.
-#[utoipa::path(post, path = "/api/v1/subsidy/rounds", tag = "subsidy", request_body = CloseRoundRequest,
-    security(("bearer" = [])),
-    responses((status = 201, body = RoundNotice), (status = 403, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
-pub(crate) async fn close_round(
-    State(state): State<AppState>,
-    Extension(programs): Extension<Programs>,
-    user: CurrentUser,
-    RequestId(request_id): RequestId,
-    Json(request): Json<CloseRoundRequest>,
-) -> ApiResult<(StatusCode, Json<RoundNotice>)> {
-    user.require_official()?;
-    program_and_year(&programs, &request.program_id, request.year)?;
-    let notice = state
-        .db
-        .run(move |conn| {
-            techtrade_db::write_transaction(conn, |conn| {
-                let program = program_and_year(&programs, &request.program_id, request.year)?;
-                let round = close(conn, program, request.year, &user, request_id.as_deref())?;
-                notice(conn, program, round)
-            })
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(notice)))
-}
-
-fn round_closed() -> ApiError {
-    ApiError::new(ErrorCode::RoundClosed, "this program's round for the year is already closed")
-}
-
-fn close(
+/// The public notice of a closed round.
+pub(crate) fn notice(
     conn: &mut AnyConnection,
     program: &Program,
-    year: i32,
-    user: &CurrentUser,
-    request_id: Option<&str>,
-) -> Result<SubsidyRound, ApiError> {
-    if db::round_of(conn, program.id(), year)?.is_some() {
-        return Err(round_closed());
-    }
-    let claims = db::claims_of_round(conn, program.id(), year, ClaimStatus::Approved.as_str())?;
-    let approved = claims
-        .iter()
-        .map(|c| Ok((c.id.clone(), money(c.approved_amount_fen.unwrap_or(c.computed_amount_fen))?)))
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let finals = program.final_amounts(&approved).map_err(|error| match error {
-        ProrationError::OverBudget { .. } => ApiError::new(ErrorCode::OverBudget, error.to_string()),
-        ProrationError::DuplicateKey(_) => ApiError::internal(error),
-    })?;
-    let sum = |amounts: &[(String, Money)]| Money::sum(amounts.iter().map(|(_, m)| *m)).map_err(ApiError::internal);
-    let now = techtrade_db::now();
-    let round = SubsidyRound {
-        id: ids::new_id(),
-        program_id: program.id().to_string(),
-        year,
-        status: ClaimStatus::Publicized.as_str().to_string(),
-        budget_fen: program.budget().map(Money::fen),
-        total_approved_fen: sum(&approved)?.fen(),
-        total_final_fen: sum(&finals)?.fen(),
-        closed_by: user.user_id.clone(),
-        closed_at: now,
-        notice_until: Some(claim::notice_until(techtrade_db::market_date(now), NOTICE_WORKING_DAYS)),
-    };
-    // The round's row first: (program, year) is unique, so of two
-    // concurrent closes the second fails here before touching a claim.
-    match techtrade_db::write_transaction(conn, |conn| db::insert_round(conn, &round)) {
-        Err(error) if techtrade_db::is_unique_violation(&error) => return Err(round_closed()),
-        other => other?,
-    }
-    let publications: Vec<Publication> = claims
-        .iter()
-        .zip(&finals)
-        .map(|(claim, (_, final_amount))| Publication {
-            claim_id: claim.id.clone(),
-            version: claim.version,
-            organization_id: claim.organization_id.clone(),
-            final_amount_fen: final_amount.fen(),
-            disbursement_id: ids::new_id(),
-        })
-        .collect();
-    let written = db::publish_round(conn, &round.id, &publications, ClaimStatus::Publicized.as_str(), now)?;
-    if written != publications.len() {
-        return Err(ApiError::new(ErrorCode::InvalidState, "a claim changed while the round closed; try again"));
-    }
-    let mut organization_ids: Vec<&str> = claims.iter().map(|c| c.organization_id.as_str()).collect();
-    organization_ids.sort_unstable();
-    organization_ids.dedup();
-    let payload = json!({
-        "round_id": round.id,
-        "program_id": round.program_id,
-        "year": year,
-        "organization_ids": organization_ids,
-        "total_approved_fen": round.total_approved_fen,
-        "total_final_fen": round.total_final_fen,
-    });
-    let entry = audit::AuditEntry {
-        actor_user_id: Some(&user.user_id),
-        action: "round.close",
-        subject_type: "round",
-        subject_id: &round.id,
-        before: None,
-        after: Some(payload),
-        request_id,
-    };
-    outbox::emit_audited(conn, entry, "round.publicized")?;
-    Ok(round)
-}
-
-fn notice(conn: &mut AnyConnection, program: &Program, round: SubsidyRound) -> Result<RoundNotice, ApiError> {
+    round: SubsidyRound,
+) -> Result<RoundNotice, ApiError> {
     let items = db::round_claims(conn, &round.program_id, round.year)?
         .into_iter()
         .map(|(claim, name, _)| {
@@ -161,20 +49,7 @@ fn notice(conn: &mut AnyConnection, program: &Program, round: SubsidyRound) -> R
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(RoundNotice {
-        prorated: round.total_final_fen < round.total_approved_fen,
-        program_name: program.name().to_string(),
-        id: round.id,
-        program_id: round.program_id,
-        year: round.year,
-        status: round.status,
-        budget_fen: round.budget_fen,
-        total_approved_fen: round.total_approved_fen,
-        total_final_fen: round.total_final_fen,
-        closed_at: round.closed_at,
-        notice_until: round.notice_until,
-        items,
-    })
+    Ok(RoundNotice { round: RoundView::new(round, Some(program)), items })
 }
 
 /// The round and its program, or 404.
@@ -186,6 +61,43 @@ fn load_round<'a>(
     let round = db::find_round(conn, id)?.ok_or_else(|| ApiError::not_found("round"))?;
     let program = programs.iter().find(|p| p.id() == round.program_id);
     Ok((round, program))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListRoundsQuery {
+    /// Only this program's rounds (an id of `GET /api/v1/subsidy/programs`).
+    pub program_id: Option<String>,
+    /// Only the rounds of this claim year.
+    pub year: Option<i32>,
+}
+
+/// Closed rounds, newest first, for anyone: where each year's public notice is.
+#[utoipa::path(get, path = "/api/v1/subsidy/rounds", tag = "subsidy", params(ListRoundsQuery, PageQuery),
+    responses((status = 200, body = Page<RoundView>), (status = 400, body = Problem)))]
+pub(crate) async fn list_rounds(
+    State(state): State<AppState>,
+    Extension(programs): Extension<Programs>,
+    Query(query): Query<ListRoundsQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<RoundView>>> {
+    let page = page.validate()?;
+    let filter =
+        RoundFilter { program_id: query.program_id, year: query.year, offset: page.offset(), limit: page.limit() };
+    state
+        .db
+        .run(move |conn| {
+            let (rounds, total) = db::list_rounds(conn, &filter)?;
+            let items = rounds
+                .into_iter()
+                .map(|round| {
+                    let program = programs.iter().find(|p| p.id() == round.program_id);
+                    RoundView::new(round, program)
+                })
+                .collect();
+            Ok(Json(Page::new(items, total, page)))
+        })
+        .await
 }
 
 /// The public notice (公示) of a closed round: who receives how much.
@@ -290,25 +202,63 @@ pub struct DisbursementView {
     pub claim_id: String,
     pub organization_id: String,
     pub amount_fen: i64,
-    /// `pending` or `paid`.
-    pub status: String,
+    pub status: DisbursementStatus,
     pub paid_on: Option<NaiveDate>,
     pub reference: Option<String>,
 }
 
-impl From<Disbursement> for DisbursementView {
-    fn from(d: Disbursement) -> Self {
-        Self {
+impl TryFrom<Disbursement> for DisbursementView {
+    type Error = ApiError;
+
+    fn try_from(d: Disbursement) -> Result<Self, ApiError> {
+        let status = DisbursementStatus::from_db(&d.status)
+            .ok_or_else(|| ApiError::internal(format!("unknown disbursement status {:?}", d.status)))?;
+        Ok(Self {
             id: d.id,
             round_id: d.round_id,
             claim_id: d.claim_id,
             organization_id: d.organization_id,
             amount_fen: d.amount_fen,
-            status: d.status,
+            status,
             paid_on: d.paid_on,
             reference: d.reference,
-        }
+        })
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListDisbursementsQuery {
+    /// Only the disbursements in this status: `pending` are still to pay.
+    #[param(inline)]
+    pub status: Option<DisbursementStatus>,
+}
+
+/// A closed round's disbursements, in claim submission order, for
+/// officials: which awards are paid and which are still to pay.
+#[utoipa::path(get, path = "/api/v1/subsidy/rounds/{id}/disbursements", tag = "subsidy", security(("bearer" = [])),
+    params(("id" = String, Path), ListDisbursementsQuery, PageQuery),
+    responses((status = 200, body = Page<DisbursementView>), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub(crate) async fn list_disbursements(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Query(query): Query<ListDisbursementsQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<DisbursementView>>> {
+    user.require_official()?;
+    let page = page.validate()?;
+    state
+        .db
+        .run(move |conn| {
+            let round = db::find_round(conn, &id)?.ok_or_else(|| ApiError::not_found("round"))?;
+            let status = query.status.map(DisbursementStatus::as_str);
+            let (disbursements, total) = db::disbursements_page(conn, &round.id, status, page.offset(), page.limit())?;
+            let items = disbursements.into_iter().map(DisbursementView::try_from).collect::<Result<_, _>>()?;
+            Ok(Json(Page::new(items, total, page)))
+        })
+        .await
 }
 
 /// An official records that a round's award was paid out.
@@ -343,7 +293,7 @@ pub(crate) async fn record_disbursement(
                         "officials may not record payments to their own organisation",
                     ));
                 }
-                disbursement.status = "paid".into();
+                disbursement.status = DisbursementStatus::Paid.as_str().into();
                 disbursement.paid_on = Some(paid_on);
                 disbursement.reference = Some(reference);
                 disbursement.recorded_by = Some(user.user_id.clone());
@@ -373,7 +323,7 @@ pub(crate) async fn record_disbursement(
                         request_id: request_id.as_deref(),
                     },
                 )?;
-                Ok(Json(DisbursementView::from(disbursement)))
+                DisbursementView::try_from(disbursement).map(Json)
             })
         })
         .await

@@ -9,7 +9,7 @@ use techtrade_domain::policy::{Claim, PartyRole, Program};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, Json};
 use utoipa::ToSchema;
 
-use crate::claims::program_and_year;
+use crate::claims::{YearUse, program_and_year};
 use crate::{Programs, facts};
 
 type Problem = techtrade_web::error::Problem;
@@ -70,7 +70,7 @@ pub(crate) async fn simulate(
     Json(request): Json<SimulateRequest>,
 ) -> ApiResult<Json<SimulationResult>> {
     user.require_official()?;
-    let current = program_and_year(&programs, &request.program_id, request.year)?.clone();
+    let current = program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?.clone();
     let simulated = match &request.policy {
         None => current.clone(),
         Some(overrides) => {

@@ -3,9 +3,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use techtrade_db::AnyConnection;
-use techtrade_db::subsidy::{self as db, ClaimReview, SubsidyClaim};
+use techtrade_db::subsidy::{self as db, ClaimReview, SubsidyClaim, SubsidyRound};
 use techtrade_domain::claim::ClaimStatus;
-use techtrade_domain::policy::PartyRole;
+use techtrade_domain::policy::{PartyRole, Program};
 use techtrade_web::ApiError;
 use utoipa::ToSchema;
 
@@ -51,6 +51,9 @@ pub struct ClaimView {
     pub approved_amount_fen: Option<i64>,
     /// What the closed round pays.
     pub final_amount_fen: Option<i64>,
+    /// Why the claim is in its status, when the status alone does not say:
+    /// for `not_in_round`, why the round closed without it.
+    pub status_reason: Option<String>,
     /// The calculation as frozen at submission.
     #[schema(value_type = Object)]
     pub calculation: serde_json::Value,
@@ -93,6 +96,7 @@ pub fn claim_view(conn: &mut AnyConnection, claim: SubsidyClaim) -> Result<Claim
         computed_amount_fen: claim.computed_amount_fen,
         approved_amount_fen: claim.approved_amount_fen,
         final_amount_fen: claim.final_amount_fen,
+        status_reason: claim.status_reason,
         policy_digest: claim.policy_digest,
         reviews,
         submitted_by: claim.submitted_by,
@@ -111,11 +115,12 @@ pub struct NoticeLine {
     pub final_amount_fen: i64,
 }
 
-/// A closed round as the public notice shows it; readable without login.
+/// A closed round: what it paid in all. Public, like its notice.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RoundNotice {
+pub struct RoundView {
     pub id: String,
     pub program_id: String,
+    /// The program's name; its id when the program is no longer in force.
     pub program_name: String,
     pub year: i32,
     /// `publicized`.
@@ -129,5 +134,30 @@ pub struct RoundNotice {
     pub closed_at: NaiveDateTime,
     /// The last day of the notice period.
     pub notice_until: Option<NaiveDate>,
+}
+
+impl RoundView {
+    pub fn new(round: SubsidyRound, program: Option<&Program>) -> Self {
+        Self {
+            prorated: round.total_final_fen < round.total_approved_fen,
+            program_name: program.map_or_else(|| round.program_id.clone(), |p| p.name().to_string()),
+            id: round.id,
+            program_id: round.program_id,
+            year: round.year,
+            status: round.status,
+            budget_fen: round.budget_fen,
+            total_approved_fen: round.total_approved_fen,
+            total_final_fen: round.total_final_fen,
+            closed_at: round.closed_at,
+            notice_until: round.notice_until,
+        }
+    }
+}
+
+/// A closed round as the public notice shows it; readable without login.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoundNotice {
+    #[serde(flatten)]
+    pub round: RoundView,
     pub items: Vec<NoticeLine>,
 }

@@ -58,6 +58,7 @@ catalog! {
     RequestInProgress => ("request_in_progress", CONFLICT, "A request with this Idempotency-Key is still in progress"),
     AlreadyClaimed => ("already_claimed", CONFLICT, "The organisation already claimed this program, year and role"),
     RoundClosed => ("round_closed", CONFLICT, "The round is already closed"),
+    ClaimsPending => ("claims_pending", CONFLICT, "Claims of the round are still under review"),
     RightsReserved => ("rights_reserved", CONFLICT, "The listing's exclusive rights are taken by another deal"),
     OverBudget => ("over_budget", CONFLICT, "Approved claims exceed the budget and the program does not pro-rate"),
     StripeNotConfigured => ("stripe_not_configured", CONFLICT, "Stripe payments are not configured on this server"),

@@ -2,13 +2,18 @@
 //! bases, apply each rule per contract or to the year's sum, then the caps,
 //! and add the rules up (POLICY.md "What is computed").
 //!
+//! A deal's base for the year is what it counts through the year less what
+//! earlier years counted (`DealFacts::base`), and a line that subtracts
+//! something says so, so that a claimant can see why a year's base is
+//! smaller than the year's payments.
+//!
 //! Caps that bind on several lines (a rule's yearly cap, the program's cap
 //! per claimant) are taken from the lines in order: earlier lines keep their
 //! amount and the line that crosses the cap is cut. Callers pass deals in a
 //! stable order (oldest first), so the same claim always splits the same way.
 
 use super::conditions::deal_reasons;
-use super::facts::{Claim, DealFacts, saturating_add};
+use super::facts::{Claim, DealFacts, YearBase, saturating_add};
 use super::outcome::{Calculation, Ineligible, Line};
 use super::program::{Program, Rule};
 use super::reason::Reason;
@@ -84,7 +89,10 @@ impl Work<'_> {
         for (index, deal) in self.deals.iter().enumerate() {
             let failed = rule.failed_conditions(deal, claim.role);
             if failed.is_empty() && !self.excluded[index] {
-                qualifying.push((index, deal.base(rule.base, self.year)));
+                match rule.year_base(deal, self.year) {
+                    Ok(base) => qualifying.push((index, base)),
+                    Err(reason) => self.reasons[index].push(reason),
+                }
             }
             self.reasons[index].extend(failed);
         }
@@ -94,16 +102,23 @@ impl Work<'_> {
         }
     }
 
-    fn per_contract(&mut self, rule: &Rule, qualifying: &[(usize, Money)]) {
+    fn per_contract(&mut self, rule: &Rule, qualifying: &[(usize, YearBase)]) {
         let first = self.lines.len();
-        for &(index, base) in qualifying {
+        for &(index, year_base) in qualifying {
+            let base = year_base.amount;
             if base < rule.min_base_fen {
                 self.reasons[index].push(Reason::below_minimum(&rule.id, base, rule.min_base_fen, false));
                 continue;
             }
             let applied = rule.schedule.apply(base);
             let mut amount = applied.amount;
-            let mut explanation = format!("{}: {} {base}; {}", rule.id, base_label(rule.base), applied.explanation);
+            let mut explanation = format!(
+                "{}: {} {}; {}",
+                rule.id,
+                base_label(rule.base),
+                base_text(year_base, self.year),
+                applied.explanation
+            );
             if let Some(cap) = rule.cap_per_contract_fen
                 && amount > cap
             {
@@ -120,19 +135,21 @@ impl Work<'_> {
     }
 
     /// Rate, minimum and tiers on the year's sum: one line for the rule.
-    fn annual(&mut self, rule: &Rule, qualifying: &[(usize, Money)]) {
+    fn annual(&mut self, rule: &Rule, qualifying: &[(usize, YearBase)]) {
         if qualifying.is_empty() {
             return;
         }
-        let base = qualifying.iter().fold(Money::ZERO, |total, &(_, base)| saturating_add(total, base));
+        let base = qualifying.iter().fold(Money::ZERO, |total, &(_, base)| saturating_add(total, base.amount));
         if base < rule.min_base_fen {
             for &(index, _) in qualifying {
                 self.reasons[index].push(Reason::below_minimum(&rule.id, base, rule.min_base_fen, true));
             }
             return;
         }
-        let parts: Vec<String> =
-            qualifying.iter().map(|&(index, base)| format!("{} {base}", self.deals[index].deal_id)).collect();
+        let parts: Vec<String> = qualifying
+            .iter()
+            .map(|&(index, base)| format!("{} {}", self.deals[index].deal_id, base_text(base, self.year)))
+            .collect();
         let applied = rule.schedule.apply(base);
         let explanation = format!(
             "{}: year's total {} {base} ({}); {}",
@@ -167,6 +184,17 @@ pub(super) fn apply_cap(lines: &mut [Line], cap: Money, what: &str) -> bool {
         used = saturating_add(used, line.amount);
     }
     cut
+}
+
+/// A deal's base for `year` as a line shows it: the amount, and when
+/// earlier years counted part of the deal, what is counted through the year
+/// and what they counted (`250,000.00 (1,000,000.00 through 2025 less
+/// 750,000.00 counted in earlier years)`).
+fn base_text(base: YearBase, year: i32) -> String {
+    if base.earlier == Money::ZERO {
+        return base.amount.to_string();
+    }
+    format!("{} ({} through {year} less {} counted in earlier years)", base.amount, base.through(), base.earlier)
 }
 
 pub(super) fn base_label(base: BaseKind) -> &'static str {

@@ -1,8 +1,9 @@
 //! Qualification: whether a deal counts for a claim at all (registered,
-//! paid in the year) and whether it meets a rule's conditions. Every failed
-//! condition becomes a [`Reason`]; nothing stops at the first.
+//! paid in the year), whether it meets a rule's conditions, and whether
+//! earlier years left anything of its base to count. Every failed condition
+//! becomes a [`Reason`]; nothing stops at the first.
 
-use super::facts::{DealFacts, Party};
+use super::facts::{DealFacts, Party, YearBase};
 use super::program::Rule;
 use super::reason::{Reason, ReasonCode};
 use super::vocabulary::PartyRole;
@@ -59,6 +60,19 @@ impl Rule {
             }
         }
         failed
+    }
+
+    /// The deal's base under this rule for `year`, or why nothing is left of
+    /// it. A payment in the year is not enough: a deal whose base earlier
+    /// years already counted in full (its registered amount reached, its
+    /// contract total counted) would otherwise qualify again with nothing,
+    /// or, for a whole-contract base, with everything a second time.
+    pub(super) fn year_base(&self, deal: &DealFacts, year: i32) -> Result<YearBase, Reason> {
+        let base = deal.base(self.base, year);
+        if base.amount == Money::ZERO && base.earlier > Money::ZERO {
+            return Err(Reason::counted_in_earlier_years(&self.id, self.base, base.earlier, year));
+        }
+        Ok(base)
     }
 }
 

@@ -2,6 +2,7 @@
 //! (who is paid, on what base, at what rate or tiers, minimum, caps,
 //! conditions), then budget and pro-rating. Chinese by default.
 
+use super::claims_open::OpeningDay;
 use super::program::{Program, Rule, Schedule, Tier};
 use super::vocabulary::{Aggregate, BaseKind, ContractCategory, PartyRole, Proration, TierMode};
 use crate::listing::TradeMode;
@@ -35,6 +36,9 @@ impl Program {
                 Lang::Zh => format!("每个申请单位每年在本计划中合计不超过 {cap} 元。"),
                 Lang::En => format!("Each claimant receives at most {cap} a year from the program."),
             });
+        }
+        if let Some(day) = self.claims_open_on {
+            lines.push(opening_line(day, lang));
         }
         if let Some(note) = &self.placeholder_note {
             lines.push(match lang {
@@ -223,6 +227,31 @@ fn budget_line(budget: Option<Money>, proration: Proration, lang: Lang) -> Strin
         }
         (Some(b), Proration::None, Lang::En) => {
             format!("Budget {b} a year; a round whose approved claims exceed it cannot be closed (no pro-rating).")
+        }
+    }
+}
+
+fn opening_line(day: OpeningDay, lang: Lang) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (month, dom) = (day.month(), day.day());
+    match lang {
+        Lang::Zh => format!("每年度的补助申请自次年 {month} 月 {dom} 日起受理。"),
+        Lang::En => {
+            let name = month.checked_sub(1).and_then(|index| MONTHS.get(index as usize)).copied().unwrap_or_default();
+            format!("Claims for a year open on {dom} {name} of the following year.")
         }
     }
 }

@@ -70,20 +70,63 @@ impl DealFacts {
 
     /// Confirmed payments dated in `year`.
     pub fn paid_in(&self, year: i32) -> Money {
+        self.paid_where(|paid_year| paid_year == year)
+    }
+
+    /// Confirmed payments dated in `year` or before.
+    fn paid_through(&self, year: i32) -> Money {
+        self.paid_where(|paid_year| paid_year <= year)
+    }
+
+    fn paid_where(&self, counts: impl Fn(i32) -> bool) -> Money {
         self.payments
             .iter()
-            .filter(|payment| payment.confirmed && payment.paid_on.year() == year)
+            .filter(|payment| payment.confirmed && counts(payment.paid_on.year()))
             .fold(Money::ZERO, |total, payment| saturating_add(total, payment.amount))
     }
 
-    /// The deal's base of `kind` for `year` (POLICY.md "What is computed", 2).
-    pub fn base(&self, kind: BaseKind, year: i32) -> Money {
+    /// What a base of `kind` counts of the deal over every year up to and
+    /// including `year`. A whole-contract amount (the registered technology
+    /// amount, the contract total) counts once, in the first year with a
+    /// confirmed payment; the paid technology amount never passes the
+    /// registered amount, however many years the payments span.
+    fn counted_through(&self, kind: BaseKind, year: i32) -> Money {
+        let paid = self.paid_through(year);
+        let once_paid = |amount: Money| if paid > Money::ZERO { amount } else { Money::ZERO };
         match kind {
-            BaseKind::PaidAmount => self.paid_in(year),
-            BaseKind::RegisteredTechnologyAmount => self.registered_technology_amount,
-            BaseKind::PaidTechnologyAmount => self.paid_in(year).min(self.registered_technology_amount),
-            BaseKind::ContractTotal => self.contract_total,
+            BaseKind::PaidAmount => paid,
+            BaseKind::PaidTechnologyAmount => paid.min(self.registered_technology_amount),
+            BaseKind::RegisteredTechnologyAmount => once_paid(self.registered_technology_amount),
+            BaseKind::ContractTotal => once_paid(self.contract_total),
         }
+    }
+
+    /// The deal's base of `kind` for `year` (POLICY.md "What is computed",
+    /// 2): what is counted through the year less what earlier years counted,
+    /// so that each fen of a deal's base is counted in one year only.
+    pub fn base(&self, kind: BaseKind, year: i32) -> YearBase {
+        let through = self.counted_through(kind, year);
+        let earlier = self.counted_through(kind, year.saturating_sub(1));
+        // Counted amounts never fall from one year to the next (payments
+        // are not negative), so the difference is never below zero.
+        YearBase { amount: through.checked_sub(earlier).unwrap_or(Money::ZERO), earlier }
+    }
+}
+
+/// A deal's base for one year, with what the years before it counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YearBase {
+    /// What this year counts.
+    pub amount: Money,
+    /// What earlier years counted: subtracted from what is counted through
+    /// this year to give `amount`.
+    pub earlier: Money,
+}
+
+impl YearBase {
+    /// What is counted through this year, earlier years included.
+    pub fn through(self) -> Money {
+        saturating_add(self.amount, self.earlier)
     }
 }
 

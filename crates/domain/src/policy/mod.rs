@@ -9,12 +9,14 @@
 //!
 //! - [`Program::from_toml`] parses and strictly validates one file;
 //! - [`Program::calculate`] qualifies a claimant's deals and computes the claim;
+//! - [`Program::accepts_claims`] says whether a year's claims are open;
 //! - [`prorate`] and [`Program::final_amounts`] close a round against the budget;
 //! - [`Program::describe`] and [`Program::explain`] say in plain words what a
 //!   program pays, for operators.
 
 mod budget;
 mod calculate;
+mod claims_open;
 mod conditions;
 mod describe;
 mod error;
@@ -35,9 +37,10 @@ mod vocabulary;
 mod tests;
 
 pub use budget::{ProrationError, prorate};
+pub use claims_open::{ClaimsNotOpen, OpeningDay};
 pub use describe::Lang;
 pub use error::PolicyError;
-pub use facts::{Claim, DealFacts, Party, Payment};
+pub use facts::{Claim, DealFacts, Party, Payment, YearBase};
 pub use outcome::{Calculation, Ineligible, Line};
 pub use program::{Program, Rule, Schedule, Tier};
 pub use rate::Rate;

@@ -3,6 +3,7 @@
 
 use toml::{Table, Value};
 
+use super::claims_open::OpeningDay;
 use super::error::PolicyError;
 use super::fields::{Fields, describe};
 use super::program::{Program, Rule, Schedule, Tier};
@@ -12,8 +13,17 @@ use crate::listing::TradeMode;
 use crate::money::Money;
 use crate::organization::OrganizationKind;
 
-const PROGRAM_KEYS: &[&str] =
-    &["id", "name", "authority", "budget_fen", "proration", "cap_per_claimant_year_fen", "placeholder_note", "rules"];
+const PROGRAM_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "authority",
+    "budget_fen",
+    "proration",
+    "cap_per_claimant_year_fen",
+    "claims_open_on",
+    "placeholder_note",
+    "rules",
+];
 
 const RULE_KEYS: &[&str] = &[
     "id",
@@ -62,6 +72,10 @@ impl Program {
         let proration =
             top.word("proration", Proration::from_db, &Proration::spellings())?.unwrap_or(Proration::Proportional);
         let cap_per_claimant_year_fen = top.cap("cap_per_claimant_year_fen")?;
+        let claims_open_on = top
+            .str("claims_open_on")?
+            .map(|text| OpeningDay::parse(text).map_err(|message| top.error("claims_open_on", message)))
+            .transpose()?;
         let placeholder_note = top.optional_text("placeholder_note")?.map(str::to_string);
 
         let tables = top.tables("rules")?.unwrap_or_default();
@@ -87,6 +101,7 @@ impl Program {
             budget_fen,
             proration,
             cap_per_claimant_year_fen,
+            claims_open_on,
             placeholder_note,
             rules,
             source,

@@ -5,6 +5,7 @@
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use super::claims_open::OpeningDay;
 use super::rate::Rate;
 use super::vocabulary::{Aggregate, BaseKind, ContractCategory, PartyRole, Proration, TierMode};
 use crate::listing::TradeMode;
@@ -24,6 +25,10 @@ pub struct Program {
     pub(crate) proration: Proration,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cap_per_claimant_year_fen: Option<Money>,
+    /// The day of the following year from which claims for a year open;
+    /// `None`: 1 January.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) claims_open_on: Option<OpeningDay>,
     /// Values the authority still has to set, in words for users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) placeholder_note: Option<String>,

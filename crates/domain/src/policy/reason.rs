@@ -5,8 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::calculate::base_label;
 use super::facts::Party;
-use super::vocabulary::{ContractCategory, PartyRole};
+use super::vocabulary::{BaseKind, ContractCategory, PartyRole};
 use crate::listing::TradeMode;
 use crate::money::Money;
 use crate::organization::OrganizationKind;
@@ -31,6 +32,8 @@ pub enum ReasonCode {
     BuyerKind,
     SellerKind,
     BelowMinimum,
+    /// Earlier years counted the deal's whole base already.
+    CountedInEarlierYears,
 }
 
 impl ReasonCode {
@@ -50,6 +53,7 @@ impl ReasonCode {
             Self::BuyerKind => "buyer_kind",
             Self::SellerKind => "seller_kind",
             Self::BelowMinimum => "below_minimum",
+            Self::CountedInEarlierYears => "counted_in_earlier_years",
         }
     }
 }
@@ -141,6 +145,12 @@ impl Reason {
     pub(super) fn below_minimum(rule_id: &str, base: Money, minimum: Money, of_year: bool) -> Self {
         let what = if of_year { "the year's total base" } else { "the base" };
         Self::rule(ReasonCode::BelowMinimum, rule_id, format!("{what} {base} is below the minimum {minimum}"))
+    }
+
+    pub(super) fn counted_in_earlier_years(rule_id: &str, base: BaseKind, earlier: Money, year: i32) -> Self {
+        let message =
+            format!("years before {year} counted the deal's whole {} ({earlier}); nothing is left", base_label(base));
+        Self::rule(ReasonCode::CountedInEarlierYears, rule_id, message)
     }
 }
 

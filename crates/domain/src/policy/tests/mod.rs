@@ -3,15 +3,17 @@
 //! Money in test names and comments is yuan, as in POLICY.md; code uses fen.
 
 mod calculation;
+mod claims_open;
 mod describe;
 mod files;
 mod overrides;
 mod validation;
 mod worked_examples;
+mod years;
 
 use chrono::NaiveDate;
 
-use super::{Calculation, Claim, ContractCategory, DealFacts, Party, PartyRole, Payment, Program};
+use super::{Calculation, Claim, ContractCategory, DealFacts, Party, PartyRole, Payment, Program, YearBase};
 use crate::listing::TradeMode;
 use crate::money::Money;
 use crate::organization::OrganizationKind;

@@ -1,0 +1,1 @@
+ALTER TABLE subsidy_claims DROP COLUMN status_reason;
