@@ -651,3 +651,39 @@ on_both_databases! {
         app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract(900_000, 0)).await.assert_status(200);
     }
 }
+
+on_both_databases! {
+    async fn a_fen_refunded_and_paid_again_is_counted_once_for_a_subsidy(app: TestApp) {
+        // Paid in full last year; this year 30% refunded and paid again.
+        // Counting payments net of refunds on their own dates gave this
+        // year 30% of base again.
+        let year = chrono::Datelike::year(&techtrade_db::today());
+        let m = market(&app, &["nonexclusive_license"]).await;
+        let id = open_deal_as(&app, &m, &m.buyer, "nonexclusive_license").await;
+        accept(&app, &m, &id).await.assert_status(200);
+        let mut signed = contract(10_000_000, 0);
+        signed["signed_on"] = json!(format!("{}-03-01", year - 1));
+        app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), signed).await.assert_status(200);
+        register(&app, &m, &id, 10_000_000).await.assert_status(200);
+        let last_year = json!({"method": "offline", "amount_fen": 10_000_000, "paid_on": format!("{}-06-30", year - 1), "reference": "ICBC-1"});
+        let payment = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&m.buyer.token), last_year).await;
+        let payment = payment.json["id"].as_str().unwrap().to_string();
+        app.post(&format!("/api/v1/payments/{payment}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        let refund = json!({"amount_fen": 3_000_000, "refunded_on": techtrade_db::today(), "reference": "ICBC-R"});
+        app.post(&format!("/api/v1/payments/{payment}/refund"), Some(&m.seller.token), refund).await.assert_status(200);
+        paid(&app, &m, &id, 3_000_000).await;
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["status"], "completed");
+        let preview = |year: i32| {
+            let (app, token) = (&app, m.buyer.token.clone());
+            async move {
+                let body = json!({"program_id": "nanjing-2021", "year": year, "role": "buyer"});
+                app.post("/api/v1/subsidy/claims/preview", Some(&token), body).await
+            }
+        };
+        let before = preview(year - 1).await;
+        assert_eq!(before.json["lines"][0]["base_fen"], 10_000_000, "{}", before.text);
+        let now = preview(year).await;
+        let counted: i64 = now.json["lines"].as_array().unwrap().iter().map(|l| l["base_fen"].as_i64().unwrap()).sum();
+        assert_eq!(counted, 0, "{}", now.text);
+    }
+}

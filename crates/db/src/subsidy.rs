@@ -99,6 +99,8 @@ pub struct DealRecords {
     pub contracts: Vec<Contract>,
     pub registrations: Vec<Registration>,
     pub payments: Vec<Payment>,
+    /// The recorded refunds of those payments.
+    pub refunds: Vec<crate::deals::Refund>,
     pub organizations: Vec<OrganizationFacts>,
 }
 
@@ -154,6 +156,16 @@ pub fn deal_records(
         records
             .payments
             .extend(payments::table.filter(payments::deal_id.eq_any(chunk)).select(Payment::as_select()).load(conn)?);
+    }
+    let payment_ids: Vec<String> = records.payments.iter().map(|p| p.id.clone()).collect();
+    for chunk in payment_ids.chunks(500) {
+        use crate::schema::payment_refunds;
+        records.refunds.extend(
+            payment_refunds::table
+                .filter(payment_refunds::payment_id.eq_any(chunk))
+                .select(crate::deals::Refund::as_select())
+                .load(conn)?,
+        );
     }
     let mut org_ids: Vec<String> = records
         .deals

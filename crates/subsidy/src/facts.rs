@@ -1,13 +1,13 @@
 //! The deal records of the database as the policy engine's [`DealFacts`]:
-//! the contract, the registration decision in force, the payments net of
-//! refunds, and each party's region and kind.
+//! the contract, the registration decision in force, the payments in full
+//! with each refund in the year it was made, and each party's region and kind.
 
 use std::collections::HashMap;
 
 use techtrade_db::AnyConnection;
 use techtrade_db::subsidy::{self as db, DealRecords, DealSide};
-use techtrade_domain::deal::{self, PaymentStatus};
-use techtrade_domain::policy::{DealFacts, Party, PartyRole, Payment};
+use techtrade_domain::deal::PaymentStatus;
+use techtrade_domain::policy::{DealFacts, Party, PartyRole, Payment, Refund};
 use techtrade_domain::{ContractCategory, Money, OrganizationKind, TradeMode};
 use techtrade_web::ApiError;
 
@@ -57,15 +57,20 @@ fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
             registered.insert(registration.deal_id.as_str(), amount);
         }
     }
+    // A confirmed payment counts in full in the year it was paid, and each
+    // refund of it in the year the money went back.
     let mut payments: HashMap<&str, Vec<Payment>> = HashMap::new();
+    let mut refunds: HashMap<&str, Vec<Refund>> = HashMap::new();
     for payment in &records.payments {
         let status = PaymentStatus::from_db(&payment.status)
             .ok_or_else(|| ApiError::internal(format!("unknown payment status {:?}", payment.status)))?;
-        let net = deal::net_paid(status, money(payment.amount_fen)?, money(payment.refunded_amount_fen)?);
         let confirmed = matches!(status, PaymentStatus::Confirmed | PaymentStatus::Refunded);
         let paid_on = payment.paid_on.unwrap_or(techtrade_db::market_date(payment.created_at));
-        let amount = if confirmed { net } else { money(payment.amount_fen)? };
+        let amount = money(payment.amount_fen)?;
         payments.entry(payment.deal_id.as_str()).or_default().push(Payment { paid_on, amount, confirmed });
+        if confirmed && payment.refunded_amount_fen > 0 {
+            refunds.entry(payment.deal_id.as_str()).or_default().extend(refunds_of(records, payment)?);
+        }
     }
     let party = |id: &str| -> Result<Party, ApiError> {
         let organization = organizations
@@ -103,8 +108,27 @@ fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
                 .map(party)
                 .transpose()?,
             payments: payments.remove(deal.id.as_str()).unwrap_or_default(),
+            refunds: refunds.remove(deal.id.as_str()).unwrap_or_default(),
         };
         all.push((deal.id.clone(), facts));
     }
     Ok(all)
+}
+
+/// The refunds of a confirmed payment: each recorded one on its day, and
+/// what its refunded total holds beyond them (a refund Stripe reported
+/// that was made outside the platform) on the day of the last refund.
+fn refunds_of(records: &DealRecords, payment: &techtrade_db::deals::Payment) -> Result<Vec<Refund>, ApiError> {
+    let mut refunds = Vec::new();
+    let mut recorded = 0_i64;
+    for refund in records.refunds.iter().filter(|r| r.payment_id == payment.id) {
+        recorded = recorded.saturating_add(refund.amount_fen);
+        refunds.push(Refund { refunded_on: refund.refunded_on, amount: money(refund.amount_fen)? });
+    }
+    let beyond = payment.refunded_amount_fen.saturating_sub(recorded);
+    if beyond > 0 {
+        let on = techtrade_db::market_date(payment.refunded_at.unwrap_or(payment.updated_at));
+        refunds.push(Refund { refunded_on: on, amount: money(beyond)? });
+    }
+    Ok(refunds)
 }

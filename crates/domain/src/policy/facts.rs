@@ -39,6 +39,17 @@ pub struct DealFacts {
     pub seller: Party,
     pub agency: Option<Party>,
     pub payments: Vec<Payment>,
+    /// Money given back on the confirmed payments, each in the year it went
+    /// back (absent in facts frozen before refunds were recorded).
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+}
+
+/// Money a payee gave back of a confirmed payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub refunded_on: NaiveDate,
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,9 +84,16 @@ impl DealFacts {
         self.paid_where(|paid_year| paid_year == year)
     }
 
-    /// Confirmed payments dated in `year` or before.
+    /// Confirmed payments dated in `year` or before, less what was refunded
+    /// in those years: a refund lowers the year it was made in, never an
+    /// earlier one (whose claim may be paid already).
     fn paid_through(&self, year: i32) -> Money {
-        self.paid_where(|paid_year| paid_year <= year)
+        let refunded = self
+            .refunds
+            .iter()
+            .filter(|refund| refund.refunded_on.year() <= year)
+            .fold(Money::ZERO, |total, refund| saturating_add(total, refund.amount));
+        self.paid_where(|paid_year| paid_year <= year).checked_sub(refunded).unwrap_or(Money::ZERO)
     }
 
     fn paid_where(&self, counts: impl Fn(i32) -> bool) -> Money {
@@ -107,8 +125,9 @@ impl DealFacts {
     pub fn base(&self, kind: BaseKind, year: i32) -> YearBase {
         let through = self.counted_through(kind, year);
         let earlier = self.counted_through(kind, year.saturating_sub(1));
-        // Counted amounts never fall from one year to the next (payments
-        // are not negative), so the difference is never below zero.
+        // A refund can make the count through a year fall below the count
+        // before it: that year counts nothing, and the earlier years' counts
+        // stand (a refunded fen paid again is then not counted twice).
         YearBase { amount: through.checked_sub(earlier).unwrap_or(Money::ZERO), earlier }
     }
 }

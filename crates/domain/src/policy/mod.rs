@@ -40,7 +40,7 @@ pub use budget::{ProrationError, prorate};
 pub use claims_open::{ClaimsNotOpen, OpeningDay};
 pub use describe::Lang;
 pub use error::PolicyError;
-pub use facts::{Claim, DealFacts, Party, Payment, YearBase};
+pub use facts::{Claim, DealFacts, Party, Payment, Refund, YearBase};
 pub use outcome::{Calculation, Ineligible, Line};
 pub use program::{Program, Rule, Schedule, Tier};
 pub use rate::Rate;

@@ -65,6 +65,7 @@ pub(super) fn deal(id: &str, registered: Money, paid_in_year: Money) -> DealFact
         seller: party(SELLER, "630102", OrganizationKind::University),
         agency: Some(party(AGENCY, "630103", OrganizationKind::Agency)),
         payments: vec![paid(date(YEAR, 6, 30), paid_in_year)],
+        refunds: Vec::new(),
     }
 }
 

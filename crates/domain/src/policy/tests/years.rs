@@ -113,3 +113,23 @@ fn over_any_span_of_years_a_deal_counts_each_base_once() {
         assert_eq!(counted, total, "{kind}");
     }
 }
+
+#[test]
+fn a_refund_lowers_the_year_it_was_made_in_and_a_fen_paid_again_counts_once() {
+    // 100万 registered, paid in full in 2024 (claimed then); 30万 refunded
+    // and paid again in 2025: 2025 counts nothing more.
+    let mut facts = paid_over_years("d1", wan(100), &[(2024, wan(100)), (2025, wan(30))]);
+    facts.refunds = vec![super::super::Refund { refunded_on: date(2025, 3, 1), amount: wan(30) }];
+    assert_eq!(facts.base(BaseKind::PaidTechnologyAmount, 2024).amount, wan(100));
+    assert_eq!(facts.base(BaseKind::PaidTechnologyAmount, 2025).amount, Money::ZERO);
+    assert_eq!(facts.base(BaseKind::PaidAmount, 2025).amount, Money::ZERO);
+    // Refunded in 2025 and not paid again: 2025 counts nothing, 2024 stands.
+    let mut refunded = paid_over_years("d2", wan(100), &[(2024, wan(100))]);
+    refunded.refunds = vec![super::super::Refund { refunded_on: date(2025, 3, 1), amount: wan(40) }];
+    assert_eq!(refunded.base(BaseKind::PaidTechnologyAmount, 2024).amount, wan(100));
+    assert_eq!(refunded.base(BaseKind::PaidTechnologyAmount, 2025).amount, Money::ZERO);
+    // A refund in the year of the payment lowers that year.
+    let mut same_year = paid_over_years("d3", wan(100), &[(2025, wan(100))]);
+    same_year.refunds = vec![super::super::Refund { refunded_on: date(2025, 9, 1), amount: wan(25) }];
+    assert_eq!(same_year.base(BaseKind::PaidTechnologyAmount, 2025).amount, wan(75));
+}
