@@ -6,7 +6,6 @@
 
 use chrono::Datelike;
 use serde_json::{Value, json};
-use techtrade_accounts::NewUser;
 use techtrade_domain::Role;
 use techtrade_domain::policy::Program;
 use techtrade_tests::{TestApp, TestOrg, TestResponse, on_both_databases};
@@ -142,21 +141,6 @@ async fn preview(app: &TestApp, org: &TestOrg, program: &str, role: &str) -> Tes
     app.post("/api/v1/subsidy/claims/preview", Some(&org.token), claim_body(program, role)).await
 }
 
-/// An official who is also a member of `org`.
-async fn official_of(app: &TestApp, org: &TestOrg) -> String {
-    let n = techtrade_tests::unique();
-    let email = format!("official{n}@example.cn");
-    let input = NewUser {
-        email: email.clone(),
-        password: "official password".into(),
-        name: format!("兼任官员{n}"),
-        role: Role::Official,
-        organization_id: Some(org.id.clone()),
-    };
-    techtrade_accounts::create_user(&app.state.db, &app.hasher, input, None, None).await.unwrap();
-    app.login(&email, "official password").await
-}
-
 on_both_databases! {
     async fn nanjing_buyer_examples_end_to_end(app: TestApp) {
         let m = market(&app).await;
@@ -257,7 +241,7 @@ on_both_databases! {
         let path = format!("/api/v1/subsidy/claims/{}/review", claim.json["id"].as_str().unwrap());
         let (_, first) = app.staff(Role::Official).await;
         let (_, second) = app.staff(Role::Official).await;
-        let own = official_of(&app, &buyer).await;
+        let own = app.official_of(&buyer).await;
         let approve = json!({"decision": "approve"});
 
         app.post(&path, Some(&buyer.token), approve.clone()).await.assert_problem(403, "forbidden");

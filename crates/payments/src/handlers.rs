@@ -264,6 +264,11 @@ enum Started {
     Resume(Deal, Payment),
 }
 
+/// 503: Stripe did not answer; the same request may be tried again.
+fn stripe_unreachable() -> ApiError {
+    ApiError::new(ErrorCode::Unavailable, "Stripe could not be reached; try again shortly").retry_after(5)
+}
+
 /// Records that Stripe refused or could not be reached, and frees the
 /// idempotency key so that a retry tries again.
 fn stripe_failed(
@@ -292,9 +297,7 @@ fn stripe_failed(
     }
     match error {
         GatewayError::Refused(message) => ApiError::invalid_field("amount_fen", "refused_by_stripe", message),
-        GatewayError::Unreachable(_) => {
-            ApiError::new(ErrorCode::Unavailable, "Stripe could not be reached; try again shortly").retry_after(5)
-        }
+        GatewayError::Unreachable(_) => stripe_unreachable(),
     }
 }
 
@@ -437,9 +440,7 @@ async fn withdraw_payment(
                 ErrorCode::InvalidState,
                 format!("Stripe did not cancel the payment ({message}); if it was paid, its confirmation follows"),
             ),
-            GatewayError::Unreachable(_) => {
-                ApiError::new(ErrorCode::Unavailable, "Stripe could not be reached; try again shortly").retry_after(5)
-            }
+            GatewayError::Unreachable(_) => stripe_unreachable(),
         })?;
     }
     state
@@ -540,9 +541,7 @@ async fn refund_payment(
     let refund_id =
         gateway.refund(&checked.id, &intent, request.amount_fen, total).await.map_err(|error| match error {
             GatewayError::Refused(message) => ApiError::invalid_field("amount_fen", "refused_by_stripe", message),
-            GatewayError::Unreachable(_) => {
-                ApiError::new(ErrorCode::Unavailable, "Stripe could not be reached; try again shortly").retry_after(5)
-            }
+            GatewayError::Unreachable(_) => stripe_unreachable(),
         })?;
     let refunded = Refunded::Stripe { amount_fen: request.amount_fen, total_fen: total, refund_id };
     record_refund(state, user, request_id, id, refunded).await
