@@ -316,12 +316,7 @@ async fn confirm_payment(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let (mut deal, mut payment) = load_for_change(conn, &id, &user)?;
-                lifecycle::decide(conn, &deal, &user, DealAction::ConfirmPayment)?;
-                if payment.method != PaymentMethod::Offline.as_str() {
-                    return Err(ApiError::new(ErrorCode::InvalidState, "Stripe payments are confirmed by Stripe"));
-                }
-                require_status(&payment, PaymentStatus::PendingConfirmation)?;
+                let (mut deal, mut payment) = pending_transfer(conn, &id, &user, DealAction::ConfirmPayment)?;
                 let actor = Actor::user(&user, request_id.as_deref());
                 ledger::confirm(conn, &mut deal, &mut payment, Some(&user.user_id), actor)?;
                 views::payment_view(&payment).map(Json)
@@ -338,6 +333,27 @@ fn load_for_change(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Re
         .map_err(|error| if error.code() == ErrorCode::NotFound { ApiError::not_found("payment") } else { error })?;
     // Read again under the lock: this is the state the change applies to.
     let payment = db::find_payment(conn, id)?.ok_or_else(|| ApiError::not_found("payment"))?;
+    Ok((deal, payment))
+}
+
+/// The payment `id`, locked with its deal, when it is a recorded transfer
+/// awaiting the payee and `user` may take `action` (confirm or reject) on
+/// it: Stripe settles its own payments.
+fn pending_transfer(
+    conn: &mut AnyConnection,
+    id: &str,
+    user: &CurrentUser,
+    action: DealAction,
+) -> Result<(Deal, Payment), ApiError> {
+    let (deal, payment) = load_for_change(conn, id, user)?;
+    lifecycle::decide(conn, &deal, user, action)?;
+    if payment.method != PaymentMethod::Offline.as_str() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
+            "a Stripe payment is settled by Stripe; only a recorded transfer is confirmed or rejected",
+        ));
+    }
+    require_status(&payment, PaymentStatus::PendingConfirmation)?;
     Ok((deal, payment))
 }
 
@@ -380,15 +396,7 @@ async fn reject_payment(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let (mut deal, mut payment) = load_for_change(conn, &id, &user)?;
-                lifecycle::decide(conn, &deal, &user, DealAction::RejectPayment)?;
-                if payment.method != PaymentMethod::Offline.as_str() {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidState,
-                        "a Stripe payment is settled by Stripe; only a recorded transfer can be rejected",
-                    ));
-                }
-                require_status(&payment, PaymentStatus::PendingConfirmation)?;
+                let (mut deal, mut payment) = pending_transfer(conn, &id, &user, DealAction::RejectPayment)?;
                 let reason = text::required(&request.reason, MAX_REASON)
                     .map_err(|error| ApiError::invalid_field("reason", error.code(), error.to_string()))?;
                 let before = Some(serde_json::json!({"status": payment.status, "version": payment.version}));
