@@ -142,10 +142,9 @@ pub struct TestOrg {
 
 static SEQUENCE: AtomicU32 = AtomicU32::new(1);
 
-/// The patent records of the shared data (beside the repository).
+/// The demo patent records that come with the repository.
 pub fn demo_records() -> Vec<PatentRecord> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    techtrade_listings::seed::read_records(&dir).unwrap_or_else(|e| panic!("the shared data at {}: {e}", dir.display()))
+    techtrade_listings::seed::bundled_records()
 }
 
 /// A number unique within the test process, for distinct e-mails and codes.

@@ -1,5 +1,5 @@
 //! A local HTTP server standing in for `api.stripe.com`, and Stripe events
-//! in Stripe's real format (from the fixtures in `../shared/data`), signed
+//! in Stripe's real format (from Stripe's fixtures in `tests/data/stripe`), signed
 //! as Stripe signs them.
 
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ pub struct FakeStripe {
 }
 
 fn shared_data(file: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/stripe").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }

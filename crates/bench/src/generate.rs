@@ -3,7 +3,7 @@
 //! each) — going through HTTP would make generation the slowest part.
 //!
 //! Everything is drawn from one fixed-seed stream ([`Dice`]) over the real
-//! patent records of the shared data, so the same flags give the same rows
+//! patent records that come with the repository, so the same flags give the same rows
 //! on every machine and both databases get identical data. Ids are
 //! predictable (`bench-l-000042`), which lets the driver pick targets
 //! without asking the server.
@@ -123,7 +123,7 @@ fn at(day: NaiveDate, dice: &mut Dice) -> NaiveDateTime {
     day.and_hms_opt(8 + dice.below(10) as u32, dice.below(60) as u32, 0).unwrap_or_default()
 }
 
-/// Writes the whole data set; `records` are the shared data's patents.
+/// Writes the whole data set; `records` are the demo patent records.
 pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan) -> Result<DataSet> {
     if records.is_empty() {
         bail!("no patent records to resample");

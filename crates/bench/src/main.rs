@@ -1,5 +1,5 @@
 //! `techtrade-bench`: generates a reproducible market from the real patent
-//! records of the shared data, starts the release `techtrade` server on it,
+//! records that come with the repository, starts the release `techtrade` server on it,
 //! drives the server over loopback HTTP with bounded concurrency, and
 //! prints per-operation throughput and latency — on SQLite, on PostgreSQL
 //! and (with `MEILI_URL`) with Meilisearch as the search backend, side by
@@ -65,9 +65,10 @@ struct Args {
     /// sqlite, postgres, meilisearch (the last reuses the SQLite data and needs MEILI_URL).
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres,meilisearch")]
     backends: Vec<String>,
-    /// The shared data folder.
-    #[arg(long, default_value = "../shared/data")]
-    data: PathBuf,
+    /// A folder of patent records to use instead of those built in
+    /// (crates/listings/data/patents).
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// The release server binary.
     #[arg(long, default_value_os_t = drive::default_binary())]
     server_bin: PathBuf,
@@ -104,7 +105,10 @@ fn main() -> Result<()> {
             args.server_bin.display()
         );
     }
-    let records = seed::read_records(&args.data).map_err(|e| anyhow::anyhow!("{e} (give --data)"))?;
+    let records = match &args.data {
+        Some(dir) => seed::read_records(dir).map_err(|e| anyhow::anyhow!("{e} (give --data)"))?,
+        None => seed::bundled_records(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last year that has ended (Beijing date): a round closes, and claims
     // open, only once the year is over.

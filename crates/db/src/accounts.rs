@@ -82,6 +82,16 @@ pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<
     users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
 }
 
+/// How many user accounts there are (every role).
+pub fn count_users(conn: &mut AnyConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// How many organisations there are.
+pub fn count_organizations(conn: &mut AnyConnection) -> QueryResult<i64> {
+    organizations::table.count().get_result(conn)
+}
+
 /// The members of an organisation, oldest first.
 pub fn organization_members(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<Vec<User>> {
     users::table

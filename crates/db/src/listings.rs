@@ -250,6 +250,11 @@ pub fn count_listings(conn: &mut AnyConnection) -> QueryResult<i64> {
     listings::table.count().get_result(conn)
 }
 
+/// How many listings have an id starting with `prefix` (the demo's are `demo-…`).
+pub fn count_listings_with_id_prefix(conn: &mut AnyConnection, prefix: &str) -> QueryResult<i64> {
+    listings::table.filter(listings::id.like(format!("{prefix}%"))).count().get_result(conn)
+}
+
 /// Published listings with ids after `after_id`, in id order (for rebuilding
 /// a search index page by page).
 pub fn published_listings_after(conn: &mut AnyConnection, after_id: &str, limit: i64) -> QueryResult<Vec<Listing>> {

@@ -223,7 +223,6 @@ fn open_deal(
 #[into_params(parameter_in = Query)]
 pub struct ListDealsQuery {
     /// Only deals in this status.
-    #[param(value_type = Option<String>)]
     pub status: Option<DealStatus>,
     /// 1-based page number.
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]

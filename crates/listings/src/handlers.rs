@@ -277,10 +277,8 @@ pub struct ListQuery {
     pub mine: bool,
     /// Officials: any status (`pending_review` is the review queue, oldest first).
     /// Others: published (default) or traded.
-    #[param(value_type = Option<String>)]
     pub status: Option<ListingStatus>,
     /// Listings only: patent or achievement.
-    #[param(value_type = Option<String>)]
     pub kind: Option<ListingKind>,
     /// 1-based page number.
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]

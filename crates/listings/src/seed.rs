@@ -1,5 +1,5 @@
-//! `techtrade seed --demo`: the real Chinese patent records of the shared
-//! data as published listings of a few demo organisations, so that a
+//! `techtrade seed --demo` (and `serve --demo`): the real Chinese patent
+//! records that come with the repository as published listings of a few demo organisations, so that a
 //! newcomer has something to search and trade.
 //!
 //! The records carry no applicant, dates, region or price; those are made
@@ -22,7 +22,7 @@ use techtrade_domain::{
 use crate::listing;
 use crate::requests::{DemandRequest, ValidDemand, ValidListing, ValidPatent};
 
-/// One patent record of the shared data.
+/// One patent record of the demo data.
 #[derive(Debug, Clone)]
 pub struct PatentRecord {
     pub publication_number: String,
@@ -56,10 +56,31 @@ pub struct SeedReport {
 pub const CSV_FILE: &str = "cn_patents_title_ipc.csv";
 pub const ABSTRACTS_FILE: &str = "cn_patents_g06f_with_abstracts.jsonl";
 
+/// The records that come with the repository (`crates/listings/data/patents`,
+/// copied unchanged from their sources; see the NOTICE there), built into the
+/// binary so that `serve --demo` needs no file beside it.
+const BUNDLED_CSV: &str = include_str!("../data/patents/cn_patents_title_ipc.csv");
+const BUNDLED_ABSTRACTS: &str = include_str!("../data/patents/cn_patents_g06f_with_abstracts.jsonl");
+
+/// The folder of the records that come with the repository, for tools that
+/// read files (the search benchmark).
+pub fn bundled_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/patents")
+}
+
+/// The records built into the binary, the CSV first.
+pub fn bundled_records() -> Vec<PatentRecord> {
+    let mut records = parse_csv(CSV_FILE, BUNDLED_CSV).expect("the bundled CSV parses (a unit test reads it)");
+    records.extend(parse_jsonl(ABSTRACTS_FILE, BUNDLED_ABSTRACTS).expect("the bundled abstracts parse"));
+    records
+}
+
 /// Reads both record files of `dir`, the CSV first.
 pub fn read_records(dir: &Path) -> Result<Vec<PatentRecord>, SeedError> {
-    let mut records = read_csv(&dir.join(CSV_FILE))?;
-    records.extend(read_jsonl(&dir.join(ABSTRACTS_FILE))?);
+    let csv = dir.join(CSV_FILE);
+    let mut records = parse_csv(&csv.display().to_string(), &read(&csv)?)?;
+    let abstracts = dir.join(ABSTRACTS_FILE);
+    records.extend(parse_jsonl(&abstracts.display().to_string(), &read(&abstracts)?)?);
     Ok(records)
 }
 
@@ -67,25 +88,21 @@ fn read(path: &Path) -> Result<String, SeedError> {
     std::fs::read_to_string(path).map_err(|source| SeedError::Read { path: path.display().to_string(), source })
 }
 
-/// `publication_number,kind,title,ipc_subclasses`, `|` between codes.
-fn read_csv(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
+/// `publication_number,kind,title,ipc_subclasses`, `|` between codes;
+/// `origin` names the text in errors.
+fn parse_csv(origin: &str, text: &str) -> Result<Vec<PatentRecord>, SeedError> {
     #[derive(serde::Deserialize)]
     struct Row {
         publication_number: String,
         title: String,
         ipc_subclasses: String,
     }
-    let text = read(path)?;
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     reader
         .deserialize::<Row>()
         .enumerate()
         .map(|(i, row)| {
-            let row = row.map_err(|e| SeedError::Record {
-                path: path.display().to_string(),
-                line: i + 2,
-                problem: e.to_string(),
-            })?;
+            let row = row.map_err(|e| SeedError::Record { path: origin.to_string(), line: i + 2, problem: e.to_string() })?;
             Ok(PatentRecord {
                 publication_number: row.publication_number.trim().to_string(),
                 title: row.title.trim().to_string(),
@@ -96,7 +113,7 @@ fn read_csv(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
         .collect()
 }
 
-fn read_jsonl(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
+fn parse_jsonl(origin: &str, text: &str) -> Result<Vec<PatentRecord>, SeedError> {
     #[derive(serde::Deserialize)]
     struct Line {
         publication_number: String,
@@ -105,13 +122,12 @@ fn read_jsonl(path: &Path) -> Result<Vec<PatentRecord>, SeedError> {
         abstract_text: String,
         cpc: Vec<String>,
     }
-    let text = read(path)?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
             let parsed: Line = serde_json::from_str(line).map_err(|e| SeedError::Record {
-                path: path.display().to_string(),
+                path: origin.to_string(),
                 line: i + 1,
                 problem: e.to_string(),
             })?;
@@ -188,6 +204,58 @@ pub fn demo_organizations() -> Result<Vec<Organization>, SeedError> {
             })
         })
         .collect()
+}
+
+/// The e-mail address of the `n`th demo member (from 1), one per demo organisation.
+pub fn demo_member_email(n: usize) -> String {
+    format!("demo{n}@techtrade.invalid")
+}
+
+/// The demo's official of the science and technology department, who
+/// reviews listings, registers contracts and decides subsidy claims.
+pub const DEMO_OFFICIAL_EMAIL: &str = "official@techtrade.invalid";
+
+/// What a database holds, as far as the demo is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holding {
+    /// No organisation and no account: the demo may be loaded.
+    Nothing,
+    /// The demo organisations are there; `complete` when every listing,
+    /// demand and account of the demo is too (a load that was interrupted
+    /// leaves it false).
+    Demo { complete: bool },
+    /// Somebody else's data, which the demo must not be mixed into.
+    Other { organizations: i64, users: i64 },
+}
+
+/// What `conn` holds: `records` are the listings the demo would load.
+pub fn holding(conn: &mut AnyConnection, records: &[PatentRecord]) -> Result<Holding, SeedError> {
+    let organizations = demo_organizations()?;
+    let mut demo_organizations_found = 0;
+    for organization in &organizations {
+        if accounts::find_organization(conn, &organization.id)?.is_some() {
+            demo_organizations_found += 1;
+        }
+    }
+    if demo_organizations_found == 0 {
+        let organizations = accounts::count_organizations(conn)?;
+        let users = accounts::count_users(conn)?;
+        return Ok(if organizations == 0 && users == 0 {
+            Holding::Nothing
+        } else {
+            Holding::Other { organizations, users }
+        });
+    }
+    let mut complete = demo_organizations_found == organizations.len()
+        && db::count_listings_with_id_prefix(conn, "demo-")? == records.len() as i64
+        && accounts::find_user_by_email(conn, DEMO_OFFICIAL_EMAIL)?.is_some();
+    for n in 1..=organizations.len() {
+        complete = complete && accounts::find_user_by_email(conn, &demo_member_email(n))?.is_some();
+    }
+    for demand in &DEMANDS {
+        complete = complete && db::find_demand(conn, &format!("demo-demand-{}", demand.key))?.is_some();
+    }
+    Ok(Holding::Demo { complete })
 }
 
 /// The demo listing for a record, with its made-up details.
@@ -527,13 +595,25 @@ pub fn load_demands(conn: &mut AnyConnection, owners: &[Owner]) -> Result<(usize
 mod tests {
     use super::*;
 
-    fn shared_data() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+    #[test]
+    fn the_bundled_records_are_the_files_in_the_repository() {
+        let records = bundled_records();
+        assert_eq!(records.len(), 9_797);
+        assert_eq!(records.iter().filter(|r| r.abstract_text.is_some()).count(), 57);
+        let from_files = read_records(&bundled_dir()).unwrap();
+        assert_eq!(from_files.len(), records.len());
+        assert!(from_files.iter().zip(&records).all(|(a, b)| a.publication_number == b.publication_number));
+    }
+
+    #[test]
+    fn a_missing_folder_is_named_in_the_error() {
+        let error = read_records(Path::new("/nonexistent/patents")).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/patents/cn_patents_title_ipc.csv"), "{error}");
     }
 
     #[test]
     fn every_record_becomes_a_consistent_listing() {
-        let records = read_records(&shared_data()).expect("the shared data beside the repository");
+        let records = bundled_records();
         assert_eq!(records.len(), 9_797);
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let mut dropped = 0;

@@ -2,7 +2,7 @@
 //! without filters, facet-only latency, and relevance (nDCG@10) on
 //! judgments derived from the data, for the embedded backend.
 //!
-//! The corpus is the real patent records of the shared data, resampled with
+//! The corpus is the real patent records that come with the repository, resampled with
 //! a fixed seed to the requested size: each copy keeps a real title and its
 //! real IPC codes and gets made-up region, price and dates. Run it in
 //! release mode:
@@ -25,7 +25,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { data: PathBuf::from("../shared/data"), docs: 100_000, queries: 1_000 };
+    let mut args = Args { data: techtrade_listings::seed::bundled_dir(), docs: 100_000, queries: 1_000 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -184,7 +184,7 @@ async fn main() {
     let records = match read_records(&args.data) {
         Ok(records) => records,
         Err(message) => {
-            eprintln!("reading the shared data: {message}");
+            eprintln!("reading the patent records: {message}");
             std::process::exit(2);
         }
     };

@@ -30,21 +30,15 @@ pub struct SearchParams {
     pub q: Option<String>,
     /// `listing` or `demand`; both when absent.
     #[serde(rename = "type")]
-    #[param(value_type = Option<String>)]
     pub doc_type: Option<DocType>,
-    #[param(value_type = Option<String>)]
     pub kind: Option<ListingKind>,
     /// IPC prefix: section `G`, class `G06`, subclass `G06F`, group `G06F16/00` or `G06F16/33`.
     pub ipc: Option<String>,
     /// Region prefix: province `63`, prefecture `6301` or county `630102`.
     pub region: Option<String>,
-    #[param(value_type = Option<String>)]
     pub trade_mode: Option<TradeMode>,
-    #[param(value_type = Option<String>)]
     pub maturity: Option<Maturity>,
-    #[param(value_type = Option<String>)]
     pub patent_type: Option<PatentType>,
-    #[param(value_type = Option<String>)]
     pub legal_status: Option<LegalStatus>,
     pub price_min_fen: Option<i64>,
     pub price_max_fen: Option<i64>,
@@ -52,7 +46,6 @@ pub struct SearchParams {
     #[serde(default)]
     pub include_negotiable: bool,
     /// relevance (default) | newest | price_asc | price_desc
-    #[param(value_type = Option<String>)]
     pub sort: Option<Sort>,
     /// 1-based page number.
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]

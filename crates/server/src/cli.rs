@@ -41,10 +41,20 @@ pub enum Command {
     /// Serve the HTTP API (applies pending migrations first unless
     /// database.migrate_on_start = false).
     #[command(
-        after_help = "Examples:\n  techtrade serve\n  TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve\n  \
+        after_help = "Examples:\n  techtrade serve --demo   (a demo market in an empty database)\n  techtrade serve\n  \
+                      TECHTRADE__SERVER__LISTEN=0.0.0.0:8080 techtrade serve\n  \
                       techtrade serve --no-workers --services accounts,listings,search   (an API replica)"
     )]
     Serve {
+        /// Load the demo market (real patent records as listings, demo
+        /// accounts) into an empty database first; a database that
+        /// already holds it is served as it is, one with other data is
+        /// refused.
+        #[arg(long)]
+        demo: bool,
+        /// The demo accounts' password, when --demo creates them.
+        #[arg(long, requires = "demo", default_value = crate::demo::DEFAULT_PASSWORD)]
+        demo_password: String,
         /// The route groups to mount (default: all).
         #[arg(long, value_enum, value_delimiter = ',')]
         services: Vec<crate::app::ApiService>,
@@ -95,21 +105,24 @@ pub enum Command {
     /// Administration.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Load demo data: the real patent records of the shared data as
+    /// Load demo data: the real patent records that come with techtrade as
     /// published listings of five demo organisations, each with a member
-    /// who can sign in. Running it again adds nothing.
+    /// who can sign in, and an official. Running it again adds nothing.
     #[command(
-        after_help = "Examples:\n  techtrade seed --demo\n  techtrade seed --demo --source ../shared/data --password 'a demo password'"
+        after_help = "Examples:\n  techtrade seed --demo\n  techtrade seed --demo --source ./my-records --password 'a demo password'"
     )]
     Seed {
         /// Required: say that demo data is what you want.
         #[arg(long)]
         demo: bool,
-        /// The folder with cn_patents_title_ipc.csv and cn_patents_g06f_with_abstracts.jsonl.
-        #[arg(long, default_value = "../shared/data")]
-        source: PathBuf,
-        /// The password of the demo members (demo1@techtrade.invalid … demo5@techtrade.invalid).
-        #[arg(long, default_value = "techtrade-demo")]
+        /// A folder with cn_patents_title_ipc.csv and
+        /// cn_patents_g06f_with_abstracts.jsonl to load instead of the
+        /// records built in (crates/listings/data/patents).
+        #[arg(long)]
+        source: Option<PathBuf>,
+        /// The password of the demo accounts (demo1@techtrade.invalid …
+        /// demo5@techtrade.invalid, official@techtrade.invalid).
+        #[arg(long, default_value = crate::demo::DEFAULT_PASSWORD)]
         password: String,
     },
     /// Rebuild the search index from the database (the running server's
@@ -228,6 +241,12 @@ pub struct Failure {
     code: u8,
 }
 
+impl From<techtrade_db::DbError> for Failure {
+    fn from(error: techtrade_db::DbError) -> Self {
+        Self::failed(error)
+    }
+}
+
 impl Failure {
     pub(crate) fn usage(message: impl std::fmt::Display) -> Self {
         Self { message: message.to_string(), code: 2 }
@@ -272,10 +291,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     techtrade_db::set_market_offset(config.market.offset().map_err(Failure::usage)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::failed)?;
     match cli.command {
-        Command::Serve { services, no_workers } => {
+        Command::Serve { services, no_workers, demo, demo_password } => {
             let services = if services.is_empty() { app::ApiService::ALL.to_vec() } else { services };
             let consumers = if no_workers { Vec::new() } else { crate::workers::Consumer::ALL.to_vec() };
-            runtime.block_on(serve(config, services, consumers))
+            let demo = demo.then_some(demo_password);
+            runtime.block_on(serve(config, services, consumers, demo))
         }
         Command::Worker { only } => {
             let consumers = if only.is_empty() { crate::workers::Consumer::ALL.to_vec() } else { only };
@@ -401,13 +421,26 @@ async fn prepare(config: &Config) -> Result<Prepared, Failure> {
     Ok(Prepared { programs, db, search, workers })
 }
 
+/// `demo` is the demo accounts' password when `--demo` was given.
 async fn serve(
     config: Config,
     mounted: Vec<app::ApiService>,
     consumers: Vec<crate::workers::Consumer>,
+    demo: Option<String>,
 ) -> Result<(), Failure> {
     let Prepared { programs, db, search, workers } = prepare(&config).await?;
     let hasher = password_hasher(&config)?;
+    let demo_accounts = match &demo {
+        Some(password) => {
+            if !config.database.migrate_on_start {
+                // The demo is loaded into the current schema.
+                let db = db.clone();
+                tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
+            }
+            Some(crate::demo::prepare_for_serving(&db, &hasher, password).await?)
+        }
+        None => None,
+    };
     let state = AppState::new(db.clone(), config.settings());
     let options = HttpOptions {
         body_limit_bytes: config.server.body_limit_bytes,
@@ -443,6 +476,7 @@ async fn serve(
         listen = %config.server.listen, database = %url, services = ?mounted, consumers = ?consumers,
         "techtrade is serving"
     );
+    print!("{}", start_message(&config.server.listen, demo.as_deref().zip(demo_accounts.as_deref())));
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -575,86 +609,41 @@ async fn create_user(config: Config, input: NewUser) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn seed_demo(config: Config, source: PathBuf, password: String) -> Result<(), Failure> {
-    use techtrade_listings::seed;
-    let started = Instant::now();
-    let records = seed::read_records(&source)
-        .map_err(|e| Failure::usage(format!("{e} (give the shared data folder with --source)")))?;
+async fn seed_demo(config: Config, source: Option<PathBuf>, password: String) -> Result<(), Failure> {
+    // Before the database is touched, so that a wrong --source changes nothing.
+    crate::demo::records(source.as_deref())?;
     let db = open_database(&config)?;
     {
         let db = db.clone();
         tokio::task::spawn_blocking(move || apply_migrations(&db)).await.map_err(Failure::failed)??;
     }
-    let (organizations, organizations_created) = {
-        let db = db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db.get().map_err(Failure::failed)?;
-            seed::ensure_organizations(&mut conn).map_err(Failure::failed)
-        })
-        .await
-        .map_err(Failure::failed)??
-    };
     let hasher = password_hasher(&config)?;
-    let mut owners = Vec::new();
-    let mut members_created = 0;
-    for (i, organization) in organizations.iter().enumerate() {
-        let email = format!("demo{}@techtrade.invalid", i + 1);
-        let existing = {
-            let (db, email) = (db.clone(), email.clone());
-            tokio::task::spawn_blocking(move || {
-                let mut conn = db.get().map_err(Failure::failed)?;
-                techtrade_db::accounts::find_user_by_email(&mut conn, &email).map_err(Failure::failed)
-            })
-            .await
-            .map_err(Failure::failed)??
-        };
-        let user = match existing {
-            Some(user) => user,
-            None => {
-                members_created += 1;
-                let input = NewUser {
-                    email,
-                    password: password.clone(),
-                    name: format!("示例成员{}", i + 1),
-                    role: Role::Member,
-                    organization_id: Some(organization.id.clone()),
-                };
-                techtrade_accounts::create_user(&db, &hasher, input, None, None).await.map_err(Failure::failed)?
-            }
-        };
-        owners.push(seed::Owner { organization_id: organization.id.clone(), user_id: user.id });
+    crate::demo::seed(&db, &hasher, source.as_deref(), &password).await
+}
+
+/// What `serve` prints when it is ready: where to point a browser and,
+/// with `--demo`, who can sign in (`demo` is the password and the accounts).
+fn start_message(listen: &str, demo: Option<(&str, &[crate::demo::DemoAccount])>) -> String {
+    let base = browser_base(listen);
+    let mut text = format!(
+        "techtrade is serving {} at {base}/\n  open {base}/docs in a browser: the API's documentation, where every call can be tried\n  the API: {base}/api/v1\n",
+        if demo.is_some() { "the demo market" } else { "the market" }
+    );
+    if let Some((password, accounts)) = demo {
+        text.push_str(&crate::demo::accounts_text(accounts, password));
+        text.push_str("  sign in with POST /api/v1/auth/login (see /docs)\n");
     }
-    let (report, (demands_created, demands_existing)) = tokio::task::spawn_blocking(move || {
-        let mut conn = db.get().map_err(Failure::failed)?;
-        let mut progress = crate::progress::Progress::start("listings", records.len() as u64);
-        let report = seed::load_listings(&mut conn, &records, &owners, |done, _| progress.update(done as u64));
-        progress.finish();
-        let demands = seed::load_demands(&mut conn, &owners).map_err(Failure::failed)?;
-        Ok::<_, Failure>((report.map_err(Failure::failed)?, demands))
-    })
-    .await
-    .map_err(Failure::failed)??;
-    println!(
-        "seeded in {:.1?}: {} organisations ({} new), {} members ({} new), {} listings new, {} already there, \
-         {} demands new, {} already there{}",
-        started.elapsed(),
-        organizations.len(),
-        organizations_created,
-        organizations.len(),
-        members_created,
-        report.listings_created,
-        report.listings_existing,
-        demands_created,
-        demands_existing,
-        if report.codes_dropped > 0 {
-            format!(", {} non-IPC codes left out", report.codes_dropped)
-        } else {
-            String::new()
-        },
-    );
-    println!(
-        "demo members: demo1@techtrade.invalid … demo{}@techtrade.invalid (password as given with --password)",
-        organizations.len()
-    );
-    Ok(())
+    text
+}
+
+/// `http://host:port` a browser on this machine reaches `listen` at: an
+/// unspecified address (0.0.0.0, [::]) is reached through loopback.
+fn browser_base(listen: &str) -> String {
+    match listen.parse::<SocketAddr>() {
+        Ok(addr) if addr.ip().is_unspecified() => {
+            let loopback = if addr.is_ipv4() { "127.0.0.1" } else { "[::1]" };
+            format!("http://{loopback}:{}", addr.port())
+        }
+        _ => format!("http://{listen}"),
+    }
 }

@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 pub mod cli;
 pub mod config;
+mod demo;
 mod health;
 mod notify;
 mod policy;

@@ -200,23 +200,26 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     Ok(response)
 }
 
-/// `seed --demo` loads every record of the shared data, and a second run
-/// adds nothing.
+/// `seed --demo` loads every record that comes with the repository, and a
+/// second run adds nothing; `--source` reads another folder instead.
 #[test]
 fn seed_demo_is_complete_and_idempotent() {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    let source = source.to_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
     for target in targets(dir.path()) {
-        let first = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
+        let first = techtrade(dir.path(), Some(&target.url), &["seed", "--demo"], "");
         assert!(first.status.success(), "{}", stderr(&first));
-        assert!(stdout(&first).contains("9797 listings new, 0 already there, 5 demands new"), "{}", stdout(&first));
+        assert!(
+            stdout(&first).contains("5 organisations (5 new), 6 accounts (6 new), 9797 listings new, 0 already there, 5 demands new"),
+            "{}",
+            stdout(&first)
+        );
+        assert!(stdout(&first).contains("official@techtrade.invalid"), "{}", stdout(&first));
         assert!(stderr(&first).contains("listings: 9797/9797"), "progress is reported: {}", stderr(&first));
 
-        let second = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source], "");
+        let second = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", &bundled_source()], "");
         assert!(second.status.success(), "{}", stderr(&second));
         assert!(
-            stdout(&second).contains("0 listings new, 9797 already there, 0 demands new, 5 already there"),
+            stdout(&second).contains("6 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
             "{}",
             stdout(&second)
         );
@@ -240,8 +243,153 @@ fn seed_demo_is_complete_and_idempotent() {
     }
     let missing = techtrade(dir.path(), None, &["seed", "--demo", "--source", "/nonexistent"], "");
     assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/cn_patents_title_ipc.csv"), "{}", stderr(&missing));
     let no_flag = techtrade(dir.path(), None, &["seed"], "");
     assert_eq!(no_flag.status.code(), Some(2));
+}
+
+/// The folder of the records that come with the repository.
+fn bundled_source() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../listings/data/patents").display().to_string()
+}
+
+/// A `techtrade serve --demo` process and what it printed up to the end of
+/// its start-up message.
+struct DemoServer {
+    child: std::process::Child,
+    port: u16,
+    printed: String,
+}
+
+impl DemoServer {
+    fn start(dir: &Path, database_url: &str) -> Self {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_techtrade"))
+            .args(["serve", "--demo"])
+            .current_dir(dir)
+            .env("TECHTRADE_CONFIG_DIR", dir.join("config"))
+            .env("TECHTRADE__DATA_DIR", dir.join("data"))
+            .env("TECHTRADE__DATABASE__URL", database_url)
+            .env("TECHTRADE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env_remove("TECHTRADE_PROFILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut printed = String::new();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !printed.contains("sign in with") {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    printed.push_str(&line);
+                    printed.push('\n');
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("serve --demo printed no start-up message: {printed}");
+                }
+            }
+        }
+        Self { child, port, printed }
+    }
+
+    fn stop(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn http_post_json(port: u16, path: &str, body: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+fn audit_entries(url: &str) -> i64 {
+    use diesel::prelude::*;
+    let mut conn = DatabaseUrl::parse(url).unwrap().establish().unwrap();
+    techtrade_db::schema::audit_log::table.count().get_result(&mut conn).unwrap()
+}
+
+/// `serve --demo` on an empty database loads the demo market, says where
+/// to point a browser and who can sign in, and serves it; started again it
+/// adds nothing; a database holding other data is refused, untouched.
+#[test]
+fn serve_demo_loads_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for target in targets(dir.path()) {
+        let server = DemoServer::start(dir.path(), &target.url);
+        let base = format!("http://127.0.0.1:{}", server.port);
+        let printed = &server.printed;
+        assert!(printed.contains(&format!("techtrade is serving the demo market at {base}/")), "{printed}");
+        assert!(printed.contains(&format!("open {base}/docs in a browser")), "{printed}");
+        assert!(printed.contains("demo accounts (password: techtrade-demo)"), "{printed}");
+        for account in ["demo1@techtrade.invalid", "demo5@techtrade.invalid", "official@techtrade.invalid"] {
+            assert!(printed.contains(account), "{account} in {printed}");
+        }
+        assert!(printed.contains("member of 青海高原理工大学（示例）"), "{printed}");
+        let login = http_post_json(
+            server.port,
+            "/api/v1/auth/login",
+            r#"{"email": "demo1@techtrade.invalid", "password": "techtrade-demo"}"#,
+        )
+        .unwrap();
+        assert!(login.starts_with("HTTP/1.1 200"), "a demo member signs in: {login}");
+        let official = http_post_json(
+            server.port,
+            "/api/v1/auth/login",
+            r#"{"email": "official@techtrade.invalid", "password": "techtrade-demo"}"#,
+        )
+        .unwrap();
+        assert!(official.starts_with("HTTP/1.1 200") && official.contains("\"official\""), "{official}");
+        let listing = http_get(server.port, "/api/v1/listings/demo-CN114081026A").unwrap();
+        assert!(listing.starts_with("HTTP/1.1 200"), "{listing}");
+        server.stop();
+
+        let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
+        assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
+        let entries = audit_entries(&target.url);
+
+        let again = DemoServer::start(dir.path(), &target.url);
+        assert!(again.printed.contains("official@techtrade.invalid"), "{}", again.printed);
+        again.stop();
+        assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
+        assert_eq!(audit_entries(&target.url), entries, "a second start writes nothing");
+    }
+
+    // A market of its own: one official created by hand.
+    let other = dir.path().join("other.sqlite3");
+    let url = format!("sqlite://{}", other.display());
+    let created = techtrade(
+        dir.path(),
+        Some(&url),
+        &["admin", "create-user", "--role", "official", "--email", "a@kjt.gov.cn", "--name", "审核员"],
+        "an official password\n",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let refused = techtrade(dir.path(), Some(&url), &["serve", "--demo"], "");
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("serve it without --demo"), "{}", stderr(&refused));
+    let mut conn = DatabaseUrl::parse(&url).unwrap().establish().unwrap();
+    assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 0, "nothing was loaded");
 }
 
 fn spawn_server(dir: &Path, database_url: &str, port: u16) -> std::process::Child {
@@ -273,12 +421,10 @@ const DEMO_ITEMS: usize = 9_802;
 #[test]
 fn a_killed_indexer_resumes_to_an_index_equal_to_the_database() {
     use techtrade_search::{SearchIndex, SearchQuery};
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     let dir = tempfile::tempdir().unwrap();
     for target in targets(dir.path()) {
         let _ = std::fs::remove_dir_all(dir.path().join("data/search"));
-        let seeded =
-            techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", source.to_str().unwrap()], "");
+        let seeded = techtrade(dir.path(), Some(&target.url), &["seed", "--demo"], "");
         assert!(seeded.status.success(), "{}", stderr(&seeded));
         let index_dir = dir.path().join("data/search");
         let count_indexed = || {

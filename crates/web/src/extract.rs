@@ -107,7 +107,8 @@ fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Query parameters. A value that does not parse is 400 `invalid_query`
-/// naming the parameter.
+/// naming the parameter. A parameter given empty (`?kind=`, as an HTML form
+/// sends a filter left unset) is taken as not given.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
 
@@ -116,7 +117,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let given: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty()))
+            .finish();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
         serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
             let path = error.path().to_string();
             let message = error.into_inner().to_string();
