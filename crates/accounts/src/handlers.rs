@@ -53,22 +53,25 @@ impl From<RegistrableKind> for OrganizationKind {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewOrganizationRequest {
-    #[schema(example = "青海盐湖工业股份有限公司")]
+    #[schema(example = "青海盐湖工业股份有限公司", min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub kind: RegistrableKind,
     /// 统一社会信用代码: 18 characters with its check character.
-    #[schema(example = "914403001922038216")]
+    #[schema(value_type = CreditCode, example = "914403001922038216")]
     pub credit_code: String,
     /// GB/T 2260 region code.
-    #[schema(example = "630100")]
+    #[schema(value_type = RegionCode, example = "630100")]
     pub region_code: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewUserRequest {
+    #[schema(value_type = Email)]
     pub email: String,
-    /// At least 8 characters.
+    /// 8 to 256 characters, and not among the most common passwords.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
 }
 
@@ -411,8 +414,12 @@ async fn get_me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<J
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdminNewUserRequest {
+    #[schema(value_type = Email)]
     pub email: String,
+    /// 8 to 256 characters, and not among the most common passwords.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     pub role: Role,
     /// Required for members; optional for officials (their authority).

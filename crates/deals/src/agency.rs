@@ -46,6 +46,7 @@ pub struct InvitationView {
     pub listing: ListingRef,
     pub buyer: OrganizationRef,
     pub seller: OrganizationRef,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub invited_at: NaiveDateTime,
 }
 

@@ -17,8 +17,8 @@ use utoipa_axum::routes;
 use crate::DealSettings;
 use crate::lifecycle::{self, Actor};
 use crate::requests::{
-    CancelRequest, ContractRequest, CreateDealRequest, OfferRequest, RegistrationRequest, TerminateRequest, ValidOffer,
-    ValidRegistration,
+    CancelRequest, ContractRegistrationRequest, ContractRequest, CreateDealRequest, OfferRequest, TerminateRequest,
+    ValidOffer, ValidRegistration,
 };
 use crate::views::{self, DealView};
 
@@ -399,7 +399,7 @@ async fn sign_contract(
 
 /// An official registers the contract (技术合同认定登记) with the 核定
 /// technology amount, issuing its number, or rejects it with a reason.
-#[utoipa::path(post, path = "/api/v1/deals/{id}/registration", tag = "deals", request_body = RegistrationRequest,
+#[utoipa::path(post, path = "/api/v1/deals/{id}/registration", tag = "deals", request_body = ContractRegistrationRequest,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = DealView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -409,7 +409,7 @@ async fn decide_registration(
     user: CurrentUser,
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
-    Json(request): Json<RegistrationRequest>,
+    Json(request): Json<ContractRegistrationRequest>,
 ) -> ApiResult<Json<DealView>> {
     change_deal(state, user, id, move |conn, deal, user| {
         let action = match request.decision {

@@ -114,7 +114,7 @@ pub enum RegistrationDecision {
 
 /// An official's decision on registering the contract (技术合同认定登记).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RegistrationRequest {
+pub struct ContractRegistrationRequest {
     pub decision: RegistrationDecision,
     /// 核定技术交易额: at most the contract's technology amount. Required to register.
     #[serde(default)]
@@ -130,7 +130,7 @@ pub enum ValidRegistration {
     Reject { reason: String },
 }
 
-impl RegistrationRequest {
+impl ContractRegistrationRequest {
     pub fn validate(&self, technology_amount: Money) -> Result<ValidRegistration, Violations> {
         let mut violations = Violations::new();
         let reason = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn registration_needs_an_amount_within_the_contract_or_a_reason() {
         let technology = Money::from_fen(1_000).unwrap();
-        let register = |amount| RegistrationRequest {
+        let register = |amount| ContractRegistrationRequest {
             decision: RegistrationDecision::Register,
             registered_technology_amount_fen: amount,
             reason: None,
@@ -259,7 +259,7 @@ mod tests {
         );
         assert_eq!(fields(register(Some(1_001)).validate(technology).unwrap_err())[0].1, "exceeds_technology_amount");
         assert_eq!(fields(register(None).validate(technology).unwrap_err())[0].1, "required");
-        let reject = RegistrationRequest {
+        let reject = ContractRegistrationRequest {
             decision: RegistrationDecision::Reject,
             registered_technology_amount_fen: None,
             reason: Some("  ".into()),

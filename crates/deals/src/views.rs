@@ -33,6 +33,7 @@ pub struct OfferView {
     pub amount_fen: i64,
     pub trade_mode: TradeMode,
     pub terms: String,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
 }
 
@@ -46,6 +47,7 @@ pub struct ContractView {
     pub technology_amount_fen: i64,
     pub signed_on: NaiveDate,
     pub related_party: bool,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
 }
 
@@ -58,6 +60,7 @@ pub struct RegistrationView {
     pub registered_technology_amount_fen: Option<i64>,
     pub reason: Option<String>,
     pub official_id: String,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
 }
 
@@ -73,8 +76,11 @@ pub struct PaymentView {
     pub reference: Option<String>,
     pub stripe_payment_intent_id: Option<String>,
     pub failure_reason: Option<String>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub confirmed_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub refunded_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
     pub version: i64,
     /// Stripe only, and only in the response that creates the payment: what
@@ -92,6 +98,7 @@ pub struct RefundView {
     /// The bank's reference of a transfer back.
     pub reference: Option<String>,
     pub stripe_refund_id: Option<String>,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
 }
 
@@ -132,12 +139,19 @@ pub struct DealView {
     pub refund_owed_fen: Option<i64>,
     /// Every refund the seller made, oldest first.
     pub refunds: Vec<RefundView>,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub updated_at: NaiveDateTime,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub agreed_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub contracted_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub registered_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub completed_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
     pub cancelled_at: Option<NaiveDateTime>,
     pub version: i64,
 }

@@ -13,7 +13,7 @@ use crate::violations::Coded;
 
 /// The 31 characters of the code: digits and upper-case letters without
 /// I, O, S, V and Z (too easily confused with digits).
-const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub(crate) const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// A credit code whose format and check character are right, upper-case.

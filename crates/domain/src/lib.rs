@@ -18,6 +18,8 @@ pub mod ipc;
 pub mod listing;
 pub mod matching;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod organization;
 pub mod patent;
 pub mod policy;

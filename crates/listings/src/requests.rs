@@ -20,38 +20,52 @@ pub const MAX_PATENTS: usize = 50;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ListingRequest {
     pub kind: ListingKind,
-    #[schema(example = "一种盐湖卤水提锂的吸附剂及其制备方法")]
+    #[schema(example = "一种盐湖卤水提锂的吸附剂及其制备方法", min_length = 1, max_length = 100, pattern = r"\S")]
     pub title: String,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub summary: String,
+    /// Blank is the same as none.
     #[serde(default)]
+    #[schema(max_length = 20_000)]
     pub description: Option<String>,
     /// IPC codes at subclass level or finer (`G06F16/33`, `G06F 16/33`, `G06F0016330000`).
     #[serde(default)]
+    #[schema(value_type = Vec<IpcCode>, max_items = 20)]
     pub ipc: Vec<String>,
     pub maturity: Maturity,
+    /// At least one; repeats count once.
+    #[schema(min_items = 1)]
     pub trade_modes: Vec<TradeMode>,
-    /// Asking price in fen; null when negotiable (面议) only.
+    /// Asking price in fen; null when negotiable (面议) only. Required unless `negotiable`.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub price_fen: Option<i64>,
     #[serde(default)]
     pub negotiable: bool,
-    #[schema(example = "630100")]
+    #[schema(value_type = RegionCode, example = "630100")]
     pub region_code: String,
     /// At least one for a `patent` listing.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub patents: Vec<PatentRequest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PatentRequest {
-    /// 申请号, e.g. `201710601862.3` or `95115608.X` (a `ZL`/`CN` prefix is accepted).
+    /// 申请号, e.g. `201710601862.3` or `95115608.X` (a `ZL`/`CN` prefix is accepted);
+    /// its type digit is `patent_type`'s.
+    #[schema(value_type = ApplicationNumber)]
     pub application_number: String,
-    /// 公开/公告号, e.g. `CN114081026A`.
+    /// 公开/公告号, e.g. `CN114081026A`, of the same patent type.
     #[serde(default)]
+    #[schema(value_type = Option<PublicationNumber>)]
     pub publication_number: Option<String>,
     pub patent_type: PatentType,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
+    /// Not after today, and in the year the application number gives.
     pub filing_date: NaiveDate,
+    /// Not before `filing_date`; required for a granted invention.
     #[serde(default)]
     pub grant_date: Option<NaiveDate>,
     pub legal_status: LegalStatus,
@@ -60,18 +74,28 @@ pub struct PatentRequest {
 /// A technology demand as its owner writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DemandRequest {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub title: String,
+    #[schema(min_length = 1, max_length = 20_000, pattern = r"\S")]
     pub description: String,
     #[serde(default)]
+    #[schema(value_type = Vec<IpcCode>, max_items = 20)]
     pub ipc: Vec<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub budget_min_fen: Option<i64>,
+    /// Not below `budget_min_fen`. A budget is required unless `negotiable`.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub budget_max_fen: Option<i64>,
     #[serde(default)]
     pub negotiable: bool,
+    /// At least one; repeats count once.
+    #[schema(min_items = 1)]
     pub trade_modes: Vec<TradeMode>,
+    #[schema(value_type = RegionCode)]
     pub region_code: String,
+    /// Today or later.
     #[serde(default)]
     pub deadline: Option<NaiveDate>,
 }

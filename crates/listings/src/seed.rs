@@ -102,7 +102,8 @@ fn parse_csv(origin: &str, text: &str) -> Result<Vec<PatentRecord>, SeedError> {
         .deserialize::<Row>()
         .enumerate()
         .map(|(i, row)| {
-            let row = row.map_err(|e| SeedError::Record { path: origin.to_string(), line: i + 2, problem: e.to_string() })?;
+            let row =
+                row.map_err(|e| SeedError::Record { path: origin.to_string(), line: i + 2, problem: e.to_string() })?;
             Ok(PatentRecord {
                 publication_number: row.publication_number.trim().to_string(),
                 title: row.title.trim().to_string(),

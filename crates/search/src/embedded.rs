@@ -369,7 +369,8 @@ impl Inner {
         };
         let words = self.highlight_words(query.text.as_deref().unwrap_or_default());
         let mut hits = Vec::with_capacity(addresses.len());
-        for (score, address) in addresses {
+        // A page past the result window asks for none (the collector needs at least one).
+        for (score, address) in addresses.into_iter().take(query.limit) {
             let stored: TantivyDocument = searcher.doc(address).map_err(index_error)?;
             let source = stored.get_first(self.fields.source).and_then(|v| v.as_str()).unwrap_or_default();
             let document: SearchDocument = serde_json::from_str(source).map_err(index_error)?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::Extension;
 use serde::{Deserialize, Serialize};
+use techtrade_domain::ipc::IpcError;
 use techtrade_domain::{IpcCode, LegalStatus, ListingKind, Maturity, PatentType, TradeMode};
 use techtrade_web::{ApiError, ApiResult, AppState, ErrorCode, Json, Query};
 use utoipa::{IntoParams, ToSchema};
@@ -27,27 +28,34 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Free text, Chinese or English; patent numbers are found exactly.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// `listing` or `demand`; both when absent.
     #[serde(rename = "type")]
     pub doc_type: Option<DocType>,
     pub kind: Option<ListingKind>,
     /// IPC prefix: section `G`, class `G06`, subclass `G06F`, group `G06F16/00` or `G06F16/33`.
+    #[param(pattern = r"^[A-Ha-h]([0-9]{2}([A-Za-z]([0-9]{1,4}/[0-9]{2,6})?)?)?$")]
     pub ipc: Option<String>,
     /// Region prefix: province `63`, prefecture `6301` or county `630102`.
+    #[param(pattern = r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$")]
     pub region: Option<String>,
     pub trade_mode: Option<TradeMode>,
     pub maturity: Option<Maturity>,
     pub patent_type: Option<PatentType>,
     pub legal_status: Option<LegalStatus>,
+    /// A range above `price_max_fen` matches nothing.
+    #[param(minimum = 0)]
     pub price_min_fen: Option<i64>,
+    #[param(minimum = 0)]
     pub price_max_fen: Option<i64>,
     /// With a price range, also keep negotiable (面议) items that name no price.
     #[serde(default)]
     pub include_negotiable: bool,
     /// relevance (default) | newest | price_asc | price_desc
     pub sort: Option<Sort>,
-    /// 1-based page number.
+    /// 1-based page number. Only the first 10,000 results can be paged
+    /// to: a page beyond them is empty (narrow the query instead).
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]
     pub page: Option<u32>,
     /// Items per page, at most 100.
@@ -118,8 +126,10 @@ pub struct SearchResponse {
 /// How deep search results may be paged (offset + page size). A search
 /// engine collects `offset + limit` hits before it skips to the page, so an
 /// unbounded page number let one anonymous request allocate without limit
-/// (a terabyte, aborting the process, at page 2^31). Like Elasticsearch's
-/// `max_result_window`: deeper pages need a narrower query.
+/// (a terabyte, aborting the process, at page 2^31). Like Meilisearch's
+/// `maxTotalHits`: results past the window are not returned (a page beyond
+/// it is empty, with the total and facets still counted); deeper pages need
+/// a narrower query.
 pub const MAX_RESULT_WINDOW: i64 = 10_000;
 
 fn bad_param(field: &str, message: &str) -> ApiError {
@@ -139,7 +149,12 @@ fn ipc_prefix(input: &str) -> Result<String, ApiError> {
     if ok {
         return Ok(compact);
     }
-    IpcCode::parse(&compact).map(|c| c.to_string()).map_err(|e| bad_param("ipc", &e.to_string()))
+    // A well-formed code the scheme lacks is a filter that matches nothing.
+    match IpcCode::parse(&compact) {
+        Ok(code) => Ok(code.to_string()),
+        Err(IpcError::UnknownSubclass(code) | IpcError::UnknownGroup(code)) => Ok(code),
+        Err(error) => Err(bad_param("ipc", &error.to_string())),
+    }
 }
 
 fn region_prefix(input: &str) -> Result<String, ApiError> {
@@ -156,18 +171,13 @@ impl SearchParams {
     /// naming the parameter otherwise.
     pub fn into_query(self) -> Result<(SearchQuery, u32, u32), ApiError> {
         let page = techtrade_web::PageQuery { page: self.page, per_page: self.per_page }.validate()?;
-        if page.offset() + page.limit() > MAX_RESULT_WINDOW {
-            return Err(bad_param("page", "results go 10000 deep at most (page × per_page); narrow the query"));
-        }
+        // Within the window; a page past it asks for no hits at all.
+        let offset = page.offset().min(MAX_RESULT_WINDOW);
+        let limit = page.limit().min(MAX_RESULT_WINDOW - offset);
         for (field, value) in [("price_min_fen", self.price_min_fen), ("price_max_fen", self.price_max_fen)] {
             if value.is_some_and(|v| v < 0) {
                 return Err(bad_param(field, "an amount cannot be negative"));
             }
-        }
-        if let (Some(min), Some(max)) = (self.price_min_fen, self.price_max_fen)
-            && min > max
-        {
-            return Err(bad_param("price_max_fen", "the maximum is below the minimum"));
         }
         let text = self.q.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
         if text.as_ref().is_some_and(|q| q.chars().count() > 200) {
@@ -189,8 +199,8 @@ impl SearchParams {
             price_max_fen: self.price_max_fen,
             include_negotiable: self.include_negotiable,
             sort: self.sort.unwrap_or_default(),
-            offset: usize::try_from(page.offset()).unwrap_or(usize::MAX),
-            limit: page.per_page as usize,
+            offset: usize::try_from(offset).unwrap_or_default(),
+            limit: usize::try_from(limit).unwrap_or_default(),
         };
         Ok((query, page.page, page.per_page))
     }
@@ -229,9 +239,12 @@ async fn search(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
-    /// What has been typed so far.
+    /// What has been typed so far; nothing suggests nothing.
+    #[serde(default)]
+    #[param(max_length = 100)]
     pub q: String,
-    /// At most 20; default 10.
+    /// How many titles, 1 to 20.
+    #[param(minimum = 1, maximum = 20, default = 10)]
     pub limit: Option<usize>,
 }
 

@@ -85,7 +85,7 @@ pub struct Services {
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut openapi = api(&ApiService::ALL).into_openapi();
-    techtrade_web::openapi::document_errors(&mut openapi);
+    techtrade_web::openapi::complete_document(&mut openapi);
     openapi
 }
 
@@ -98,7 +98,8 @@ pub fn router(state: AppState, services: Services, options: &HttpOptions) -> Rou
 /// of one role); the others answer 404 like any unknown route.
 pub fn router_with(state: AppState, services: Services, options: &HttpOptions, mounted: &[ApiService]) -> Router {
     let (api, mut openapi) = api(mounted).split_for_parts();
-    techtrade_web::openapi::document_errors(&mut openapi);
+    techtrade_web::openapi::complete_document(&mut openapi);
+    techtrade_subsidy::document_programs(&mut openapi, &services.programs, techtrade_db::today());
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
     api.fallback(not_found)

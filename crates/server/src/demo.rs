@@ -24,11 +24,7 @@ pub(crate) fn records(source: Option<&Path>) -> Result<Vec<PatentRecord>, Failur
     match source {
         None => Ok(seed::bundled_records()),
         Some(dir) => seed::read_records(dir).map_err(|e| {
-            Failure::usage(format!(
-                "{e} (--source is a folder with {} and {})",
-                seed::CSV_FILE,
-                seed::ABSTRACTS_FILE
-            ))
+            Failure::usage(format!("{e} (--source is a folder with {} and {})", seed::CSV_FILE, seed::ABSTRACTS_FILE))
         }),
     }
 }
@@ -185,8 +181,11 @@ fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewU
             role: Role::Member,
             organization_id: Some(organization.id.clone()),
         };
-        let account =
-            DemoAccount { email: input.email.clone(), role: Role::Member, organization: Some(organization.name.clone()) };
+        let account = DemoAccount {
+            email: input.email.clone(),
+            role: Role::Member,
+            organization: Some(organization.name.clone()),
+        };
         (input, account)
     });
     let official = NewUser {

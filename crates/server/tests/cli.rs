@@ -209,7 +209,9 @@ fn seed_demo_is_complete_and_idempotent() {
         let first = techtrade(dir.path(), Some(&target.url), &["seed", "--demo"], "");
         assert!(first.status.success(), "{}", stderr(&first));
         assert!(
-            stdout(&first).contains("5 organisations (5 new), 6 accounts (6 new), 9797 listings new, 0 already there, 5 demands new"),
+            stdout(&first).contains(
+                "5 organisations (5 new), 6 accounts (6 new), 9797 listings new, 0 already there, 5 demands new"
+            ),
             "{}",
             stdout(&first)
         );
@@ -219,7 +221,8 @@ fn seed_demo_is_complete_and_idempotent() {
         let second = techtrade(dir.path(), Some(&target.url), &["seed", "--demo", "--source", &bundled_source()], "");
         assert!(second.status.success(), "{}", stderr(&second));
         assert!(
-            stdout(&second).contains("6 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
+            stdout(&second)
+                .contains("6 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
             "{}",
             stdout(&second)
         );

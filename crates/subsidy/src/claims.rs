@@ -33,8 +33,25 @@ pub struct ClaimRequest {
     pub role: PartyRole,
 }
 
+/// A preview's request: a claim's fields, its `year` any year so far (the
+/// current one included), which is why the document describes it apart.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ClaimPreviewRequest {
+    #[schema(example = "qinghai")]
+    pub program_id: String,
+    #[schema(example = 2026)]
+    pub year: i32,
+    pub role: PartyRole,
+}
+
+impl From<ClaimPreviewRequest> for ClaimRequest {
+    fn from(preview: ClaimPreviewRequest) -> Self {
+        Self { program_id: preview.program_id, year: preview.year, role: preview.role }
+    }
+}
+
 /// The earliest year a claim may be for: the market's records start here.
-const FIRST_YEAR: i32 = 2000;
+pub(crate) const FIRST_YEAR: i32 = 2000;
 
 /// What a request does with a program's year, which decides the years it may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,15 +107,16 @@ fn compute(
 /// ineligible deals with reasons, and an explanation. Changes nothing, so
 /// it stays open for the current year as a what-if of the year so far,
 /// before claims for the year open.
-#[utoipa::path(post, path = "/api/v1/subsidy/claims/preview", tag = "subsidy", request_body = ClaimRequest,
+#[utoipa::path(post, path = "/api/v1/subsidy/claims/preview", tag = "subsidy", request_body = ClaimPreviewRequest,
     security(("bearer" = [])),
     responses((status = 200, body = views::CalculationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn preview_claim(
     State(state): State<AppState>,
     Extension(programs): Extension<Programs>,
     user: CurrentUser,
-    Json(request): Json<ClaimRequest>,
+    Json(preview): Json<ClaimPreviewRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
+    let request = ClaimRequest::from(preview);
     let organization_id = user.organization()?.to_string();
     program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?;
     state

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 mod claims;
 mod close;
+mod document;
 mod facts;
 mod open_year;
 mod programs;
@@ -23,6 +24,7 @@ pub mod views;
 
 pub use claims::ClaimRequest;
 pub use close::{CloseRoundRequest, PendingClaims};
+pub use document::document_programs;
 pub use programs::{ProgramView, ProgramsResponse};
 
 /// The programs loaded at start-up, shared by the handlers.

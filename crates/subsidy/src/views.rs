@@ -33,6 +33,7 @@ pub struct ReviewView {
     pub amount_fen: Option<i64>,
     pub reason: Option<String>,
     pub reviewer_id: String,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub created_at: NaiveDateTime,
 }
 
@@ -61,7 +62,9 @@ pub struct ClaimView {
     pub policy_digest: String,
     pub reviews: Vec<ReviewView>,
     pub submitted_by: String,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub submitted_at: NaiveDateTime,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -131,6 +134,7 @@ pub struct RoundView {
     pub total_final_fen: i64,
     /// Whether the amounts were pro-rated to the budget.
     pub prorated: bool,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
     pub closed_at: NaiveDateTime,
     /// The last day of the notice period.
     pub notice_until: Option<NaiveDate>,

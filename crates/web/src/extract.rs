@@ -61,21 +61,43 @@ fn body_rejection(rejection: BytesRejection) -> ApiError {
 }
 
 /// Parses a JSON document into `T`, naming the path of the first bad value.
+///
+/// JSON has one kind of number, and JSON Schema's `integer` is any number
+/// with a zero fractional part: `1220.0` and `1.22e3` are the integer 1220.
+/// Such numbers are read as integers, when they are exactly representable
+/// (up to 2^53), so that an integer field takes every value the document
+/// allows; `1220.5` stays a number that no integer field accepts.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() {
-            data_error(&path, &inner.to_string())
-        } else {
-            ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {inner}"))
-        }
-    })?;
-    deserializer
-        .end()
+    let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
+    integral_numbers_as_integers(&mut document);
+    serde_path_to_error::deserialize(document).map_err(|error| {
+        let path = error.path().to_string();
+        data_error(&path, &error.into_inner().to_string())
+    })
+}
+
+/// The largest integer an IEEE double holds exactly, and every one below it.
+const EXACT_IN_A_DOUBLE: f64 = 9_007_199_254_740_992.0;
+
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(x) = number.as_f64()
+                && x.fract() == 0.0
+                && x.abs() <= EXACT_IN_A_DOUBLE
+            {
+                // In range and integral, so the conversion is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = x as i64;
+                *value = Value::from(integer);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// A serde data error as a 422 field error with a stable code.
@@ -249,6 +271,28 @@ mod tests {
         );
         assert_eq!(field_error(r#"{"organization":{"name":"x","kind":"enterprise"}}"#).1, "tags");
         assert_eq!(field_error(r#""text""#), (ErrorCode::ValidationFailed, "body".into(), "invalid_type".into()));
+    }
+
+    #[test]
+    fn integral_numbers_fill_integer_fields() {
+        let body = |weight: &str| {
+            format!(r#"{{"organization":{{"name":"x","kind":"enterprise"}},"tags":[{{"weight":{weight}}}]}}"#)
+        };
+        for weight in ["12", "12.0", "1.2e1", "-0.0"] {
+            assert!(parse_json::<Body>(body(weight).as_bytes()).is_ok(), "{weight}");
+        }
+        for weight in ["12.5", "1e-1", "256.0"] {
+            assert_eq!(field_error(&body(weight)).1, "tags[0].weight", "{weight}");
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Amount {
+            fen: i64,
+            rate: f64,
+        }
+        let exact: Amount = parse_json(br#"{"fen": 9007199254740992.0, "rate": 1.0}"#).unwrap();
+        assert_eq!((exact.fen, exact.rate), (9_007_199_254_740_992, 1.0));
+        let beyond = parse_json::<Amount>(br#"{"fen": 1e300, "rate": 0.5}"#).unwrap_err();
+        assert_eq!(beyond.errors()[0].field, "fen", "too big for a double to hold exactly, so not taken as an integer");
     }
 
     #[test]

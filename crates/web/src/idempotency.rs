@@ -38,6 +38,32 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for IdempotencyKey {
     }
 }
 
+/// Says in the OpenAPI document what [`IdempotencyKey`] accepts, on every
+/// operation that takes the header (the handlers only name it).
+pub fn document(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let utoipa::openapi::RefOr::T(parameter) = parameter
+                    && parameter.name == HEADER
+                    && parameter.parameter_in == ParameterIn::Header
+                {
+                    let schema = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$"))
+                        .build();
+                    parameter.schema = Some(schema.into());
+                }
+            }
+        }
+    }
+}
+
 /// The digest that tells "the same request again" from "another request
 /// with a reused key": the route and the request as parsed.
 pub fn fingerprint(route: &str, request: &impl Serialize) -> String {

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod state;
+pub mod utc;
 
 pub use auth::CurrentUser;
 pub use error::{ApiError, ErrorCode, FieldError};

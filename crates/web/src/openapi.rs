@@ -38,7 +38,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// errors any request can meet whatever the handler (a malformed query or
 /// body, a bad token, an unknown id, a too-large or non-JSON body, a
 /// timeout), so that clients and Schemathesis can rely on the document.
-pub fn document_errors(openapi: &mut utoipa::openapi::OpenApi) {
+pub fn complete_document(openapi: &mut utoipa::openapi::OpenApi) {
+    crate::idempotency::document(openapi);
+    document_empty_query_values(openapi);
+    document_patches(openapi);
     use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
     let problem = |description: &str| {
@@ -65,6 +68,9 @@ pub fn document_errors(openapi: &mut utoipa::openapi::OpenApi) {
             if path.contains('{') {
                 common.push(("404", "no such object, or one the caller may not see"));
             }
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                common.push(("403", "the caller's role or organisation may not do this"));
+            }
             if operation.request_body.is_some() {
                 common.push(("413", "the body is too large"));
                 common.push(("415", "the body is not application/json"));
@@ -73,6 +79,71 @@ pub fn document_errors(openapi: &mut utoipa::openapi::OpenApi) {
             for (status, description) in common {
                 responses.entry(status.to_string()).or_insert_with(|| problem(description));
             }
+        }
+    }
+}
+
+/// The query extractor takes a parameter given empty (`?kind=`, as an HTML
+/// form sends a filter left unset) as not given; says so on every query
+/// parameter whose schema an empty string would not otherwise satisfy.
+fn document_empty_query_values(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
+
+    let empty = || ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)).build();
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                let RefOr::T(parameter) = parameter else { continue };
+                if parameter.parameter_in != ParameterIn::Query {
+                    continue;
+                }
+                let Some(schema) = parameter.schema.take() else { continue };
+                let plain_string = matches!(&schema, RefOr::T(Schema::Object(object))
+                    if object.schema_type == SchemaType::new(Type::String)
+                        && object.pattern.is_none()
+                        && object.enum_values.is_none()
+                        && object.min_length.is_none_or(|n| n == 0));
+                parameter.schema = Some(if plain_string {
+                    schema
+                } else {
+                    let either = AnyOfBuilder::new()
+                        .item(schema)
+                        .item(empty())
+                        .description(Some("Empty is the same as not given."))
+                        .build();
+                    RefOr::T(Schema::AnyOf(either))
+                });
+            }
+        }
+    }
+}
+
+/// A PATCH body is any subset of the fields (merged into the current
+/// representation, which is then checked whole): each PATCH operation whose
+/// body is component `X` gets `XPatch`, the same properties with none
+/// required.
+fn document_patches(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::{Ref, RefOr};
+
+    let Some(components) = openapi.components.as_mut() else { return };
+    for item in openapi.paths.paths.values_mut() {
+        let Some(RefOr::T(body)) = item.patch.as_mut().and_then(|operation| operation.request_body.as_mut()) else {
+            continue;
+        };
+        for content in body.content.values_mut() {
+            let RefOr::T(content) = content else { continue };
+            let Some(RefOr::Ref(reference)) = content.schema.as_ref() else { continue };
+            let Some(name) = reference.ref_location.rsplit('/').next().map(str::to_string) else { continue };
+            let Some(RefOr::T(Schema::Object(whole))) = components.schemas.get(&name) else { continue };
+            let mut partial = whole.clone();
+            partial.required.clear();
+            let patch_name = format!("{name}Patch");
+            components.schemas.insert(patch_name.clone(), RefOr::T(Schema::Object(partial)));
+            content.schema = Some(RefOr::Ref(Ref::from_schema_name(patch_name)));
         }
     }
 }

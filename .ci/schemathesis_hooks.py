@@ -1,0 +1,220 @@
+"""What Schemathesis must know to make valid requests: the rules of our
+inputs that a JSON Schema cannot state. The OpenAPI document states every
+enum, bound, length and pattern; this file adds, for `positive_data_acceptance`
+(a schema-valid request must not be refused), generators for the formats
+whose check characters or tables a pattern cannot express, and the few
+rules that tie one field to another or to today's date. Each rule names the
+server code that enforces it. Loaded by .ci/schemathesis (SCHEMATHESIS_HOOKS).
+"""
+
+import csv
+import datetime
+import pathlib
+import re
+
+import schemathesis
+from hypothesis import strategies as st
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# --- formats -----------------------------------------------------------------
+
+# crates/domain/src/credit_code.rs: GB 32100 weights and alphabet.
+CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
+
+def credit_check(first17: str) -> str:
+    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_WEIGHTS))
+    return CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
+def complete_credit_code(code: str) -> str:
+    return code[:17] + credit_check(code[:17])
+
+
+# crates/domain/src/patent.rs: Σ digit × weight 2–9 mod 11, 10 is X.
+def application_check(digits: str) -> str:
+    weights = [2, 3, 4, 5, 6, 7, 8, 9]
+    total = sum(int(d) * weights[i % 8] for i, d in enumerate(digits))
+    rest = total % 11
+    return "X" if rest == 10 else str(rest)
+
+
+def complete_application_number(number: str) -> str:
+    digits = number.replace(".", "")[:-1]
+    return f"{digits}.{application_check(digits)}"
+
+
+credit_codes = st.tuples(
+    st.text(CREDIT_ALPHABET, min_size=2, max_size=2),
+    st.text("0123456789", min_size=6, max_size=6),
+    st.text(CREDIT_ALPHABET, min_size=9, max_size=9),
+).map(lambda parts: "".join(parts) + credit_check("".join(parts)))
+
+application_numbers = st.one_of(
+    st.tuples(st.integers(2003, 2025), st.sampled_from("1238"), st.integers(0, 9_999_999)).map(
+        lambda p: f"{p[0]}{p[1]}{p[2]:07d}"
+    ),
+    st.tuples(st.integers(85, 102), st.sampled_from("123"), st.integers(0, 99_999)).map(
+        lambda p: f"{p[0] % 100:02d}{p[1]}{p[2]:05d}"
+    ),
+).map(lambda digits: f"{digits}.{application_check(digits)}")
+
+
+def real_ipc_codes() -> list[str]:
+    """Subclasses of the demo records: codes the compiled-in scheme has."""
+    path = ROOT / "crates/listings/data/patents/cn_patents_title_ipc.csv"
+    codes = set()
+    with path.open(encoding="utf-8") as records:
+        for row in csv.DictReader(records):
+            codes.update(c for c in row["ipc_subclasses"].split("|") if c)
+    return sorted(codes)
+
+
+IPC_CODES = real_ipc_codes()
+
+schemathesis.openapi.format("credit-code", credit_codes)
+schemathesis.openapi.format("cn-application-number", application_numbers)
+schemathesis.openapi.format("ipc-code", st.sampled_from(IPC_CODES))
+
+# crates/accounts/src/password.rs: the common passwords refused whatever their case.
+COMMON_PASSWORDS = {
+    word.lower()
+    for word in re.findall(
+        r'"([^"]+)"',
+        (ROOT / "crates/accounts/src/password.rs").read_text(encoding="utf-8").split("const COMMON")[1].split("];")[0],
+    )
+}
+
+# --- rules across fields and against today -------------------------------------
+
+TYPE_BY_DIGIT = {"1": "invention", "8": "invention", "2": "utility_model", "9": "utility_model", "3": "design"}
+
+
+def today() -> datetime.date:
+    # The market's calendar is Beijing time (techtrade_db::today).
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
+
+
+def parse_date(value):
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def not_after_today(body: dict, field: str) -> None:
+    day = parse_date(body.get(field))
+    if day and day > today():
+        body[field] = today().isoformat()
+
+
+def fix_patent(patent: dict) -> None:
+    """crates/listings/src/requests.rs `patent`: the number's type digit is
+    the patent type's, the filing date is in the number's year and not after
+    today, a grant follows the filing, a granted invention has a grant date,
+    a publication number is of the same type."""
+    number = patent.get("application_number")
+    if not isinstance(number, str) or not re.fullmatch(r"[0-9.X]+", number):
+        return
+    number = complete_application_number(number)
+    patent["application_number"] = number
+    digits = number.split(".")[0]
+    type_digit = digits[4] if len(digits) == 12 else digits[2]
+    patent["patent_type"] = TYPE_BY_DIGIT.get(type_digit, patent.get("patent_type"))
+    year = int(digits[:4]) if len(digits) == 12 else (1900 if int(digits[:2]) >= 85 else 2000) + int(digits[:2])
+    filed = parse_date(patent.get("filing_date")) or datetime.date(year, 1, 1)
+    filed = min(filed.replace(year=year, day=min(filed.day, 28)), today())
+    patent["filing_date"] = filed.isoformat()
+    granted = parse_date(patent.get("grant_date"))
+    if granted is not None and not (filed <= granted <= today()):
+        patent["grant_date"] = filed.isoformat()
+    if patent.get("patent_type") == "invention" and patent.get("legal_status") == "granted" and not patent.get("grant_date"):
+        patent["grant_date"] = filed.isoformat()
+    if patent.get("publication_number"):
+        patent["publication_number"] = None
+
+
+def fix_listing(body: dict) -> None:
+    """requests.rs `ListingRequest::validate`: a price or 面议; a patent
+    listing names a patent; a patent is listed once."""
+    if body.get("price_fen") is None:
+        body["negotiable"] = True
+    patents = body.get("patents") or []
+    if body.get("kind") == "patent" and not patents:
+        body["kind"] = "achievement"
+    seen = set()
+    unique = []
+    for patent in patents:
+        if isinstance(patent, dict):
+            fix_patent(patent)
+            if patent.get("application_number") not in seen:
+                seen.add(patent.get("application_number"))
+                unique.append(patent)
+    if "patents" in body:
+        body["patents"] = unique
+
+
+def fix_demand(body: dict) -> None:
+    """requests.rs `DemandRequest::validate`: the budget's maximum is not
+    below its minimum; a budget or 面议; the deadline is not past."""
+    low, high = body.get("budget_min_fen"), body.get("budget_max_fen")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        body["budget_min_fen"], body["budget_max_fen"] = high, low
+    if low is None and high is None:
+        body["negotiable"] = True
+    deadline = parse_date(body.get("deadline"))
+    if deadline and deadline < today():
+        body["deadline"] = today().isoformat()
+
+
+def fix_reasoned_decision(body: dict) -> None:
+    """A rejection needs a reason (listings/demands review, registration,
+    claim review: `reason` required when the decision is `reject`)."""
+    if body.get("decision") in ("reject", "adjust") and not str(body.get("reason") or "").strip():
+        body["reason"] = "材料不全"
+
+
+def walk(value, visit) -> None:
+    if isinstance(value, dict):
+        visit(value)
+        for item in value.values():
+            walk(item, visit)
+    elif isinstance(value, list):
+        for item in value:
+            walk(item, visit)
+
+
+def fix_identifiers(body: dict) -> None:
+    code = body.get("credit_code")
+    if isinstance(code, str) and len(code) == 18 and all(c in CREDIT_ALPHABET for c in code):
+        body["credit_code"] = complete_credit_code(code)
+    password = body.get("password")
+    if isinstance(password, str) and password.lower() in COMMON_PASSWORDS:
+        body["password"] = password + "·"
+
+
+@schemathesis.hook
+def map_body(ctx, body):
+    if not isinstance(body, dict) or ctx.operation is None:
+        return body
+    method, path = ctx.operation.method.upper(), ctx.operation.path
+    walk(body, fix_identifiers)
+    if path in ("/api/v1/listings", "/api/v1/listings/{id}"):
+        fix_listing(body)
+    elif path in ("/api/v1/demands", "/api/v1/demands/{id}"):
+        fix_demand(body)
+    fix_reasoned_decision(body)
+    # Days that have happened: payments, refunds, contracts, terminations, disbursements.
+    for field in ("paid_on", "refunded_on", "signed_on", "terminated_on"):
+        not_after_today(body, field)
+    if method == "POST" and path == "/api/v1/deals":
+        # A deal is opened on a published listing of another organisation:
+        # the demo market's (serve --demo), and none of the buyer's demands.
+        body["listing_id"] = "demo-CN114081026A"
+        body["demand_id"] = None
+        body["agency_organization_id"] = None
+    if path == "/api/v1/saved-searches":
+        body["query"] = {"q": "锂电池", "type": "listing"}
+    return body
