@@ -660,16 +660,9 @@ mod tests {
 
     #[test]
     fn csv_fields_may_be_quoted() {
-        let dir = std::env::temp_dir().join(format!("techtrade-seed-{}", techtrade_domain::ids::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("x.csv");
-        std::fs::write(
-            &path,
-            "publication_number,kind,title,ipc_subclasses\nCN215756344U,U,\"一种2,6二异丙基苯胺生产用灌装设备\",B67C\n",
-        )
-        .unwrap();
-        let records = read_csv(&path).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        let text =
+            "publication_number,kind,title,ipc_subclasses\nCN215756344U,U,\"一种2,6二异丙基苯胺生产用灌装设备\",B67C\n";
+        let records = parse_csv("x.csv", text).unwrap();
         assert_eq!(records[0].title, "一种2,6二异丙基苯胺生产用灌装设备");
         assert_eq!(records[0].codes, ["B67C"]);
     }

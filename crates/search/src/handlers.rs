@@ -281,10 +281,35 @@ mod tests {
         assert_eq!(ipc_prefix("G06").unwrap(), "G06");
         assert_eq!(ipc_prefix("G06F").unwrap(), "G06F");
         assert_eq!(ipc_prefix("G06F 16/33").unwrap(), "G06F16/33");
-        for bad in ["Z", "G6", "G06Z", "锂", "G06F16"] {
+        for bad in ["Z", "G6", "锂", "G06F16"] {
             assert_eq!(ipc_prefix(bad).unwrap_err().errors()[0].field, "ipc", "{bad}");
         }
+        // Well formed but not in the scheme: a filter that matches nothing.
+        assert_eq!(ipc_prefix("G06Z").unwrap(), "G06Z");
+        assert_eq!(ipc_prefix("G06F999/99").unwrap(), "G06F999/99");
         assert_eq!(region_prefix("63").unwrap(), "63");
         assert!(region_prefix("630").is_err() && region_prefix("6a").is_err());
+    }
+
+    fn paged(page: u32, per_page: u32) -> (usize, usize) {
+        let params = SearchParams { page: Some(page), per_page: Some(per_page), ..SearchParams::default() };
+        let (query, _, _) = params.into_query().unwrap();
+        (query.offset, query.limit)
+    }
+
+    #[test]
+    fn pages_reach_the_first_ten_thousand_results_and_no_further() {
+        assert_eq!(paged(1, 20), (0, 20));
+        assert_eq!(paged(100, 100), (9_900, 100));
+        assert_eq!(paged(334, 30), (9_990, 10), "the page across the edge is cut at it");
+        assert_eq!(paged(101, 100), (10_000, 0), "past the edge: no hits asked for");
+        assert_eq!(paged(1_000_000, 100), (10_000, 0));
+    }
+
+    #[test]
+    fn a_reversed_price_range_is_accepted() {
+        let params = SearchParams { price_min_fen: Some(10), price_max_fen: Some(5), ..SearchParams::default() };
+        let (query, _, _) = params.into_query().unwrap();
+        assert_eq!((query.price_min_fen, query.price_max_fen), (Some(10), Some(5)));
     }
 }
