@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Derives the compact IPC scheme compiled into techtrade-domain from the
-shared data (../shared/data/ipc_2026.01_zh.jsonl and ipc_supplement.jsonl).
+IPC scheme files ipc_2026.01_zh.jsonl and ipc_supplement.jsonl (of the
+project's shared data folder, ../shared/data, or the folder given with
+--source DIR). The result is committed: building and testing need neither.
 
 Writes crates/domain/data/ipc_titles.tsv (sections, classes and subclasses
 with their Chinese titles, `deleted` marked) and ipc_groups.txt (one line per
 subclass: the subclass, then its main groups and subgroups as `16/00`,
-`16/33`, ...). Run from the repository root:  python3 tools/derive_ipc.py
+`16/33`, ...). Run from the repository root:
+python3 tools/derive_ipc.py [--source DIR]
 """
 
 import collections
@@ -14,7 +17,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = pathlib.Path(sys.argv[sys.argv.index("--source") + 1]) if "--source" in sys.argv else ROOT.parent / "shared" / "data"
 OUT = ROOT / "crates" / "domain" / "data"
 
 

@@ -190,11 +190,13 @@ on_both_databases! {
         let (_, official) = app.staff(Role::Official).await;
         let demand = item(&app, "demands", &org, Some(&official), battery_demand()).await;
         app.sync_search().await;
-        for limit in ["0", "101", "-3", "abc", "1.5", ""] {
+        for limit in ["0", "101", "-3", "abc", "1.5"] {
             let response = app.get(&format!("/api/v1/demands/{demand}/matches?limit={limit}"), None).await;
             response.assert_problem(422, "validation_failed");
             assert_eq!(response.error_fields(), ["limit"], "{limit}");
         }
+        // Empty is the same as not given (as an HTML form sends it).
+        app.get(&format!("/api/v1/demands/{demand}/matches?limit="), None).await.assert_status(200);
         let listing = item(&app, "listings", &org, Some(&official),
             listing("锂电池回收", &["H01M10/54"], Some(1_000), &["assignment"], "lab", "630102")).await;
         app.get(&format!("/api/v1/listings/{listing}/matches?limit=0"), None).await.assert_problem(422, "validation_failed");
@@ -263,7 +265,6 @@ on_both_databases! {
 
         for (bad, field) in [
             (json!({"query": {"ipc": "Z99"}, "notify": "email"}), "query.ipc"),
-            (json!({"query": {"price_min_fen": 9, "price_max_fen": 1}, "notify": "email"}), "query.price_max_fen"),
             (json!({"query": {"type": "patent"}, "notify": "email"}), "query.type"),
             (json!({"query": {"qq": "锂"}, "notify": "email"}), "query.qq"),
             (json!({"query": "锂电池", "notify": "email"}), "query"),
