@@ -15,11 +15,13 @@ pub const MAX_REASON: usize = 1_000;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OfferRequest {
     /// The price offered, in fen.
-    #[schema(example = 50_000_000)]
+    #[schema(example = 50_000_000, minimum = 1)]
     pub amount_fen: i64,
+    /// One of the modes the listing offers.
     pub trade_mode: TradeMode,
     /// What else is proposed: scope, milestones, support.
     #[serde(default)]
+    #[schema(max_length = 5_000)]
     pub terms: String,
 }
 
@@ -69,10 +71,14 @@ pub struct CreateDealRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ContractRequest {
     pub category: ContractCategory,
+    #[schema(minimum = 1)]
     pub total_amount_fen: i64,
-    /// Equipment, materials and other non-technical parts of the total.
+    /// Equipment, materials and other non-technical parts of the total:
+    /// less than the total.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub non_technical_amount_fen: i64,
+    /// Today or earlier.
     pub signed_on: NaiveDate,
     /// Whether buyer and seller are related parties (关联交易), as declared.
     pub related_party: bool,
@@ -118,9 +124,11 @@ pub struct ContractRegistrationRequest {
     pub decision: RegistrationDecision,
     /// 核定技术交易额: at most the contract's technology amount. Required to register.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub registered_technology_amount_fen: Option<i64>,
     /// Required to reject.
     #[serde(default)]
+    #[schema(max_length = 1_000)]
     pub reason: Option<String>,
 }
 
@@ -176,6 +184,7 @@ impl ContractRegistrationRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct CancelRequest {
     #[serde(default)]
+    #[schema(max_length = 1_000)]
     pub reason: Option<String>,
 }
 
@@ -195,7 +204,8 @@ impl CancelRequest {
 pub struct TerminateRequest {
     /// The day the contract ended (not in the future).
     pub terminated_on: NaiveDate,
-    /// Why: 1–500 characters, kept with the registration record.
+    /// Why: 1–1000 characters, kept with the registration record.
+    #[schema(min_length = 1, max_length = 1_000, pattern = r"\S")]
     pub reason: String,
 }
 

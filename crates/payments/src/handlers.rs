@@ -52,13 +52,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum PaymentRequest {
     Offline {
+        #[schema(minimum = 1)]
         amount_fen: i64,
-        /// The day the transfer was made.
+        /// The day the transfer was made: today or earlier.
         paid_on: NaiveDate,
         /// The bank's transaction reference (流水号).
+        #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
         reference: String,
     },
     Stripe {
+        #[schema(minimum = 1)]
         amount_fen: i64,
     },
 }
@@ -373,6 +376,7 @@ fn require_status(payment: &Payment, expected: PaymentStatus) -> Result<(), ApiE
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct RejectPaymentRequest {
     /// What is wrong with the record (told to the payer): 1–500 characters.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -488,12 +492,14 @@ fn withdrawable(conn: &mut AnyConnection, id: &str, user: &CurrentUser) -> Resul
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RefundRequest {
     /// At most what the payment brought in and was not refunded yet.
+    #[schema(minimum = 1)]
     pub amount_fen: i64,
     /// Offline: the day the money went back (required; not in the future).
     #[serde(default)]
     pub refunded_on: Option<NaiveDate>,
     /// Offline: the bank's reference of the transfer back (required).
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub reference: Option<String>,
 }
 

@@ -23,9 +23,11 @@ pub struct ClaimReviewRequest {
     pub decision: ReviewDecision,
     /// A lower amount to approve (with a reason); default: the amount under review.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub amount_fen: Option<i64>,
     /// Required to reject or to lower the amount.
     #[serde(default)]
+    #[schema(max_length = 2_000)]
     pub reason: Option<String>,
 }
 

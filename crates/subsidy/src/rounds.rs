@@ -189,9 +189,10 @@ pub(crate) async fn export_round(
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DisbursementRequest {
-    /// The day the money was transferred.
+    /// The day the money was transferred: today or earlier.
     pub paid_on: NaiveDate,
     /// The treasury's or bank's transaction reference.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub reference: String,
 }
 
