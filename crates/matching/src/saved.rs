@@ -193,7 +193,7 @@ mod tests {
         );
         assert_eq!(field(parse_query(json!({"ipc": "Z99"}))), "query.ipc");
         assert_eq!(field(parse_query(json!({"type": "patent"}))), "query.type");
-        assert_eq!(field(parse_query(json!({"price_min_fen": 10, "price_max_fen": 5}))), "query.price_max_fen");
+        assert_eq!(field(parse_query(json!({"price_min_fen": -1}))), "query.price_min_fen");
         assert_eq!(field(parse_query(json!({"qq": "typo"}))), "query.qq");
         assert_eq!(field(parse_query(json!("锂电池"))), "query");
         assert!(parse_query(json!({})).is_ok(), "every new item");
