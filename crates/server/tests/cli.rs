@@ -268,14 +268,7 @@ impl DemoServer {
     fn start(dir: &Path, database_url: &str) -> Self {
         use std::io::BufRead;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_techtrade"))
-            .args(["serve", "--demo"])
-            .current_dir(dir)
-            .env("TECHTRADE_CONFIG_DIR", dir.join("config"))
-            .env("TECHTRADE__DATA_DIR", dir.join("data"))
-            .env("TECHTRADE__DATABASE__URL", database_url)
-            .env("TECHTRADE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env_remove("TECHTRADE_PROFILE")
+        let mut child = server_command(dir, database_url, port, &["serve", "--demo"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -395,19 +388,22 @@ fn serve_demo_loads_an_empty_database_once() {
     assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 0, "nothing was loaded");
 }
 
-fn spawn_server(dir: &Path, database_url: &str, port: u16) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_techtrade"))
-        .arg("serve")
+/// `techtrade ARGS` in `dir` on `database_url`, listening on `port`.
+fn server_command(dir: &Path, database_url: &str, port: u16, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_techtrade"));
+    command
+        .args(args)
         .current_dir(dir)
         .env("TECHTRADE_CONFIG_DIR", dir.join("config"))
         .env("TECHTRADE__DATA_DIR", dir.join("data"))
         .env("TECHTRADE__DATABASE__URL", database_url)
         .env("TECHTRADE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env_remove("TECHTRADE_PROFILE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .env_remove("TECHTRADE_PROFILE");
+    command
+}
+
+fn spawn_server(dir: &Path, database_url: &str, port: u16) -> std::process::Child {
+    server_command(dir, database_url, port, &["serve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
 
 fn search_total(port: u16) -> Option<u64> {
