@@ -144,7 +144,7 @@ static SEQUENCE: AtomicU32 = AtomicU32::new(1);
 
 /// The demo patent records that come with the repository.
 pub fn demo_records() -> Vec<PatentRecord> {
-    techtrade_listings::seed::bundled_records()
+    techtrade_listings::seed::bundled_records().expect("the records built in parse")
 }
 
 /// A number unique within the test process, for distinct e-mails and codes.

@@ -38,20 +38,17 @@ fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// SplitMix64: small, seedable, and the same everywhere.
-struct Dice(u64);
+/// The seeded stream of the demo seed and the benchmarks, with the
+/// shapes this test draws in.
+struct Dice(techtrade_listings::seed::Dice);
 
 impl Dice {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.below(u64::MAX)
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n as u64) as usize
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
@@ -710,7 +707,8 @@ async fn run(app: TestApp) {
     for client in 0..clients {
         let world = world.clone();
         tasks.push(tokio::spawn(async move {
-            let mut dice = Dice(seed ^ (client.wrapping_mul(0x2545_F491_4F6C_DD1D)));
+            let mut dice =
+                Dice(techtrade_listings::seed::Dice::from_seed(seed ^ client.wrapping_mul(0x2545_F491_4F6C_DD1D)));
             while world.operations.load(Ordering::Relaxed) - started < operations {
                 operate(&world, &mut dice).await;
             }

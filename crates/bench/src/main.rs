@@ -107,7 +107,7 @@ fn main() -> Result<()> {
     }
     let records = match &args.data {
         Some(dir) => seed::read_records(dir).map_err(|e| anyhow::anyhow!("{e} (give --data)"))?,
-        None => seed::bundled_records(),
+        None => seed::bundled_records()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // The last year that has ended (Beijing date): a round closes, and claims

@@ -67,58 +67,61 @@ pub fn policy(data: &[u8]) {
     assert_eq!(again.canonical_toml(), canonical);
 }
 
+/// SplitMix64: tiny, fixed and the same on every machine; the stream of
+/// the tests that sample inputs (here and in `openapi`).
+#[cfg(test)]
+pub(crate) struct Generator(pub(crate) u64);
+
+#[cfg(test)]
+impl Generator {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    /// `seed` changed in a few places: bytes replaced by ones from
+    /// `alphabet` or random, removed, duplicated, or the input cut.
+    pub(crate) fn mutate(&mut self, seed: &[u8], alphabet: &[u8]) -> Vec<u8> {
+        let mut out = seed.to_vec();
+        for _ in 0..=self.below(4) {
+            let at = if out.is_empty() { 0 } else { self.below(out.len() + 1) };
+            match self.below(6) {
+                0 if at < out.len() => out[at] = *self.pick(alphabet),
+                1 if at < out.len() => out[at] = self.next() as u8,
+                2 if at < out.len() => {
+                    out.remove(at);
+                }
+                3 => out.insert(at, *self.pick(alphabet)),
+                4 if at < out.len() => {
+                    let end = (at + 1 + self.below(8)).min(out.len());
+                    let copy = out[at..end].to_vec();
+                    out.splice(at..at, copy);
+                }
+                _ => out.truncate(at),
+            }
+        }
+        out
+    }
+
+    pub(crate) fn random(&mut self, alphabet: &[u8], max_len: usize) -> Vec<u8> {
+        (0..self.below(max_len + 1)).map(|_| *self.pick(alphabet)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// SplitMix64: tiny, fixed and the same on every machine.
-    struct Generator(u64);
-
-    impl Generator {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-
-        /// `seed` changed in a few places: bytes replaced by ones from
-        /// `alphabet` or random, removed, duplicated, or the input cut.
-        fn mutate(&mut self, seed: &[u8], alphabet: &[u8]) -> Vec<u8> {
-            let mut out = seed.to_vec();
-            for _ in 0..=self.below(4) {
-                let at = if out.is_empty() { 0 } else { self.below(out.len() + 1) };
-                match self.below(6) {
-                    0 if at < out.len() => out[at] = *self.pick(alphabet),
-                    1 if at < out.len() => out[at] = self.next() as u8,
-                    2 if at < out.len() => {
-                        out.remove(at);
-                    }
-                    3 => out.insert(at, *self.pick(alphabet)),
-                    4 if at < out.len() => {
-                        let end = (at + 1 + self.below(8)).min(out.len());
-                        let copy = out[at..end].to_vec();
-                        out.splice(at..at, copy);
-                    }
-                    _ => out.truncate(at),
-                }
-            }
-            out
-        }
-
-        fn random(&mut self, alphabet: &[u8], max_len: usize) -> Vec<u8> {
-            (0..self.below(max_len + 1)).map(|_| *self.pick(alphabet)).collect()
-        }
-    }
 
     /// Runs `target` on `cases` inputs: mutations of `seeds` and random
     /// strings over `alphabet`; names the input on a panic.

@@ -16,7 +16,7 @@ use crate::{ApplicationNumber, CreditCode, Email, IpcCode, PublicationNumber, Re
 
 /// A string schema with a pattern, a format when a pattern cannot say it
 /// all, a description and an example.
-fn text(pattern: String, format: Option<&str>, description: &str, example: &str) -> RefOr<Schema> {
+fn text(pattern: String, format: Option<&str>, description: &str, example: &str) -> ObjectBuilder {
     let mut builder = ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(pattern))
@@ -25,7 +25,7 @@ fn text(pattern: String, format: Option<&str>, description: &str, example: &str)
     if let Some(format) = format {
         builder = builder.format(Some(utoipa::openapi::SchemaFormat::Custom(format.to_string())));
     }
-    builder.build().into()
+    builder
 }
 
 /// The pattern of a region code: six digits under a known province.
@@ -57,7 +57,7 @@ macro_rules! described {
     ($type:ty, $name:literal, $schema:expr) => {
         impl utoipa::PartialSchema for $type {
             fn schema() -> RefOr<Schema> {
-                $schema
+                $schema.build().into()
             }
         }
         impl utoipa::ToSchema for $type {
@@ -109,15 +109,12 @@ described!(
         "G06F16/33"
     )
 );
-described!(Email, "Email", {
-    let RefOr::T(Schema::Object(mut object)) =
-        text(EMAIL_PATTERN.to_string(), None, "An e-mail address; compared in lower case.", "ip@example.cn")
-    else {
-        unreachable!("text() builds an object schema")
-    };
-    object.max_length = Some(254);
-    RefOr::T(Schema::Object(object))
-});
+described!(
+    Email,
+    "Email",
+    text(EMAIL_PATTERN.to_string(), None, "An e-mail address; compared in lower case.", "ip@example.cn")
+        .max_length(Some(254))
+);
 
 #[cfg(test)]
 mod tests {
@@ -130,16 +127,11 @@ mod tests {
     /// Random strings over `alphabet`, `len` characters long.
     fn samples(alphabet: &str, lengths: std::ops::RangeInclusive<usize>, count: usize) -> Vec<String> {
         let chars: Vec<char> = alphabet.chars().collect();
-        // A fixed-seed linear congruential stream: the same samples every run.
-        let mut state: u64 = 0x5eed;
-        let mut below = |n: usize| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize % n
-        };
+        let mut generator = crate::fuzzing::Generator(0x5eed);
         (0..count)
             .map(|_| {
-                let len = *lengths.start() + below(lengths.end() - lengths.start() + 1);
-                (0..len).map(|_| chars[below(chars.len())]).collect()
+                let len = *lengths.start() + generator.below(lengths.end() - lengths.start() + 1);
+                (0..len).map(|_| *generator.pick(&chars)).collect()
             })
             .collect()
     }

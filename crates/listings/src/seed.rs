@@ -69,10 +69,10 @@ pub fn bundled_dir() -> std::path::PathBuf {
 }
 
 /// The records built into the binary, the CSV first.
-pub fn bundled_records() -> Vec<PatentRecord> {
-    let mut records = parse_csv(CSV_FILE, BUNDLED_CSV).expect("the bundled CSV parses (a unit test reads it)");
-    records.extend(parse_jsonl(ABSTRACTS_FILE, BUNDLED_ABSTRACTS).expect("the bundled abstracts parse"));
-    records
+pub fn bundled_records() -> Result<Vec<PatentRecord>, SeedError> {
+    let mut records = parse_csv(CSV_FILE, BUNDLED_CSV)?;
+    records.extend(parse_jsonl(ABSTRACTS_FILE, BUNDLED_ABSTRACTS)?);
+    Ok(records)
 }
 
 /// Reads both record files of `dir`, the CSV first.
@@ -148,6 +148,11 @@ fn parse_jsonl(origin: &str, text: &str) -> Result<Vec<PatentRecord>, SeedError>
 pub struct Dice(u64);
 
 impl Dice {
+    /// A stream from a number (the model test seeds one per client).
+    pub fn from_seed(seed: u64) -> Self {
+        Self(seed)
+    }
+
     pub fn for_key(key: &str) -> Self {
         // FNV-1a over the key.
         let seed =
@@ -229,8 +234,8 @@ pub enum Holding {
     Other { organizations: i64, users: i64 },
 }
 
-/// What `conn` holds: `records` are the listings the demo would load.
-pub fn holding(conn: &mut AnyConnection, records: &[PatentRecord]) -> Result<Holding, SeedError> {
+/// What `conn` holds: the demo would load `listings` listings.
+pub fn holding(conn: &mut AnyConnection, listings: usize) -> Result<Holding, SeedError> {
     let organizations = demo_organizations()?;
     let mut demo_organizations_found = 0;
     for organization in &organizations {
@@ -248,7 +253,7 @@ pub fn holding(conn: &mut AnyConnection, records: &[PatentRecord]) -> Result<Hol
         });
     }
     let mut complete = demo_organizations_found == organizations.len()
-        && db::count_listings_with_id_prefix(conn, "demo-")? == records.len() as i64
+        && db::count_listings_with_id_prefix(conn, "demo-")? == listings as i64
         && accounts::find_user_by_email(conn, DEMO_OFFICIAL_EMAIL)?.is_some();
     for n in 1..=organizations.len() {
         complete = complete && accounts::find_user_by_email(conn, &demo_member_email(n))?.is_some();
@@ -598,7 +603,7 @@ mod tests {
 
     #[test]
     fn the_bundled_records_are_the_files_in_the_repository() {
-        let records = bundled_records();
+        let records = bundled_records().unwrap();
         assert_eq!(records.len(), 9_797);
         assert_eq!(records.iter().filter(|r| r.abstract_text.is_some()).count(), 57);
         let from_files = read_records(&bundled_dir()).unwrap();
@@ -614,7 +619,7 @@ mod tests {
 
     #[test]
     fn every_record_becomes_a_consistent_listing() {
-        let records = bundled_records();
+        let records = bundled_records().unwrap();
         assert_eq!(records.len(), 9_797);
         let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         let mut dropped = 0;

@@ -22,7 +22,7 @@ pub(crate) const DEFAULT_PASSWORD: &str = "techtrade-demo";
 /// files of `source`.
 pub(crate) fn records(source: Option<&Path>) -> Result<Vec<PatentRecord>, Failure> {
     match source {
-        None => Ok(seed::bundled_records()),
+        None => seed::bundled_records().map_err(Failure::failed),
         Some(dir) => seed::read_records(dir).map_err(|e| {
             Failure::usage(format!("{e} (--source is a folder with {} and {})", seed::CSV_FILE, seed::ABSTRACTS_FILE))
         }),
@@ -49,9 +49,9 @@ pub(crate) struct Loaded {
     pub demands_existing: usize,
 }
 
-/// What the database holds, as far as the demo is concerned.
-pub(crate) async fn holding(db: &Database, records: Vec<PatentRecord>) -> Result<Holding, Failure> {
-    db.run(move |conn| seed::holding(conn, &records).map_err(Failure::failed)).await
+/// What the database holds, as far as the demo (of `listings` listings) is concerned.
+pub(crate) async fn holding(db: &Database, listings: usize) -> Result<Holding, Failure> {
+    db.run(move |conn| seed::holding(conn, listings).map_err(Failure::failed)).await
 }
 
 /// Loads the demo into `db` (already migrated). Whatever is there already
@@ -145,7 +145,7 @@ pub(crate) async fn prepare_for_serving(
     password: &str,
 ) -> Result<Vec<DemoAccount>, Failure> {
     let records = records(None)?;
-    match holding(db, records.clone()).await? {
+    match holding(db, records.len()).await? {
         Holding::Other { organizations, users } => Err(Failure::usage(format!(
             "--demo loads the demo market into an empty database, and this one holds {organizations} \
              organisation(s) and {users} account(s) of its own: serve it without --demo, or point \

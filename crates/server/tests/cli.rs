@@ -342,20 +342,11 @@ fn serve_demo_loads_an_empty_database_once() {
             assert!(printed.contains(account), "{account} in {printed}");
         }
         assert!(printed.contains("member of 青海高原理工大学（示例）"), "{printed}");
-        let login = http_post_json(
-            server.port,
-            "/api/v1/auth/login",
-            r#"{"email": "demo1@techtrade.invalid", "password": "techtrade-demo"}"#,
-        )
-        .unwrap();
-        assert!(login.starts_with("HTTP/1.1 200"), "a demo member signs in: {login}");
-        let official = http_post_json(
-            server.port,
-            "/api/v1/auth/login",
-            r#"{"email": "official@techtrade.invalid", "password": "techtrade-demo"}"#,
-        )
-        .unwrap();
-        assert!(official.starts_with("HTTP/1.1 200") && official.contains("\"official\""), "{official}");
+        for (email, role) in [("demo1@techtrade.invalid", "member"), ("official@techtrade.invalid", "official")] {
+            let body = format!(r#"{{"email": "{email}", "password": "techtrade-demo"}}"#);
+            let login = http_post_json(server.port, "/api/v1/auth/login", &body).unwrap();
+            assert!(login.starts_with("HTTP/1.1 200") && login.contains(&format!("\"{role}\"")), "{login}");
+        }
         let listing = http_get(server.port, "/api/v1/listings/demo-CN114081026A").unwrap();
         assert!(listing.starts_with("HTTP/1.1 200"), "{listing}");
         server.stop();

@@ -139,9 +139,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        let given: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty()))
-            .finish();
+        // Most queries have no empty value and are read as they are.
+        let pairs = || form_urlencoded::parse(query.as_bytes());
+        let given = if pairs().any(|(_, value)| value.is_empty()) {
+            std::borrow::Cow::Owned(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs().filter(|(_, value)| !value.is_empty()))
+                    .finish(),
+            )
+        } else {
+            std::borrow::Cow::Borrowed(query)
+        };
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
         serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
             let path = error.path().to_string();

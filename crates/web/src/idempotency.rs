@@ -43,22 +43,19 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for IdempotencyKey {
 pub fn document(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::schema::{ObjectBuilder, Type};
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-        for operation in operations.into_iter().flatten() {
-            for parameter in operation.parameters.iter_mut().flatten() {
-                if let utoipa::openapi::RefOr::T(parameter) = parameter
-                    && parameter.name == HEADER
-                    && parameter.parameter_in == ParameterIn::Header
-                {
-                    let schema = ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .min_length(Some(1))
-                        .max_length(Some(255))
-                        .pattern(Some("^[!-~]+$"))
-                        .build();
-                    parameter.schema = Some(schema.into());
-                }
+    for (_, operation) in crate::openapi::operations_mut(openapi) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            if let utoipa::openapi::RefOr::T(parameter) = parameter
+                && parameter.name == HEADER
+                && parameter.parameter_in == ParameterIn::Header
+            {
+                let schema = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$"))
+                    .build();
+                parameter.schema = Some(schema.into());
             }
         }
     }

@@ -30,6 +30,18 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation of the document, each with its path.
+pub fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (&String, &mut utoipa::openapi::path::Operation)> {
+    openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+            .into_iter()
+            .flatten()
+            .map(move |operation| (&*path, operation))
+    })
+}
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -48,37 +60,34 @@ pub fn complete_document(openapi: &mut utoipa::openapi::OpenApi) {
         let content = Content::new(Some(Ref::from_schema_name("Problem")));
         RefOr::T(ResponseBuilder::new().description(description).content(PROBLEM_JSON, content).build())
     };
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-        for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            for (status, response) in responses.iter_mut() {
-                if let RefOr::T(response) = response
-                    && !status.starts_with(['1', '2', '3'])
-                    && let Some(content) = response.content.shift_remove("application/json")
-                {
-                    response.content.insert(PROBLEM_JSON.to_string(), content);
-                }
+    for (path, operation) in operations_mut(openapi) {
+        let responses = &mut operation.responses.responses;
+        for (status, response) in responses.iter_mut() {
+            if let RefOr::T(response) = response
+                && !status.starts_with(['1', '2', '3'])
+                && let Some(content) = response.content.shift_remove("application/json")
+            {
+                response.content.insert(PROBLEM_JSON.to_string(), content);
             }
-            let mut common = vec![
-                ("400", "a malformed query, path parameter or body"),
-                ("401", "no, an invalid, an expired or a revoked token"),
-                ("503", "the request took too long, or the database is unavailable"),
-            ];
-            if path.contains('{') {
-                common.push(("404", "no such object, or one the caller may not see"));
-            }
-            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                common.push(("403", "the caller's role or organisation may not do this"));
-            }
-            if operation.request_body.is_some() {
-                common.push(("413", "the body is too large"));
-                common.push(("415", "the body is not application/json"));
-                common.push(("422", "invalid fields"));
-            }
-            for (status, description) in common {
-                responses.entry(status.to_string()).or_insert_with(|| problem(description));
-            }
+        }
+        let mut common = vec![
+            ("400", "a malformed query, path parameter or body"),
+            ("401", "no, an invalid, an expired or a revoked token"),
+            ("503", "the request took too long, or the database is unavailable"),
+        ];
+        if path.contains('{') {
+            common.push(("404", "no such object, or one the caller may not see"));
+        }
+        if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            common.push(("403", "the caller's role or organisation may not do this"));
+        }
+        if operation.request_body.is_some() {
+            common.push(("413", "the body is too large"));
+            common.push(("415", "the body is not application/json"));
+            common.push(("422", "invalid fields"));
+        }
+        for (status, description) in common {
+            responses.entry(status.to_string()).or_insert_with(|| problem(description));
         }
     }
 }
@@ -92,31 +101,28 @@ fn document_empty_query_values(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
 
     let empty = || ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)).build();
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-        for operation in operations.into_iter().flatten() {
-            for parameter in operation.parameters.iter_mut().flatten() {
-                let RefOr::T(parameter) = parameter else { continue };
-                if parameter.parameter_in != ParameterIn::Query {
-                    continue;
-                }
-                let Some(schema) = parameter.schema.take() else { continue };
-                let plain_string = matches!(&schema, RefOr::T(Schema::Object(object))
-                    if object.schema_type == SchemaType::new(Type::String)
-                        && object.pattern.is_none()
-                        && object.enum_values.is_none()
-                        && object.min_length.is_none_or(|n| n == 0));
-                parameter.schema = Some(if plain_string {
-                    schema
-                } else {
-                    let either = AnyOfBuilder::new()
-                        .item(schema)
-                        .item(empty())
-                        .description(Some("Empty is the same as not given."))
-                        .build();
-                    RefOr::T(Schema::AnyOf(either))
-                });
+    for (_, operation) in operations_mut(openapi) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            let RefOr::T(parameter) = parameter else { continue };
+            if parameter.parameter_in != ParameterIn::Query {
+                continue;
             }
+            let Some(schema) = parameter.schema.take() else { continue };
+            let plain_string = matches!(&schema, RefOr::T(Schema::Object(object))
+                if object.schema_type == SchemaType::new(Type::String)
+                    && object.pattern.is_none()
+                    && object.enum_values.is_none()
+                    && object.min_length.is_none_or(|n| n == 0));
+            parameter.schema = Some(if plain_string {
+                schema
+            } else {
+                let either = AnyOfBuilder::new()
+                    .item(schema)
+                    .item(empty())
+                    .description(Some("Empty is the same as not given."))
+                    .build();
+                RefOr::T(Schema::AnyOf(either))
+            });
         }
     }
 }
