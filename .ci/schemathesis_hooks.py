@@ -45,6 +45,10 @@ def application_check(digits: str) -> str:
     return "X" if rest == 10 else str(rest)
 
 
+# crates/domain/src/openapi.rs APPLICATION_NUMBER_PATTERN.
+APPLICATION_NUMBER = re.compile(r"([0-9]{4}[12389][0-9]{7}|[0-9]{2}[12389][0-9]{5})\.?[0-9X]")
+
+
 def complete_application_number(number: str) -> str:
     digits = number.replace(".", "")[:-1]
     return f"{digits}.{application_check(digits)}"
@@ -133,7 +137,10 @@ def fix_patent(patent: dict) -> None:
     today, a grant follows the filing, a granted invention has a grant date,
     a publication number is of the same type."""
     number = patent.get("application_number")
-    if not isinstance(number, str) or not re.fullmatch(r"[0-9.X]+", number):
+    # Only a number of the documented shape (openapi.rs
+    # APPLICATION_NUMBER_PATTERN) is completed; anything else is negative
+    # data and is sent as generated.
+    if not isinstance(number, str) or not APPLICATION_NUMBER.fullmatch(number):
         return
     number = complete_application_number(number)
     patent["application_number"] = number

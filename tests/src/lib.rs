@@ -29,6 +29,7 @@ pub use serde_json;
 
 pub mod market;
 pub mod stripe;
+pub mod web;
 
 /// Writes an async test body once and runs it on both databases, as
 /// `<name>::sqlite` and `<name>::postgres`.
@@ -210,6 +211,7 @@ impl TestApp {
             deals: techtrade_deals::DealSettings::default(),
             stripe: techtrade_payments::Stripe::default(),
             matching: techtrade_matching::MatchingSettings::default(),
+            site: techtrade_server::app::SiteOptions::default(),
         };
         let options = HttpOptions::default();
         let router = app::router(state.clone(), services.clone(), &options);

@@ -40,6 +40,19 @@ pub enum RegistrableKind {
     Agency,
 }
 
+impl RegistrableKind {
+    pub const ALL: [Self; 4] = [Self::Enterprise, Self::University, Self::Institute, Self::Agency];
+
+    pub fn as_str(self) -> &'static str {
+        OrganizationKind::from(self).as_str()
+    }
+
+    /// The kind a form names (`enterprise`, …).
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+}
+
 impl From<RegistrableKind> for OrganizationKind {
     fn from(kind: RegistrableKind) -> Self {
         match kind {
@@ -99,7 +112,21 @@ async fn register_organization(
     ClientIp(ip): ClientIp,
     Json(request): Json<RegistrationRequest>,
 ) -> ApiResult<(StatusCode, Json<RegistrationResponse>)> {
+    let response = register(&state, &hasher, request, &ip, request_id).await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Registers an organisation with its first member: the registration
+/// limit per address, every field checked at once, one transaction.
+pub async fn register(
+    state: &AppState,
+    hasher: &PasswordHasher,
+    request: RegistrationRequest,
+    ip: &str,
+    request_id: Option<String>,
+) -> ApiResult<RegistrationResponse> {
     let settings = state.settings.auth.clone();
+    let ip = ip.to_string();
     state.db.run(move |conn| rate_limit::register_attempt(conn, &settings, &ip, techtrade_db::now())).await?;
     let mut violations = Violations::new();
     let org = &request.organization;
@@ -116,7 +143,7 @@ async fn register_organization(
     let user_fields = users::validate(&user_input, "user.", &mut violations);
     let (name, credit_code, region_code, (email, user_name)) =
         violations.finish(|| Some((name?, credit_code?, region_code?, user_fields?)))?;
-    let password_hash = users::hash_password(&hasher, &user_input.password).await?;
+    let password_hash = users::hash_password(hasher, &user_input.password).await?;
     let kind = OrganizationKind::from(org.kind);
 
     let (organization, user) = state
@@ -172,8 +199,7 @@ async fn register_organization(
             })
         })
         .await?;
-    let response = RegistrationResponse { organization: organization.into(), user: user.into() };
-    Ok((StatusCode::CREATED, Json(response)))
+    Ok(RegistrationResponse { organization: organization.into(), user: user.into() })
 }
 
 fn credit_code_taken() -> ApiError {
@@ -191,12 +217,17 @@ fn credit_code_taken() -> ApiError {
     responses((status = 200, body = OrganizationView), (status = 404, body = techtrade_web::error::Problem))
 )]
 async fn get_organization(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<OrganizationView>> {
+    Ok(Json(organization(&state, id).await?))
+}
+
+/// An organisation's public profile; 404 when there is none.
+pub async fn organization(state: &AppState, id: String) -> ApiResult<OrganizationView> {
     let organization = state
         .db
         .run(move |conn| accounts::find_organization(conn, &id).map_err(ApiError::from))
         .await?
         .ok_or_else(|| ApiError::not_found("organization"))?;
-    Ok(Json(organization.into()))
+    Ok(organization.into())
 }
 
 /// The members of an organisation: for its members and officials.
@@ -286,6 +317,28 @@ async fn login(
     headers: HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let client = Client { ip: &ip, user_agent, request_id };
+    Ok(Json(sign_in(&state, &hasher, request, client).await?))
+}
+
+/// Who is asking, as a session records it.
+pub struct Client<'a> {
+    pub ip: &'a str,
+    pub user_agent: Option<&'a str>,
+    pub request_id: Option<String>,
+}
+
+/// Checks the password under the login limits and opens a session: the
+/// token is returned once and only its hash is kept.
+pub async fn sign_in(
+    state: &AppState,
+    hasher: &PasswordHasher,
+    request: LoginRequest,
+    client: Client<'_>,
+) -> ApiResult<LoginResponse> {
+    let Client { ip, user_agent, request_id } = client;
+    let ip = ip.to_string();
     // A malformed address cannot belong to an account; it still counts as a
     // failure so that the limiter sees it.
     let email =
@@ -314,8 +367,7 @@ async fn login(
     };
     let token = users::random_token()?;
     let ttl = TimeDelta::from_std(settings.token_ttl).map_err(ApiError::internal)?;
-    let user_agent =
-        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(256).collect());
+    let user_agent = user_agent.map(|s| s.chars().take(256).collect());
     let now = techtrade_db::now();
     let session = Session {
         id: ids::new_id(),
@@ -352,7 +404,7 @@ async fn login(
             })
         })
         .await?;
-    Ok(Json(LoginResponse { token, expires_at, user: user.into() }))
+    Ok(LoginResponse { token, expires_at, user: user.into() })
 }
 
 /// Signs out: the token is revoked at once.
@@ -366,6 +418,13 @@ async fn logout(
     user: CurrentUser,
     RequestId(request_id): RequestId,
 ) -> ApiResult<StatusCode> {
+    sign_out(&state, &user, request_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes the user's session at once.
+pub async fn sign_out(state: &AppState, user: &CurrentUser, request_id: Option<String>) -> ApiResult<()> {
+    let user = user.clone();
     state
         .db
         .run(move |conn| {
@@ -387,8 +446,7 @@ async fn logout(
                 Ok::<_, ApiError>(())
             })
         })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .await
 }
 
 /// The signed-in user with their organisation.

@@ -7,7 +7,10 @@ mod rate_limit;
 mod users;
 mod views;
 
-pub use handlers::router;
+pub use handlers::{
+    Client, LoginRequest, NewOrganizationRequest, NewUserRequest, RegistrableKind, RegistrationRequest, organization,
+    register, router, sign_in, sign_out,
+};
 pub use password::PasswordHasher;
 pub use users::{NewUser, create_user};
-pub use views::{OrganizationView, UserView};
+pub use views::{LoginResponse, OrganizationView, RegistrationResponse, UserView};

@@ -62,6 +62,42 @@ impl RegionCode {
     }
 }
 
+/// Names of the divisions in `data/regions.tsv`: `code → (Chinese, English)`.
+const NAMES: &str = include_str!("../data/regions.tsv");
+
+/// The name of a division, in Chinese or English, with the names of the
+/// divisions above it: `青海省 西宁市 城西区`. A county the table does not
+/// name is shown under its prefecture or province with its code, so that
+/// every valid code reads as something.
+pub fn region_name(code: &str, english: bool) -> String {
+    let lookup = |code: &str| {
+        NAMES.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+            let mut fields = line.split('\t');
+            (fields.next() == Some(code)).then(|| {
+                let (zh, en) = (fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
+                if english { en } else { zh }
+            })
+        })
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let province = code.get(..2).map(|p| format!("{p}0000"));
+    let prefecture = code.get(..4).filter(|p| !p.ends_with("00")).map(|p| format!("{p}00"));
+    let county = code.get(..6).filter(|c| !c.ends_with("00")).map(str::to_string);
+    for (level, division) in [province, prefecture, county].into_iter().enumerate() {
+        let Some(division) = division else { continue };
+        match lookup(&division) {
+            Some(name) => parts.push(name.to_string()),
+            // An unnamed county keeps its code; an unnamed level above is left out.
+            None if level == 2 => parts.push(division),
+            None => {}
+        }
+    }
+    if parts.is_empty() {
+        return code.to_string();
+    }
+    parts.join(if english { ", " } else { " " })
+}
+
 impl fmt::Display for RegionCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -71,6 +107,17 @@ impl fmt::Display for RegionCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_divisions_with_the_levels_above() {
+        assert_eq!(region_name("630104", false), "青海省 西宁市 城西区");
+        assert_eq!(region_name("632801", true), "Qinghai, Haixi Prefecture, Golmud");
+        assert_eq!(region_name("630100", false), "青海省 西宁市");
+        assert_eq!(region_name("630000", false), "青海省");
+        assert_eq!(region_name("110108", false), "北京市 110108", "a county the table lacks keeps its code");
+        assert_eq!(region_name("63", false), "青海省");
+        assert_eq!(region_name("6301", false), "青海省 西宁市");
+    }
 
     #[test]
     fn accepts_real_divisions() {

@@ -100,7 +100,7 @@ async fn create<I: Item>(
         .await
 }
 
-async fn get<I: Item>(state: AppState, viewer: Option<CurrentUser>, id: String) -> ApiResult<I::Response> {
+pub(crate) async fn get<I: Item>(state: AppState, viewer: Option<CurrentUser>, id: String) -> ApiResult<I::Response> {
     state
         .db
         .run(move |conn| {
@@ -269,7 +269,7 @@ async fn review<I: Item>(
     transition::<I>(state, user, request_id, id, step, reason).await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only the caller's organisation's items, in every status.
@@ -308,7 +308,11 @@ fn list_filter(query: &ListQuery, viewer: Option<&CurrentUser>, page: PageReques
     Ok(filter)
 }
 
-async fn list<I: Item>(state: AppState, viewer: Option<CurrentUser>, query: ListQuery) -> ApiResult<Page<I::Response>> {
+pub(crate) async fn list<I: Item>(
+    state: AppState,
+    viewer: Option<CurrentUser>,
+    query: ListQuery,
+) -> ApiResult<Page<I::Response>> {
     let page = techtrade_web::PageQuery { page: query.page, per_page: query.per_page }.validate()?;
     let filter = list_filter(&query, viewer.as_ref(), page)?;
     state

@@ -9,7 +9,8 @@ mod items;
 mod listing;
 pub mod requests;
 pub mod seed;
+pub mod service;
 pub mod views;
 
-pub use handlers::router;
+pub use handlers::{ListQuery, router};
 pub use items::{mark_listing_traded, reopen_traded_listing};

@@ -225,15 +225,21 @@ async fn search(
     Extension(index): Extension<SharedIndex>,
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Json<SearchResponse>> {
+    Ok(Json(run_search(index.as_ref(), params).await?))
+}
+
+/// A search as the API answers it (and the web front shows it): the
+/// parameters checked, the page of hits with their highlights, the facets.
+pub async fn run_search(index: &dyn SearchIndex, params: SearchParams) -> ApiResult<SearchResponse> {
     let (query, page, per_page) = params.into_query()?;
     let results = index.search(&query).await.map_err(search_error)?;
-    Ok(Json(SearchResponse {
+    Ok(SearchResponse {
         items: results.hits.into_iter().map(SearchItem::from).collect(),
         total: results.total,
         page,
         per_page,
         facets: results.facets,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -13,6 +13,8 @@ pub mod keywords;
 pub mod meili;
 pub mod model;
 
-pub use handlers::{SearchParams, SharedIndex, router, search_error};
+pub use handlers::{
+    MAX_RESULT_WINDOW, SearchItem, SearchParams, SearchResponse, SharedIndex, router, run_search, search_error,
+};
 pub use index::{BoxFuture, IndexBatch, NEVER_BUILT, SearchError, SearchIndex};
 pub use model::{DocType, SearchDocument, SearchQuery, SearchResults, Sort};

@@ -22,6 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use techtrade_site::SiteOptions;
+
 /// Tuning of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
@@ -80,6 +82,8 @@ pub struct Services {
     /// The Stripe gateway, when Stripe is configured.
     pub stripe: techtrade_payments::Stripe,
     pub matching: techtrade_matching::MatchingSettings,
+    /// How the web front is served (cookies `Secure` over https).
+    pub site: techtrade_site::SiteOptions,
 }
 
 /// The OpenAPI document of the whole API (also served at `/api/openapi.json`).
@@ -102,7 +106,8 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
     techtrade_subsidy::document_programs(&mut openapi, &services.programs, techtrade_db::today());
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
-    api.fallback(not_found)
+    api.merge(techtrade_site::router())
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(Extension(services.hasher))
@@ -111,6 +116,7 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
         .layer(Extension(services.deals))
         .layer(Extension(services.stripe))
         .layer(Extension(services.matching))
+        .layer(Extension(services.site))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(
@@ -141,8 +147,13 @@ async fn deadline(State(timeout): State<Duration>, request: Request, next: Next)
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route")
+/// An unknown path: a problem under `/api`, the web front's 404 page elsewhere.
+async fn not_found(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::new(ErrorCode::NotFound, "no such route").into_response();
+    }
+    techtrade_site::not_found_page(&state, request).await
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -465,6 +465,7 @@ async fn serve(
         deals,
         stripe,
         matching: config.matching(),
+        site: techtrade_site::SiteOptions::for_public_url(&config.server.public_url),
     };
     let router = app::router_with(state, services, &options, &mounted);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
@@ -626,12 +627,12 @@ async fn seed_demo(config: Config, source: Option<PathBuf>, password: String) ->
 fn start_message(listen: &str, demo: Option<(&str, &[crate::demo::DemoAccount])>) -> String {
     let base = browser_base(listen);
     let mut text = format!(
-        "techtrade is serving {} at {base}/\n  open {base}/docs in a browser: the API's documentation, where every call can be tried\n  the API: {base}/api/v1\n",
+        "techtrade is serving {} at {base}/\n  open {base}/ in a browser: the market (中文; English at {base}/?lang=en)\n  the API: {base}/api/v1, documented at {base}/docs\n",
         if demo.is_some() { "the demo market" } else { "the market" }
     );
     if let Some((password, accounts)) = demo {
         text.push_str(&crate::demo::accounts_text(accounts, password));
-        text.push_str("  sign in with POST /api/v1/auth/login (see /docs)\n");
+        text.push_str(&format!("  sign in at {base}/login, or with POST /api/v1/auth/login (see /docs)\n"));
     }
     text
 }

@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub request_timeout_seconds: u64,
     /// Behind a load balancer: take the client address from X-Forwarded-For.
     pub trust_forwarded_for: bool,
+    /// The address people reach the site at; when it is https, the web
+    /// front's cookies are marked `Secure`.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
             trust_forwarded_for: false,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

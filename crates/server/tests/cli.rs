@@ -336,7 +336,8 @@ fn serve_demo_loads_an_empty_database_once() {
         let base = format!("http://127.0.0.1:{}", server.port);
         let printed = &server.printed;
         assert!(printed.contains(&format!("techtrade is serving the demo market at {base}/")), "{printed}");
-        assert!(printed.contains(&format!("open {base}/docs in a browser")), "{printed}");
+        assert!(printed.contains(&format!("open {base}/ in a browser: the market")), "{printed}");
+        assert!(printed.contains(&format!("sign in at {base}/login")), "{printed}");
         assert!(printed.contains("demo accounts (password: techtrade-demo)"), "{printed}");
         for account in ["demo1@techtrade.invalid", "demo5@techtrade.invalid", "official@techtrade.invalid"] {
             assert!(printed.contains(account), "{account} in {printed}");
@@ -349,6 +350,9 @@ fn serve_demo_loads_an_empty_database_once() {
         }
         let listing = http_get(server.port, "/api/v1/listings/demo-CN114081026A").unwrap();
         assert!(listing.starts_with("HTTP/1.1 200"), "{listing}");
+        // The web front is served at / with no configuration.
+        let front = http_get(server.port, "/").unwrap();
+        assert!(front.starts_with("HTTP/1.1 200") && front.contains("<html lang=\"zh-CN\">"), "{front}");
         server.stop();
 
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();

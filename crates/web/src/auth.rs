@@ -51,6 +51,33 @@ impl CurrentUser {
     }
 }
 
+/// The user behind a session token, whichever way it came (the API's
+/// bearer header, the web front's cookie): 401 when the token is unknown,
+/// expired or revoked, or the account is disabled.
+pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
+    let token_hash = hash_token(token);
+    let found = state
+        .db
+        .run(move |conn| {
+            techtrade_db::accounts::find_live_session(conn, &token_hash, techtrade_db::now()).map_err(ApiError::from)
+        })
+        .await?;
+    let (session, user) =
+        found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown, expired or revoked"))?;
+    if user.disabled_at.is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidToken, "the account is disabled"));
+    }
+    let role = Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
+    Ok(CurrentUser {
+        user_id: user.id,
+        session_id: session.id,
+        role,
+        organization_id: user.organization_id,
+        email: user.email,
+        name: user.name,
+    })
+}
+
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
@@ -75,29 +102,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        let token_hash = hash_token(bearer_token(parts)?);
-        let found = state
-            .db
-            .run(move |conn| {
-                techtrade_db::accounts::find_live_session(conn, &token_hash, techtrade_db::now())
-                    .map_err(ApiError::from)
-            })
-            .await?;
-        let (session, user) =
-            found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown, expired or revoked"))?;
-        if user.disabled_at.is_some() {
-            return Err(ApiError::new(ErrorCode::InvalidToken, "the account is disabled"));
-        }
-        let role =
-            Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
-        let current = CurrentUser {
-            user_id: user.id,
-            session_id: session.id,
-            role,
-            organization_id: user.organization_id,
-            email: user.email,
-            name: user.name,
-        };
+        let current = session_user(state, bearer_token(parts)?).await?;
         // Several extractors of one request may ask; look the token up once.
         parts.extensions.insert(current.clone());
         Ok(current)

@@ -138,34 +138,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        // Most queries have no empty value and are read as they are.
-        let pairs = || form_urlencoded::parse(query.as_bytes());
-        let given = if pairs().any(|(_, value)| value.is_empty()) {
-            std::borrow::Cow::Owned(
-                form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(pairs().filter(|(_, value)| !value.is_empty()))
-                    .finish(),
-            )
-        } else {
-            std::borrow::Cow::Borrowed(query)
-        };
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.into_inner().to_string();
-            let field = match backticked(&message, "missing field ") {
-                Some(name) => name.to_string(),
-                None if path == "." => "query".to_string(),
-                None => path,
-            };
-            ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {message}")).with_field(
-                field,
-                "invalid_value",
-                message,
-            )
-        })
+        parse_query(parts.uri.query().unwrap_or_default()).map(Query)
     }
+}
+
+/// Reads `application/x-www-form-urlencoded` text (a query string, or an
+/// HTML form's body) into `T`: an empty value is taken as not given, and a
+/// value that does not parse is 400 `invalid_query` naming its field.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // Most queries have no empty value and are read as they are.
+    let pairs = || form_urlencoded::parse(query.as_bytes());
+    let given = if pairs().any(|(_, value)| value.is_empty()) {
+        std::borrow::Cow::Owned(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs().filter(|(_, value)| !value.is_empty()))
+                .finish(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(query)
+    };
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(given.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let field = match backticked(&message, "missing field ") {
+            Some(name) => name.to_string(),
+            None if path == "." => "query".to_string(),
+            None => path,
+        };
+        ApiError::new(ErrorCode::InvalidQuery, format!("{field}: {message}")).with_field(
+            field,
+            "invalid_value",
+            message,
+        )
+    })
 }
 
 /// Path parameters, rejected as 400 `invalid_path`.

@@ -1,0 +1,66 @@
+//! The web front: the market as pages for people, served by the same
+//! binary at `/` beside the JSON API under `/api/v1`.
+//!
+//! Pages are rendered on the server from askama templates (checked when
+//! the binary is built) and work without JavaScript: forms are plain GET
+//! and POST forms with a redirect after each post. htmx, vendored and
+//! embedded, only makes them quicker (the search's facets and pages swap
+//! in place, titles are suggested while typing). Every handler calls the
+//! service functions the JSON handlers call, so a rule lives in one place
+//! and an error comes back as the service's error, shown on its field.
+
+mod assets;
+mod format;
+mod i18n;
+mod page;
+mod public;
+mod session;
+mod signin;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+use techtrade_web::AppState;
+
+pub use i18n::Lang;
+
+/// How the web front is served.
+#[derive(Debug, Clone, Default)]
+pub struct SiteOptions {
+    /// Mark cookies `Secure` (the site is served over https).
+    pub secure_cookies: bool,
+}
+
+impl SiteOptions {
+    /// The options for a site served at `public_url`.
+    pub fn for_public_url(public_url: &str) -> Self {
+        Self { secure_cookies: public_url.trim().to_ascii_lowercase().starts_with("https://") }
+    }
+}
+
+/// The pages of the web front. They need the application's extensions
+/// like the API's routes do (the search index, the password hasher), and
+/// the [`SiteOptions`] as one more.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(public::home))
+        .route("/search", get(public::search))
+        .route("/search/suggest", get(public::suggest))
+        .route("/listings/{id}", get(public::listing))
+        .route("/demands/{id}", get(public::demand))
+        .route("/login", get(signin::login_form).post(signin::login))
+        .route("/logout", post(signin::logout))
+        .route("/register", get(signin::register_form).post(signin::register))
+        .route("/static/{hash}/{name}", get(assets::serve))
+        .layer(middleware::from_fn(session::csrf_guard))
+}
+
+/// The 404 page for a path outside the API that no page has.
+pub async fn not_found_page(state: &AppState, request: axum::extract::Request) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = request.into_parts();
+    match session::Visitor::from_request_parts(&mut parts, state).await {
+        Ok(visitor) => page::error_page(&visitor, &techtrade_web::ApiError::not_found("page")),
+        Err(response) => response,
+    }
+}

@@ -1,0 +1,257 @@
+//! What every page has: the context its template reads (language, the
+//! signed-in user, the CSRF token, the static files), rendering with the
+//! visitor's cookies, redirects after a post, and errors as pages.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use techtrade_web::{ApiError, ErrorCode};
+
+use crate::format;
+use crate::i18n::{self, Lang};
+use crate::session::Visitor;
+
+/// A value as a template hands it to a helper: by value or behind the
+/// one or two references its loops and `if let`s put it under.
+pub trait Plain<T> {
+    fn plain(&self) -> T;
+}
+
+macro_rules! plain {
+    ($($t:ty),*) => {$(
+        impl Plain<$t> for $t {
+            fn plain(&self) -> $t { *self }
+        }
+        impl Plain<$t> for &$t {
+            fn plain(&self) -> $t { **self }
+        }
+        impl Plain<$t> for &&$t {
+            fn plain(&self) -> $t { ***self }
+        }
+    )*};
+}
+
+plain!(i64, u64, i32, DateTime<Utc>, NaiveDate);
+
+/// The signed-in user as the page header shows them.
+#[derive(Debug, Clone)]
+pub struct Badge {
+    pub name: String,
+}
+
+/// What every template can read and ask: `ctx.t("key")`, `ctx.yuan(fen)`.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<Badge>,
+    pub csrf: String,
+    /// The request's path and query.
+    pub path: String,
+    pub css_url: &'static str,
+    pub htmx_url: &'static str,
+}
+
+impl Ctx {
+    pub fn new(visitor: &Visitor) -> Self {
+        Self {
+            lang: visitor.lang,
+            user: visitor.user.as_ref().map(|u| Badge { name: u.name.clone() }),
+            csrf: visitor.csrf.clone(),
+            path: visitor.path.clone(),
+            css_url: crate::assets::url("site.css"),
+            htmx_url: crate::assets::url("htmx.min.js"),
+        }
+    }
+
+    /// The catalogue's text for `key`.
+    pub fn t(&self, key: &str) -> String {
+        i18n::text(self.lang, key, &[])
+    }
+
+    /// The catalogue's text for `key` with one argument.
+    pub fn t_with(&self, key: &str, name: &str, value: impl ToString) -> String {
+        i18n::text(self.lang, key, &[(name, &value.to_string())])
+    }
+
+    /// The label of a value of a vocabulary: `label("trade-mode", "assignment")`.
+    pub fn label(&self, vocabulary: &str, value: &str) -> String {
+        let key = format!("{vocabulary}-{value}");
+        if i18n::has(self.lang, &key) { i18n::text(self.lang, &key, &[]) } else { value.to_string() }
+    }
+
+    pub fn lang_tag(&self) -> &'static str {
+        self.lang.tag()
+    }
+
+    /// This page in another language.
+    pub fn lang_url(&self, tag: &str) -> String {
+        format::with_param(&self.path, "lang", Some(tag))
+    }
+
+    /// An amount at a glance: `12.35万元` / `CNY 123,456.78`.
+    pub fn yuan(&self, fen: impl Plain<i64>) -> String {
+        format::yuan(fen.plain(), self.lang)
+    }
+
+    /// The amount exact to the fen: `123,456.78 元`.
+    pub fn yuan_exact(&self, fen: impl Plain<i64>) -> String {
+        format::yuan_exact(fen.plain(), self.lang)
+    }
+
+    /// An instant as a Beijing date.
+    pub fn date(&self, at: impl Plain<DateTime<Utc>>) -> String {
+        format::beijing_date(&at.plain())
+    }
+
+    pub fn day(&self, day: impl Plain<NaiveDate>) -> String {
+        day.plain().format("%Y-%m-%d").to_string()
+    }
+
+    /// A region code as its names: `青海省 西宁市 城西区`.
+    pub fn region(&self, code: &str) -> String {
+        techtrade_domain::region::region_name(code, self.lang.is_english())
+    }
+
+    /// A count with thousands separators.
+    pub fn number(&self, n: impl Plain<u64>) -> String {
+        format::thousands(u128::from(n.plain()))
+    }
+
+    /// A count kept as `i64` (the database's counts).
+    pub fn count(&self, n: impl Plain<i64>) -> String {
+        format::thousands(u128::from(n.plain().unsigned_abs()))
+    }
+}
+
+/// The messages a form shows: one per field, and one for the whole form.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors {
+    pub fields: BTreeMap<String, String>,
+    pub general: Option<String>,
+}
+
+impl FormErrors {
+    /// A service's error in the visitor's language: each field's message
+    /// next to its field (by its stable code, falling back to the
+    /// service's own words), the rest above the form.
+    pub fn from_error(lang: Lang, error: &ApiError) -> Self {
+        let mut fields = BTreeMap::new();
+        for field in error.errors() {
+            let key = format!("field-{}", field.code);
+            let message = if i18n::has(lang, &key) { i18n::text(lang, &key, &[]) } else { field.message.clone() };
+            fields.entry(field.field.clone()).or_insert(message);
+        }
+        let general =
+            (fields.is_empty() || error.code() != ErrorCode::ValidationFailed).then(|| error_message(lang, error));
+        Self { fields, general }
+    }
+
+    pub fn general_only(message: String) -> Self {
+        Self { fields: BTreeMap::new(), general: Some(message) }
+    }
+
+    pub fn field(&self, name: &str) -> Option<&String> {
+        self.fields.get(name)
+    }
+}
+
+/// What went wrong, in the visitor's language: the catalogue's sentence for
+/// the error's code, else the service's detail.
+pub fn error_message(lang: Lang, error: &ApiError) -> String {
+    let key = format!("error-{}", error.code().as_str());
+    if i18n::has(lang, &key) { i18n::text(lang, &key, &[]) } else { error.to_string() }
+}
+
+/// A rendered page with the visitor's cookies, varying by what it varies by.
+pub fn render(visitor: &Visitor, status: StatusCode, template: &impl Template) -> Response {
+    let body = match template.render() {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "a template failed to render");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>500</title>")).into_response();
+        }
+    };
+    let mut response = (status, Html(body)).into_response();
+    finish(visitor, &mut response);
+    response
+}
+
+/// The visitor's cookies and the caching rules of a personal page.
+pub fn finish(visitor: &Visitor, response: &mut Response) {
+    let headers = response.headers_mut();
+    for cookie in &visitor.cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    // The same URL answers a fragment to htmx and a page to the browser,
+    // and its words and buttons follow the cookies.
+    headers.insert(header::VARY, HeaderValue::from_static("HX-Request, Cookie, Accept-Language"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+}
+
+/// 303 See Other: the redirect after a post (the browser then GETs).
+pub fn redirect(to: &str) -> Response {
+    let location = HeaderValue::from_str(to).unwrap_or_else(|_| HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// A local path to return to after sign-in; anything else (another
+/// site, `//host`) is the front page.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    ctx: Ctx,
+    status: u16,
+    message: String,
+}
+
+/// An error as a page with its status: 404 for what the visitor may not
+/// see, 403 for what they may not do, 503 when a backend is out of reach.
+pub fn error_page(visitor: &Visitor, error: &ApiError) -> Response {
+    let status = error.code().status();
+    if status.is_server_error() {
+        tracing::error!(%error, "a page failed");
+    }
+    let page =
+        ErrorPage { ctx: Ctx::new(visitor), status: status.as_u16(), message: error_message(visitor.lang, error) };
+    render(visitor, status, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_only_to_local_paths() {
+        assert_eq!(local_path(Some("/workspace?x=1")), "/workspace?x=1");
+        for outside in ["//evil.example/", "https://evil.example/", "/\\evil.example", "workspace"] {
+            assert_eq!(local_path(Some(outside)), "/", "{outside}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn field_messages_come_from_the_catalogue_by_code() {
+        let error = ApiError::new(ErrorCode::ValidationFailed, "bad")
+            .with_field("organization.credit_code", "bad_check_digit", "the check character should be 6")
+            .with_field("user.email", "some_unknown_code", "an e-mail address is name@domain");
+        let errors = FormErrors::from_error(Lang::Zh, &error);
+        assert_eq!(
+            errors.field("organization.credit_code").unwrap(),
+            &i18n::text(Lang::Zh, "field-bad_check_digit", &[])
+        );
+        assert_eq!(errors.field("user.email").unwrap(), "an e-mail address is name@domain");
+        assert!(errors.general.is_none(), "a validation error is told on its fields");
+    }
+}

@@ -1,0 +1,199 @@
+//! Signing in and out, and registering an organisation: the accounts
+//! service behind forms, the session in a cookie.
+
+use askama::Template;
+use axum::extract::{Extension, Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use techtrade_accounts::{
+    Client, LoginRequest, NewOrganizationRequest, NewUserRequest, PasswordHasher, RegistrableKind, RegistrationRequest,
+};
+use techtrade_web::{ApiError, AppState, ClientIp, RequestId};
+
+use crate::SiteOptions;
+use crate::page::{self, Ctx, FormErrors};
+use crate::session::{SESSION_COOKIE, Visitor, set_cookie};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: Ctx,
+    email: String,
+    next: String,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(visitor: Visitor, axum::extract::Query(query): axum::extract::Query<NextQuery>) -> Response {
+    let next = page::local_path(query.next.as_deref());
+    if visitor.user.is_some() {
+        return page::redirect(&next);
+    }
+    let page = LoginPage { ctx: Ctx::new(&visitor), email: String::new(), next, errors: FormErrors::default() };
+    page::render(&visitor, StatusCode::OK, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// The session cookie of a new sign-in, and where to go next.
+fn signed_in(visitor: &Visitor, options: &SiteOptions, token: &str, ttl_seconds: u64, next: &str) -> Response {
+    let mut response = page::redirect(next);
+    let mut visitor = visitor.clone();
+    visitor.cookies.push(set_cookie(options, SESSION_COOKIE, token, Some(ttl_seconds)));
+    page::finish(&visitor, &mut response);
+    response
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(hasher): Extension<PasswordHasher>,
+    Extension(options): Extension<SiteOptions>,
+    ClientIp(ip): ClientIp,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    visitor: Visitor,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = page::local_path(form.next.as_deref());
+    let request = LoginRequest { email: form.email.clone(), password: form.password };
+    let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
+    match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
+        Ok(session) => signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), &next),
+        Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
+        Err(error) => {
+            let page = LoginPage {
+                ctx: Ctx::new(&visitor),
+                email: form.email,
+                next,
+                errors: FormErrors::general_only(page::error_message(visitor.lang, &error)),
+            };
+            page::render(&visitor, error.code().status(), &page)
+        }
+    }
+}
+
+/// `POST /logout`: the session is revoked and its cookie removed.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(options): Extension<SiteOptions>,
+    RequestId(request_id): RequestId,
+    visitor: Visitor,
+) -> Response {
+    if let Some(user) = &visitor.user
+        && let Err(error) = techtrade_accounts::sign_out(&state, user, request_id).await
+    {
+        return page::error_page(&visitor, &error);
+    }
+    let mut response = page::redirect("/");
+    let mut visitor = visitor;
+    visitor.cookies.push(set_cookie(&options, SESSION_COOKIE, "", Some(0)));
+    page::finish(&visitor, &mut response);
+    response
+}
+
+/// What the registration form holds; the names of its fields are the
+/// API's field paths, so that an error lands next to its field.
+#[derive(Debug, Default, Deserialize)]
+pub struct RegistrationForm {
+    #[serde(rename = "organization.name", default)]
+    organization_name: String,
+    #[serde(rename = "organization.kind", default)]
+    kind: String,
+    #[serde(rename = "organization.credit_code", default)]
+    credit_code: String,
+    #[serde(rename = "organization.region_code", default)]
+    region_code: String,
+    #[serde(rename = "user.name", default)]
+    user_name: String,
+    #[serde(rename = "user.email", default)]
+    email: String,
+    #[serde(rename = "user.password", default)]
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    ctx: Ctx,
+    form: RegistrationForm,
+    kinds: Vec<&'static str>,
+    errors: FormErrors,
+}
+
+fn register_page(visitor: &Visitor, status: StatusCode, form: RegistrationForm, errors: FormErrors) -> Response {
+    let kinds = RegistrableKind::ALL.iter().map(|k| k.as_str()).collect();
+    page::render(visitor, status, &RegisterPage { ctx: Ctx::new(visitor), form, kinds, errors })
+}
+
+pub async fn register_form(visitor: Visitor) -> Response {
+    let form = RegistrationForm { region_code: "630100".into(), ..RegistrationForm::default() };
+    register_page(&visitor, StatusCode::OK, form, FormErrors::default())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn register(
+    State(state): State<AppState>,
+    Extension(hasher): Extension<PasswordHasher>,
+    Extension(options): Extension<SiteOptions>,
+    ClientIp(ip): ClientIp,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    visitor: Visitor,
+    Form(mut form): Form<RegistrationForm>,
+) -> Response {
+    let Some(kind) = RegistrableKind::parse(&form.kind) else {
+        let error = ApiError::invalid_field("organization.kind", "invalid_value", "choose the kind of organisation");
+        form.password.clear();
+        return register_page(
+            &visitor,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            FormErrors::from_error(visitor.lang, &error),
+        );
+    };
+    let request = RegistrationRequest {
+        organization: NewOrganizationRequest {
+            name: form.organization_name.clone(),
+            kind,
+            credit_code: form.credit_code.clone(),
+            region_code: form.region_code.clone(),
+        },
+        user: NewUserRequest {
+            email: form.email.clone(),
+            password: form.password.clone(),
+            name: form.user_name.clone(),
+        },
+    };
+    if let Err(error) = techtrade_accounts::register(&state, &hasher, request, &ip, request_id.clone()).await {
+        if error.code().status().is_server_error() {
+            return page::error_page(&visitor, &error);
+        }
+        // What was typed stays, but never the password.
+        form.password.clear();
+        return register_page(&visitor, error.code().status(), form, FormErrors::from_error(visitor.lang, &error));
+    }
+    // Registered: signed in at once, as the first member.
+    let request = LoginRequest { email: form.email, password: form.password };
+    let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
+    match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
+        Ok(session) => signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), "/"),
+        Err(_) => page::redirect("/login"),
+    }
+}

@@ -1,0 +1,275 @@
+//! The web front through the router, on both databases: pages, languages,
+//! sessions in cookies, CSRF, errors on their fields, fragments for htmx.
+
+#![allow(clippy::unwrap_used)]
+
+use techtrade_tests::market::market;
+use techtrade_tests::web::{Browser, csrf_token};
+use techtrade_tests::{TestApp, credit_code, demo_records, on_both_databases, unique};
+
+/// Demo listings with patents, published and indexed.
+async fn demo_market(app: &TestApp) -> Vec<techtrade_listings::seed::PatentRecord> {
+    let records: Vec<_> = demo_records().into_iter().take(300).collect();
+    app.seed_demo(&records).await;
+    app.sync_search().await;
+    records
+}
+
+fn lang_of(html: &str) -> &str {
+    let at = html.find("<html lang=\"").expect("an <html lang>") + "<html lang=\"".len();
+    &html[at..at + html[at..].find('"').unwrap()]
+}
+
+on_both_databases! {
+    async fn the_front_page_shows_the_newest_listings_and_the_figures(app: TestApp) {
+        let m = market(&app, &["assignment"]).await;
+        let mut browser = Browser::new(&app);
+        let page = browser.get("/").await;
+        page.assert_status(200);
+        assert!(page.header("content-type").starts_with("text/html"));
+        assert_eq!(lang_of(&page.text), "zh-CN", "Chinese first");
+        assert!(page.text.contains(&format!("href=\"/listings/{}\"", m.listing_id)), "{}", page.text);
+        assert!(page.text.contains("id=\"figures\""));
+        assert!(page.text.contains("role=\"search\""));
+        // A first visit gets its anonymous CSRF cookie, HttpOnly and Lax.
+        let set = page.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>();
+        assert!(set.iter().any(|c| c.starts_with("tt_csrf=") && c.contains("HttpOnly") && c.contains("SameSite=Lax")));
+        assert!(page.header("vary").contains("HX-Request"));
+    }
+}
+
+on_both_databases! {
+    async fn the_language_comes_from_the_query_then_the_cookie_then_the_browser(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        let english = browser.get("/?lang=en").await;
+        assert_eq!(lang_of(&english.text), "en");
+        assert!(english.text.contains(">Search<"), "the button in English");
+        assert_eq!(browser.cookie("tt_lang"), Some("en"));
+        let next = browser.get("/search").await;
+        assert_eq!(lang_of(&next.text), "en", "the cookie keeps it");
+        assert_eq!(lang_of(&browser.get("/?lang=zh-CN").await.text), "zh-CN");
+
+        let mut visitor = Browser::new(&app);
+        visitor.headers.push(("accept-language".into(), "en-GB,en;q=0.9,zh;q=0.5".into()));
+        assert_eq!(lang_of(&visitor.get("/").await.text), "en");
+        visitor.headers[0].1 = "fr, de".into();
+        assert_eq!(lang_of(&visitor.get("/").await.text), "zh-CN", "nothing we speak: Chinese");
+    }
+}
+
+on_both_databases! {
+    async fn search_marks_the_words_counts_facets_and_removes_filters(app: TestApp) {
+        demo_market(&app).await;
+        let mut browser = Browser::new(&app);
+        let page = browser.get("/search?q=%E7%94%B5%E6%B1%A0").await;
+        page.assert_status(200);
+        assert!(page.text.contains("<mark>"), "matched words are marked");
+        assert!(page.text.contains("id=\"results\""));
+        assert!(page.text.contains("data-facet=\"ipc_subclass\""));
+        assert!(page.text.contains("data-facet=\"region\""));
+        // The first IPC facet narrows the search and shows as a removable filter.
+        let at = page.text.find("data-facet=\"ipc_subclass\"").unwrap();
+        let value_at = at + page.text[at..].find("data-value=\"").unwrap() + "data-value=\"".len();
+        let value = &page.text[value_at..value_at + page.text[value_at..].find('"').unwrap()];
+        let narrowed = browser.get(&format!("/search?q=%E7%94%B5%E6%B1%A0&ipc={value}")).await;
+        narrowed.assert_status(200);
+        assert!(narrowed.text.contains("data-filter=\"ipc\""), "the filter is shown");
+        assert!(narrowed.text.contains("href=\"/search?q=%E7%94%B5%E6%B1%A0\""), "and removable");
+
+        // Nothing found: the empty state with something to try.
+        let empty = browser.get("/search?q=zzqqxx%E4%B8%8D%E5%AD%98%E5%9C%A8").await;
+        assert!(empty.text.contains("id=\"empty\""), "{}", empty.text);
+
+        // An empty filter, as a form sends one, is no filter.
+        browser.get("/search?q=&type=&ipc=&sort=").await.assert_status(200);
+    }
+}
+
+on_both_databases! {
+    async fn a_bad_search_parameter_is_told_on_the_page_with_a_4xx(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        let page = browser.get("/search?q=a&ipc=%E9%94%82").await;
+        page.assert_status(400);
+        assert!(page.text.contains("role=\"alert\""), "{}", page.text);
+        assert!(page.text.contains("IPC"), "the parameter is named");
+        let long = "x".repeat(201);
+        let page = browser.get(&format!("/search?q={long}")).await;
+        page.assert_status(400);
+        assert!(page.text.contains("id=\"q-error\""), "the message is on the field");
+        assert!(page.text.contains(&long), "what was typed stays");
+    }
+}
+
+on_both_databases! {
+    async fn htmx_gets_a_fragment_and_the_browser_a_page(app: TestApp) {
+        demo_market(&app).await;
+        let mut browser = Browser::new(&app);
+        let page = browser.get("/search?q=%E7%94%B5%E6%B1%A0").await;
+        assert!(page.text.starts_with("<!doctype html>"));
+        browser.headers.push(("hx-request".into(), "true".into()));
+        let fragment = browser.get("/search?q=%E7%94%B5%E6%B1%A0").await;
+        fragment.assert_status(200);
+        assert!(!fragment.text.contains("<html"), "a fragment, not a page");
+        assert!(fragment.text.trim_start().starts_with("<div id=\"search-body\""), "{}", fragment.text);
+        assert!(fragment.header("vary").contains("HX-Request"));
+        let suggestions = browser.get("/search/suggest?q=%E4%B8%80%E7%A7%8D").await;
+        assert!(suggestions.text.contains("<option value=\""), "{}", suggestions.text);
+    }
+}
+
+on_both_databases! {
+    async fn a_listing_page_shows_its_patents_and_hides_drafts(app: TestApp) {
+        let records = demo_market(&app).await;
+        let mut browser = Browser::new(&app);
+        let id = format!("demo-{}", records[0].publication_number);
+        let listing = app.get(&format!("/api/v1/listings/{id}"), None).await;
+        listing.assert_status(200);
+        let number = listing.json["patents"][0]["application_number"].as_str().unwrap();
+        let page = browser.get(&format!("/listings/{id}")).await;
+        page.assert_status(200);
+        assert!(page.text.contains("id=\"patents\""));
+        assert!(page.text.contains(number), "the patent's number {number}: {}", page.text);
+        assert!(page.text.contains("id=\"ipc\""));
+        assert!(page.text.contains("id=\"price\""));
+
+        // A draft is not the public's: 404, as in the API.
+        let org = app.register_org("enterprise").await;
+        let draft = app.post("/api/v1/listings", Some(&org.token), techtrade_tests::market::listing_body(&["assignment"])).await;
+        let draft_id = draft.json["id"].as_str().unwrap();
+        browser.get(&format!("/listings/{draft_id}")).await.assert_status(404);
+        browser.get("/listings/nope").await.assert_status(404);
+        browser.get("/demands/nope").await.assert_status(404);
+        // Its owner, signed in on the site, sees it with its status.
+        let mut owner = Browser::new(&app);
+        owner.submit("/login", "/login", &[("email", &org.email), ("password", &org.password)]).await.assert_status(303);
+        let own = owner.get(&format!("/listings/{draft_id}")).await;
+        own.assert_status(200);
+        assert!(own.text.contains("status-note"));
+    }
+}
+
+on_both_databases! {
+    async fn a_demand_page_shows_its_budget_and_owner(app: TestApp) {
+        demo_market(&app).await;
+        app.seed_demo_demands().await;
+        let page = app.get("/api/v1/demands", None).await;
+        let id = page.json["items"][0]["id"].as_str().unwrap().to_string();
+        let mut browser = Browser::new(&app);
+        let shown = browser.get(&format!("/demands/{id}")).await;
+        shown.assert_status(200);
+        assert!(shown.text.contains("id=\"budget\"") && shown.text.contains("id=\"owner\""));
+    }
+}
+
+on_both_databases! {
+    async fn a_form_without_its_csrf_token_is_refused(app: TestApp) {
+        let org = app.register_org("enterprise").await;
+        let mut browser = Browser::new(&app);
+        browser.get("/login").await.assert_status(200);
+        let refused = browser.post_raw("/login", &[("email", &org.email), ("password", &org.password)]).await;
+        refused.assert_status(403);
+        assert!(browser.cookie("tt_session").is_none());
+        let wrong = browser.post_raw("/login", &[("csrf", "0000"), ("email", &org.email), ("password", &org.password)]).await;
+        wrong.assert_status(403);
+        // Another site's form has no cookie of ours to match.
+        let mut stranger = Browser::new(&app);
+        stranger.post_raw("/login", &[("csrf", "x"), ("email", &org.email)]).await.assert_status(403);
+    }
+}
+
+on_both_databases! {
+    async fn sign_in_sets_a_session_cookie_and_sign_out_revokes_it(app: TestApp) {
+        let org = app.register_org("university").await;
+        let mut browser = Browser::new(&app);
+        let wrong = browser.submit("/login", "/login", &[("email", &org.email), ("password", "not the password")]).await;
+        wrong.assert_status(401);
+        assert!(wrong.text.contains("role=\"alert\""));
+        assert!(wrong.text.contains(&format!("value=\"{}\"", org.email)), "the e-mail stays");
+
+        let signed = browser
+            .submit("/login?next=/search", "/login", &[("email", &org.email), ("password", &org.password), ("next", "/search")])
+            .await;
+        signed.assert_status(303);
+        assert_eq!(signed.header("location"), "/search");
+        let cookie = signed.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap())
+            .find(|c| c.starts_with("tt_session=")).unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"), "{cookie}");
+        let token = browser.cookie("tt_session").unwrap().to_string();
+        let home = browser.get("/").await;
+        assert!(home.text.contains("action=\"/logout\""), "signed in: {}", home.text);
+
+        // The session is the API's: the same token works as a bearer token.
+        app.get("/api/v1/me", Some(&token)).await.assert_status(200);
+        // A sign-in never sends anyone to another site.
+        let mut other = Browser::new(&app);
+        let away = other.submit("/login", "/login", &[("email", &org.email), ("password", &org.password), ("next", "//evil.example/")]).await;
+        assert_eq!(away.header("location"), "/");
+
+        browser.submit("/", "/logout", &[]).await.assert_status(303);
+        assert!(browser.cookie("tt_session").is_none());
+        app.get("/api/v1/me", Some(&token)).await.assert_problem(401, "invalid_token");
+        let after = browser.get("/").await;
+        assert!(after.text.contains("href=\"/login\""));
+    }
+}
+
+on_both_databases! {
+    async fn registration_shows_each_fields_error_and_keeps_what_was_typed(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        let n = unique();
+        let email = format!("web{n}@example.cn");
+        let good = credit_code();
+        let mut bad = good.clone();
+        let last = bad.pop().unwrap();
+        bad.push(if last == '0' { '1' } else { '0' });
+        let fields = |code: &str| {
+            vec![
+                ("organization.name", "网页注册单位".to_string()),
+                ("organization.kind", "enterprise".to_string()),
+                ("organization.credit_code", code.to_string()),
+                ("organization.region_code", "630100".to_string()),
+                ("user.name", "张工".to_string()),
+                ("user.email", email.clone()),
+                ("user.password", "a fine password".to_string()),
+            ]
+        };
+        let bad_fields = fields(&bad);
+        let borrowed: Vec<(&str, &str)> = bad_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = browser.submit("/register", "/register", &borrowed).await;
+        refused.assert_status(422);
+        assert!(refused.text.contains("id=\"credit-code-error\""), "{}", refused.text);
+        assert!(refused.text.contains("网页注册单位"), "the name stays");
+        assert!(refused.text.contains(&bad), "the code as typed stays");
+        assert!(!refused.text.contains("a fine password"), "the password is never sent back");
+        assert!(csrf_token(&refused.text).is_some(), "the form can be sent again");
+
+        let good_fields = fields(&good);
+        let borrowed: Vec<(&str, &str)> = good_fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let registered = browser.submit("/register", "/register", &borrowed).await;
+        registered.assert_status(303);
+        assert!(browser.cookie("tt_session").is_some(), "signed in at once");
+        let again = browser.submit("/register", "/register", &borrowed).await;
+        again.assert_status(409);
+        assert!(again.text.contains("role=\"alert\""));
+    }
+}
+
+on_both_databases! {
+    async fn static_files_are_cached_under_their_hash_and_unknown_pages_are_404(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        let home = browser.get("/").await;
+        let at = home.text.find("/static/").unwrap();
+        let url = &home.text[at..at + home.text[at..].find('"').unwrap()];
+        assert!(url.ends_with("/site.css"));
+        let css = browser.get(url).await;
+        css.assert_status(200);
+        assert!(css.header("cache-control").contains("immutable"));
+        assert!(css.header("content-type").starts_with("text/css"));
+        browser.get("/static/000000000000/site.css").await.assert_status(404);
+
+        let missing = browser.get("/no/such/page").await;
+        missing.assert_status(404);
+        assert!(missing.header("content-type").starts_with("text/html"));
+        app.get("/api/v1/no-such-route", None).await.assert_problem(404, "not_found");
+    }
+}
