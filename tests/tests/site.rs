@@ -273,3 +273,182 @@ on_both_databases! {
         app.get("/api/v1/no-such-route", None).await.assert_problem(404, "not_found");
     }
 }
+
+/// The listing form's fields for a patent listing, with this application number.
+fn listing_form(number: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("kind", "patent".into()),
+        ("title", "一种盐湖卤水提锂的铝系吸附剂及其制备方法".into()),
+        ("summary", "适用于高镁锂比卤水的吸附提锂，已完成中试。".into()),
+        ("description", String::new()),
+        ("ipc", "C22B 26/12\nB01J20/08".into()),
+        ("maturity", "pilot".into()),
+        ("trade_modes", "assignment".into()),
+        ("trade_modes", "exclusive_license".into()),
+        ("price_yuan", "1,500,000.50".into()),
+        ("region_code", "632801".into()),
+        ("patents[0].application_number", number.into()),
+        ("patents[0].publication_number", String::new()),
+        ("patents[0].patent_type", "invention".into()),
+        ("patents[0].title", "一种盐湖卤水提锂的铝系吸附剂及其制备方法".into()),
+        ("patents[0].filing_date", "2017-07-27".into()),
+        ("patents[0].grant_date", "2019-05-10".into()),
+        ("patents[0].legal_status", "granted".into()),
+        // A row left blank is no patent.
+        ("patents[1].application_number", String::new()),
+        ("patents[1].title", String::new()),
+    ]
+}
+
+fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn signed_in<'a>(app: &'a TestApp, org: &techtrade_tests::TestOrg) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    browser.submit("/login", "/login", &[("email", &org.email), ("password", &org.password)]).await.assert_status(303);
+    browser
+}
+
+on_both_databases! {
+    async fn the_workspace_is_for_signed_in_members(app: TestApp) {
+        let mut visitor = Browser::new(&app);
+        let away = visitor.get("/workspace/listings/new").await;
+        away.assert_status(303);
+        assert_eq!(away.header("location"), "/login?next=%2Fworkspace%2Flistings%2Fnew");
+        // A sign-in with nowhere else to go lands in the workspace.
+        let org = app.register_org("university").await;
+        let landed = visitor.submit("/login", "/login", &[("email", &org.email), ("password", &org.password)]).await;
+        assert_eq!(landed.header("location"), "/workspace");
+        visitor.get("/workspace").await.assert_status(200);
+
+        // Staff act for no organisation: the workspace is not theirs.
+        let (_, _) = app.staff(techtrade_domain::Role::Official).await;
+        let n = unique();
+        let email = format!("web-official{n}@kjt.gov.cn");
+        let input = techtrade_accounts::NewUser {
+            email: email.clone(),
+            password: "official password".into(),
+            name: "审核员".into(),
+            role: techtrade_domain::Role::Official,
+            organization_id: None,
+        };
+        techtrade_accounts::create_user(&app.state.db, &app.hasher, input, None, None).await.unwrap();
+        let mut official = Browser::new(&app);
+        official.submit("/login", "/login", &[("email", &email), ("password", "official password")]).await;
+        official.get("/workspace").await.assert_status(403);
+    }
+}
+
+on_both_databases! {
+    async fn a_listing_is_written_in_the_form_fixed_on_its_field_and_submitted(app: TestApp) {
+        let org = app.register_org("university").await;
+        let mut browser = signed_in(&app, &org).await;
+        let wrong = listing_form("201710601862.4");
+        let refused = browser.submit("/workspace/listings/new", "/workspace/listings", &borrowed(&wrong)).await;
+        refused.assert_status(422);
+        assert!(refused.text.contains("id=\"p0-number-error\""), "{}", refused.text);
+        assert!(refused.text.contains("value=\"1,500,000.50\""), "the price as typed stays");
+        assert!(refused.text.contains("value=\"201710601862.4\""));
+
+        let fixed = listing_form("201710601862.3");
+        let created = browser.submit("/workspace/listings/new", "/workspace/listings", &borrowed(&fixed)).await;
+        created.assert_status(303);
+        let location = created.header("location").to_string();
+        let id = location.trim_start_matches("/workspace/listings/").split('/').next().unwrap().to_string();
+        assert_eq!(location, format!("/workspace/listings/{id}/edit?done=created"));
+
+        // Stored as the API shows it: the typed yuan are exact fen, the
+        // blank row is no patent.
+        let stored = app.get(&format!("/api/v1/listings/{id}"), Some(&org.token)).await;
+        assert_eq!(stored.json["price_fen"], 150_000_050);
+        assert_eq!(stored.json["ipc"], techtrade_tests::serde_json::json!(["C22B26/12", "B01J20/08"]));
+        assert_eq!(stored.json["patents"].as_array().unwrap().len(), 1);
+        assert_eq!(stored.json["status"], "draft");
+
+        let edit = browser.get(&location).await;
+        edit.assert_status(200);
+        assert!(edit.text.contains("class=\"notice\""));
+        assert!(edit.text.contains(&format!("action=\"/workspace/listings/{id}/submit\"")));
+
+        browser.submit(&location, &format!("/workspace/listings/{id}/submit"), &[]).await.assert_status(303);
+        let stored = app.get(&format!("/api/v1/listings/{id}"), Some(&org.token)).await;
+        assert_eq!(stored.json["status"], "pending_review");
+        let listed = browser.get("/workspace/listings").await;
+        assert!(listed.text.contains(&format!("/workspace/listings/{id}/edit")));
+    }
+}
+
+on_both_databases! {
+    async fn another_organisations_items_are_404_in_the_workspace(app: TestApp) {
+        let owner = app.register_org("university").await;
+        let other = app.register_org("enterprise").await;
+        let m = market(&app, &["assignment"]).await;
+        let id = &m.listing_id;
+        let mut browser = signed_in(&app, &other).await;
+        browser.get(&format!("/workspace/listings/{id}/edit")).await.assert_status(404);
+        let page = browser.get("/workspace").await;
+        let token = csrf_token(&page.text).unwrap();
+        let fields = listing_form("201710601862.3");
+        let mut posted = vec![("csrf", token.as_str())];
+        posted.extend(borrowed(&fields));
+        browser.post_raw(&format!("/workspace/listings/{id}"), &posted).await.assert_status(404);
+        browser.post_raw(&format!("/workspace/listings/{id}/withdraw"), &[("csrf", &token)]).await.assert_status(404);
+        let stored = app.get(&format!("/api/v1/listings/{id}"), None).await;
+        assert_eq!(stored.json["status"], "published", "untouched");
+        drop(owner);
+    }
+}
+
+on_both_databases! {
+    async fn an_edit_made_meanwhile_by_someone_else_is_not_overwritten(app: TestApp) {
+        let org = app.register_org("university").await;
+        let mut browser = signed_in(&app, &org).await;
+        let fields = listing_form("201710601862.3");
+        let created = browser.submit("/workspace/listings/new", "/workspace/listings", &borrowed(&fields)).await;
+        let location = created.header("location").to_string();
+        let id = location.trim_start_matches("/workspace/listings/").split('/').next().unwrap().to_string();
+        let form = browser.get(&location).await;
+        let token = csrf_token(&form.text).unwrap();
+        // Someone else edits it through the API meanwhile.
+        let patch = axum::http::Request::patch(format!("/api/v1/listings/{id}"))
+            .header("authorization", format!("Bearer {}", org.token))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"title": "改过的标题"}"#))
+            .unwrap();
+        app.send(patch).await.assert_status(200);
+        let mut posted = vec![("csrf", token.as_str()), ("version", "1")];
+        posted.extend(borrowed(&fields));
+        let stale = browser.post_raw(&format!("/workspace/listings/{id}"), &posted).await;
+        stale.assert_status(412);
+        assert!(stale.text.contains("role=\"alert\""));
+        let stored = app.get(&format!("/api/v1/listings/{id}"), Some(&org.token)).await;
+        assert_eq!(stored.json["title"], "改过的标题");
+    }
+}
+
+on_both_databases! {
+    async fn a_demand_with_an_amount_that_is_not_yuan_is_told_on_its_field(app: TestApp) {
+        let org = app.register_org("enterprise").await;
+        let mut browser = signed_in(&app, &org).await;
+        let mut fields = vec![
+            ("title", "退役动力锂电池回收与材料再生技术".to_string()),
+            ("description", "寻求湿法冶金回收镍钴锂的成熟技术。".to_string()),
+            ("ipc", "H01M10/54".to_string()),
+            ("trade_modes", "joint_development".to_string()),
+            ("budget_min_yuan", "五十万".to_string()),
+            ("budget_max_yuan", "3000000".to_string()),
+            ("region_code", "630100".to_string()),
+            ("deadline", String::new()),
+        ];
+        let refused = browser.submit("/workspace/demands/new", "/workspace/demands", &borrowed(&fields)).await;
+        refused.assert_status(422);
+        assert!(refused.text.contains("id=\"budget-min-error\""), "{}", refused.text);
+        fields[4].1 = "500000".into();
+        let created = browser.submit("/workspace/demands/new", "/workspace/demands", &borrowed(&fields)).await;
+        created.assert_status(303);
+        let id = created.header("location").trim_start_matches("/workspace/demands/").split('/').next().unwrap().to_string();
+        let stored = app.get(&format!("/api/v1/demands/{id}"), Some(&org.token)).await;
+        assert_eq!((stored.json["budget_min_fen"].as_i64(), stored.json["budget_max_fen"].as_i64()), (Some(50_000_000), Some(300_000_000)));
+    }
+}

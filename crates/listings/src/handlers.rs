@@ -68,7 +68,7 @@ fn versioned<T: HasVersion>(status: StatusCode, body: T) -> Versioned<T> {
 
 // ---- generic operations -------------------------------------------------
 
-async fn create<I: Item>(
+pub(crate) async fn create<I: Item>(
     state: AppState,
     user: CurrentUser,
     request_id: Option<String>,
@@ -142,7 +142,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
-async fn update<I: Item>(
+pub(crate) async fn update<I: Item>(
     state: AppState,
     user: CurrentUser,
     request_id: Option<String>,
@@ -193,7 +193,7 @@ async fn update<I: Item>(
         .await
 }
 
-async fn transition<I: Item>(
+pub(crate) async fn transition<I: Item>(
     state: AppState,
     user: CurrentUser,
     request_id: Option<String>,

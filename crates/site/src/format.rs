@@ -60,6 +60,30 @@ pub fn yuan(fen: i64, lang: Lang) -> String {
     }
 }
 
+/// An amount typed in yuan (`1500000`, `1,500,000.5`, `12.34元`) as fen,
+/// exactly: no floating point, at most two decimals, not negative.
+pub fn parse_yuan(text: &str) -> Option<i64> {
+    let cleaned: String = text.trim().trim_end_matches('元').chars().filter(|c| *c != ',' && *c != '，').collect();
+    let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 2 {
+        return None;
+    }
+    let yuan: i64 = whole.parse().ok()?;
+    let cents: i64 = format!("{fraction:0<2}").parse().ok()?;
+    yuan.checked_mul(100)?.checked_add(cents)
+}
+
+/// Fen as a form shows them back in yuan, exactly: `150000050` → `1500000.50`.
+pub fn fen_as_yuan_input(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    match fen % 100 {
+        0 => format!("{sign}{}", fen / 100),
+        cents => format!("{sign}{}.{cents:02}", fen / 100),
+    }
+}
+
 /// The calendar date of an instant in Beijing time (the market's zone).
 pub fn beijing_date(at: &DateTime<Utc>) -> String {
     at.with_timezone(&techtrade_db::market_offset()).format("%Y-%m-%d").to_string()
@@ -119,6 +143,23 @@ mod tests {
         assert_eq!(yuan_exact(5, Lang::En), "CNY 0.05");
         assert_eq!(yuan_exact(-5, Lang::En), "CNY -0.05");
         assert_eq!(yuan(1, Lang::En), "CNY 0.01");
+    }
+
+    #[test]
+    fn typed_yuan_become_exact_fen() {
+        assert_eq!(parse_yuan("1500000"), Some(150_000_000));
+        assert_eq!(parse_yuan(" 1,500,000.5 "), Some(150_000_050));
+        assert_eq!(parse_yuan("12.34元"), Some(1_234));
+        assert_eq!(parse_yuan("0.01"), Some(1));
+        assert_eq!(parse_yuan("92233720368547758.07"), Some(i64::MAX), "the largest amount, exactly");
+        for bad in ["", "-1", "1.234", "abc", "1e5", ".5", "1.2.3", "92233720368547758.08"] {
+            assert_eq!(parse_yuan(bad), None, "{bad}");
+        }
+        assert_eq!(fen_as_yuan_input(150_000_050), "1500000.50");
+        assert_eq!(fen_as_yuan_input(150_000_000), "1500000");
+        for fen in [1, 99, 100, 123_456_789] {
+            assert_eq!(parse_yuan(&fen_as_yuan_input(fen)), Some(fen));
+        }
     }
 
     #[test]

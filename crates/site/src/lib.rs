@@ -9,6 +9,11 @@
 //! service functions the JSON handlers call, so a rule lives in one place
 //! and an error comes back as the service's error, shown on its field.
 
+// A page that cannot go on answers with another page (a redirect to sign
+// in, a 404): `Result<_, Response>` hands it straight back to axum, and
+// boxing the response would only add an allocation to every refusal.
+#![allow(clippy::result_large_err)]
+
 mod assets;
 mod format;
 mod i18n;
@@ -16,11 +21,13 @@ mod page;
 mod public;
 mod session;
 mod signin;
+mod workspace;
 
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use techtrade_web::AppState;
+use workspace::{DemandForm, ListingForm, items};
 
 pub use i18n::Lang;
 
@@ -52,6 +59,17 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(signin::logout))
         .route("/register", get(signin::register_form).post(signin::register))
         .route("/static/{hash}/{name}", get(assets::serve))
+        .route("/workspace", get(workspace::home))
+        .route("/workspace/listings", get(workspace::listings).post(items::create_item::<ListingForm>))
+        .route("/workspace/listings/new", get(items::new_item::<ListingForm>))
+        .route("/workspace/listings/{id}", post(items::update_item::<ListingForm>))
+        .route("/workspace/listings/{id}/edit", get(items::edit_item::<ListingForm>))
+        .route("/workspace/listings/{id}/{action}", post(items::item_action::<ListingForm>))
+        .route("/workspace/demands", get(workspace::demands).post(items::create_item::<DemandForm>))
+        .route("/workspace/demands/new", get(items::new_item::<DemandForm>))
+        .route("/workspace/demands/{id}", post(items::update_item::<DemandForm>))
+        .route("/workspace/demands/{id}/edit", get(items::edit_item::<DemandForm>))
+        .route("/workspace/demands/{id}/{action}", post(items::item_action::<DemandForm>))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

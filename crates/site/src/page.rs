@@ -34,7 +34,7 @@ macro_rules! plain {
     )*};
 }
 
-plain!(i64, u64, i32, DateTime<Utc>, NaiveDate);
+plain!(i64, u64, i32, usize, DateTime<Utc>, NaiveDate);
 
 /// The signed-in user as the page header shows them.
 #[derive(Debug, Clone)]
@@ -140,9 +140,7 @@ impl FormErrors {
     pub fn from_error(lang: Lang, error: &ApiError) -> Self {
         let mut fields = BTreeMap::new();
         for field in error.errors() {
-            let key = format!("field-{}", field.code);
-            let message = if i18n::has(lang, &key) { i18n::text(lang, &key, &[]) } else { field.message.clone() };
-            fields.entry(field.field.clone()).or_insert(message);
+            fields.entry(field.field.clone()).or_insert_with(|| field_message(lang, field));
         }
         let general =
             (fields.is_empty() || error.code() != ErrorCode::ValidationFailed).then(|| error_message(lang, error));
@@ -156,6 +154,29 @@ impl FormErrors {
     pub fn field(&self, name: &str) -> Option<&String> {
         self.fields.get(name)
     }
+}
+
+/// A field's message: the catalogue's for this field and code
+/// (`field-price_fen-required`: "give a price, or mark it negotiable"),
+/// else for the code (`field-required`), else the service's own words.
+fn field_message(lang: Lang, field: &techtrade_web::FieldError) -> String {
+    // `patents[3].grant_date` is `patents-grant_date` in the catalogue
+    // (Fluent's names have no dots).
+    let mut path = String::with_capacity(field.field.len());
+    let mut in_index = false;
+    for c in field.field.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => in_index = false,
+            '.' if !in_index => path.push('-'),
+            c if !in_index => path.push(c),
+            _ => {}
+        }
+    }
+    [format!("field-{path}-{}", field.code), format!("field-{}", field.code)]
+        .into_iter()
+        .find(|key| i18n::has(lang, key))
+        .map_or_else(|| field.message.clone(), |key| i18n::text(lang, &key, &[]))
 }
 
 /// What went wrong, in the visitor's language: the catalogue's sentence for
@@ -232,6 +253,41 @@ pub fn error_page(visitor: &Visitor, error: &ApiError) -> Response {
 mod tests {
     use super::*;
 
+    /// Every value a template labels with `ctx.label(vocabulary, value)`
+    /// has its words in both catalogues.
+    #[test]
+    fn every_vocabulary_value_has_a_label_in_both_languages() {
+        use techtrade_domain::{LegalStatus, ListingKind, ListingStatus, Maturity, PatentType, TradeMode};
+        let labelled: Vec<(&str, Vec<&str>)> = vec![
+            ("trade-mode", TradeMode::ALL.iter().map(|v| v.as_str()).collect()),
+            ("maturity", Maturity::ALL.iter().map(|v| v.as_str()).collect()),
+            ("patent-type", PatentType::ALL.iter().map(|v| v.as_str()).collect()),
+            ("legal-status", LegalStatus::ALL.iter().map(|v| v.as_str()).collect()),
+            ("listing-kind", ListingKind::ALL.iter().map(|v| v.as_str()).collect()),
+            ("status", ListingStatus::ALL.iter().map(|v| v.as_str()).collect()),
+            ("organization-kind", techtrade_accounts::RegistrableKind::ALL.iter().map(|v| v.as_str()).collect()),
+            ("doc-type", vec!["listing", "demand"]),
+            ("sort", vec!["relevance", "newest", "price_asc", "price_desc"]),
+            ("facet", vec!["ipc_subclass", "region", "trade_mode", "maturity", "patent_type"]),
+            ("done", vec!["created", "saved", "submitted", "withdrawn"]),
+            ("my", vec!["listings", "demands"]),
+            ("new", vec!["listings", "demands"]),
+            ("none-of", vec!["listings", "demands"]),
+        ];
+        let mut missing = Vec::new();
+        for lang in Lang::ALL {
+            for (vocabulary, values) in &labelled {
+                for value in values {
+                    let key = format!("{vocabulary}-{value}");
+                    if !i18n::has(lang, &key) {
+                        missing.push(format!("{}: {key}", lang.tag()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "labels the catalogues lack: {missing:#?}");
+    }
+
     #[test]
     fn returns_only_to_local_paths() {
         assert_eq!(local_path(Some("/workspace?x=1")), "/workspace?x=1");
@@ -253,5 +309,17 @@ mod tests {
         );
         assert_eq!(errors.field("user.email").unwrap(), "an e-mail address is name@domain");
         assert!(errors.general.is_none(), "a validation error is told on its fields");
+
+        let price = ApiError::new(ErrorCode::ValidationFailed, "bad")
+            .with_field("price_fen", "required", "give a price")
+            .with_field("patents[2].grant_date", "required", "a granted invention has a grant date")
+            .with_field("title", "required", "required");
+        let errors = FormErrors::from_error(Lang::En, &price);
+        assert_eq!(errors.field("price_fen").unwrap(), &i18n::text(Lang::En, "field-price_fen-required", &[]));
+        assert_eq!(
+            errors.field("patents[2].grant_date").unwrap(),
+            &i18n::text(Lang::En, "field-patents-grant_date-required", &[])
+        );
+        assert_eq!(errors.field("title").unwrap(), &i18n::text(Lang::En, "field-required", &[]));
     }
 }

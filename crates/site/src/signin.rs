@@ -29,8 +29,19 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
+/// Where a sign-in goes when nothing asked for another page.
+const AFTER_SIGN_IN: &str = "/workspace";
+
+/// The page to go to after signing in: the local path asked for, else the workspace.
+fn next_page(next: Option<&str>) -> String {
+    match next {
+        Some(path) if !path.is_empty() => page::local_path(Some(path)),
+        _ => AFTER_SIGN_IN.to_string(),
+    }
+}
+
 pub async fn login_form(visitor: Visitor, axum::extract::Query(query): axum::extract::Query<NextQuery>) -> Response {
-    let next = page::local_path(query.next.as_deref());
+    let next = next_page(query.next.as_deref());
     if visitor.user.is_some() {
         return page::redirect(&next);
     }
@@ -71,7 +82,7 @@ pub async fn login(
     visitor: Visitor,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let next = page::local_path(form.next.as_deref());
+    let next = next_page(form.next.as_deref());
     let request = LoginRequest { email: form.email.clone(), password: form.password };
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
@@ -193,7 +204,9 @@ pub async fn register(
     let request = LoginRequest { email: form.email, password: form.password };
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
-        Ok(session) => signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), "/"),
+        Ok(session) => {
+            signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), AFTER_SIGN_IN)
+        }
         Err(_) => page::redirect("/login"),
     }
 }

@@ -1,0 +1,115 @@
+//! The members' workspace: what waits for the organisation, and its
+//! listings and demands from draft to publication. Sign-in required; what
+//! belongs to another organisation is 404, as in the API.
+
+mod demands;
+mod form;
+pub mod items;
+mod listings;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use techtrade_listings::ListQuery;
+use techtrade_listings::views::{DemandResponse, ListingResponse};
+use techtrade_web::{ApiError, AppState, CurrentUser};
+
+use crate::page::{self, Ctx};
+use crate::session::Visitor;
+
+pub use demands::DemandForm;
+pub use listings::ListingForm;
+
+/// The signed-in member of an organisation; the sign-in page (to come
+/// back here) for a visitor, 403 for staff who act for no organisation.
+pub fn member(visitor: &Visitor) -> Result<CurrentUser, Response> {
+    let Some(user) = &visitor.user else {
+        let next = form_urlencoded::byte_serialize(visitor.path.as_bytes()).collect::<String>();
+        return Err(page::redirect(&format!("/login?next={next}")));
+    };
+    if user.organization_id.is_none() {
+        return Err(page::error_page(visitor, &ApiError::forbidden("the workspace is for members of an organisation")));
+    }
+    Ok(user.clone())
+}
+
+/// Every listing or demand of the organisation, newest change first (the
+/// workspace shows them all on one page up to this many).
+const OWN_ITEMS: u32 = 100;
+
+fn own_items() -> ListQuery {
+    ListQuery { mine: true, per_page: Some(OWN_ITEMS), ..ListQuery::default() }
+}
+
+/// Which of the organisation's items a workspace page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Everything,
+    Listings,
+    Demands,
+}
+
+#[derive(Template)]
+#[template(path = "workspace.html")]
+struct WorkspacePage {
+    ctx: Ctx,
+    shown: Shown,
+    listings: Vec<ListingResponse>,
+    demands: Vec<DemandResponse>,
+    /// Drafts and rejected items: the ones that wait for the member.
+    to_do: usize,
+}
+
+impl WorkspacePage {
+    fn shows_listings(&self) -> bool {
+        self.shown != Shown::Demands
+    }
+
+    fn shows_demands(&self) -> bool {
+        self.shown != Shown::Listings
+    }
+}
+
+/// Whether an item waits for its owner (a draft to finish, a rejection to
+/// answer) rather than for someone else.
+fn waits_for_owner(status: &str) -> bool {
+    matches!(status, "draft" | "rejected")
+}
+
+async fn workspace(state: AppState, visitor: Visitor, shown: Shown) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let listings = techtrade_listings::service::listings(state.clone(), Some(user.clone()), own_items());
+    let demands = techtrade_listings::service::demands(state, Some(user), own_items());
+    let (mut listings, mut demands) = match tokio::try_join!(listings, demands) {
+        Ok((listings, demands)) => (listings.items, demands.items),
+        Err(error) => return page::error_page(&visitor, &error),
+    };
+    // What the member must act on comes first; the rest keeps its order
+    // (newest change first).
+    listings.sort_by_key(|l| !waits_for_owner(&l.status));
+    demands.sort_by_key(|d| !waits_for_owner(&d.status));
+    let to_do = listings.iter().filter(|l| waits_for_owner(&l.status)).count()
+        + demands.iter().filter(|d| waits_for_owner(&d.status)).count();
+    let page = WorkspacePage { ctx: Ctx::new(&visitor), shown, listings, demands, to_do };
+    page::render(&visitor, StatusCode::OK, &page)
+}
+
+/// `GET /workspace`: the organisation's listings and demands, what waits
+/// for it first (drafts, rejections with the reviewer's reason).
+pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
+    workspace(state, visitor, Shown::Everything).await
+}
+
+/// `GET /workspace/listings`.
+pub async fn listings(State(state): State<AppState>, visitor: Visitor) -> Response {
+    workspace(state, visitor, Shown::Listings).await
+}
+
+/// `GET /workspace/demands`.
+pub async fn demands(State(state): State<AppState>, visitor: Visitor) -> Response {
+    workspace(state, visitor, Shown::Demands).await
+}

@@ -1,0 +1,172 @@
+"""A member's work in the browser: a new organisation registers, lists a
+patent (a wrong check digit is shown on its field, then fixed), submits
+it; once an official approves it (through the API), a buyer finds it."""
+
+import json
+import random
+import re
+import urllib.request
+
+from conftest import check_page
+from playwright.sync_api import expect
+
+# crates/domain/src/credit_code.rs: GB 32100 alphabet and weights.
+CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+DEMO_PASSWORD = "techtrade-demo"
+
+
+def credit_code(rng):
+    first17 = "91630100MA" + "".join(rng.choice("0123456789") for _ in range(7))
+    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_WEIGHTS))
+    return first17 + CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
+def application_number(rng):
+    """A 2019 invention application number and its check digit
+    (crates/domain/src/patent.rs: Σ digit × weight 2–9 mod 11, 10 is X)."""
+    digits = "20191" + "".join(rng.choice("0123456789") for _ in range(7))
+    weights = [2, 3, 4, 5, 6, 7, 8, 9]
+    rest = sum(int(d) * weights[i % 8] for i, d in enumerate(digits)) % 11
+    return digits, "X" if rest == 10 else str(rest)
+
+
+def api(base_url, method, path, body=None, token=None):
+    request = urllib.request.Request(base_url + path, method=method)
+    request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(request, data=data, timeout=10) as response:
+        return json.load(response)
+
+
+def register(page, rng):
+    n = rng.randrange(10**9)
+    page.goto("/register")
+    check_page(page, "register")
+    page.fill("#org-name", f"浏览器测试科技有限公司{n}")
+    page.select_option("#org-kind", "enterprise")
+    page.fill("#credit-code", credit_code(rng))
+    page.fill("#region-code", "630100")
+    page.fill("#user-name", "李工")
+    page.fill("#user-email", f"browser{n}@example.cn")
+    page.fill("#user-password", "a long browser password")
+    page.locator("form.stacked button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/workspace$"))
+
+
+def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, context_factory):
+    rng = random.Random()
+    register(page, rng)
+    expect(page.locator("#my-listings")).to_be_visible()
+    check_page(page, "workspace-new-member")
+
+    page.locator("#my-listings a.button[href='/workspace/listings/new']").click()
+    expect(page).to_have_url(re.compile(r"/workspace/listings/new$"))
+    title = f"一种高镁锂比卤水吸附提锂装置{rng.randrange(10**6)}"
+    digits, check = application_number(rng)
+    wrong = "0" if check != "0" else "1"
+    page.select_option("#kind", "patent")
+    page.fill("#title", title)
+    page.fill("#summary", "吸附—解吸—膜浓缩一体化，已完成中试。")
+    page.fill("#ipc", "C22B26/12\nH01M10/54")
+    page.select_option("#maturity", "pilot")
+    page.check("input[name=trade_modes][value=assignment]")
+    page.check("input[name=trade_modes][value=exclusive_license]")
+    page.fill("#price", "1,500,000")
+    page.fill("#region", "632801")
+    page.fill("#p0-number", f"{digits}.{wrong}")
+    page.fill("#p0-title", title)
+    page.select_option("#p0-type", "invention")
+    page.select_option("#p0-status", "granted")
+    page.fill("#p0-filed", "2019-03-15")
+    page.fill("#p0-granted", "2021-06-01")
+    page.locator("form.item-form > button[type=submit]").click()
+
+    # Refused: the message is on the number's field, and everything typed stays.
+    error = page.locator("#p0-number-error")
+    expect(error).to_be_visible()
+    expect(page.locator("#p0-number")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#p0-number")).to_have_value(f"{digits}.{wrong}")
+    expect(page.locator("#title")).to_have_value(title)
+    expect(page.locator("#price")).to_have_value("1,500,000")
+    expect(page.locator("input[name=trade_modes][value=exclusive_license]")).to_be_checked()
+    check_page(page, "listing-form-error")
+
+    page.fill("#p0-number", f"{digits}.{check}")
+    page.locator("form.item-form > button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/workspace/listings/[^/]+/edit\?done=created$"))
+    expect(page.locator(".notice")).to_be_visible()
+    expect(page.locator(".status-draft")).to_be_visible()
+    listing_id = re.search(r"/workspace/listings/([^/]+)/edit", page.url).group(1)
+    check_page(page, "listing-draft")
+
+    page.get_by_role("button", name=re.compile("提交审核")).click()
+    expect(page).to_have_url(re.compile(r"done=submitted$"))
+    expect(page.locator(".status-pending_review")).to_be_visible()
+
+    # The public does not see it until an official approves it.
+    buyer = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    response = buyer.goto(f"/listings/{listing_id}")
+    assert response.status == 404
+    official = api(base_url, "POST", "/api/v1/auth/login",
+                   {"email": "official@techtrade.invalid", "password": DEMO_PASSWORD})["token"]
+    api(base_url, "POST", f"/api/v1/listings/{listing_id}/review", {"decision": "approve"}, official)
+
+    # A buyer finds it by its number and opens it (the search index takes
+    # the approval from the outbox within a second or so).
+    link = buyer.locator(f"ol#results a.result-title[href='/listings/{listing_id}']")
+    for _ in range(40):
+        buyer.goto(f"/search?q={digits}.{check}")
+        if link.count():
+            break
+        buyer.wait_for_timeout(250)
+    expect(link).to_be_visible()
+    link.click()
+    expect(buyer.locator("h1")).to_have_text(title)
+    expect(buyer.locator("table#patents")).to_contain_text(f"{digits}.{check}")
+    expect(buyer.locator("#price")).to_contain_text("150万元")
+    check_page(buyer, "listing-published")
+
+    # The member's workspace lists it as published.
+    page.goto("/workspace/listings")
+    expect(page.locator(f"tr[data-status=published] a[href='/workspace/listings/{listing_id}/edit']")).to_be_visible()
+    check_page(page, "workspace-listings")
+
+
+def test_a_member_posts_a_demand_in_english(page):
+    rng = random.Random()
+    register(page, rng)
+    page.goto("/workspace/demands/new?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Post a demand")
+    page.fill("#title", "Recycling of retired traction batteries")
+    page.fill("#description", "Hydrometallurgical recovery of nickel, cobalt and lithium.")
+    page.check("input[name=trade_modes][value=joint_development]")
+    page.fill("#budget-min", "500000")
+    page.fill("#budget-max", "100000")
+    page.fill("#region", "630100")
+    page.locator("form.item-form > button[type=submit]").click()
+    # The service refuses a maximum below the minimum, on the field.
+    expect(page.locator("#budget-max-error")).to_be_visible()
+    check_page(page, "demand-form-error-en")
+    page.fill("#budget-max", "3000000")
+    page.locator("form.item-form > button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/workspace/demands/[^/]+/edit\?done=created$"))
+    expect(page.locator(".status-draft")).to_contain_text("Draft")
+
+
+def test_the_listing_form_fits_a_phone(phone):
+    rng = random.Random()
+    register(phone, rng)
+    phone.goto("/workspace/listings/new")
+    width = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 375, f"the listing form scrolls sideways on a phone: {width}"
+    check_page(phone, "phone-listing-form")
+
+
+def test_the_workspace_asks_a_visitor_to_sign_in(page):
+    page.goto("/workspace/listings/new")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fworkspace%2Flistings%2Fnew$"))
+    check_page(page, "login-for-workspace")
