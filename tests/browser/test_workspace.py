@@ -170,3 +170,28 @@ def test_the_workspace_asks_a_visitor_to_sign_in(page):
     page.goto("/workspace/listings/new")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fworkspace%2Flistings%2Fnew$"))
     check_page(page, "login-for-workspace")
+
+
+def test_notices_and_programs_are_public(page, base_url):
+    official = api(base_url, "POST", "/api/v1/auth/login",
+                   {"email": "official@techtrade.invalid", "password": DEMO_PASSWORD})["token"]
+    rounds = api(base_url, "GET", "/api/v1/subsidy/rounds")["items"]
+    if not rounds:
+        import datetime
+        year = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).year - 1
+        api(base_url, "POST", "/api/v1/subsidy/rounds", {"program_id": "qinghai", "year": year}, official)
+        rounds = api(base_url, "GET", "/api/v1/subsidy/rounds")["items"]
+    page.goto("/notices")
+    link = page.locator(f"table#notices a[href='/notices/{rounds[0]['id']}']")
+    expect(link).to_be_visible()
+    check_page(page, "notices")
+    link.click()
+    expect(page.locator("table#awards")).to_be_visible()
+    expect(page.locator("#notice-period")).to_be_visible()
+    check_page(page, "notice")
+    page.goto("/programs")
+    expect(page.locator("#program-qinghai .status-note")).to_be_visible()
+    check_page(page, "programs")
+    page.goto("/programs?lang=en")
+    expect(page.locator("#program-nanjing-2021 ul.rules li").first).to_be_visible()
+    check_page(page, "programs-en")

@@ -452,3 +452,41 @@ on_both_databases! {
         assert_eq!((stored.json["budget_min_fen"].as_i64(), stored.json["budget_max_fen"].as_i64()), (Some(50_000_000), Some(300_000_000)));
     }
 }
+
+on_both_databases! {
+    async fn closed_rounds_are_noticed_and_programs_explained_in_both_languages(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        let none = browser.get("/notices").await;
+        none.assert_status(200);
+        assert!(none.text.contains("id=\"no-notices\""));
+
+        let (_, official) = app.staff(techtrade_domain::Role::Official).await;
+        let year = chrono::Datelike::year(&techtrade_db::today()) - 1;
+        let closed = app
+            .post("/api/v1/subsidy/rounds", Some(&official), techtrade_tests::serde_json::json!({"program_id": "nanjing-2021", "year": year}))
+            .await;
+        closed.assert_status(201);
+        let id = closed.json["id"].as_str().unwrap().to_string();
+
+        let list = browser.get("/notices").await;
+        assert!(list.text.contains(&format!("href=\"/notices/{id}\"")), "{}", list.text);
+        let home = browser.get("/").await;
+        assert!(home.text.contains(&format!("href=\"/notices/{id}\"")), "the front page shows the newest notices");
+        let notice = browser.get(&format!("/notices/{id}")).await;
+        notice.assert_status(200);
+        assert!(notice.text.contains("id=\"awards\"") && notice.text.contains("id=\"notice-until\""));
+        browser.get("/notices/nope").await.assert_status(404);
+
+        let programs = browser.get("/programs").await;
+        programs.assert_status(200);
+        assert!(programs.text.contains("id=\"program-qinghai\"") && programs.text.contains("南京市技术交易奖补"));
+        let english = browser.get("/programs?lang=en").await;
+        let nanjing = app.get("/api/v1/subsidy/programs", None).await;
+        let line = nanjing.json["items"].as_array().unwrap().iter().find(|p| p["id"] == "nanjing-2021").unwrap()["summary_en"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let escaped = line.replace('&', "&#38;").replace('\'', "&#39;").replace('"', "&#34;").replace('<', "&#60;").replace('>', "&#62;");
+        assert!(english.text.contains(&escaped), "the rules in English: {line}");
+    }
+}

@@ -17,6 +17,7 @@
 mod assets;
 mod format;
 mod i18n;
+mod notices;
 mod page;
 mod public;
 mod session;
@@ -55,6 +56,9 @@ pub fn router() -> Router<AppState> {
         .route("/search/suggest", get(public::suggest))
         .route("/listings/{id}", get(public::listing))
         .route("/demands/{id}", get(public::demand))
+        .route("/notices", get(notices::notices))
+        .route("/notices/{id}", get(notices::notice))
+        .route("/programs", get(notices::programs))
         .route("/login", get(signin::login_form).post(signin::login))
         .route("/logout", post(signin::logout))
         .route("/register", get(signin::register_form).post(signin::register))

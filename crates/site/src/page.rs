@@ -273,6 +273,7 @@ mod tests {
             ("my", vec!["listings", "demands"]),
             ("new", vec!["listings", "demands"]),
             ("none-of", vec!["listings", "demands"]),
+            ("party-role", vec!["buyer", "seller", "agency"]),
         ];
         let mut missing = Vec::new();
         for lang in Lang::ALL {

@@ -33,6 +33,7 @@ struct HomePage {
     listings: Vec<ListingResponse>,
     demands: Vec<DemandResponse>,
     figures: Figures,
+    notices: Vec<techtrade_subsidy::views::RoundView>,
 }
 
 /// The first instant of the market's current year, in stored (UTC) time.
@@ -48,14 +49,24 @@ fn start_of_year() -> (i32, chrono::NaiveDateTime) {
 
 const NEWEST: u32 = 6;
 
-pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
+/// How many subsidy notices the front page shows.
+const NOTICES: u32 = 3;
+
+pub async fn home(
+    State(state): State<AppState>,
+    Extension(programs): Extension<techtrade_subsidy::Programs>,
+    visitor: Visitor,
+) -> Response {
     let newest = || ListQuery { per_page: Some(NEWEST), ..ListQuery::default() };
     let listings = techtrade_listings::service::listings(state.clone(), None, newest());
     let demands = techtrade_listings::service::demands(state.clone(), None, newest());
     let (year, since) = start_of_year();
     let figures =
         state.db.run(move |conn| techtrade_db::statistics::market_figures(conn, since).map_err(ApiError::from));
-    let (listings, demands, figures) = match tokio::try_join!(listings, demands, figures) {
+    let notice_page = techtrade_web::PageQuery { page: None, per_page: Some(NOTICES) };
+    let notices =
+        techtrade_subsidy::rounds(&state, programs, techtrade_subsidy::ListRoundsQuery::default(), notice_page);
+    let (listings, demands, figures, notices) = match tokio::try_join!(listings, demands, figures, notices) {
         Ok(found) => found,
         Err(error) => return page::error_page(&visitor, &error),
     };
@@ -66,7 +77,13 @@ pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
         amount_fen: figures.registered_amount_fen,
         year,
     };
-    let page = HomePage { ctx: Ctx::new(&visitor), listings: listings.items, demands: demands.items, figures };
+    let page = HomePage {
+        ctx: Ctx::new(&visitor),
+        listings: listings.items,
+        demands: demands.items,
+        figures,
+        notices: notices.items,
+    };
     page::render(&visitor, StatusCode::OK, &page)
 }
 

@@ -25,7 +25,8 @@ pub mod views;
 pub use claims::ClaimRequest;
 pub use close::{CloseRoundRequest, PendingClaims};
 pub use document::document_programs;
-pub use programs::{ProgramView, ProgramsResponse};
+pub use programs::{ProgramView, ProgramsResponse, program_views};
+pub use rounds::{ListRoundsQuery, round_notice, rounds};
 
 /// The programs loaded at start-up, shared by the handlers.
 pub type Programs = Arc<Vec<Program>>;

@@ -65,6 +65,10 @@ pub struct ProgramsResponse {
 #[utoipa::path(get, path = "/api/v1/subsidy/programs", tag = "subsidy",
     responses((status = 200, body = ProgramsResponse)))]
 pub(crate) async fn list_programs(Extension(programs): Extension<Programs>) -> ApiResult<Json<ProgramsResponse>> {
-    let items = programs.iter().map(ProgramView::new).collect::<Result<_, _>>()?;
-    Ok(Json(ProgramsResponse { items }))
+    Ok(Json(ProgramsResponse { items: program_views(&programs)? }))
+}
+
+/// Every program in force with its rules in plain words.
+pub fn program_views(programs: &Programs) -> ApiResult<Vec<ProgramView>> {
+    programs.iter().map(ProgramView::new).collect()
 }

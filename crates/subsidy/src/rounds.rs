@@ -63,7 +63,7 @@ fn load_round<'a>(
     Ok((round, program))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListRoundsQuery {
     /// Only this program's rounds (an id of `GET /api/v1/subsidy/programs`).
@@ -81,6 +81,16 @@ pub(crate) async fn list_rounds(
     Query(query): Query<ListRoundsQuery>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<RoundView>>> {
+    Ok(Json(rounds(&state, programs, query, page).await?))
+}
+
+/// Closed rounds, newest first: the API's list and the web front's notices.
+pub async fn rounds(
+    state: &AppState,
+    programs: Programs,
+    query: ListRoundsQuery,
+    page: PageQuery,
+) -> ApiResult<Page<RoundView>> {
     let page = page.validate()?;
     let filter =
         RoundFilter { program_id: query.program_id, year: query.year, offset: page.offset(), limit: page.limit() };
@@ -95,7 +105,7 @@ pub(crate) async fn list_rounds(
                     RoundView::new(round, program)
                 })
                 .collect();
-            Ok(Json(Page::new(items, total, page)))
+            Ok(Page::new(items, total, page))
         })
         .await
 }
@@ -108,12 +118,17 @@ pub(crate) async fn get_round(
     Extension(programs): Extension<Programs>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RoundNotice>> {
+    Ok(Json(round_notice(&state, programs, id).await?))
+}
+
+/// A closed round's public notice; 404 for no such round.
+pub async fn round_notice(state: &AppState, programs: Programs, id: String) -> ApiResult<RoundNotice> {
     state
         .db
         .run(move |conn| {
             let (round, program) = load_round(conn, &programs, &id)?;
             let program = program.ok_or_else(|| ApiError::not_found("round"))?;
-            notice(conn, program, round).map(Json)
+            notice(conn, program, round)
         })
         .await
 }
