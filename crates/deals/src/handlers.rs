@@ -40,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Runs `change` on the deal `id` inside one write transaction and answers
 /// with the deal as it is afterwards.
-async fn change_deal<F>(state: AppState, user: CurrentUser, id: String, change: F) -> ApiResult<Json<DealView>>
+async fn change_deal<F>(state: AppState, user: CurrentUser, id: String, change: F) -> ApiResult<DealView>
 where
     F: FnOnce(&mut AnyConnection, &mut Deal, &CurrentUser) -> Result<(), ApiError> + Send + 'static,
 {
@@ -50,7 +50,7 @@ where
             techtrade_db::write_transaction(conn, |conn| {
                 let mut deal = lifecycle::load_for_change(conn, &id, &user)?;
                 change(conn, &mut deal, &user)?;
-                views::deal_view(conn, deal).map(Json)
+                views::deal_view(conn, deal)
             })
         })
         .await
@@ -101,8 +101,18 @@ async fn create_deal(
     RequestId(request_id): RequestId,
     Json(request): Json<CreateDealRequest>,
 ) -> ApiResult<(StatusCode, Json<DealView>)> {
+    Ok((StatusCode::CREATED, Json(open(&state, user, request_id, request).await?)))
+}
+
+/// Opens a deal on a listing with the buyer's first offer.
+pub async fn open(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    request: CreateDealRequest,
+) -> ApiResult<DealView> {
     let buyer = user.organization()?.to_string();
-    let view = state
+    state
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
@@ -110,8 +120,7 @@ async fn create_deal(
                 views::deal_view(conn, deal)
             })
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+        .await
 }
 
 fn open_deal(
@@ -219,7 +228,7 @@ fn open_deal(
     Ok(deal)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListDealsQuery {
     /// Only deals in this status.
@@ -241,6 +250,12 @@ async fn list_deals(
     user: CurrentUser,
     Query(query): Query<ListDealsQuery>,
 ) -> ApiResult<Json<Page<DealView>>> {
+    Ok(Json(deals(&state, user, query).await?))
+}
+
+/// The deals the caller's organisation is a party or agency to, newest
+/// first; officials see all.
+pub async fn deals(state: &AppState, user: CurrentUser, query: ListDealsQuery) -> ApiResult<Page<DealView>> {
     let page = techtrade_web::PageQuery { page: query.page, per_page: query.per_page }.validate()?;
     let organization_id = match user.organization_id.clone() {
         Some(org) if !user.role.is_official() => Some(org),
@@ -260,7 +275,7 @@ async fn list_deals(
         .run(move |conn| {
             let (deals, total) = db::list_deals(conn, &filter)?;
             let items = deals.into_iter().map(|d| views::deal_view(conn, d)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Json(Page::new(items, total, page)))
+            Ok(Page::new(items, total, page))
         })
         .await
 }
@@ -274,11 +289,16 @@ async fn get_deal(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DealView>> {
+    Ok(Json(deal(&state, user, id).await?))
+}
+
+/// One deal as a party, its agency or an official sees it; 404 for others.
+pub async fn deal(state: &AppState, user: CurrentUser, id: String) -> ApiResult<DealView> {
     state
         .db
         .run(move |conn| {
             let deal = lifecycle::load_visible(conn, &id, &user)?;
-            views::deal_view(conn, deal).map(Json)
+            views::deal_view(conn, deal)
         })
         .await
 }
@@ -295,7 +315,18 @@ async fn make_offer(
     Path(id): Path<String>,
     Json(request): Json<OfferRequest>,
 ) -> ApiResult<(StatusCode, Json<DealView>)> {
-    let view = change_deal(state, user, id, move |conn, deal, user| {
+    Ok((StatusCode::CREATED, Json(counter(&state, user, request_id, id, request).await?)))
+}
+
+/// A counter-offer by the party whose turn it is.
+pub async fn counter(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: OfferRequest,
+) -> ApiResult<DealView> {
+    change_deal(state.clone(), user, id, move |conn, deal, user| {
         let next = lifecycle::decide(conn, deal, user, DealAction::Offer)?;
         let listing = listings::find_listing(conn, &deal.listing_id)?;
         let valid = request.validate("", &listing.as_ref().map(listing_modes).unwrap_or_default())?;
@@ -308,8 +339,7 @@ async fn make_offer(
         lifecycle::commit(conn, deal, next, "offered", actor, extra, offer.created_at)?;
         Ok(db::insert_offer(conn, &offer)?)
     })
-    .await?;
-    Ok((StatusCode::CREATED, view))
+    .await
 }
 
 /// Accepts the latest offer: only the party that did not make it may.
@@ -323,7 +353,12 @@ async fn accept_offer(
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DealView>> {
-    change_deal(state, user, id, move |conn, deal, user| {
+    Ok(Json(accept(&state, user, request_id, id).await?))
+}
+
+/// Accepts the latest offer: only the party that did not make it may.
+pub async fn accept(state: &AppState, user: CurrentUser, request_id: Option<String>, id: String) -> ApiResult<DealView> {
+    change_deal(state.clone(), user, id, move |conn, deal, user| {
         let next = lifecycle::decide(conn, deal, user, DealAction::Accept)?;
         let latest = db::offers_of(conn, &deal.id)?
             .pop()
@@ -353,7 +388,19 @@ async fn sign_contract(
     Path(id): Path<String>,
     Json(request): Json<ContractRequest>,
 ) -> ApiResult<Json<DealView>> {
-    change_deal(state, user, id, move |conn, deal, user| {
+    Ok(Json(record_contract(&state, user, request_id, id, request).await?))
+}
+
+/// The seller records the signed contract (again, to amend it before
+/// registration).
+pub async fn record_contract(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: ContractRequest,
+) -> ApiResult<DealView> {
+    change_deal(state.clone(), user, id, move |conn, deal, user| {
         let next = lifecycle::decide(conn, deal, user, DealAction::SignContract)?;
         let now = techtrade_db::now();
         let valid = request.validate(techtrade_db::today())?;
@@ -465,6 +512,7 @@ async fn decide_registration(
         }
     })
     .await
+    .map(Json)
 }
 
 /// The next registration number: the seller's prefecture (技术合同 are
@@ -511,6 +559,7 @@ async fn terminate_deal(
         lifecycle::end(conn, deal, DealAction::Terminate, user, actor, extra, now).map(drop)
     })
     .await
+    .map(Json)
 }
 
 /// Either party ends the deal before registration; money already paid is
@@ -541,4 +590,5 @@ async fn cancel_deal(
         lifecycle::end(conn, deal, DealAction::Cancel, user, actor, json!({"reason": reason}), now).map(drop)
     })
     .await
+    .map(Json)
 }

@@ -10,7 +10,7 @@ pub mod lifecycle;
 pub mod requests;
 pub mod views;
 
-pub use handlers::router;
+pub use handlers::{ListDealsQuery, accept, counter, deal, deals, open, record_contract, router};
 
 /// Settings of the deals service.
 #[derive(Debug, Clone)]

@@ -130,6 +130,20 @@ async fn create_payment(
     Path(id): Path<String>,
     Json(request): Json<PaymentRequest>,
 ) -> ApiResult<Keyed<PaymentView>> {
+    pay(state, stripe, user, request_id, key, id, request).await
+}
+
+/// A payment by the buyer of deal `id`: a bank transfer recorded for the
+/// seller to confirm, or a Stripe payment started; once per idempotency key.
+pub async fn pay(
+    state: AppState,
+    stripe: Stripe,
+    user: CurrentUser,
+    request_id: Option<String>,
+    key: Option<IdempotencyKey>,
+    id: String,
+    request: PaymentRequest,
+) -> ApiResult<Keyed<PaymentView>> {
     let fingerprint = keyed::fingerprint(&format!("POST /api/v1/deals/{id}/payments"), &request);
     match request {
         PaymentRequest::Offline { amount_fen, paid_on, reference } => {
@@ -315,6 +329,11 @@ async fn confirm_payment(
     RequestId(request_id): RequestId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PaymentView>> {
+    Ok(Json(confirm(&state, user, request_id, id).await?))
+}
+
+/// The seller confirms that a recorded bank transfer arrived.
+pub async fn confirm(state: &AppState, user: CurrentUser, request_id: Option<String>, id: String) -> ApiResult<PaymentView> {
     state
         .db
         .run(move |conn| {
@@ -322,7 +341,7 @@ async fn confirm_payment(
                 let (mut deal, mut payment) = pending_transfer(conn, &id, &user, DealAction::ConfirmPayment)?;
                 let actor = Actor::user(&user, request_id.as_deref());
                 ledger::confirm(conn, &mut deal, &mut payment, Some(&user.user_id), actor)?;
-                views::payment_view(&payment).map(Json)
+                views::payment_view(&payment)
             })
         })
         .await
@@ -396,6 +415,17 @@ async fn reject_payment(
     Path(id): Path<String>,
     Json(request): Json<RejectPaymentRequest>,
 ) -> ApiResult<Json<PaymentView>> {
+    Ok(Json(reject(&state, user, request_id, id, request).await?))
+}
+
+/// The seller says a recorded transfer did not arrive, or not as recorded.
+pub async fn reject(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: RejectPaymentRequest,
+) -> ApiResult<PaymentView> {
     state
         .db
         .run(move |conn| {
@@ -411,7 +441,7 @@ async fn reject_payment(
                 ledger::record(conn, &deal, &payment, "rejected", actor, before)?;
                 // A cancelled deal that waited on this transfer may end now.
                 lifecycle::settle(conn, &mut deal, actor, techtrade_db::now())?;
-                views::payment_view(&payment).map(Json)
+                views::payment_view(&payment)
             })
         })
         .await

@@ -11,5 +11,5 @@ pub mod signature;
 mod webhook;
 
 pub use gateway::{StripeGateway, StripeSettings};
-pub use handlers::{PaymentRequest, Stripe, router};
+pub use handlers::{PaymentRequest, RejectPaymentRequest, Stripe, confirm, pay, reject, router};
 pub use webhook::WebhookReceipt;

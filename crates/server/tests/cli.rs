@@ -284,7 +284,7 @@ impl DemoServer {
         });
         let mut printed = String::new();
         let deadline = Instant::now() + Duration::from_secs(300);
-        while !printed.contains("sign in with") {
+        while !printed.contains("sign in at") {
             let left = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(left) {
                 Ok(line) => {

@@ -28,7 +28,7 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use techtrade_web::AppState;
-use workspace::{DemandForm, ListingForm, items};
+use workspace::{DemandForm, ListingForm, deals, items};
 
 pub use i18n::Lang;
 
@@ -74,6 +74,11 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/demands/{id}", post(items::update_item::<DemandForm>))
         .route("/workspace/demands/{id}/edit", get(items::edit_item::<DemandForm>))
         .route("/workspace/demands/{id}/{action}", post(items::item_action::<DemandForm>))
+        .route("/workspace/deals", get(deals::list).post(deals::open))
+        .route("/workspace/deals/new", get(deals::new))
+        .route("/workspace/deals/{id}", get(deals::show))
+        .route("/workspace/deals/{id}/{step}", post(deals::step))
+        .route("/workspace/payments/{id}/{answer}", post(deals::answer_payment))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

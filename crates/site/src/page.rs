@@ -274,6 +274,13 @@ mod tests {
             ("new", vec!["listings", "demands"]),
             ("none-of", vec!["listings", "demands"]),
             ("party-role", vec!["buyer", "seller", "agency"]),
+            ("deal-role", vec!["buyer", "seller", "agency"]),
+            ("deal-status", techtrade_domain::DealStatus::ALL.iter().map(|v| v.as_str()).collect()),
+            ("contract-category", techtrade_domain::ContractCategory::ALL.iter().map(|v| v.as_str()).collect()),
+            (
+                "payment-status",
+                techtrade_domain::deal::PaymentStatus::ALL.iter().map(|v| v.as_str()).collect(),
+            ),
         ];
         let mut missing = Vec::new();
         for lang in Lang::ALL {

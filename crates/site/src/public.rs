@@ -403,6 +403,9 @@ struct ListingPage {
     listing: ListingResponse,
     owner: Owner,
     ipc: Vec<IpcEntry>,
+    /// A signed-in member of another organisation may make an offer on a
+    /// published listing.
+    may_offer: bool,
 }
 
 pub async fn listing(State(state): State<AppState>, visitor: Visitor, Path(id): Path<String>) -> Response {
@@ -416,7 +419,12 @@ pub async fn listing(State(state): State<AppState>, visitor: Visitor, Path(id): 
         Err(error) => return page::error_page(&visitor, &error),
     };
     let ipc = listing.ipc.iter().map(|code| ipc_entry(code)).collect();
-    page::render(&visitor, StatusCode::OK, &ListingPage { ctx: Ctx::new(&visitor), listing, owner, ipc })
+    let may_offer = listing.status == "published"
+        && visitor.user.as_ref().is_some_and(|u| {
+            u.organization_id.is_some() && !u.is_member_of(&listing.owner_organization_id)
+        });
+    let page = ListingPage { ctx: Ctx::new(&visitor), listing, owner, ipc, may_offer };
+    page::render(&visitor, StatusCode::OK, &page)
 }
 
 #[derive(Template)]

@@ -1,0 +1,461 @@
+//! Deals in the workspace: making an offer on a listing, the offer thread
+//! with counter-offers and acceptance, the contract the seller records,
+//! the registration, and the payments the buyer records and the seller
+//! confirms. Every step is the deals or payments service's; a refusal
+//! comes back on the deal's page with its message on the field.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value};
+use techtrade_deals::requests::{ContractRequest, CreateDealRequest, OfferRequest};
+use techtrade_deals::views::DealView;
+use techtrade_deals::ListDealsQuery;
+use techtrade_domain::{ContractCategory, DealStatus, TradeMode};
+use techtrade_payments::{PaymentRequest, RejectPaymentRequest, Stripe};
+use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
+
+use super::form::{Amounts, FieldMap, Fields, put_required};
+use super::member;
+use crate::format;
+use crate::page::{self, Ctx, FormErrors};
+use crate::session::Visitor;
+
+/// The amounts each form types in yuan and the service takes in fen.
+const RENAMED: &[(&str, &str)] = &[
+    ("amount_fen", "amount_yuan"),
+    ("offer.amount_fen", "amount_yuan"),
+    ("offer.trade_mode", "trade_mode"),
+    ("offer.terms", "terms"),
+    ("total_amount_fen", "total_yuan"),
+    ("non_technical_amount_fen", "non_technical_yuan"),
+];
+
+fn field_map() -> FieldMap {
+    FieldMap { renamed: RENAMED, rows: Vec::new(), row_prefix: "" }
+}
+
+/// Reads a service request from form fields turned into JSON; the typed
+/// amounts that are not yuan are refused on their inputs first.
+fn request<T: serde::de::DeserializeOwned>(object: Map<String, Value>, amounts: &Amounts) -> Result<T, ApiError> {
+    if let Some(error) = amounts.error() {
+        return Err(error);
+    }
+    techtrade_web::extract::parse_json(Value::Object(object).to_string().as_bytes())
+}
+
+/// An offer as the form types it.
+fn offer_json(fields: &Fields, amounts: &mut Amounts) -> Map<String, Value> {
+    let mut offer = Map::new();
+    amounts.put(&mut offer, "amount_fen", "amount_yuan", &fields.text("amount_yuan"));
+    if offer.get("amount_fen").is_some_and(Value::is_null) {
+        offer.remove("amount_fen");
+    }
+    put_required(&mut offer, "trade_mode", &fields.text("trade_mode"));
+    offer.insert("terms".into(), Value::String(fields.text("terms")));
+    offer
+}
+
+// ---- the list and a new deal ------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "deals.html")]
+struct DealsPage {
+    ctx: Ctx,
+    deals: Vec<DealView>,
+    organization_id: String,
+}
+
+/// `GET /workspace/deals`: the organisation's deals, newest first.
+pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let query = ListDealsQuery { per_page: Some(100), ..ListDealsQuery::default() };
+    let organization_id = user.organization_id.clone().unwrap_or_default();
+    match techtrade_deals::deals(&state, user, query).await {
+        Ok(deals) => {
+            let page = DealsPage { ctx: Ctx::new(&visitor), deals: deals.items, organization_id };
+            page::render(&visitor, StatusCode::OK, &page)
+        }
+        Err(error) => page::error_page(&visitor, &error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deal_new.html")]
+struct NewDealPage {
+    ctx: Ctx,
+    listing: techtrade_listings::views::ListingResponse,
+    amount_yuan: String,
+    trade_mode: String,
+    terms: String,
+    errors: FormErrors,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ListingParam {
+    #[serde(default)]
+    listing: String,
+}
+
+async fn offered_listing(
+    state: &AppState,
+    visitor: &Visitor,
+    user: &CurrentUser,
+    id: String,
+) -> Result<techtrade_listings::views::ListingResponse, Response> {
+    techtrade_listings::service::listing(state.clone(), Some(user.clone()), id)
+        .await
+        .map_err(|error| page::error_page(visitor, &error))
+}
+
+/// `GET /workspace/deals/new?listing=…`: the first offer on a listing.
+pub async fn new(State(state): State<AppState>, visitor: Visitor, Query(param): Query<ListingParam>) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let listing = match offered_listing(&state, &visitor, &user, param.listing).await {
+        Ok(listing) => listing,
+        Err(response) => return response,
+    };
+    let trade_mode = listing.trade_modes.first().cloned().unwrap_or_default();
+    let amount_yuan = listing.price_fen.map(format::fen_as_yuan_input).unwrap_or_default();
+    let page = NewDealPage {
+        ctx: Ctx::new(&visitor),
+        listing,
+        amount_yuan,
+        trade_mode,
+        terms: String::new(),
+        errors: FormErrors::default(),
+    };
+    page::render(&visitor, StatusCode::OK, &page)
+}
+
+/// `POST /workspace/deals`: opens the deal with the buyer's offer.
+pub async fn open(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    visitor: Visitor,
+    body: Bytes,
+) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let fields = Fields::parse(&body);
+    let mut amounts = Amounts::default();
+    let mut object = Map::new();
+    object.insert("listing_id".into(), Value::String(fields.text("listing_id")));
+    object.insert("offer".into(), Value::Object(offer_json(&fields, &mut amounts)));
+    let result = match request::<CreateDealRequest>(object, &amounts) {
+        Ok(request) => techtrade_deals::open(&state, user.clone(), request_id, request).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(deal) => page::redirect(&format!("/workspace/deals/{}", deal.id)),
+        Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
+        Err(error) => {
+            let listing = match offered_listing(&state, &visitor, &user, fields.text("listing_id")).await {
+                Ok(listing) => listing,
+                Err(response) => return response,
+            };
+            let page = NewDealPage {
+                ctx: Ctx::new(&visitor),
+                listing,
+                amount_yuan: fields.text("amount_yuan"),
+                trade_mode: fields.text("trade_mode"),
+                terms: fields.text("terms"),
+                errors: field_map().errors(visitor.lang, &error),
+            };
+            page::render(&visitor, error.code().status(), &page)
+        }
+    }
+}
+
+// ---- one deal -----------------------------------------------------------------
+
+/// What a deal's forms hold when the page is shown again after a refusal.
+#[derive(Debug, Clone, Default)]
+struct Typed {
+    amount_yuan: String,
+    trade_mode: String,
+    terms: String,
+    category: String,
+    total_yuan: String,
+    non_technical_yuan: String,
+    signed_on: String,
+    related_party: bool,
+    paid_on: String,
+    reference: String,
+}
+
+impl Typed {
+    fn from_fields(fields: &Fields) -> Self {
+        Self {
+            amount_yuan: fields.text("amount_yuan"),
+            trade_mode: fields.text("trade_mode"),
+            terms: fields.text("terms"),
+            category: fields.text("category"),
+            total_yuan: fields.text("total_yuan"),
+            non_technical_yuan: fields.text("non_technical_yuan"),
+            signed_on: fields.text("signed_on"),
+            related_party: fields.checked("related_party"),
+            paid_on: fields.text("paid_on"),
+            reference: fields.text("reference"),
+        }
+    }
+
+    /// The forms as a fresh page fills them: the contract as recorded (or
+    /// the agreed price), today's date for a transfer.
+    fn for_deal(deal: &DealView) -> Self {
+        let agreed = deal.offers.iter().find(|o| Some(&o.id) == deal.agreed_offer_id.as_ref());
+        let latest = deal.offers.last();
+        let today = techtrade_db::today().to_string();
+        match &deal.contract {
+            Some(contract) => Self {
+                category: contract.category.as_str().to_string(),
+                total_yuan: format::fen_as_yuan_input(contract.total_amount_fen),
+                non_technical_yuan: format::fen_as_yuan_input(contract.non_technical_amount_fen),
+                signed_on: contract.signed_on.to_string(),
+                related_party: contract.related_party,
+                amount_yuan: deal.payable_amount_fen.map(format::fen_as_yuan_input).unwrap_or_default(),
+                paid_on: today,
+                ..Self::default()
+            },
+            None => Self {
+                total_yuan: agreed.map(|o| format::fen_as_yuan_input(o.amount_fen)).unwrap_or_default(),
+                non_technical_yuan: "0".into(),
+                signed_on: today.clone(),
+                amount_yuan: latest.map(|o| format::fen_as_yuan_input(o.amount_fen)).unwrap_or_default(),
+                trade_mode: latest.map(|o| o.trade_mode.as_str().to_string()).unwrap_or_default(),
+                paid_on: today,
+                ..Self::default()
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deal.html")]
+struct DealPage {
+    ctx: Ctx,
+    deal: DealView,
+    /// `buyer`, `seller` or `agency`: the visitor's side.
+    side: &'static str,
+    /// The modes an offer may name: the listing's.
+    trade_modes: Vec<String>,
+    categories: Vec<&'static str>,
+    typed: Typed,
+    errors: FormErrors,
+    /// Which form the errors belong to (`offer`, `contract`, `payment`,
+    /// `reject-<payment id>`).
+    failed: String,
+    /// A fresh idempotency key for the payment form: sending it twice
+    /// records one transfer.
+    payment_key: String,
+}
+
+impl DealPage {
+    fn status(&self) -> &'static str {
+        self.deal.status.as_str()
+    }
+
+    /// Whether the visitor's side is to answer the latest offer.
+    fn my_turn(&self) -> bool {
+        self.deal.status == DealStatus::Negotiating && self.deal.awaiting.is_some_and(|p| p.as_str() == self.side)
+    }
+
+    fn may_sign(&self) -> bool {
+        self.side == "seller" && matches!(self.deal.status, DealStatus::Agreed | DealStatus::Contracted)
+    }
+
+    fn may_pay(&self) -> bool {
+        self.side == "buyer"
+            && matches!(self.deal.status, DealStatus::Contracted | DealStatus::Registered)
+            && self.deal.payable_amount_fen.is_some_and(|fen| fen > 0)
+    }
+
+    /// The seller answers transfers awaiting confirmation.
+    fn may_confirm(&self) -> bool {
+        self.side == "seller"
+    }
+
+    fn error_of(&self, form: &str, field: &str) -> Option<&String> {
+        (self.failed == form).then(|| self.errors.field(field)).flatten()
+    }
+
+    fn general_error_of(&self, form: &str) -> Option<&String> {
+        (self.failed == form).then_some(self.errors.general.as_ref()).flatten()
+    }
+
+    fn offer_party(&self, organization_id: &str) -> &'static str {
+        if organization_id == self.deal.buyer.id { "buyer" } else { "seller" }
+    }
+}
+
+async fn deal_page(
+    state: &AppState,
+    visitor: &Visitor,
+    user: CurrentUser,
+    id: String,
+    typed: Option<Typed>,
+    failure: Option<(&str, ApiError)>,
+) -> Response {
+    let deal = match techtrade_deals::deal(state, user.clone(), id).await {
+        Ok(deal) => deal,
+        Err(error) => return page::error_page(visitor, &error),
+    };
+    let organization = user.organization_id.as_deref().unwrap_or_default();
+    let side = if deal.buyer.id == organization {
+        "buyer"
+    } else if deal.seller.id == organization {
+        "seller"
+    } else {
+        "agency"
+    };
+    let listing = techtrade_listings::service::listing(state.clone(), Some(user), deal.listing.id.clone()).await;
+    let trade_modes = match listing {
+        Ok(listing) => listing.trade_modes,
+        Err(_) => TradeMode::ALL.iter().map(|m| m.as_str().to_string()).collect(),
+    };
+    let (status, failed, errors) = match failure {
+        Some((form, error)) if !error.code().status().is_server_error() => {
+            (error.code().status(), form.to_string(), field_map().errors(visitor.lang, &error))
+        }
+        Some((_, error)) => return page::error_page(visitor, &error),
+        None => (StatusCode::OK, String::new(), FormErrors::default()),
+    };
+    let payment_key = {
+        let mut bytes = [0u8; 16];
+        match getrandom::fill(&mut bytes) {
+            Ok(()) => hex::encode(bytes),
+            Err(error) => return page::error_page(visitor, &ApiError::internal(error)),
+        }
+    };
+    let page = DealPage {
+        ctx: Ctx::new(visitor),
+        typed: typed.unwrap_or_else(|| Typed::for_deal(&deal)),
+        deal,
+        side,
+        trade_modes,
+        categories: ContractCategory::ALL.iter().map(|c| c.as_str()).collect(),
+        errors,
+        failed,
+        payment_key,
+    };
+    page::render(visitor, status, &page)
+}
+
+/// `GET /workspace/deals/{id}`.
+pub async fn show(State(state): State<AppState>, visitor: Visitor, Path(id): Path<String>) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    deal_page(&state, &visitor, user, id, None, None).await
+}
+
+/// `POST /workspace/deals/{id}/{step}`: a counter-offer, acceptance, the
+/// contract, or a bank transfer; back to the deal's page either way.
+pub async fn step(
+    State(state): State<AppState>,
+    Extension(stripe): Extension<Stripe>,
+    RequestId(request_id): RequestId,
+    visitor: Visitor,
+    Path((id, step)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let fields = Fields::parse(&body);
+    let mut amounts = Amounts::default();
+    let (form, result): (&str, Result<(), ApiError>) = match step.as_str() {
+        "offer" => {
+            let offer = offer_json(&fields, &mut amounts);
+            let result = match request::<OfferRequest>(offer, &amounts) {
+                Ok(offer) => techtrade_deals::counter(&state, user.clone(), request_id, id.clone(), offer).await.map(drop),
+                Err(error) => Err(error),
+            };
+            ("offer", result)
+        }
+        "accept" => ("offer", techtrade_deals::accept(&state, user.clone(), request_id, id.clone()).await.map(drop)),
+        "contract" => {
+            let mut contract = Map::new();
+            put_required(&mut contract, "category", &fields.text("category"));
+            amounts.put(&mut contract, "total_amount_fen", "total_yuan", &fields.text("total_yuan"));
+            amounts.put(&mut contract, "non_technical_amount_fen", "non_technical_yuan", &fields.text("non_technical_yuan"));
+            if contract.get("non_technical_amount_fen").is_some_and(Value::is_null) {
+                contract.insert("non_technical_amount_fen".into(), Value::from(0));
+            }
+            put_required(&mut contract, "signed_on", &fields.text("signed_on"));
+            contract.insert("related_party".into(), fields.checked("related_party").into());
+            let result = match request::<ContractRequest>(contract, &amounts) {
+                Ok(contract) => {
+                    techtrade_deals::record_contract(&state, user.clone(), request_id, id.clone(), contract).await.map(drop)
+                }
+                Err(error) => Err(error),
+            };
+            ("contract", result)
+        }
+        "payments" => {
+            let mut payment = Map::new();
+            payment.insert("method".into(), Value::String("offline".into()));
+            amounts.put(&mut payment, "amount_fen", "amount_yuan", &fields.text("amount_yuan"));
+            put_required(&mut payment, "paid_on", &fields.text("paid_on"));
+            payment.insert("reference".into(), Value::String(fields.text("reference")));
+            let key = Some(fields.text("key")).filter(|k| !k.is_empty()).map(IdempotencyKey);
+            let result = match request::<PaymentRequest>(payment, &amounts) {
+                Ok(payment) => techtrade_payments::pay(state.clone(), stripe, user.clone(), request_id, key, id.clone(), payment)
+                    .await
+                    .map(drop),
+                Err(error) => Err(error),
+            };
+            ("payment", result)
+        }
+        _ => return page::error_page(&visitor, &ApiError::not_found("step")),
+    };
+    match result {
+        Ok(()) => page::redirect(&format!("/workspace/deals/{id}")),
+        Err(error) => deal_page(&state, &visitor, user, id, Some(Typed::from_fields(&fields)), Some((form, error))).await,
+    }
+}
+
+/// `POST /workspace/payments/{id}/{answer}` (`confirm` or `reject`): the
+/// seller's answer to a recorded transfer; back to the deal.
+pub async fn answer_payment(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    visitor: Visitor,
+    Path((id, answer)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let user = match member(&visitor) {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let fields = Fields::parse(&body);
+    let deal_id = fields.text("deal_id");
+    let result = match answer.as_str() {
+        "confirm" => techtrade_payments::confirm(&state, user.clone(), request_id, id.clone()).await,
+        "reject" => {
+            let request = RejectPaymentRequest { reason: fields.text("reason") };
+            techtrade_payments::reject(&state, user.clone(), request_id, id.clone(), request).await
+        }
+        _ => return page::error_page(&visitor, &ApiError::not_found("answer")),
+    };
+    match result {
+        Ok(payment) => page::redirect(&format!("/workspace/deals/{}", payment.deal_id)),
+        Err(error) if deal_id.is_empty() => page::error_page(&visitor, &error),
+        Err(error) => {
+            let form = format!("reject-{id}");
+            deal_page(&state, &visitor, user, deal_id, Some(Typed::from_fields(&fields)), Some((&form, error))).await
+        }
+    }
+}
