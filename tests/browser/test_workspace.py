@@ -134,6 +134,57 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     expect(page.locator(f"tr[data-status=published] a[href='/workspace/listings/{listing_id}/edit']")).to_be_visible()
     check_page(page, "workspace-listings")
 
+    # The buyer signs in (a demo enterprise) and makes an offer.
+    buyer.goto(f"/login?next=/listings/{listing_id}")
+    buyer.fill("#email", "demo3@techtrade.invalid")
+    buyer.fill("#password", DEMO_PASSWORD)
+    buyer.locator("form.stacked button[type=submit]").click()
+    expect(buyer).to_have_url(re.compile(f"/listings/{listing_id}$"))
+    buyer.locator("#make-offer").click()
+    buyer.fill("#amount", "1200000")
+    buyer.select_option("#mode", "assignment")
+    buyer.fill("#terms", "含一年技术支持与现场培训")
+    check_page(buyer, "deal-new")
+    buyer.get_by_role("button", name="发出报价").click()
+    expect(buyer).to_have_url(re.compile(r"/workspace/deals/[^/]+$"))
+    deal_path = re.search(r"/workspace/deals/[^/?#]+", buyer.url).group(0)
+    expect(buyer.locator("#waiting")).to_be_visible()
+
+    # The seller counters; the buyer accepts.
+    page.goto(deal_path)
+    page.fill("#amount", "1350000")
+    page.get_by_role("button", name="发出还价").click()
+    expect(page.locator("#waiting")).to_be_visible()
+    check_page(page, "deal-countered")
+    buyer.goto(deal_path)
+    buyer.locator("#accept").click()
+    expect(buyer.locator("#deal-status")).to_have_text("已达成一致")
+
+    # The seller records the contract; the office registers it (API).
+    page.goto(deal_path)
+    page.select_option("#category", "transfer")
+    page.fill("#total", "1350000")
+    page.fill("#non-technical", "150000")
+    page.get_by_role("button", name="保存合同").click()
+    expect(page.locator("#awaiting-registration")).to_be_visible()
+    deal_id = deal_path.rsplit("/", 1)[1]
+    api(base_url, "POST", f"/api/v1/deals/{deal_id}/registration",
+        {"decision": "register", "registered_technology_amount_fen": 120_000_000}, official)
+
+    # The buyer records the transfer; the seller confirms it: completed.
+    buyer.goto(deal_path)
+    expect(buyer.locator("#registration-number")).to_be_visible()
+    expect(buyer.locator("#pay-amount")).to_have_value("1350000")
+    buyer.fill("#reference", "ICBC-20261205-0042")
+    buyer.get_by_role("button", name="登记银行转账").last.click()
+    expect(buyer.locator("table#payments tr[data-status=pending_confirmation]")).to_be_visible()
+    check_page(buyer, "deal-payment-recorded")
+    page.goto(deal_path)
+    page.locator("button.confirm-payment").click()
+    expect(page.locator("#deal-status")).to_have_text("已完成")
+    expect(page.locator("#paid-amount")).to_contain_text("135万元")
+    check_page(page, "deal-completed")
+
 
 def test_a_member_posts_a_demand_in_english(page):
     rng = random.Random()

@@ -490,3 +490,76 @@ on_both_databases! {
         assert!(english.text.contains(&escaped), "the rules in English: {line}");
     }
 }
+
+on_both_databases! {
+    async fn a_deal_is_negotiated_contracted_and_paid_in_the_workspace(app: TestApp) {
+        use techtrade_tests::market::{deal, register};
+        let m = market(&app, &["assignment", "nonexclusive_license"]).await;
+        let mut buyer = signed_in(&app, &m.buyer).await;
+        let mut seller = signed_in(&app, &m.seller).await;
+
+        // The listing's page offers the buyer a way in, not the seller.
+        let page = buyer.get(&format!("/listings/{}", m.listing_id)).await;
+        assert!(page.text.contains("id=\"make-offer\""), "{}", page.text);
+        assert!(!seller.get(&format!("/listings/{}", m.listing_id)).await.text.contains("id=\"make-offer\""));
+
+        let new = format!("/workspace/deals/new?listing={}", m.listing_id);
+        let bad = buyer.submit(&new, "/workspace/deals", &[("listing_id", &m.listing_id), ("amount_yuan", "八十万"), ("trade_mode", "assignment")]).await;
+        bad.assert_status(422);
+        assert!(bad.text.contains("id=\"amount-error\""));
+        let opened = buyer
+            .submit(&new, "/workspace/deals", &[("listing_id", &m.listing_id), ("amount_yuan", "800000"), ("trade_mode", "assignment"), ("terms", "含一年技术支持")])
+            .await;
+        opened.assert_status(303);
+        let path = opened.header("location").to_string();
+        let id = path.trim_start_matches("/workspace/deals/").to_string();
+
+        // Not the buyer's turn: the page says so; the seller counters.
+        let waiting = buyer.get(&path).await;
+        assert!(waiting.text.contains("id=\"waiting\"") && !waiting.text.contains("id=\"counter-form\""));
+        let turn = seller.get(&path).await;
+        assert!(turn.text.contains("id=\"counter-form\""));
+        seller.submit(&path, &format!("{path}/offer"), &[("amount_yuan", "900000"), ("trade_mode", "assignment"), ("terms", "")]).await.assert_status(303);
+        // The seller cannot accept its own offer: told on the page, nothing changes.
+        let own = seller.submit(&path, &format!("{path}/accept"), &[]).await;
+        own.assert_status(403);
+        assert!(own.text.contains("role=\"alert\""));
+        buyer.submit(&path, &format!("{path}/accept"), &[]).await.assert_status(303);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["status"], "agreed");
+
+        let contract = [("category", "transfer"), ("total_yuan", "900000"), ("non_technical_yuan", "100,000"), ("signed_on", "2026-11-20")];
+        seller.submit(&path, &format!("{path}/contract"), &contract).await.assert_status(303);
+        let stored = deal(&app, &m.seller.token, &id).await;
+        assert_eq!(stored["contract"]["technology_amount_fen"], 80_000_000);
+        register(&app, &m, &id, 80_000_000).await.assert_status(200);
+
+        // A transfer sent twice with the form's key is recorded once.
+        let form = buyer.get(&path).await;
+        assert!(form.text.contains("id=\"registration-number\""));
+        let token = csrf_token(&form.text).unwrap();
+        let at = form.text.find("name=\"key\" value=\"").unwrap() + "name=\"key\" value=\"".len();
+        let key = form.text[at..at + form.text[at..].find('"').unwrap()].to_string();
+        let transfer = [("csrf", token.as_str()), ("key", key.as_str()), ("amount_yuan", "900000"), ("paid_on", "2026-11-21"), ("reference", "ICBC-20261121-0001")];
+        buyer.post_raw(&format!("{path}/payments"), &transfer).await.assert_status(303);
+        buyer.post_raw(&format!("{path}/payments"), &transfer).await.assert_status(303);
+        let stored = deal(&app, &m.buyer.token, &id).await;
+        assert_eq!(stored["payments"].as_array().unwrap().len(), 1, "one transfer");
+        let payment = stored["payments"][0]["id"].as_str().unwrap().to_string();
+
+        // The seller refuses without a reason (told on the field), then confirms.
+        let refused = seller.submit(&path, &format!("/workspace/payments/{payment}/reject"), &[("deal_id", &id), ("reason", "")]).await;
+        refused.assert_status(422);
+        assert!(refused.text.contains("class=\"field-error\""));
+        seller.submit(&path, &format!("/workspace/payments/{payment}/confirm"), &[("deal_id", &id)]).await.assert_status(303);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["status"], "completed");
+        let listed = buyer.get("/workspace/deals").await;
+        assert!(listed.text.contains(&format!("href=\"{path}\"")) && listed.text.contains("data-status=\"completed\""));
+
+        // Another organisation sees none of it.
+        let stranger = app.register_org("enterprise").await;
+        let mut other = signed_in(&app, &stranger).await;
+        other.get(&path).await.assert_status(404);
+        let token = csrf_token(&other.get("/workspace").await.text).unwrap();
+        other.post_raw(&format!("{path}/offer"), &[("csrf", &token), ("amount_yuan", "1"), ("trade_mode", "assignment")]).await.assert_status(404);
+    }
+}

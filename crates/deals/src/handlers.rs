@@ -357,7 +357,12 @@ async fn accept_offer(
 }
 
 /// Accepts the latest offer: only the party that did not make it may.
-pub async fn accept(state: &AppState, user: CurrentUser, request_id: Option<String>, id: String) -> ApiResult<DealView> {
+pub async fn accept(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+) -> ApiResult<DealView> {
     change_deal(state.clone(), user, id, move |conn, deal, user| {
         let next = lifecycle::decide(conn, deal, user, DealAction::Accept)?;
         let latest = db::offers_of(conn, &deal.id)?

@@ -333,7 +333,12 @@ async fn confirm_payment(
 }
 
 /// The seller confirms that a recorded bank transfer arrived.
-pub async fn confirm(state: &AppState, user: CurrentUser, request_id: Option<String>, id: String) -> ApiResult<PaymentView> {
+pub async fn confirm(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+) -> ApiResult<PaymentView> {
     state
         .db
         .run(move |conn| {

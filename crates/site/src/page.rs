@@ -277,10 +277,7 @@ mod tests {
             ("deal-role", vec!["buyer", "seller", "agency"]),
             ("deal-status", techtrade_domain::DealStatus::ALL.iter().map(|v| v.as_str()).collect()),
             ("contract-category", techtrade_domain::ContractCategory::ALL.iter().map(|v| v.as_str()).collect()),
-            (
-                "payment-status",
-                techtrade_domain::deal::PaymentStatus::ALL.iter().map(|v| v.as_str()).collect(),
-            ),
+            ("payment-status", techtrade_domain::deal::PaymentStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ];
         let mut missing = Vec::new();
         for lang in Lang::ALL {

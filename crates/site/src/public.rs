@@ -420,9 +420,10 @@ pub async fn listing(State(state): State<AppState>, visitor: Visitor, Path(id): 
     };
     let ipc = listing.ipc.iter().map(|code| ipc_entry(code)).collect();
     let may_offer = listing.status == "published"
-        && visitor.user.as_ref().is_some_and(|u| {
-            u.organization_id.is_some() && !u.is_member_of(&listing.owner_organization_id)
-        });
+        && visitor
+            .user
+            .as_ref()
+            .is_some_and(|u| u.organization_id.is_some() && !u.is_member_of(&listing.owner_organization_id));
     let page = ListingPage { ctx: Ctx::new(&visitor), listing, owner, ipc, may_offer };
     page::render(&visitor, StatusCode::OK, &page)
 }

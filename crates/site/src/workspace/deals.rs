@@ -10,9 +10,9 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
+use techtrade_deals::ListDealsQuery;
 use techtrade_deals::requests::{ContractRequest, CreateDealRequest, OfferRequest};
 use techtrade_deals::views::DealView;
-use techtrade_deals::ListDealsQuery;
 use techtrade_domain::{ContractCategory, DealStatus, TradeMode};
 use techtrade_payments::{PaymentRequest, RejectPaymentRequest, Stripe};
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
@@ -289,10 +289,6 @@ impl DealPage {
         (self.failed == form).then(|| self.errors.field(field)).flatten()
     }
 
-    fn general_error_of(&self, form: &str) -> Option<&String> {
-        (self.failed == form).then_some(self.errors.general.as_ref()).flatten()
-    }
-
     fn offer_party(&self, organization_id: &str) -> &'static str {
         if organization_id == self.deal.buyer.id { "buyer" } else { "seller" }
     }
@@ -380,7 +376,9 @@ pub async fn step(
         "offer" => {
             let offer = offer_json(&fields, &mut amounts);
             let result = match request::<OfferRequest>(offer, &amounts) {
-                Ok(offer) => techtrade_deals::counter(&state, user.clone(), request_id, id.clone(), offer).await.map(drop),
+                Ok(offer) => {
+                    techtrade_deals::counter(&state, user.clone(), request_id, id.clone(), offer).await.map(drop)
+                }
                 Err(error) => Err(error),
             };
             ("offer", result)
@@ -390,7 +388,12 @@ pub async fn step(
             let mut contract = Map::new();
             put_required(&mut contract, "category", &fields.text("category"));
             amounts.put(&mut contract, "total_amount_fen", "total_yuan", &fields.text("total_yuan"));
-            amounts.put(&mut contract, "non_technical_amount_fen", "non_technical_yuan", &fields.text("non_technical_yuan"));
+            amounts.put(
+                &mut contract,
+                "non_technical_amount_fen",
+                "non_technical_yuan",
+                &fields.text("non_technical_yuan"),
+            );
             if contract.get("non_technical_amount_fen").is_some_and(Value::is_null) {
                 contract.insert("non_technical_amount_fen".into(), Value::from(0));
             }
@@ -398,7 +401,9 @@ pub async fn step(
             contract.insert("related_party".into(), fields.checked("related_party").into());
             let result = match request::<ContractRequest>(contract, &amounts) {
                 Ok(contract) => {
-                    techtrade_deals::record_contract(&state, user.clone(), request_id, id.clone(), contract).await.map(drop)
+                    techtrade_deals::record_contract(&state, user.clone(), request_id, id.clone(), contract)
+                        .await
+                        .map(drop)
                 }
                 Err(error) => Err(error),
             };
@@ -412,9 +417,11 @@ pub async fn step(
             payment.insert("reference".into(), Value::String(fields.text("reference")));
             let key = Some(fields.text("key")).filter(|k| !k.is_empty()).map(IdempotencyKey);
             let result = match request::<PaymentRequest>(payment, &amounts) {
-                Ok(payment) => techtrade_payments::pay(state.clone(), stripe, user.clone(), request_id, key, id.clone(), payment)
-                    .await
-                    .map(drop),
+                Ok(payment) => {
+                    techtrade_payments::pay(state.clone(), stripe, user.clone(), request_id, key, id.clone(), payment)
+                        .await
+                        .map(drop)
+                }
                 Err(error) => Err(error),
             };
             ("payment", result)
@@ -423,7 +430,9 @@ pub async fn step(
     };
     match result {
         Ok(()) => page::redirect(&format!("/workspace/deals/{id}")),
-        Err(error) => deal_page(&state, &visitor, user, id, Some(Typed::from_fields(&fields)), Some((form, error))).await,
+        Err(error) => {
+            deal_page(&state, &visitor, user, id, Some(Typed::from_fields(&fields)), Some((form, error))).await
+        }
     }
 }
 
