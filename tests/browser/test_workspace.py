@@ -246,3 +246,21 @@ def test_notices_and_programs_are_public(page, base_url):
     page.goto("/programs?lang=en")
     expect(page.locator("#program-nanjing-2021 ul.rules li").first).to_be_visible()
     check_page(page, "programs-en")
+
+
+def test_a_member_saves_a_search_and_runs_it_again(page):
+    page.goto("/login")
+    page.fill("#email", "demo2@techtrade.invalid")
+    page.fill("#password", DEMO_PASSWORD)
+    page.locator("form.stacked button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/workspace$"))
+    page.goto("/search?q=%E9%94%82%E7%94%B5%E6%B1%A0&ipc=H01M")
+    page.locator("#save-search").click()
+    expect(page).to_have_url(re.compile(r"/workspace/saved-searches\?done=search_saved$"))
+    saved = page.locator("#saved-searches li.saved-search").first
+    expect(saved).to_contain_text("锂电池")
+    expect(saved).to_contain_text("H01M")
+    check_page(page, "saved-searches")
+    saved.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/search\?.*ipc=H01M"))
+    expect(page.locator("ol#results > li.result").first).to_be_visible()

@@ -563,3 +563,41 @@ on_both_databases! {
         other.post_raw(&format!("{path}/offer"), &[("csrf", &token), ("amount_yuan", "1"), ("trade_mode", "assignment")]).await.assert_status(404);
     }
 }
+
+on_both_databases! {
+    async fn a_search_is_saved_listed_run_and_deleted(app: TestApp) {
+        let org = app.register_org("enterprise").await;
+        let mut browser = signed_in(&app, &org).await;
+        let search = "/search?q=%E9%94%82%E7%94%B5%E6%B1%A0&ipc=H01M&trade_mode=assignment";
+        let page = browser.get(search).await;
+        assert!(page.text.contains("id=\"save-search\""));
+        let saved = browser
+            .submit(search, "/workspace/saved-searches", &[("query", "q=%E9%94%82%E7%94%B5%E6%B1%A0&ipc=H01M&trade_mode=assignment&page=2")])
+            .await;
+        saved.assert_status(303);
+        let listed = browser.get("/workspace/saved-searches?done=search_saved").await;
+        assert!(listed.text.contains("class=\"notice\""));
+        assert!(listed.text.contains("锂电池") && listed.text.contains("H01M"), "{}", listed.text);
+        // Stored as the API shows it: the search's parameters, no paging.
+        let api = app.get("/api/v1/saved-searches", Some(&org.token)).await;
+        let stored = &api.json["items"][0];
+        assert_eq!(stored["query"]["ipc"], "H01M");
+        assert!(stored["query"].get("page").is_none());
+        let id = stored["id"].as_str().unwrap().to_string();
+        assert!(listed.text.contains("href=\"/search?"), "it can be run again");
+
+        // A bad parameter is refused, on the page, with a 4xx.
+        let refused = browser.submit("/workspace/saved-searches", "/workspace/saved-searches", &[("query", "ipc=%E9%94%82")]).await;
+        refused.assert_status(422);
+        assert!(refused.text.contains("role=\"alert\""));
+
+        // Someone else cannot delete it.
+        let other = app.register_org("university").await;
+        let mut stranger = signed_in(&app, &other).await;
+        let token = csrf_token(&stranger.get("/workspace").await.text).unwrap();
+        stranger.post_raw(&format!("/workspace/saved-searches/{id}/delete"), &[("csrf", &token)]).await.assert_status(404);
+        browser.submit("/workspace/saved-searches", &format!("/workspace/saved-searches/{id}/delete"), &[]).await.assert_status(303);
+        let api = app.get("/api/v1/saved-searches", Some(&org.token)).await;
+        assert_eq!(api.json["total"], 0);
+    }
+}

@@ -19,7 +19,9 @@ use techtrade_web::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use matches::{DemandMatch, ListingMatch};
-pub use saved::{SavedSearchRequest, SavedSearchResponse};
+pub use saved::{
+    Notify, SavedSearchRequest, SavedSearchResponse, delete as delete_saved_search, save as save_search, saved_searches,
+};
 
 /// How matching ranks, from the `[matching]` configuration; an `Extension`
 /// on the app.

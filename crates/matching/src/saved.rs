@@ -115,6 +115,11 @@ async fn create_saved_search(
     user: CurrentUser,
     Json(request): Json<SavedSearchRequest>,
 ) -> ApiResult<(StatusCode, Json<SavedSearchResponse>)> {
+    Ok((StatusCode::CREATED, Json(save(&state, &user, request).await?)))
+}
+
+/// Saves a search of `user`, its parameters checked as the search checks them.
+pub async fn save(state: &AppState, user: &CurrentUser, request: SavedSearchRequest) -> ApiResult<SavedSearchResponse> {
     let query = parse_query(request.query)?;
     let row = SavedSearch {
         id: ids::new_id(),
@@ -130,7 +135,7 @@ async fn create_saved_search(
             Ok::<_, ApiError>(row)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(saved.into())))
+    Ok(saved.into())
 }
 
 /// The caller's saved searches, newest first.
@@ -142,12 +147,22 @@ async fn list_saved_searches(
     user: CurrentUser,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<SavedSearchResponse>>> {
+    Ok(Json(saved_searches(&state, &user, page).await?))
+}
+
+/// `user`'s saved searches, newest first.
+pub async fn saved_searches(
+    state: &AppState,
+    user: &CurrentUser,
+    page: PageQuery,
+) -> ApiResult<Page<SavedSearchResponse>> {
     let page = page.validate()?;
+    let user_id = user.user_id.clone();
     let (rows, total) = state
         .db
-        .run(move |conn| db::list_of_user(conn, &user.user_id, page.offset(), page.limit()).map_err(ApiError::from))
+        .run(move |conn| db::list_of_user(conn, &user_id, page.offset(), page.limit()).map_err(ApiError::from))
         .await?;
-    Ok(Json(Page::new(rows.into_iter().map(SavedSearchResponse::from).collect(), total, page)))
+    Ok(Page::new(rows.into_iter().map(SavedSearchResponse::from).collect(), total, page))
 }
 
 /// Deletes one of the caller's saved searches (404 for anyone else's).
@@ -159,15 +174,22 @@ async fn delete_saved_search(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    delete(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes one of `user`'s saved searches; 404 for anyone else's.
+pub async fn delete(state: &AppState, user: &CurrentUser, id: String) -> ApiResult<()> {
+    let user_id = user.user_id.clone();
     state
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let own = db::find(conn, &id)?.filter(|s| s.user_id == user.user_id);
+                let own = db::find(conn, &id)?.filter(|s| s.user_id == user_id);
                 if own.is_none() || !db::delete(conn, &id)? {
                     return Err(ApiError::not_found("saved search"));
                 }
-                Ok(StatusCode::NO_CONTENT)
+                Ok(())
             })
         })
         .await

@@ -163,6 +163,8 @@ struct SearchView {
     without_filters: String,
     /// Searches to try when nothing was found: (words, link).
     examples: Vec<(String, String)>,
+    /// The search's query string, for "save this search".
+    query: String,
 }
 
 #[derive(Template)]
@@ -212,7 +214,9 @@ pub fn marked(highlight: &str) -> String {
 /// listing's page).
 const FACET_TITLE_CHARS: usize = 14;
 
-fn facet_label(ctx: &Ctx, facet: &str, value: &str) -> String {
+/// A filter's value as people read it: an IPC code with its title, a
+/// region by name, a trade mode in words.
+pub fn filter_label(ctx: &Ctx, facet: &str, value: &str) -> String {
     match facet {
         "ipc_subclass" | "ipc" => format::ipc_title(value, FACET_TITLE_CHARS),
         "region" => ctx.region(value),
@@ -221,6 +225,8 @@ fn facet_label(ctx: &Ctx, facet: &str, value: &str) -> String {
         "patent_type" => ctx.label("patent-type", value),
         "legal_status" => ctx.label("legal-status", value),
         "type" => ctx.label("doc-type", value),
+        "kind" => ctx.label("listing-kind", value),
+        "include_negotiable" => ctx.t("include-negotiable"),
         "price_min_fen" => format!("≥ {}", value.parse::<i64>().map_or(value.to_string(), |fen| ctx.yuan(fen))),
         "price_max_fen" => format!("≤ {}", value.parse::<i64>().map_or(value.to_string(), |fen| ctx.yuan(fen))),
         _ => value.to_string(),
@@ -268,6 +274,7 @@ pub async fn search(Extension(index): Extension<SharedIndex>, visitor: Visitor) 
         types: ["listing", "demand"],
         without_filters: String::new(),
         examples: Vec::new(),
+        query: query.to_string(),
     };
     view.without_filters =
         format::with_param("/search", "q", Some(&view.q).filter(|q| !q.is_empty()).map(String::as_str));
@@ -275,7 +282,7 @@ pub async fn search(Extension(index): Extension<SharedIndex>, visitor: Visitor) 
         if let Some(value) = given(param) {
             view.active.push(ActiveFilter {
                 param,
-                label: facet_label(&ctx, param, &value),
+                label: filter_label(&ctx, param, &value),
                 href: format::with_param(&visitor.path, param, None),
             });
             if param != "type" {
@@ -300,7 +307,7 @@ pub async fn search(Extension(index): Extension<SharedIndex>, visitor: Visitor) 
                     .take(shown)
                     .map(|(value, count)| FacetLink {
                         value: value.clone(),
-                        label: facet_label(&ctx, facet, value),
+                        label: filter_label(&ctx, facet, value),
                         count: *count,
                         href: format::with_param(&visitor.path, param, Some(value)),
                     })

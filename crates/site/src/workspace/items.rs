@@ -135,10 +135,18 @@ pub async fn create_item<F: Editable>(
     }
 }
 
+/// What just happened, as a redirect after a post names it (`?done=saved`).
 #[derive(serde::Deserialize)]
 pub struct Done {
     #[serde(default)]
     done: String,
+}
+
+impl Done {
+    /// The name, kept to what a catalogue key can hold.
+    pub fn text(&self) -> String {
+        self.done.chars().filter(|c| c.is_ascii_lowercase() || *c == '_').take(30).collect()
+    }
 }
 
 /// `GET /workspace/{items}/{id}/edit`: the item's form with its status,
@@ -153,7 +161,7 @@ pub async fn edit_item<F: Editable>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let done = done.done.chars().filter(char::is_ascii_lowercase).take(20).collect();
+    let done = done.text();
     F::render(&visitor, StatusCode::OK, F::from_stored(&stored), FormErrors::default(), Some(stored), done)
 }
 

@@ -7,6 +7,7 @@ mod demands;
 mod form;
 pub mod items;
 mod listings;
+pub mod saved;
 
 use askama::Template;
 use axum::extract::State;
@@ -22,17 +23,25 @@ use crate::session::Visitor;
 pub use demands::DemandForm;
 pub use listings::ListingForm;
 
+/// The signed-in user; the sign-in page (to come back here) for a visitor.
+pub fn signed_in(visitor: &Visitor) -> Result<CurrentUser, Response> {
+    match &visitor.user {
+        Some(user) => Ok(user.clone()),
+        None => {
+            let next = form_urlencoded::byte_serialize(visitor.path.as_bytes()).collect::<String>();
+            Err(page::redirect(&format!("/login?next={next}")))
+        }
+    }
+}
+
 /// The signed-in member of an organisation; the sign-in page (to come
 /// back here) for a visitor, 403 for staff who act for no organisation.
 pub fn member(visitor: &Visitor) -> Result<CurrentUser, Response> {
-    let Some(user) = &visitor.user else {
-        let next = form_urlencoded::byte_serialize(visitor.path.as_bytes()).collect::<String>();
-        return Err(page::redirect(&format!("/login?next={next}")));
-    };
+    let user = signed_in(visitor)?;
     if user.organization_id.is_none() {
         return Err(page::error_page(visitor, &ApiError::forbidden("the workspace is for members of an organisation")));
     }
-    Ok(user.clone())
+    Ok(user)
 }
 
 /// Every listing or demand of the organisation, newest change first (the
