@@ -264,3 +264,17 @@ def test_a_member_saves_a_search_and_runs_it_again(page):
     saved.get_by_role("link").click()
     expect(page).to_have_url(re.compile(r"/search\?.*ipc=H01M"))
     expect(page.locator("ol#results > li.result").first).to_be_visible()
+
+
+def test_the_organisation_page_lists_members_and_adds_one(page):
+    rng = random.Random()
+    register(page, rng)
+    page.goto("/workspace/organization")
+    expect(page.locator("table#members tbody tr")).to_have_count(1)
+    check_page(page, "organization")
+    n = rng.randrange(10**9)
+    page.fill("#member-name", "王工")
+    page.fill("#member-email", f"colleague{n}@example.cn")
+    page.fill("#member-password", "a colleague password")
+    page.get_by_role("button", name="添加成员").click()
+    expect(page.locator("table#members tbody tr")).to_have_count(2)

@@ -601,3 +601,30 @@ on_both_databases! {
         assert_eq!(api.json["total"], 0);
     }
 }
+
+on_both_databases! {
+    async fn a_member_adds_a_colleague_who_can_then_sign_in(app: TestApp) {
+        let org = app.register_org("university").await;
+        let mut browser = signed_in(&app, &org).await;
+        let page = browser.get("/workspace/organization").await;
+        page.assert_status(200);
+        assert!(page.text.contains(&org.email) && page.text.contains(&org.credit_code));
+        let n = unique();
+        let email = format!("colleague{n}@example.cn");
+        let weak = browser
+            .submit("/workspace/organization", "/workspace/organization/members", &[("user.name", "王工"), ("user.email", &email), ("user.password", "password")])
+            .await;
+        weak.assert_status(422);
+        assert!(weak.text.contains("id=\"member-password-error\""), "{}", weak.text);
+        assert!(weak.text.contains(&email), "the e-mail stays");
+        let added = browser
+            .submit("/workspace/organization", "/workspace/organization/members", &[("user.name", "王工"), ("user.email", &email), ("user.password", "a colleague's password")])
+            .await;
+        added.assert_status(303);
+        let listed = browser.get("/workspace/organization?done=member_added").await;
+        assert!(listed.text.contains(&email) && listed.text.contains("class=\"notice\""));
+        let mut colleague = Browser::new(&app);
+        colleague.submit("/login", "/login", &[("email", &email), ("password", "a colleague's password")]).await.assert_status(303);
+        assert!(colleague.get("/workspace/organization").await.text.contains(&org.email), "the same organisation");
+    }
+}

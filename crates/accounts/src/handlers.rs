@@ -242,8 +242,13 @@ async fn list_members(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MembersResponse>> {
+    Ok(Json(MembersResponse { items: members(&state, &user, id).await? }))
+}
+
+/// The members of an organisation, for its members and officials (404
+/// for anyone else, who may not probe for them).
+pub async fn members(state: &AppState, user: &CurrentUser, id: String) -> ApiResult<Vec<UserView>> {
     if !user.is_member_of(&id) && !user.role.is_official() {
-        // Another organisation's member list is not theirs to see, or to probe for.
         return Err(ApiError::not_found("organization"));
     }
     let members = state
@@ -255,7 +260,7 @@ async fn list_members(
             Ok(accounts::organization_members(conn, &id)?)
         })
         .await?;
-    Ok(Json(MembersResponse { items: members.into_iter().map(UserView::from).collect() }))
+    Ok(members.into_iter().map(UserView::from).collect())
 }
 
 /// Adds a member to the caller's organisation.
@@ -279,6 +284,19 @@ async fn add_member(
     Path(id): Path<String>,
     Json(request): Json<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let created = add_to_organization(&state, &hasher, &user, request_id, id, request).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A new member of the caller's own organisation.
+pub async fn add_to_organization(
+    state: &AppState,
+    hasher: &PasswordHasher,
+    user: &CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: NewUserRequest,
+) -> ApiResult<UserView> {
     if !user.is_member_of(&id) {
         return Err(ApiError::forbidden("only members of this organisation may add members to it"));
     }
@@ -289,8 +307,8 @@ async fn add_member(
         role: Role::Member,
         organization_id: Some(id),
     };
-    let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
+    let created = users::create_user(&state.db, hasher, input, Some(user.user_id.clone()), request_id).await?;
+    Ok(created.into())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -8,8 +8,8 @@ mod users;
 mod views;
 
 pub use handlers::{
-    Client, LoginRequest, NewOrganizationRequest, NewUserRequest, RegistrableKind, RegistrationRequest, organization,
-    register, router, sign_in, sign_out,
+    Client, LoginRequest, NewOrganizationRequest, NewUserRequest, RegistrableKind, RegistrationRequest,
+    add_to_organization, members, organization, register, router, sign_in, sign_out,
 };
 pub use password::PasswordHasher;
 pub use users::{NewUser, create_user};

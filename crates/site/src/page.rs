@@ -269,7 +269,10 @@ mod tests {
             ("doc-type", vec!["listing", "demand"]),
             ("sort", vec!["relevance", "newest", "price_asc", "price_desc"]),
             ("facet", vec!["ipc_subclass", "region", "trade_mode", "maturity", "patent_type"]),
-            ("done", vec!["created", "saved", "submitted", "withdrawn", "search_saved", "search_deleted"]),
+            (
+                "done",
+                vec!["created", "saved", "submitted", "withdrawn", "search_saved", "search_deleted", "member_added"],
+            ),
             (
                 "param",
                 vec![

@@ -7,6 +7,7 @@ mod demands;
 mod form;
 pub mod items;
 mod listings;
+pub mod organization;
 pub mod saved;
 
 use askama::Template;
@@ -78,6 +79,15 @@ impl WorkspacePage {
 
     fn shows_demands(&self) -> bool {
         self.shown != Shown::Listings
+    }
+
+    /// The path of the section shown, for the tabs.
+    fn current(&self) -> &'static str {
+        match self.shown {
+            Shown::Everything => "/workspace",
+            Shown::Listings => "/workspace/listings",
+            Shown::Demands => "/workspace/demands",
+        }
     }
 }
 
