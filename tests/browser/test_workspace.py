@@ -185,6 +185,20 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     expect(page.locator("#paid-amount")).to_contain_text("135万元")
     check_page(page, "deal-completed")
 
+    # The seller previews its subsidy claim for the year so far: the deal
+    # counts, line by line; submitting waits until the year has ended.
+    import datetime
+    year = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).year
+    page.goto("/workspace/claims")
+    page.select_option("#program", "qinghai")
+    page.fill("#year", str(year))
+    page.select_option("#role", "seller")
+    page.get_by_role("button", name="测算").click()
+    expect(page.locator("table#lines tbody tr")).to_have_count(1)
+    check_page(page, "claim-preview")
+    page.locator("#submit-claim").click()
+    expect(page.locator("#year-error")).to_be_visible()
+
 
 def test_a_member_posts_a_demand_in_english(page):
     rng = random.Random()

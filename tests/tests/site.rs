@@ -628,3 +628,66 @@ on_both_databases! {
         assert!(colleague.get("/workspace/organization").await.text.contains(&org.email), "the same organisation");
     }
 }
+
+on_both_databases! {
+    async fn a_claim_is_previewed_line_by_line_and_refused_until_its_year_ends(app: TestApp) {
+        use techtrade_tests::market::{contracted_deal, pay_offline, register};
+        let m = market(&app, &["assignment"]).await;
+        // The contract's technology amount is 80% of its total (market::sign).
+        let id = contracted_deal(&app, &m, 100_000_000).await;
+        register(&app, &m, &id, 80_000_000).await.assert_status(200);
+        let payment = pay_offline(&app, &m, &id, 100_000_000, None).await;
+        let payment_id = payment.json["id"].as_str().unwrap().to_string();
+        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), techtrade_tests::serde_json::json!({}))
+            .await
+            .assert_status(200);
+        let year = chrono::Datelike::year(&techtrade_db::today());
+        let mut buyer = signed_in(&app, &m.buyer).await;
+        let empty = buyer.get("/workspace/claims").await;
+        empty.assert_status(200);
+        assert!(empty.text.contains("id=\"no-claims\""));
+
+        // The year so far, as a what-if: the deal counts, line by line.
+        let preview = buyer.get(&format!("/workspace/claims?program_id=qinghai&year={year}&role=buyer")).await;
+        preview.assert_status(200);
+        assert!(preview.text.contains("id=\"lines\"") && preview.text.contains("id=\"submit-claim\""), "{}", preview.text);
+        let api = app
+            .post("/api/v1/subsidy/claims/preview", Some(&m.buyer.token), techtrade_tests::serde_json::json!({"program_id": "qinghai", "year": year, "role": "buyer"}))
+            .await;
+        let amount = api.json["amount_fen"].as_i64().unwrap();
+        assert!(amount > 0);
+        // Exact to the fen, with thousands separators: `8,000.00 元`.
+        let whole = (amount / 100).to_string();
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let exact = format!("{grouped}.{:02} 元", amount % 100);
+        assert!(preview.text.contains(&exact), "the amount the API computes, {exact}: {}", preview.text);
+
+        // As a seller it has no deal: nothing counts, and it says so.
+        let nothing = buyer.get(&format!("/workspace/claims?program_id=qinghai&year={year}&role=seller")).await;
+        assert!(nothing.text.contains("id=\"not-eligible\""));
+        // A bad year is told on its field.
+        let bad = buyer.get("/workspace/claims?program_id=qinghai&year=abc&role=buyer").await;
+        bad.assert_status(422);
+        assert!(bad.text.contains("id=\"year-error\""));
+
+        // Submitting before the year has ended is refused on the year.
+        let year_text = year.to_string();
+        let early = buyer
+            .submit(
+                &format!("/workspace/claims?program_id=qinghai&year={year}&role=buyer"),
+                "/workspace/claims",
+                &[("program_id", "qinghai"), ("year", &year_text), ("role", "buyer")],
+            )
+            .await;
+        early.assert_status(422);
+        assert!(early.text.contains("id=\"year-error\""), "{}", early.text);
+        let claims = app.get("/api/v1/subsidy/claims", Some(&m.buyer.token)).await;
+        assert_eq!(claims.json["total"], 0, "nothing submitted");
+    }
+}

@@ -28,7 +28,7 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use techtrade_web::AppState;
-use workspace::{DemandForm, ListingForm, deals, items, organization, saved};
+use workspace::{DemandForm, ListingForm, claims, deals, items, organization, saved};
 
 pub use i18n::Lang;
 
@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/deals/{id}", get(deals::show))
         .route("/workspace/deals/{id}/{step}", post(deals::step))
         .route("/workspace/payments/{id}/{answer}", post(deals::answer_payment))
+        .route("/workspace/claims", get(claims::show).post(claims::submit))
         .route("/workspace/organization", get(organization::show))
         .route("/workspace/organization/members", post(organization::add_member))
         .route("/workspace/saved-searches", get(saved::list).post(saved::save))

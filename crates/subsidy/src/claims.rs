@@ -114,17 +114,28 @@ pub(crate) async fn preview_claim(
     State(state): State<AppState>,
     Extension(programs): Extension<Programs>,
     user: CurrentUser,
-    Json(preview): Json<ClaimPreviewRequest>,
+    Json(request): Json<ClaimPreviewRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let request = ClaimRequest::from(preview);
+    let calculation = preview(&state, programs, &user, request).await?;
+    serde_json::to_value(&calculation).map(Json).map_err(ApiError::internal)
+}
+
+/// What a program would pay `user`'s organisation for a year and role, as
+/// it stands: changes nothing.
+pub async fn preview(
+    state: &AppState,
+    programs: Programs,
+    user: &CurrentUser,
+    asked: ClaimPreviewRequest,
+) -> ApiResult<Calculation> {
+    let request = ClaimRequest::from(asked);
     let organization_id = user.organization()?.to_string();
     program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?;
     state
         .db
         .run(move |conn| {
             let program = program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?;
-            let (calculation, _) = compute(conn, program, &request, &organization_id)?;
-            serde_json::to_value(&calculation).map(Json).map_err(ApiError::internal)
+            Ok(compute(conn, program, &request, &organization_id)?.0)
         })
         .await
 }
@@ -146,6 +157,19 @@ pub(crate) async fn submit_claim(
     RequestId(request_id): RequestId,
     key: Option<IdempotencyKey>,
     Json(request): Json<ClaimRequest>,
+) -> ApiResult<Keyed<ClaimView>> {
+    submit(&state, programs, user, request_id, key, request).await
+}
+
+/// Submits `user`'s organisation's claim, computed now and frozen; once
+/// per idempotency key.
+pub async fn submit(
+    state: &AppState,
+    programs: Programs,
+    user: CurrentUser,
+    request_id: Option<String>,
+    key: Option<IdempotencyKey>,
+    request: ClaimRequest,
 ) -> ApiResult<Keyed<ClaimView>> {
     let organization_id = user.organization()?.to_string();
     program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
@@ -222,7 +246,7 @@ pub(crate) async fn submit_claim(
         .await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListClaimsQuery {
     pub program_id: Option<String>,
@@ -248,6 +272,11 @@ pub(crate) async fn list_claims(
     user: CurrentUser,
     Query(query): Query<ListClaimsQuery>,
 ) -> ApiResult<Json<Page<ClaimView>>> {
+    Ok(Json(claims(&state, &user, query).await?))
+}
+
+/// Claims, oldest first: officials see all, members their organisation's.
+pub async fn claims(state: &AppState, user: &CurrentUser, query: ListClaimsQuery) -> ApiResult<Page<ClaimView>> {
     let page = techtrade_web::PageQuery { page: query.page, per_page: query.per_page }.validate()?;
     let organization_id = if user.role.is_official() { None } else { Some(user.organization()?.to_string()) };
     let filter = ClaimFilter {
@@ -263,7 +292,7 @@ pub(crate) async fn list_claims(
         .run(move |conn| {
             let (claims, total) = db::list_claims(conn, &filter)?;
             let items = claims.into_iter().map(|c| views::claim_view(conn, c)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Json(Page::new(items, total, page)))
+            Ok(Page::new(items, total, page))
         })
         .await
 }

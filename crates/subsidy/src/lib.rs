@@ -22,7 +22,7 @@ mod rounds;
 mod simulate;
 pub mod views;
 
-pub use claims::ClaimRequest;
+pub use claims::{ClaimPreviewRequest, ClaimRequest, ListClaimsQuery, claims, preview, submit};
 pub use close::{CloseRoundRequest, PendingClaims};
 pub use document::document_programs;
 pub use programs::{ProgramView, ProgramsResponse, program_views};

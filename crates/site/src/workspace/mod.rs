@@ -2,6 +2,7 @@
 //! listings and demands from draft to publication. Sign-in required; what
 //! belongs to another organisation is 404, as in the API.
 
+pub mod claims;
 pub mod deals;
 mod demands;
 mod form;
