@@ -158,6 +158,20 @@ on_both_databases! {
         let shown = browser.get(&format!("/demands/{id}")).await;
         shown.assert_status(200);
         assert!(shown.text.contains("id=\"budget\"") && shown.text.contains("id=\"owner\""));
+        assert!(!shown.text.contains("id=\"matches\""), "matches are for signed-in visitors");
+
+        // Signed in, the ranked listings that may answer it, with their
+        // reasons, in the order the matching API gives.
+        app.sync_search().await;
+        let org = app.register_org("enterprise").await;
+        let mut member = signed_in(&app, &org).await;
+        let shown = member.get(&format!("/demands/{id}")).await;
+        let api = app.get(&format!("/api/v1/demands/{id}/matches?limit=5"), Some(&org.token)).await;
+        let first = api.json["items"][0]["listing"]["id"].as_str().unwrap();
+        assert!(shown.text.contains("id=\"matches\""), "{}", shown.text);
+        let at = shown.text.find("id=\"matches\"").unwrap();
+        assert!(shown.text[at..].find(&format!("/listings/{first}")).is_some(), "the best match is listed");
+        assert!(shown.text.contains("class=\"reasons\""));
     }
 }
 

@@ -18,7 +18,7 @@ use techtrade_domain::matching::Weights;
 use techtrade_web::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use matches::{DemandMatch, ListingMatch};
+pub use matches::{DemandMatch, ListingMatch, demands_for_listing, listings_for_demand};
 pub use saved::{
     Notify, SavedSearchRequest, SavedSearchResponse, delete as delete_saved_search, save as save_search, saved_searches,
 };

@@ -157,7 +157,21 @@ async fn match_demand(
     Query(params): Query<MatchParams>,
 ) -> ApiResult<Json<ListingMatches>> {
     let limit = params.limit()?;
+    let items = listings_for_demand(&state, &index, &settings, viewer, id, limit).await?;
+    Ok(Json(ListingMatches { items }))
+}
+
+/// Published listings for the demand `id`, best first, at most `limit`.
+pub async fn listings_for_demand(
+    state: &AppState,
+    index: &SharedIndex,
+    settings: &MatchingSettings,
+    viewer: Option<CurrentUser>,
+    id: String,
+    limit: usize,
+) -> ApiResult<Vec<ListingMatch>> {
     let demand = state.db.run(move |conn| access::visible_demand(conn, &id, viewer.as_ref())).await?;
+    let settings = *settings;
     let need = sides::need(&demand).ok_or_else(|| ApiError::internal(format!("demand {} is unreadable", demand.id)))?;
     let subclasses = sides::subclasses(&need.ipc);
     let found = candidates::find(
@@ -186,7 +200,7 @@ async fn match_demand(
             )
         })
         .await?;
-    Ok(Json(ListingMatches { items }))
+    Ok(items)
 }
 
 /// Published demands for a listing, best first, each with its reasons.
@@ -203,7 +217,21 @@ async fn match_listing(
     Query(params): Query<MatchParams>,
 ) -> ApiResult<Json<DemandMatches>> {
     let limit = params.limit()?;
+    let items = demands_for_listing(&state, &index, &settings, viewer, id, limit).await?;
+    Ok(Json(DemandMatches { items }))
+}
+
+/// Published demands for the listing `id`, best first, at most `limit`.
+pub async fn demands_for_listing(
+    state: &AppState,
+    index: &SharedIndex,
+    settings: &MatchingSettings,
+    viewer: Option<CurrentUser>,
+    id: String,
+    limit: usize,
+) -> ApiResult<Vec<DemandMatch>> {
     let listing = state.db.run(move |conn| access::visible_listing(conn, &id, viewer.as_ref())).await?;
+    let settings = *settings;
     let offer =
         sides::offer(&listing).ok_or_else(|| ApiError::internal(format!("listing {} is unreadable", listing.id)))?;
     let subclasses = sides::subclasses(&offer.ipc);
@@ -233,7 +261,7 @@ async fn match_listing(
             )
         })
         .await?;
-    Ok(Json(DemandMatches { items }))
+    Ok(items)
 }
 
 #[cfg(test)]

@@ -295,6 +295,7 @@ mod tests {
             ("none-of", vec!["listings", "demands"]),
             ("party-role", vec!["buyer", "seller", "agency"]),
             ("deal-role", vec!["buyer", "seller", "agency"]),
+            ("factor", techtrade_domain::matching::Factor::ALL.iter().map(|v| v.as_str()).collect()),
             ("claim-status", techtrade_domain::claim::ClaimStatus::ALL.iter().map(|v| v.as_str()).collect()),
             ("deal-status", techtrade_domain::DealStatus::ALL.iter().map(|v| v.as_str()).collect()),
             ("contract-category", techtrade_domain::ContractCategory::ALL.iter().map(|v| v.as_str()).collect()),

@@ -403,6 +403,30 @@ async fn owner(state: &AppState, id: &str) -> Result<Owner, ApiError> {
     Ok(Owner { name: organization.name, region_code: organization.region_code })
 }
 
+/// A ranked match as a page lists it.
+struct MatchRow {
+    href: String,
+    title: String,
+    /// 0 to 100.
+    percent: u32,
+    /// (factor, what it found), for the factors that found something.
+    reasons: Vec<(&'static str, String)>,
+}
+
+/// How many matches a listing's or demand's page shows.
+const MATCHES: usize = 5;
+
+fn match_row(href: String, title: String, score: f64, reasons: Vec<techtrade_domain::matching::Reason>) -> MatchRow {
+    // A score is in 0..=1; shown as a whole percentage.
+    let percent = (score.clamp(0.0, 1.0) * 100.0).round();
+    MatchRow {
+        href,
+        title,
+        percent: format!("{percent:.0}").parse().unwrap_or_default(),
+        reasons: reasons.into_iter().filter(|r| r.value > 0.0).map(|r| (r.factor.as_str(), r.detail)).collect(),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "listing.html")]
 struct ListingPage {
@@ -413,9 +437,17 @@ struct ListingPage {
     /// A signed-in member of another organisation may make an offer on a
     /// published listing.
     may_offer: bool,
+    /// Demands this listing answers, for a signed-in visitor.
+    matches: Vec<MatchRow>,
 }
 
-pub async fn listing(State(state): State<AppState>, visitor: Visitor, Path(id): Path<String>) -> Response {
+pub async fn listing(
+    State(state): State<AppState>,
+    Extension(index): Extension<SharedIndex>,
+    Extension(matching): Extension<techtrade_matching::MatchingSettings>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Response {
     let found = techtrade_listings::service::listing(state.clone(), visitor.user.clone(), id).await;
     let listing = match found {
         Ok(listing) => listing,
@@ -431,7 +463,27 @@ pub async fn listing(State(state): State<AppState>, visitor: Visitor, Path(id): 
             .user
             .as_ref()
             .is_some_and(|u| u.organization_id.is_some() && !u.is_member_of(&listing.owner_organization_id));
-    let page = ListingPage { ctx: Ctx::new(&visitor), listing, owner, ipc, may_offer };
+    let matches = if visitor.user.is_some() && listing.status == "published" {
+        let found = techtrade_matching::demands_for_listing(
+            &state,
+            &index,
+            &matching,
+            visitor.user.clone(),
+            listing.id.clone(),
+            MATCHES,
+        )
+        .await;
+        match found {
+            Ok(found) => found
+                .into_iter()
+                .map(|m| match_row(format!("/demands/{}", m.demand.id), m.demand.title, m.score, m.reasons))
+                .collect(),
+            Err(error) => return page::error_page(&visitor, &error),
+        }
+    } else {
+        Vec::new()
+    };
+    let page = ListingPage { ctx: Ctx::new(&visitor), listing, owner, ipc, may_offer, matches };
     page::render(&visitor, StatusCode::OK, &page)
 }
 
@@ -442,9 +494,17 @@ struct DemandPage {
     demand: DemandResponse,
     owner: Owner,
     ipc: Vec<IpcEntry>,
+    /// Listings that answer this demand, for a signed-in visitor.
+    matches: Vec<MatchRow>,
 }
 
-pub async fn demand(State(state): State<AppState>, visitor: Visitor, Path(id): Path<String>) -> Response {
+pub async fn demand(
+    State(state): State<AppState>,
+    Extension(index): Extension<SharedIndex>,
+    Extension(matching): Extension<techtrade_matching::MatchingSettings>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Response {
     let found = techtrade_listings::service::demand(state.clone(), visitor.user.clone(), id).await;
     let demand = match found {
         Ok(demand) => demand,
@@ -455,7 +515,27 @@ pub async fn demand(State(state): State<AppState>, visitor: Visitor, Path(id): P
         Err(error) => return page::error_page(&visitor, &error),
     };
     let ipc = demand.ipc.iter().map(|code| ipc_entry(code)).collect();
-    page::render(&visitor, StatusCode::OK, &DemandPage { ctx: Ctx::new(&visitor), demand, owner, ipc })
+    let matches = if visitor.user.is_some() && demand.status == "published" {
+        let found = techtrade_matching::listings_for_demand(
+            &state,
+            &index,
+            &matching,
+            visitor.user.clone(),
+            demand.id.clone(),
+            MATCHES,
+        )
+        .await;
+        match found {
+            Ok(found) => found
+                .into_iter()
+                .map(|m| match_row(format!("/listings/{}", m.listing.id), m.listing.title, m.score, m.reasons))
+                .collect(),
+            Err(error) => return page::error_page(&visitor, &error),
+        }
+    } else {
+        Vec::new()
+    };
+    page::render(&visitor, StatusCode::OK, &DemandPage { ctx: Ctx::new(&visitor), demand, owner, ipc, matches })
 }
 
 #[cfg(test)]
