@@ -427,6 +427,26 @@ fn match_row(href: String, title: String, score: f64, reasons: Vec<techtrade_dom
     }
 }
 
+/// The ranked matches of a published item, for a signed-in visitor (the
+/// public sees none): `find` asks the matching service, `row` shows one.
+async fn matches_for<T, Fut>(
+    visitor: &Visitor,
+    published: bool,
+    find: impl FnOnce(Option<techtrade_web::CurrentUser>) -> Fut,
+    row: impl Fn(T) -> MatchRow,
+) -> Result<Vec<MatchRow>, Response>
+where
+    Fut: Future<Output = techtrade_web::ApiResult<Vec<T>>>,
+{
+    if visitor.user.is_none() || !published {
+        return Ok(Vec::new());
+    }
+    match find(visitor.user.clone()).await {
+        Ok(found) => Ok(found.into_iter().map(row).collect()),
+        Err(error) => Err(page::error_page(visitor, &error)),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "listing.html")]
 struct ListingPage {
@@ -463,25 +483,15 @@ pub async fn listing(
             .user
             .as_ref()
             .is_some_and(|u| u.organization_id.is_some() && !u.is_member_of(&listing.owner_organization_id));
-    let matches = if visitor.user.is_some() && listing.status == "published" {
-        let found = techtrade_matching::demands_for_listing(
-            &state,
-            &index,
-            &matching,
-            visitor.user.clone(),
-            listing.id.clone(),
-            MATCHES,
-        )
-        .await;
-        match found {
-            Ok(found) => found
-                .into_iter()
-                .map(|m| match_row(format!("/demands/{}", m.demand.id), m.demand.title, m.score, m.reasons))
-                .collect(),
-            Err(error) => return page::error_page(&visitor, &error),
-        }
-    } else {
-        Vec::new()
+    let find = |viewer| {
+        techtrade_matching::demands_for_listing(&state, &index, &matching, viewer, listing.id.clone(), MATCHES)
+    };
+    let row = |m: techtrade_matching::DemandMatch| {
+        match_row(format!("/demands/{}", m.demand.id), m.demand.title, m.score, m.reasons)
+    };
+    let matches = match matches_for(&visitor, listing.status == "published", find, row).await {
+        Ok(matches) => matches,
+        Err(response) => return response,
     };
     let page = ListingPage { ctx: Ctx::new(&visitor), listing, owner, ipc, may_offer, matches };
     page::render(&visitor, StatusCode::OK, &page)
@@ -515,25 +525,14 @@ pub async fn demand(
         Err(error) => return page::error_page(&visitor, &error),
     };
     let ipc = demand.ipc.iter().map(|code| ipc_entry(code)).collect();
-    let matches = if visitor.user.is_some() && demand.status == "published" {
-        let found = techtrade_matching::listings_for_demand(
-            &state,
-            &index,
-            &matching,
-            visitor.user.clone(),
-            demand.id.clone(),
-            MATCHES,
-        )
-        .await;
-        match found {
-            Ok(found) => found
-                .into_iter()
-                .map(|m| match_row(format!("/listings/{}", m.listing.id), m.listing.title, m.score, m.reasons))
-                .collect(),
-            Err(error) => return page::error_page(&visitor, &error),
-        }
-    } else {
-        Vec::new()
+    let find =
+        |viewer| techtrade_matching::listings_for_demand(&state, &index, &matching, viewer, demand.id.clone(), MATCHES);
+    let row = |m: techtrade_matching::ListingMatch| {
+        match_row(format!("/listings/{}", m.listing.id), m.listing.title, m.score, m.reasons)
+    };
+    let matches = match matches_for(&visitor, demand.status == "published", find, row).await {
+        Ok(matches) => matches,
+        Err(response) => return response,
     };
     page::render(&visitor, StatusCode::OK, &DemandPage { ctx: Ctx::new(&visitor), demand, owner, ipc, matches })
 }

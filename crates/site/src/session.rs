@@ -115,6 +115,19 @@ impl FromRequestParts<AppState> for Visitor {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        // Several extractors of one request may ask (a page's `Visitor` and
+        // its `Member`): the session is looked up once.
+        if let Some(visitor) = parts.extensions.get::<Visitor>() {
+            return Ok(visitor.clone());
+        }
+        let visitor = Self::read(parts, state).await?;
+        parts.extensions.insert(visitor.clone());
+        Ok(visitor)
+    }
+}
+
+impl Visitor {
+    async fn read(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let options = parts.extensions.get::<SiteOptions>().cloned().unwrap_or_default();
         let (lang, chosen) = language(parts);
         let mut cookies = Vec::new();

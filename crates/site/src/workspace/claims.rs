@@ -13,8 +13,8 @@ use techtrade_subsidy::views::ClaimView;
 use techtrade_subsidy::{ClaimPreviewRequest, ClaimRequest, ListClaimsQuery, ProgramView, Programs};
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
 
+use super::Member;
 use super::form::Fields;
-use super::member;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
 
@@ -147,12 +147,9 @@ pub async fn show(
     State(state): State<AppState>,
     Extension(programs): Extension<Programs>,
     visitor: Visitor,
+    Member(user): Member,
     Query(asked): Query<Asked>,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     claims_page(&state, programs, &visitor, user, asked, None).await
 }
 
@@ -162,12 +159,9 @@ pub async fn submit(
     Extension(programs): Extension<Programs>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
+    Member(user): Member,
     body: Bytes,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let fields = Fields::parse(&body);
     let asked = Asked {
         program_id: fields.text("program_id"),

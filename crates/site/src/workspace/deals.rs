@@ -17,8 +17,8 @@ use techtrade_domain::{ContractCategory, DealStatus, TradeMode};
 use techtrade_payments::{PaymentRequest, RejectPaymentRequest, Stripe};
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
 
+use super::Member;
 use super::form::{Amounts, FieldMap, Fields, put_required};
-use super::member;
 use crate::format;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
@@ -69,11 +69,7 @@ struct DealsPage {
 }
 
 /// `GET /workspace/deals`: the organisation's deals, newest first.
-pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn list(State(state): State<AppState>, visitor: Visitor, Member(user): Member) -> Response {
     let query = ListDealsQuery { per_page: Some(100), ..ListDealsQuery::default() };
     let organization_id = user.organization_id.clone().unwrap_or_default();
     match techtrade_deals::deals(&state, user, query).await {
@@ -114,11 +110,12 @@ async fn offered_listing(
 }
 
 /// `GET /workspace/deals/new?listing=…`: the first offer on a listing.
-pub async fn new(State(state): State<AppState>, visitor: Visitor, Query(param): Query<ListingParam>) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn new(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Member(user): Member,
+    Query(param): Query<ListingParam>,
+) -> Response {
     let listing = match offered_listing(&state, &visitor, &user, param.listing).await {
         Ok(listing) => listing,
         Err(response) => return response,
@@ -141,12 +138,9 @@ pub async fn open(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
+    Member(user): Member,
     body: Bytes,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let fields = Fields::parse(&body);
     let mut amounts = Amounts::default();
     let mut object = Map::new();
@@ -348,11 +342,12 @@ async fn deal_page(
 }
 
 /// `GET /workspace/deals/{id}`.
-pub async fn show(State(state): State<AppState>, visitor: Visitor, Path(id): Path<String>) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Member(user): Member,
+    Path(id): Path<String>,
+) -> Response {
     deal_page(&state, &visitor, user, id, None, None).await
 }
 
@@ -363,13 +358,10 @@ pub async fn step(
     Extension(stripe): Extension<Stripe>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
+    Member(user): Member,
     Path((id, step)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let fields = Fields::parse(&body);
     let mut amounts = Amounts::default();
     let (form, result): (&str, Result<(), ApiError>) = match step.as_str() {
@@ -442,13 +434,10 @@ pub async fn answer_payment(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
+    Member(user): Member,
     Path((id, answer)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let fields = Fields::parse(&body);
     let deal_id = fields.text("deal_id");
     let result = match answer.as_str() {

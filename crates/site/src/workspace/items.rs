@@ -14,7 +14,7 @@ use techtrade_listings::service::Actor;
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, RequestId};
 
 use super::form::{FieldMap, Fields, Purpose};
-use super::member;
+use super::{Member, member};
 use crate::page::{self, FormErrors};
 use crate::session::Visitor;
 
@@ -97,10 +97,7 @@ async fn own<F: Editable>(
 }
 
 /// `GET /workspace/{items}/new`.
-pub async fn new_item<F: Editable>(visitor: Visitor) -> Response {
-    if let Err(response) = member(&visitor) {
-        return response;
-    }
+pub async fn new_item<F: Editable>(visitor: Visitor, Member(_): Member) -> Response {
     F::render(&visitor, StatusCode::OK, F::blank(), FormErrors::default(), None, String::new())
 }
 
@@ -109,12 +106,9 @@ pub async fn create_item<F: Editable>(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
+    Member(user): Member,
     body: Bytes,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let fields = Fields::parse(&body);
     let mut form = F::from_fields(&fields);
     if fields.checked("add_row") {

@@ -12,8 +12,9 @@ pub mod organization;
 pub mod saved;
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use techtrade_listings::ListQuery;
 use techtrade_listings::views::{DemandResponse, ListingResponse};
@@ -24,6 +25,31 @@ use crate::session::Visitor;
 
 pub use demands::DemandForm;
 pub use listings::ListingForm;
+
+/// A page's signed-in user, as an extractor: a visitor is sent to sign in.
+pub struct SignedIn(pub CurrentUser);
+
+/// A page's signed-in member of an organisation, as an extractor: a
+/// visitor is sent to sign in, staff get 403.
+pub struct Member(pub CurrentUser);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        signed_in(&visitor).map(SignedIn)
+    }
+}
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        member(&visitor).map(Member)
+    }
+}
 
 /// The signed-in user; the sign-in page (to come back here) for a visitor.
 pub fn signed_in(visitor: &Visitor) -> Result<CurrentUser, Response> {
@@ -98,11 +124,7 @@ fn waits_for_owner(status: &str) -> bool {
     matches!(status, "draft" | "rejected")
 }
 
-async fn workspace(state: AppState, visitor: Visitor, shown: Shown) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+async fn workspace(state: AppState, visitor: Visitor, user: CurrentUser, shown: Shown) -> Response {
     let listings = techtrade_listings::service::listings(state.clone(), Some(user.clone()), own_items());
     let demands = techtrade_listings::service::demands(state, Some(user), own_items());
     let (mut listings, mut demands) = match tokio::try_join!(listings, demands) {
@@ -121,16 +143,16 @@ async fn workspace(state: AppState, visitor: Visitor, shown: Shown) -> Response 
 
 /// `GET /workspace`: the organisation's listings and demands, what waits
 /// for it first (drafts, rejections with the reviewer's reason).
-pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
-    workspace(state, visitor, Shown::Everything).await
+pub async fn home(State(state): State<AppState>, visitor: Visitor, Member(user): Member) -> Response {
+    workspace(state, visitor, user, Shown::Everything).await
 }
 
 /// `GET /workspace/listings`.
-pub async fn listings(State(state): State<AppState>, visitor: Visitor) -> Response {
-    workspace(state, visitor, Shown::Listings).await
+pub async fn listings(State(state): State<AppState>, visitor: Visitor, Member(user): Member) -> Response {
+    workspace(state, visitor, user, Shown::Listings).await
 }
 
 /// `GET /workspace/demands`.
-pub async fn demands(State(state): State<AppState>, visitor: Visitor) -> Response {
-    workspace(state, visitor, Shown::Demands).await
+pub async fn demands(State(state): State<AppState>, visitor: Visitor, Member(user): Member) -> Response {
+    workspace(state, visitor, user, Shown::Demands).await
 }

@@ -9,9 +9,9 @@ use axum::response::Response;
 use techtrade_accounts::{NewUserRequest, OrganizationView, PasswordHasher, UserView};
 use techtrade_web::{ApiError, AppState, CurrentUser, RequestId};
 
+use super::Member;
 use super::form::Fields;
 use super::items::Done;
-use super::member;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
 
@@ -56,11 +56,12 @@ async fn organization_page(
 }
 
 /// `GET /workspace/organization`.
-pub async fn show(State(state): State<AppState>, visitor: Visitor, Query(done): Query<Done>) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Member(user): Member,
+    Query(done): Query<Done>,
+) -> Response {
     organization_page(&state, &visitor, user, done.text(), Default::default(), None).await
 }
 
@@ -71,12 +72,9 @@ pub async fn add_member(
     Extension(hasher): Extension<PasswordHasher>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
+    Member(user): Member,
     body: Bytes,
 ) -> Response {
-    let user = match member(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let fields = Fields::parse(&body);
     let request = NewUserRequest {
         name: fields.text("user.name"),

@@ -11,6 +11,7 @@ use techtrade_matching::{Notify, SavedSearchRequest, SavedSearchResponse};
 use techtrade_search::SearchParams;
 use techtrade_web::{ApiError, AppState, PageQuery};
 
+use super::SignedIn;
 use super::form::Fields;
 use super::items::Done;
 use crate::page::{self, Ctx, FormErrors};
@@ -85,11 +86,7 @@ pub async fn list(State(state): State<AppState>, visitor: Visitor, Query(done): 
 
 /// `POST /workspace/saved-searches`: saves the search the form carries
 /// (`query`: the search page's query string).
-pub async fn save(State(state): State<AppState>, visitor: Visitor, body: Bytes) -> Response {
-    let user = match super::signed_in(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn save(State(state): State<AppState>, visitor: Visitor, SignedIn(user): SignedIn, body: Bytes) -> Response {
     let fields = Fields::parse(&body);
     let saved = match techtrade_web::parse_query::<SearchParams>(&fields.text("query")) {
         Ok(params) => match serde_json::to_value(params) {
@@ -109,11 +106,12 @@ pub async fn save(State(state): State<AppState>, visitor: Visitor, body: Bytes) 
 }
 
 /// `POST /workspace/saved-searches/{id}/delete`.
-pub async fn delete(State(state): State<AppState>, visitor: Visitor, Path(id): Path<String>) -> Response {
-    let user = match super::signed_in(&visitor) {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+pub async fn delete(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    SignedIn(user): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
     match techtrade_matching::delete_saved_search(&state, &user, id).await {
         Ok(()) => page::redirect("/workspace/saved-searches?done=search_deleted"),
         Err(error) => page::error_page(&visitor, &error),
