@@ -2,10 +2,14 @@
 patent (a wrong check digit is shown on its field, then fixed), submits
 it; once an official approves it (through the API), a buyer finds it."""
 
+import datetime
 import json
+import pathlib
 import random
 import re
 import urllib.request
+
+import pytest
 
 from conftest import check_page
 from playwright.sync_api import expect
@@ -14,6 +18,26 @@ from playwright.sync_api import expect
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 DEMO_PASSWORD = "techtrade-demo"
+LOCALES = pathlib.Path(__file__).resolve().parents[2] / "crates/site/locales"
+
+
+def catalogue(lang):
+    """The web front's words in `lang` (crates/site/locales/*.ftl), so that
+    the same journey runs in either language."""
+    words = {}
+    for line in (LOCALES / f"{lang}.ftl").read_text(encoding="utf-8").splitlines():
+        if " = " in line and not line.startswith(("#", " ")):
+            key, value = line.split(" = ", 1)
+            words[key.strip()] = value.strip()
+    return words
+
+
+def money(lang, fen):
+    """An amount at a glance as the site shows it (crates/site/src/format.rs)."""
+    if lang == "en":
+        return f"CNY {fen // 100:,}.{fen % 100:02d}"
+    wan = fen / 1_000_000
+    return f"{wan:g}万元"
 
 
 def credit_code(rng):
@@ -56,11 +80,14 @@ def register(page, rng):
     expect(page).to_have_url(re.compile(r"/workspace$"))
 
 
-def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, context_factory):
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, context_factory, lang):
+    t = catalogue(lang)
     rng = random.Random()
+    page.goto(f"/?lang={lang}")
     register(page, rng)
     expect(page.locator("#my-listings")).to_be_visible()
-    check_page(page, "workspace-new-member")
+    check_page(page, f"workspace-new-member-{lang}")
 
     page.locator("#my-listings a.button[href='/workspace/listings/new']").click()
     expect(page).to_have_url(re.compile(r"/workspace/listings/new$"))
@@ -92,7 +119,7 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     expect(page.locator("#title")).to_have_value(title)
     expect(page.locator("#price")).to_have_value("1,500,000")
     expect(page.locator("input[name=trade_modes][value=exclusive_license]")).to_be_checked()
-    check_page(page, "listing-form-error")
+    check_page(page, f"listing-form-error-{lang}")
 
     page.fill("#p0-number", f"{digits}.{check}")
     page.locator("form.item-form > button[type=submit]").click()
@@ -100,14 +127,15 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     expect(page.locator(".notice")).to_be_visible()
     expect(page.locator(".status-draft")).to_be_visible()
     listing_id = re.search(r"/workspace/listings/([^/]+)/edit", page.url).group(1)
-    check_page(page, "listing-draft")
+    check_page(page, f"listing-draft-{lang}")
 
-    page.get_by_role("button", name=re.compile("提交审核")).click()
+    page.get_by_role("button", name=t["submit-for-review"]).click()
     expect(page).to_have_url(re.compile(r"done=submitted$"))
     expect(page.locator(".status-pending_review")).to_be_visible()
 
     # The public does not see it until an official approves it.
     buyer = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    buyer.goto(f"/?lang={lang}")
     response = buyer.goto(f"/listings/{listing_id}")
     assert response.status == 404
     official = api(base_url, "POST", "/api/v1/auth/login",
@@ -126,13 +154,13 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     link.click()
     expect(buyer.locator("h1")).to_have_text(title)
     expect(buyer.locator("table#patents")).to_contain_text(f"{digits}.{check}")
-    expect(buyer.locator("#price")).to_contain_text("150万元")
-    check_page(buyer, "listing-published")
+    expect(buyer.locator("#price")).to_contain_text(money(lang, 150_000_000))
+    check_page(buyer, f"listing-published-{lang}")
 
     # The member's workspace lists it as published.
     page.goto("/workspace/listings")
     expect(page.locator(f"tr[data-status=published] a[href='/workspace/listings/{listing_id}/edit']")).to_be_visible()
-    check_page(page, "workspace-listings")
+    check_page(page, f"workspace-listings-{lang}")
 
     # The buyer signs in (a demo enterprise) and makes an offer.
     buyer.goto(f"/login?next=/listings/{listing_id}")
@@ -144,8 +172,8 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     buyer.fill("#amount", "1200000")
     buyer.select_option("#mode", "assignment")
     buyer.fill("#terms", "含一年技术支持与现场培训")
-    check_page(buyer, "deal-new")
-    buyer.get_by_role("button", name="发出报价").click()
+    check_page(buyer, f"deal-new-{lang}")
+    buyer.get_by_role("button", name=t["send-offer"]).click()
     expect(buyer).to_have_url(re.compile(r"/workspace/deals/[^/]+$"))
     deal_path = re.search(r"/workspace/deals/[^/?#]+", buyer.url).group(0)
     expect(buyer.locator("#waiting")).to_be_visible()
@@ -153,19 +181,19 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     # The seller counters; the buyer accepts.
     page.goto(deal_path)
     page.fill("#amount", "1350000")
-    page.get_by_role("button", name="发出还价").click()
+    page.get_by_role("button", name=t["send-counter-offer"]).click()
     expect(page.locator("#waiting")).to_be_visible()
-    check_page(page, "deal-countered")
+    check_page(page, f"deal-countered-{lang}")
     buyer.goto(deal_path)
     buyer.locator("#accept").click()
-    expect(buyer.locator("#deal-status")).to_have_text("已达成一致")
+    expect(buyer.locator("#deal-status")).to_have_text(t["deal-status-agreed"])
 
     # The seller records the contract; the office registers it (API).
     page.goto(deal_path)
     page.select_option("#category", "transfer")
     page.fill("#total", "1350000")
     page.fill("#non-technical", "150000")
-    page.get_by_role("button", name="保存合同").click()
+    page.get_by_role("button", name=t["save-contract"]).click()
     expect(page.locator("#awaiting-registration")).to_be_visible()
     deal_id = deal_path.rsplit("/", 1)[1]
     api(base_url, "POST", f"/api/v1/deals/{deal_id}/registration",
@@ -176,26 +204,25 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     expect(buyer.locator("#registration-number")).to_be_visible()
     expect(buyer.locator("#pay-amount")).to_have_value("1350000")
     buyer.fill("#reference", "ICBC-20261205-0042")
-    buyer.get_by_role("button", name="登记银行转账").last.click()
+    buyer.get_by_role("button", name=t["record-transfer"]).last.click()
     expect(buyer.locator("table#payments tr[data-status=pending_confirmation]")).to_be_visible()
-    check_page(buyer, "deal-payment-recorded")
+    check_page(buyer, f"deal-payment-recorded-{lang}")
     page.goto(deal_path)
     page.locator("button.confirm-payment").click()
-    expect(page.locator("#deal-status")).to_have_text("已完成")
-    expect(page.locator("#paid-amount")).to_contain_text("135万元")
-    check_page(page, "deal-completed")
+    expect(page.locator("#deal-status")).to_have_text(t["deal-status-completed"])
+    expect(page.locator("#paid-amount")).to_contain_text(money(lang, 135_000_000))
+    check_page(page, f"deal-completed-{lang}")
 
     # The seller previews its subsidy claim for the year so far: the deal
     # counts, line by line; submitting waits until the year has ended.
-    import datetime
     year = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).year
     page.goto("/workspace/claims")
     page.select_option("#program", "qinghai")
     page.fill("#year", str(year))
     page.select_option("#role", "seller")
-    page.get_by_role("button", name="测算").click()
+    page.get_by_role("button", name=t["preview-claim"]).click()
     expect(page.locator("table#lines tbody tr")).to_have_count(1)
-    check_page(page, "claim-preview")
+    check_page(page, f"claim-preview-{lang}")
     page.locator("#submit-claim").click()
     expect(page.locator("#year-error")).to_be_visible()
 
@@ -242,7 +269,6 @@ def test_notices_and_programs_are_public(page, base_url):
                    {"email": "official@techtrade.invalid", "password": DEMO_PASSWORD})["token"]
     rounds = api(base_url, "GET", "/api/v1/subsidy/rounds")["items"]
     if not rounds:
-        import datetime
         year = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).year - 1
         api(base_url, "POST", "/api/v1/subsidy/rounds", {"program_id": "qinghai", "year": year}, official)
         rounds = api(base_url, "GET", "/api/v1/subsidy/rounds")["items"]

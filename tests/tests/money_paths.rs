@@ -266,6 +266,38 @@ on_both_databases! {
 }
 
 on_both_databases! {
+    async fn a_transfer_confirmed_after_a_given_up_intent_was_paid_cannot_pay_twice(app: TestApp) {
+        let fake = FakeStripe::start().await;
+        let app = app.with_stripe(fake.settings());
+        let m = market(&app, &["assignment"]).await;
+        let id = contracted_deal(&app, &m, 1_000_000).await;
+        let path = format!("/api/v1/deals/{id}/payments");
+        let intent = app.post(&path, Some(&m.buyer.token), json!({"method": "stripe", "amount_fen": 1_000_000})).await;
+        intent.assert_status(201);
+        let (intent_id, stripe_id) =
+            (intent.json["id"].as_str().unwrap().to_string(), intent.json["stripe_payment_intent_id"].as_str().unwrap().to_string());
+        app.post(&format!("/api/v1/payments/{intent_id}/cancel"), Some(&m.buyer.token), json!({})).await.assert_status(200);
+        // The total is free again: the buyer records a bank transfer for it.
+        let body = json!({"method": "offline", "amount_fen": 1_000_000, "paid_on": "2026-11-21", "reference": "ICBC-2"});
+        let transfer = app.post(&path, Some(&m.buyer.token), body).await;
+        transfer.assert_status(201);
+        let transfer_id = transfer.json["id"].as_str().unwrap().to_string();
+        // The given-up intent is paid after all: that money counts...
+        intent_succeeded(&app, "evt_paid_after_all", &intent_id, &stripe_id, 1_000_000).await.assert_status(200);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["paid_amount_fen"], 1_000_000);
+        // ...so the transfer cannot be confirmed on top of it.
+        let confirm = app.post(&format!("/api/v1/payments/{transfer_id}/confirm"), Some(&m.seller.token), json!({})).await;
+        confirm.assert_problem(409, "conflict");
+        let after = deal(&app, &m.buyer.token, &id).await;
+        assert_eq!(after["paid_amount_fen"], 1_000_000, "paid once");
+        // The seller says it did not arrive (or refunds it): settled.
+        app.post(&format!("/api/v1/payments/{transfer_id}/reject"), Some(&m.seller.token), json!({"reason": "已经通过在线支付付清"}))
+            .await
+            .assert_status(200);
+    }
+}
+
+on_both_databases! {
     async fn money_arriving_on_a_cancelled_deal_is_held_for_refund(app: TestApp) {
         let fake = FakeStripe::start().await;
         let app = app.with_stripe(fake.settings());

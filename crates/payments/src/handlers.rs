@@ -344,6 +344,14 @@ pub async fn confirm(
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
                 let (mut deal, mut payment) = pending_transfer(conn, &id, &user, DealAction::ConfirmPayment)?;
+                // Found by the model test: a transfer recorded while a given-up
+                // Stripe intent left the total free, confirmed after that
+                // intent was paid after all, paid the contract twice.
+                if let Some(reason) = ledger::exceeds_total(conn, &deal, &payment)? {
+                    return Err(ApiError::conflict(format!(
+                        "{reason}: reject the transfer, or refund it once confirmed"
+                    )));
+                }
                 let actor = Actor::user(&user, request_id.as_deref());
                 ledger::confirm(conn, &mut deal, &mut payment, Some(&user.user_id), actor)?;
                 views::payment_view(&payment)

@@ -70,6 +70,15 @@ pub fn cannot_take(conn: &mut AnyConnection, deal: &Deal, payment: &Payment) -> 
     if !matches!(status, DealStatus::Contracted | DealStatus::Registered) {
         return Ok(Some(format!("the deal is {status} and takes no payments")));
     }
+    exceeds_total(conn, deal, payment)
+}
+
+/// Why counting `payment` as paid would take the deal's payments past its
+/// contract total, if it would. Open payments hold their amount when they
+/// are made, but money can still arrive outside that hold — a Stripe intent
+/// the buyer gave up that is paid after all — so every confirmation asks
+/// again, under the deal's lock.
+pub fn exceeds_total(conn: &mut AnyConnection, deal: &Deal, payment: &Payment) -> Result<Option<String>, ApiError> {
     let total = db::find_contract(conn, &deal.id)?
         .ok_or_else(|| ApiError::internal(format!("deal {} took a payment without a contract", deal.id)))?
         .total_amount_fen;

@@ -101,6 +101,14 @@ impl Ctx {
         format::yuan_exact(fen.plain(), self.lang)
     }
 
+    /// The exact amount under an amount at a glance, when it says more
+    /// (`12.35万元` over `123,456.78 元`); nothing when they are the same.
+    pub fn yuan_detail(&self, fen: impl Plain<i64>) -> String {
+        let fen = fen.plain();
+        let exact = format::yuan_exact(fen, self.lang);
+        if exact == format::yuan(fen, self.lang) { String::new() } else { exact }
+    }
+
     /// An instant as a Beijing date.
     pub fn date(&self, at: impl Plain<DateTime<Utc>>) -> String {
         format::beijing_date(&at.plain())
