@@ -104,6 +104,9 @@ def test_a_new_organisation_lists_a_patent_and_a_buyer_finds_it(page, base_url, 
     page.fill("#price", "1,500,000")
     page.fill("#region", "632801")
     page.fill("#p0-number", f"{digits}.{wrong}")
+    # Checked as it is typed (htmx, on change), by the rule the submit applies.
+    page.locator("#p0-title").focus()
+    expect(page.locator("#p0-number-live")).not_to_be_empty()
     page.fill("#p0-title", title)
     page.select_option("#p0-type", "invention")
     page.select_option("#p0-status", "granted")

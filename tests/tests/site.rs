@@ -705,3 +705,43 @@ on_both_databases! {
         assert_eq!(claims.json["total"], 0, "nothing submitted");
     }
 }
+
+on_both_databases! {
+    async fn fields_are_checked_while_typed_by_the_rules_the_services_apply(app: TestApp) {
+        let mut browser = Browser::new(&app);
+        browser.headers.push(("hx-request".into(), "true".into()));
+        let good = credit_code();
+        let mut bad = good.clone();
+        let last = bad.pop().unwrap();
+        bad.push(if last == '0' { '1' } else { '0' });
+        let passes = browser.get(&format!("/check/credit-code?organization.credit_code={good}")).await;
+        passes.assert_status(200);
+        assert!(passes.text.trim().is_empty(), "{}", passes.text);
+        let fails = browser.get(&format!("/check/credit-code?organization.credit_code={bad}")).await;
+        assert!(!fails.text.trim().is_empty());
+        let number = browser.get("/check/application-number?patents%5B0%5D.application_number=201710601862.4").await;
+        assert!(!number.text.trim().is_empty(), "a wrong check digit");
+        let number = browser.get("/check/application-number?patents%5B0%5D.application_number=201710601862.3").await;
+        assert!(number.text.trim().is_empty());
+        let ipc = browser.get("/check/ipc?ipc=H01M10%2F54%0AZ99Z").await;
+        assert!(!ipc.text.trim().is_empty(), "an IPC subclass the scheme lacks");
+        assert!(browser.get("/check/region-code?r=630100").await.text.trim().is_empty());
+        assert!(browser.get("/check/credit-code?x=").await.text.trim().is_empty(), "blank is the submit's to report");
+        browser.get("/check/password?x=1").await.assert_status(404);
+
+        // The same rule on submit: the registration refuses the code the check refused.
+        let mut visitor = Browser::new(&app);
+        let fields = [
+            ("organization.name", "核对单位"),
+            ("organization.kind", "enterprise"),
+            ("organization.credit_code", bad.as_str()),
+            ("organization.region_code", "630100"),
+            ("user.name", "赵工"),
+            ("user.email", "check@example.cn"),
+            ("user.password", "a fine password"),
+        ];
+        let refused = visitor.submit("/register", "/register", &fields).await;
+        refused.assert_status(422);
+        assert!(refused.text.contains(fails.text.trim()), "the same message on submit");
+    }
+}

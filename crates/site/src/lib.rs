@@ -15,6 +15,7 @@
 #![allow(clippy::result_large_err)]
 
 mod assets;
+mod checks;
 mod format;
 mod i18n;
 mod notices;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(signin::logout))
         .route("/register", get(signin::register_form).post(signin::register))
         .route("/static/{hash}/{name}", get(assets::serve))
+        .route("/check/{field}", get(checks::check))
         .route("/workspace", get(workspace::home))
         .route("/workspace/listings", get(workspace::listings).post(items::create_item::<ListingForm>))
         .route("/workspace/listings/new", get(items::new_item::<ListingForm>))

@@ -24,6 +24,7 @@ use crate::page::{self, Ctx};
 use crate::session::Visitor;
 
 pub use demands::DemandForm;
+pub use form::ipc_codes;
 pub use listings::ListingForm;
 
 /// A page's signed-in user, as an extractor: a visitor is sent to sign in.
