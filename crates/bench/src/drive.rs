@@ -166,15 +166,22 @@ pub struct Call {
     pub path: String,
     pub token: Option<String>,
     pub body: Option<Value>,
+    /// Whether the answer is JSON (the API) or a page (the web front).
+    pub json: bool,
 }
 
 impl Call {
     pub fn get(path: String) -> Self {
-        Self { method: reqwest::Method::GET, path, token: None, body: None }
+        Self { method: reqwest::Method::GET, path, token: None, body: None, json: true }
+    }
+
+    /// A page of the web front: its HTML is read whole, not parsed.
+    pub fn page(path: String) -> Self {
+        Self { json: false, ..Self::get(path) }
     }
 
     pub fn post(path: String, token: &str, body: Value) -> Self {
-        Self { method: reqwest::Method::POST, path, token: Some(token.to_string()), body: Some(body) }
+        Self { method: reqwest::Method::POST, path, token: Some(token.to_string()), body: Some(body), json: true }
     }
 
     pub fn with_token(mut self, token: &str) -> Self {
@@ -197,6 +204,9 @@ pub async fn send(client: &reqwest::Client, base: &str, call: Call) -> Result<Va
     let bytes = response.bytes().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>()));
+    }
+    if !call.json {
+        return Ok(Value::Null);
     }
     serde_json::from_slice(&bytes).map_err(|e| format!("{status}: body is not JSON: {e}"))
 }
@@ -261,6 +271,7 @@ pub async fn login(client: &reqwest::Client, base: &str, email: &str, password: 
         path: "/api/v1/auth/login".into(),
         token: None,
         body: Some(json!({"email": email, "password": password})),
+        json: true,
     };
     let body = send(client, base, call).await.map_err(|e| anyhow::anyhow!("login as {email}: {e}"))?;
     body["token"].as_str().map(str::to_string).context("login answered without a token")

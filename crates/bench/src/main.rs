@@ -24,9 +24,10 @@ use crate::generate::{DataSet, Plan};
 
 /// Every operation, in the order they run (writes after reads, the
 /// destructive round close last).
-const OPERATIONS: [&str; 8] = [
+const OPERATIONS: [&str; 9] = [
     "get_listing",
     "search_text",
+    "search_page",
     "search_filtered",
     "search_browse",
     "matches",
@@ -34,7 +35,7 @@ const OPERATIONS: [&str; 8] = [
     "create_listing",
     "round_close",
 ];
-const SEARCH_OPERATIONS: [&str; 3] = ["search_text", "search_filtered", "search_browse"];
+const SEARCH_OPERATIONS: [&str; 4] = ["search_text", "search_page", "search_filtered", "search_browse"];
 
 #[derive(Debug, Parser)]
 #[command(name = "techtrade-bench", about = "End-to-end benchmark of the techtrade server (see BENCHMARKS.md).")]
@@ -310,6 +311,15 @@ async fn drive_server(
                 Arc::new(move |n| {
                     Call::get(format!("/api/v1/search?q={}&type=listing", words[n as usize % words.len()]))
                 })
+            }
+            "search_page" => {
+                // The web front's search page for the same words: the same
+                // search, rendered as HTML with its facets and pages.
+                let words = words.clone();
+                if words.is_empty() {
+                    continue;
+                }
+                Arc::new(move |n| Call::page(format!("/search?q={}&type=listing", words[n as usize % words.len()])))
             }
             "search_filtered" => {
                 let words = words.clone();
