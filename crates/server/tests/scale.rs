@@ -181,16 +181,17 @@ fn all_emails(conn: &mut AnyConnection) -> Vec<SentEmail> {
     EmailStatus::ALL.into_iter().flat_map(|s| emails::with_status(conn, s, 100_000).unwrap()).collect()
 }
 
-/// The Message-IDs of the .eml files under `dir`, one per file.
-fn written_message_ids(dir: &Path) -> Vec<String> {
+/// The Message-ID of each .eml file under `dir`; `None` for a file cut off
+/// before its headers were written (a worker killed mid-write leaves one).
+fn written_message_ids(dir: &Path) -> Vec<Option<String>> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     entries
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let line = text.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).unwrap();
-            line.split_once(':').unwrap().1.trim().to_string()
+            let line = text.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:"))?;
+            Some(line.split_once(':')?.1.trim().to_string())
         })
         .collect()
 }
@@ -346,8 +347,13 @@ fn two_apis_and_two_workers_process_every_event_once_and_survive_a_killed_worker
         .collect();
     assert_eq!(matched, listing_ids.iter().cloned().collect(), "every listing alerted the watcher once");
 
-    let mut written: Vec<String> =
+    let files: Vec<Option<String>> =
         dirs[2..].iter().flat_map(|dir| written_message_ids(&dir.join("data/mail"))).collect();
+    // The killed worker may have been stopped while writing its one email in
+    // hand (lettre's file transport writes in place): at most one file cut off.
+    let cut_off = files.iter().filter(|f| f.is_none()).count();
+    assert!(cut_off <= 1, "{cut_off} email files without headers");
+    let mut written: Vec<String> = files.into_iter().flatten().collect();
     written.sort();
     let distinct: BTreeSet<&String> = written.iter().collect();
     assert_eq!(distinct.len(), written.len(), "an email was written twice: {written:?}");
