@@ -70,15 +70,19 @@ const NAMES: &str = include_str!("../data/regions.tsv");
 /// name is shown under its prefecture or province with its code, so that
 /// every valid code reads as something.
 pub fn region_name(code: &str, english: bool) -> String {
-    let lookup = |code: &str| {
-        NAMES.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
-            let mut fields = line.split('\t');
-            (fields.next() == Some(code)).then(|| {
-                let (zh, en) = (fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
-                if english { en } else { zh }
-            })
-        })
-    };
+    // Read once: a search page names a region for every hit and facet value.
+    static TABLE: std::sync::LazyLock<std::collections::HashMap<&'static str, (&'static str, &'static str)>> =
+        std::sync::LazyLock::new(|| {
+            NAMES
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| {
+                    let mut fields = line.split('\t');
+                    Some((fields.next()?, (fields.next()?, fields.next()?)))
+                })
+                .collect()
+        });
+    let lookup = |code: &str| TABLE.get(code).map(|&(zh, en)| if english { en } else { zh });
     let mut parts: Vec<String> = Vec::new();
     let province = code.get(..2).map(|p| format!("{p}0000"));
     let prefecture = code.get(..4).filter(|p| !p.ends_with("00")).map(|p| format!("{p}00"));

@@ -245,6 +245,21 @@ struct ErrorPage {
     message: String,
 }
 
+/// What a page shown again after a refusal says: the refusal's status and
+/// its messages (`messages` puts them on the form's fields), or 200 and
+/// none. A server error is not the form's to show: its own error page.
+pub fn outcome(
+    visitor: &Visitor,
+    failure: Option<&ApiError>,
+    messages: impl FnOnce(&ApiError) -> FormErrors,
+) -> Result<(StatusCode, FormErrors), Response> {
+    match failure {
+        None => Ok((StatusCode::OK, FormErrors::default())),
+        Some(error) if error.code().status().is_server_error() => Err(error_page(visitor, error)),
+        Some(error) => Ok((error.code().status(), messages(error))),
+    }
+}
+
 /// An error as a page with its status: 404 for what the visitor may not
 /// see, 403 for what they may not do, 503 when a backend is out of reach.
 pub fn error_page(visitor: &Visitor, error: &ApiError) -> Response {
@@ -281,23 +296,7 @@ mod tests {
                 "done",
                 vec!["created", "saved", "submitted", "withdrawn", "search_saved", "search_deleted", "member_added"],
             ),
-            (
-                "param",
-                vec![
-                    "q",
-                    "type",
-                    "kind",
-                    "ipc",
-                    "region",
-                    "trade_mode",
-                    "maturity",
-                    "patent_type",
-                    "legal_status",
-                    "price_min_fen",
-                    "price_max_fen",
-                    "include_negotiable",
-                ],
-            ),
+            ("param", [&["q", "kind", "include_negotiable"][..], &crate::public::FILTERS[..]].concat()),
             ("my", vec!["listings", "demands"]),
             ("new", vec!["listings", "demands"]),
             ("none-of", vec!["listings", "demands"]),

@@ -192,7 +192,7 @@ const FACETS: [(&str, &str, usize); 5] = [
 ];
 
 /// The filters a search can hold, as query parameters.
-const FILTERS: [&str; 9] = [
+pub const FILTERS: [&str; 9] = [
     "type",
     "ipc",
     "region",

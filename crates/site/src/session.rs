@@ -69,7 +69,8 @@ pub fn set_cookie(options: &SiteOptions, name: &str, value: &str, max_age: Optio
     cookie
 }
 
-fn random_hex() -> Result<String, ApiError> {
+/// A random token in hex: a CSRF cookie, a form's idempotency key.
+pub fn random_hex() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
     Ok(hex::encode(bytes))

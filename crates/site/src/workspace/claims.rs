@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Datelike;
 use techtrade_domain::policy::{Calculation, PartyRole};
@@ -92,37 +91,31 @@ async fn claims_page(
         Ok(views) => views,
         Err(error) => return page::error_page(visitor, &error),
     };
-    let mut errors = FormErrors::default();
-    let mut status = StatusCode::OK;
+    // The preview the form asks for, if any; a refusal of it, or of the
+    // submit this page answers, is shown on the form.
     let mut calculation = None;
+    let mut refusal = failure;
     match asked.preview() {
         Some(Ok(request)) => match techtrade_subsidy::preview(state, programs.clone(), &user, request).await {
             Ok(found) => calculation = Some(found),
-            Err(error) if error.code().status().is_server_error() => return page::error_page(visitor, &error),
-            Err(error) => {
-                status = error.code().status();
-                errors = FormErrors::from_error(visitor.lang, &error);
-            }
+            Err(error) => refusal = refusal.or(Some(error)),
         },
-        Some(Err(error)) => {
-            status = error.code().status();
-            errors = FormErrors::from_error(visitor.lang, &error);
-        }
+        Some(Err(error)) => refusal = refusal.or(Some(error)),
         None => {}
     }
-    if let Some(error) = failure {
-        status = error.code().status();
-        errors = FormErrors::from_error(visitor.lang, &error);
-    }
+    let (status, errors) = match page::outcome(visitor, refusal.as_ref(), |e| FormErrors::from_error(visitor.lang, e)) {
+        Ok(shown) => shown,
+        Err(response) => return response,
+    };
     let query = ListClaimsQuery { per_page: Some(100), ..ListClaimsQuery::default() };
     let claims = match techtrade_subsidy::claims(state, &user, query).await {
         Ok(page) => page.items,
         Err(error) => return page::error_page(visitor, &error),
     };
-    let mut bytes = [0u8; 16];
-    if let Err(error) = getrandom::fill(&mut bytes) {
-        return page::error_page(visitor, &ApiError::internal(error));
-    }
+    let key = match crate::session::random_hex() {
+        Ok(key) => key,
+        Err(error) => return page::error_page(visitor, &error),
+    };
     let mut asked = asked;
     if asked.year.is_empty() {
         // Last year: the latest one whose claims are usually open.
@@ -136,7 +129,7 @@ async fn claims_page(
         calculation,
         claims,
         errors,
-        key: hex::encode(bytes),
+        key,
     };
     page::render(visitor, status, &page)
 }

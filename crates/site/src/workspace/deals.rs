@@ -313,19 +313,17 @@ async fn deal_page(
         Ok(listing) => listing.trade_modes,
         Err(_) => TradeMode::ALL.iter().map(|m| m.as_str().to_string()).collect(),
     };
-    let (status, failed, errors) = match failure {
-        Some((form, error)) if !error.code().status().is_server_error() => {
-            (error.code().status(), form.to_string(), field_map().errors(visitor.lang, &error))
-        }
-        Some((_, error)) => return page::error_page(visitor, &error),
-        None => (StatusCode::OK, String::new(), FormErrors::default()),
+    let failed = failure.as_ref().map(|(form, _)| form.to_string()).unwrap_or_default();
+    let shown = page::outcome(visitor, failure.as_ref().map(|(_, error)| error), |error| {
+        field_map().errors(visitor.lang, error)
+    });
+    let (status, errors) = match shown {
+        Ok(shown) => shown,
+        Err(response) => return response,
     };
-    let payment_key = {
-        let mut bytes = [0u8; 16];
-        match getrandom::fill(&mut bytes) {
-            Ok(()) => hex::encode(bytes),
-            Err(error) => return page::error_page(visitor, &ApiError::internal(error)),
-        }
+    let payment_key = match crate::session::random_hex() {
+        Ok(key) => key,
+        Err(error) => return page::error_page(visitor, &error),
     };
     let page = DealPage {
         ctx: Ctx::new(visitor),

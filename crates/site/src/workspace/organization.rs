@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use techtrade_accounts::{NewUserRequest, OrganizationView, PasswordHasher, UserView};
 use techtrade_web::{ApiError, AppState, CurrentUser, RequestId};
@@ -43,12 +42,9 @@ async fn organization_page(
         Ok(found) => found,
         Err(error) => return page::error_page(visitor, &error),
     };
-    let (status, errors) = match failure {
-        Some(error) if !error.code().status().is_server_error() => {
-            (error.code().status(), FormErrors::from_error(visitor.lang, &error))
-        }
-        Some(error) => return page::error_page(visitor, &error),
-        None => (StatusCode::OK, FormErrors::default()),
+    let (status, errors) = match page::outcome(visitor, failure.as_ref(), |e| FormErrors::from_error(visitor.lang, e)) {
+        Ok(shown) => shown,
+        Err(response) => return response,
     };
     let (name, email) = typed;
     let page = OrganizationPage { ctx: Ctx::new(visitor), organization, members, done, name, email, errors };

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use techtrade_matching::{Notify, SavedSearchRequest, SavedSearchResponse};
 use techtrade_search::SearchParams;
@@ -72,9 +71,9 @@ async fn saved_page(state: &AppState, visitor: &Visitor, done: String, failure: 
     };
     let ctx = Ctx::new(visitor);
     let rows = saved.items.into_iter().map(|s| row(&ctx, s)).collect();
-    let (status, errors) = match failure {
-        Some(error) => (error.code().status(), FormErrors::from_error(visitor.lang, &error)),
-        None => (StatusCode::OK, FormErrors::default()),
+    let (status, errors) = match page::outcome(visitor, failure.as_ref(), |e| FormErrors::from_error(visitor.lang, e)) {
+        Ok(shown) => shown,
+        Err(response) => return response,
     };
     page::render(visitor, status, &SavedPage { ctx, rows, done, errors })
 }
