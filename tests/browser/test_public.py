@@ -166,6 +166,8 @@ def test_a_listing_shows_its_patents_classes_and_price(page):
     link.click()
     expect(page).to_have_url(re.compile(r"/listings/[^/?#]+$"))
     settled(page)
+    # A whole page, not one swapped into the search results' place.
+    expect(page.locator("header.site-header")).to_have_count(1)
     heading = page.locator("h1")
     expect(heading).to_have_count(1)
     assert heading.inner_text().strip().startswith(title), f"h1 {heading.inner_text()!r}, result {title!r}"
@@ -231,6 +233,7 @@ def test_search_and_listing_fit_a_phone(phone):
     first_listing_link(phone).click()
     expect(phone).to_have_url(re.compile(r"/listings/[^/?#]+$"))
     settled(phone)
+    expect(phone.locator("header.site-header")).to_have_count(1)
     no_horizontal_scroll(phone)
     check_page(phone, "phone-listing")
 
