@@ -2,7 +2,8 @@
 //! service behind forms, the session in a cookie.
 
 use askama::Template;
-use axum::extract::{Extension, Form, State};
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
@@ -49,7 +50,7 @@ pub async fn login_form(visitor: Visitor, axum::extract::Query(query): axum::ext
     page::render(&visitor, StatusCode::OK, &page)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct LoginForm {
     #[serde(default)]
     email: String,
@@ -67,6 +68,13 @@ fn signed_in(visitor: &Visitor, options: &SiteOptions, token: &str, ttl_seconds:
     response
 }
 
+/// A sign-in or registration form as sent, read as the API reads query
+/// text (blank fields are not given, NUL characters dropped); what does not
+/// read is an empty form, which the service then refuses field by field.
+fn read_form<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> T {
+    std::str::from_utf8(body).ok().and_then(|text| techtrade_web::parse_query(text).ok()).unwrap_or_default()
+}
+
 fn user_agent(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok())
 }
@@ -80,8 +88,9 @@ pub async fn login(
     RequestId(request_id): RequestId,
     headers: HeaderMap,
     visitor: Visitor,
-    Form(form): Form<LoginForm>,
+    body: Bytes,
 ) -> Response {
+    let form: LoginForm = read_form(&body);
     let next = next_page(form.next.as_deref());
     let request = LoginRequest { email: form.email.clone(), password: form.password };
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
@@ -167,8 +176,9 @@ pub async fn register(
     RequestId(request_id): RequestId,
     headers: HeaderMap,
     visitor: Visitor,
-    Form(mut form): Form<RegistrationForm>,
+    body: Bytes,
 ) -> Response {
+    let mut form: RegistrationForm = read_form(&body);
     let Some(kind) = RegistrableKind::parse(&form.kind) else {
         let error = ApiError::invalid_field("organization.kind", "invalid_value", "choose the kind of organisation");
         form.password.clear();

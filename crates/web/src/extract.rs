@@ -71,10 +71,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     integral_numbers_as_integers(&mut document);
+    without_nul_characters(&mut document);
     serde_path_to_error::deserialize(document).map_err(|error| {
         let path = error.path().to_string();
         data_error(&path, &error.into_inner().to_string())
     })
+}
+
+/// Removes NUL characters from every string. JSON allows `\u0000` in a
+/// string, but PostgreSQL's `text` cannot hold it (the insert fails) and no
+/// field of ours means anything by it; it goes the way surrounding spaces
+/// go, before any field is checked.
+fn without_nul_characters(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => text.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(without_nul_characters),
+        Value::Object(fields) => fields.values_mut().for_each(without_nul_characters),
+        _ => {}
+    }
+}
+
+/// The query text without NUL characters (`%00`), as [`parse_json`]
+/// removes them from JSON: PostgreSQL's `text` cannot hold one.
+pub fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') { std::borrow::Cow::Owned(text.replace('\0', "")) } else { std::borrow::Cow::Borrowed(text) }
 }
 
 /// The largest integer an IEEE double holds exactly, and every one below it.
@@ -148,10 +169,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     // Most queries have no empty value and are read as they are.
     let pairs = || form_urlencoded::parse(query.as_bytes());
-    let given = if pairs().any(|(_, value)| value.is_empty()) {
+    let given = if pairs().any(|(_, value)| value.is_empty() || value.contains('\0')) {
         std::borrow::Cow::Owned(
             form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs().filter(|(_, value)| !value.is_empty()))
+                .extend_pairs(
+                    pairs().map(|(key, value)| (key, without_nul(&value).into_owned())).filter(|(_, v)| !v.is_empty()),
+                )
                 .finish(),
         )
     } else {
@@ -310,6 +333,20 @@ mod tests {
         assert_eq!(large.fen, 3_983_066_091_010_314);
         let beyond = parse_json::<Amount>(br#"{"fen": 1e300, "rate": 0.5}"#).unwrap_err();
         assert_eq!(beyond.errors()[0].field, "fen", "too big for a double to hold exactly, so not taken as an integer");
+    }
+
+    #[test]
+    fn nul_characters_are_removed_from_strings() {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            name: String,
+            tags: Vec<String>,
+        }
+        let named: Named = parse_json(br#"{"name": "\u0000a\u0000b", "tags": ["c\u0000"]}"#).unwrap();
+        assert_eq!((named.name.as_str(), named.tags[0].as_str()), ("ab", "c"));
+        let query: std::collections::BTreeMap<String, String> = parse_query("q=a%00b&x=%00").unwrap();
+        assert_eq!(query.get("q").map(String::as_str), Some("ab"));
+        assert!(!query.contains_key("x"), "nothing left is not given");
     }
 
     #[test]

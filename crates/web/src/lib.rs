@@ -14,7 +14,7 @@ pub mod utc;
 
 pub use auth::CurrentUser;
 pub use error::{ApiError, ErrorCode, FieldError};
-pub use extract::{ClientIp, Json, Path, Query, RequestId, parse_query};
+pub use extract::{ClientIp, Json, Path, Query, RequestId, parse_query, without_nul};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageQuery};
 pub use state::{AppState, AuthSettings, Settings};

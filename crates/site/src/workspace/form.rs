@@ -21,7 +21,8 @@ pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
     pub fn parse(body: &[u8]) -> Self {
-        Self(form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        let pairs = form_urlencoded::parse(body);
+        Self(pairs.map(|(k, v)| (k.into_owned(), techtrade_web::without_nul(&v).into_owned())).collect())
     }
 
     /// The first value of `name`, trimmed; empty when absent.
