@@ -185,7 +185,9 @@ def fix_demand(body: dict) -> None:
     """requests.rs `DemandRequest::validate`: the budget's maximum is not
     below its minimum; a budget or 面议; the deadline is not past."""
     low, high = body.get("budget_min_fen"), body.get("budget_max_fen")
-    if isinstance(low, int) and isinstance(high, int) and low > high:
+    # Integral floats (4022.0) are integers to the server (extract.rs).
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if number(low) and number(high) and low > high:
         body["budget_min_fen"], body["budget_max_fen"] = high, low
     if low is None and high is None:
         body["negotiable"] = True
