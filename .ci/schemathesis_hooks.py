@@ -241,6 +241,10 @@ def valid_body(method: str, path: str, body: dict) -> dict:
         fix_listing(body)
     elif path in ("/api/v1/demands", "/api/v1/demands/{id}"):
         fix_demand(body)
+        if method == "PATCH" and ("budget_min_fen" in body or "budget_max_fen" in body):
+            # A PATCH is merged into the stored demand, whose other budget
+            # bound the body cannot see: send the budget whole, as 面议.
+            body["budget_min_fen"], body["budget_max_fen"], body["negotiable"] = None, None, True
     fix_reasoned_decision(body)
     # Days that have happened: payments, refunds, contracts, terminations, disbursements.
     for field in ("paid_on", "refunded_on", "signed_on", "terminated_on"):
