@@ -176,6 +176,14 @@ impl TestApp {
         self
     }
 
+    /// The same application with the web front served another way (its
+    /// public address, card payments).
+    pub fn with_site(mut self, site: techtrade_server::app::SiteOptions) -> Self {
+        self.services.site = site;
+        self.rebuild();
+        self
+    }
+
     /// The same application with other subsidy programs than `config/policies`.
     pub fn with_programs(mut self, programs: Vec<techtrade_domain::policy::Program>) -> Self {
         self.services.programs = Arc::new(programs);

@@ -465,7 +465,10 @@ async fn serve(
         deals,
         stripe,
         matching: config.matching(),
-        site: techtrade_site::SiteOptions::for_public_url(&config.server.public_url),
+        site: techtrade_site::SiteOptions::new(
+            &config.server.public_url,
+            config.payments.stripe_publishable_key.clone(),
+        ),
     };
     let router = app::router_with(state, services, &options, &mounted);
     let listener = tokio::net::TcpListener::bind(&config.server.listen)

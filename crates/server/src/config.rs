@@ -230,6 +230,10 @@ impl Default for MailConfig {
 pub struct PaymentsConfig {
     pub stripe_secret_key: Option<Secret>,
     pub stripe_webhook_secret: Option<Secret>,
+    /// The publishable key (`pk_…`) the web front's card form hands to
+    /// Stripe.js; without it the web front offers bank transfers only
+    /// (the API still starts Stripe payments for clients with their own).
+    pub stripe_publishable_key: Option<String>,
     /// Another Stripe API base than `https://api.stripe.com/` (a stand-in for tests).
     pub stripe_api_base: Option<String>,
     pub stripe_timeout_seconds: u64,
@@ -242,6 +246,7 @@ impl Default for PaymentsConfig {
         Self {
             stripe_secret_key: None,
             stripe_webhook_secret: None,
+            stripe_publishable_key: None,
             stripe_api_base: None,
             stripe_timeout_seconds: 10,
             webhook_tolerance_seconds: techtrade_payments::signature::DEFAULT_TOLERANCE_SECONDS,
@@ -483,6 +488,21 @@ impl Config {
                 problem: "Stripe needs both stripe_secret_key and stripe_webhook_secret, or neither".into(),
             });
         }
+        if let Some(key) = &self.payments.stripe_publishable_key {
+            if self.payments.stripe_secret_key.is_none() {
+                return Err(ConfigError::Invalid {
+                    key: "payments.stripe_publishable_key",
+                    problem: "a publishable key needs stripe_secret_key and stripe_webhook_secret too".into(),
+                });
+            }
+            // A secret key pasted here would be printed into every card page.
+            if !key.starts_with("pk_") {
+                return Err(ConfigError::Invalid {
+                    key: "payments.stripe_publishable_key",
+                    problem: "a publishable key starts with pk_ (never put the secret sk_ key here)".into(),
+                });
+            }
+        }
         if !(1..=1000).contains(&self.matching.candidate_pool) {
             return Err(ConfigError::Invalid { key: "matching.candidate_pool", problem: "must be 1 to 1000".into() });
         }
@@ -636,6 +656,21 @@ mod tests {
         write(dir.path(), "default.toml", "[matching]\ncandidate_pool = 0\n");
         let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
         assert!(err.contains("matching.candidate_pool"), "{err}");
+    }
+
+    #[test]
+    fn a_publishable_key_goes_with_stripe_and_is_never_a_secret_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = "[payments]\nstripe_secret_key = \"sk_test_1\"\nstripe_webhook_secret = \"whsec_1\"\n";
+        write(dir.path(), "default.toml", "[payments]\nstripe_publishable_key = \"pk_test_1\"\n");
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("payments.stripe_publishable_key") && err.contains("stripe_secret_key"), "{err}");
+        write(dir.path(), "default.toml", &format!("{keys}stripe_publishable_key = \"sk_test_2\"\n"));
+        let err = Config::figment(dir.path(), None).extract_checked().unwrap_err().to_string();
+        assert!(err.contains("payments.stripe_publishable_key") && err.contains("pk_"), "{err}");
+        write(dir.path(), "default.toml", &format!("{keys}stripe_publishable_key = \"pk_test_3\"\n"));
+        let config = Config::figment(dir.path(), None).extract_checked().unwrap();
+        assert_eq!(config.payments.stripe_publishable_key.as_deref(), Some("pk_test_3"));
     }
 
     #[test]

@@ -394,6 +394,7 @@ open-deal = the deal
 whole-year = the whole year
 ineligible-deals = Deals that do not count
 calculation-details = How it was computed
+calculation-record-hint = The calculation engine's own step-by-step record; reviewers see the same record.
 submit-claim = Submit the claim
 submit-claim-hint = Submitting computes it again from the data as it stands and freezes it; one claim per program, year and role.
 claim-not-eligible = Under this program, your organisation has no deal that counts for this year and role.
@@ -436,3 +437,18 @@ factor-price = Price
 factor-trade_mode = Trade mode
 factor-region = Region
 factor-maturity = Maturity
+
+# Card payments (Stripe)
+pay-by-card = Pay by card
+pay-by-card-hint = You type the card on Stripe's secure form; once Stripe confirms the money arrived, the payment counts as paid without the seller confirming it.
+card-amount-yuan = Amount to pay (yuan)
+card-payment-title = Pay by card
+pay-now = Pay now
+card-hint = The card's details go straight to Stripe; this market never sees or keeps them.
+card-needs-javascript = Card payments run in Stripe's form in the browser and need JavaScript; you can go back to the deal and record a bank transfer instead.
+card-unavailable = Stripe's card form could not be loaded. Try again shortly, or go back to the deal and pay by bank transfer.
+back-to-deal = Back to the deal
+stripe-locale = en
+card-returned-succeeded = The card payment was sent. It shows as paid once Stripe confirms the money arrived, usually within a minute.
+card-returned-processing = The card payment is being processed; it shows as paid once Stripe confirms it.
+card-returned-failed = The card payment did not go through and nothing was charged. Try again, or pay by bank transfer.

@@ -393,6 +393,7 @@ open-deal = 查看交易
 whole-year = 全年合计
 ineligible-deals = 不计入的交易
 calculation-details = 计算说明
+calculation-record-hint = 以下为计算引擎逐步记录的原文（英文），审核人员看到的是同一份记录。
 submit-claim = 提交申报
 submit-claim-hint = 提交时按当时的数据重新计算并固定；每个计划、年度和身份只能申报一次。
 claim-not-eligible = 按此计划，本单位该年度以此身份没有可计入的交易。
@@ -435,3 +436,18 @@ factor-price = 价格
 factor-trade_mode = 交易方式
 factor-region = 地区
 factor-maturity = 成熟度
+
+# 银行卡支付（Stripe）
+pay-by-card = 银行卡支付
+pay-by-card-hint = 在 Stripe 的安全页面输入卡号；Stripe 确认到账后，付款自动记为已支付，无需卖方确认。
+card-amount-yuan = 支付金额（元）
+card-payment-title = 银行卡支付
+pay-now = 确认支付
+card-hint = 卡号等信息直接提交给 Stripe，本平台不接触也不保存。
+card-needs-javascript = 银行卡支付由 Stripe 的支付组件在浏览器中完成，需要启用 JavaScript；也可以返回交易页面改用银行转账。
+card-unavailable = 暂时无法加载 Stripe 的支付组件。请稍后再试，或返回交易页面改用银行转账。
+back-to-deal = 返回交易
+stripe-locale = zh
+card-returned-succeeded = 银行卡支付已提交。Stripe 确认到账后（通常在一分钟内），付款显示为已支付。
+card-returned-processing = 银行卡支付正在处理中，Stripe 确认后付款显示为已支付。
+card-returned-failed = 银行卡支付没有完成，未扣款。可以再试一次，或改用银行转账。

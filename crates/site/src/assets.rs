@@ -17,12 +17,18 @@ struct Asset {
 
 /// htmx is vendored at a pinned version (`npm pack htmx.org@2.0.11`,
 /// BSD Zero Clause licence beside it in `static/`).
-const FILES: [Asset; 2] = [
+/// `card.js` is our own: it mounts Stripe's card form on the card page.
+const FILES: [Asset; 3] = [
     Asset { name: "site.css", content_type: "text/css; charset=utf-8", bytes: include_bytes!("../static/site.css") },
     Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../static/htmx-2.0.11.min.js"),
+    },
+    Asset {
+        name: "card.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../static/card.js"),
     },
 ];
 

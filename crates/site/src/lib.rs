@@ -38,12 +38,24 @@ pub use i18n::Lang;
 pub struct SiteOptions {
     /// Mark cookies `Secure` (the site is served over https).
     pub secure_cookies: bool,
+    /// The address people reach the site at, without a trailing slash: the
+    /// way back for a visitor sent elsewhere (Stripe's card page returns
+    /// to the deal).
+    pub public_url: String,
+    /// Stripe's publishable key, when the web front takes card payments.
+    pub stripe_publishable_key: Option<String>,
 }
 
 impl SiteOptions {
-    /// The options for a site served at `public_url`.
-    pub fn for_public_url(public_url: &str) -> Self {
-        Self { secure_cookies: public_url.trim().to_ascii_lowercase().starts_with("https://") }
+    /// The options for a site served at `public_url`, taking cards with
+    /// Stripe when a publishable key is given.
+    pub fn new(public_url: &str, stripe_publishable_key: Option<String>) -> Self {
+        let public_url = public_url.trim().trim_end_matches('/').to_string();
+        Self {
+            secure_cookies: public_url.to_ascii_lowercase().starts_with("https://"),
+            public_url,
+            stripe_publishable_key,
+        }
     }
 }
 

@@ -227,9 +227,11 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_and_lax_and_secure_over_https() {
-        let plain = set_cookie(&SiteOptions { secure_cookies: false }, "n", "v", Some(0));
+        let plain = set_cookie(&SiteOptions::new("http://127.0.0.1:8080", None), "n", "v", Some(0));
         assert_eq!(plain, "n=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-        assert!(set_cookie(&SiteOptions { secure_cookies: true }, "n", "v", None).ends_with("; Secure"));
+        assert!(
+            set_cookie(&SiteOptions::new("https://market.example.cn/", None), "n", "v", None).ends_with("; Secure")
+        );
     }
 
     #[test]

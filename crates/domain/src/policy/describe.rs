@@ -50,6 +50,14 @@ impl Program {
     }
 }
 
+impl Program {
+    /// The plain-language line of the rule `rule_id`, as [`Program::describe`]
+    /// words it: what a claim's line for that rule applied.
+    pub fn describe_rule(&self, rule_id: &str, lang: Lang) -> Option<String> {
+        self.rules.iter().find(|rule| rule.id == rule_id).map(|rule| describe_rule(rule, lang))
+    }
+}
+
 fn describe_rule(rule: &Rule, lang: Lang) -> String {
     let zh = lang == Lang::Zh;
     let mut parts: Vec<String> = Vec::new();

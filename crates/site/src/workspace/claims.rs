@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use chrono::Datelike;
-use techtrade_domain::policy::{Calculation, PartyRole};
+use techtrade_domain::policy::{self, Calculation, PartyRole};
 use techtrade_subsidy::views::ClaimView;
 use techtrade_subsidy::{ClaimPreviewRequest, ClaimRequest, ListClaimsQuery, ProgramView, Programs};
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
@@ -64,9 +64,17 @@ struct ClaimsPage {
     errors: FormErrors,
     /// A fresh idempotency key for the submit form.
     key: String,
+    /// The previewed program's rules in the visitor's language, by id: what
+    /// each line applied. (The engine's own step-by-step record, with the
+    /// figures, is kept as computed under "how it was computed".)
+    rule_texts: Vec<(String, String)>,
 }
 
 impl ClaimsPage {
+    fn rule_text<'a>(&'a self, rule_id: &'a str) -> &'a str {
+        self.rule_texts.iter().find(|(id, _)| id == rule_id).map_or(rule_id, |(_, text)| text.as_str())
+    }
+
     fn program_name(&self, id: &str) -> String {
         self.programs.iter().find(|p| p.id == id).map_or_else(|| id.to_string(), |p| p.name.clone())
     }
@@ -121,6 +129,16 @@ async fn claims_page(
         // Last year: the latest one whose claims are usually open.
         asked.year = (techtrade_db::today().year() - 1).to_string();
     }
+    let lang = if visitor.lang.is_english() { policy::Lang::En } else { policy::Lang::Zh };
+    let previewed = programs.iter().find(|program| program.id() == asked.program_id);
+    let rule_texts = match (previewed, &calculation) {
+        (Some(program), Some(calculation)) => calculation
+            .lines
+            .iter()
+            .filter_map(|line| Some((line.rule_id.clone(), program.describe_rule(&line.rule_id, lang)?)))
+            .collect(),
+        _ => Vec::new(),
+    };
     let page = ClaimsPage {
         ctx: Ctx::new(visitor),
         programs: program_views,
@@ -130,6 +148,7 @@ async fn claims_page(
         claims,
         errors,
         key,
+        rule_texts,
     };
     page::render(visitor, status, &page)
 }

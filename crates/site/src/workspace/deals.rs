@@ -1,20 +1,22 @@
 //! Deals in the workspace: making an offer on a listing, the offer thread
 //! with counter-offers and acceptance, the contract the seller records,
-//! the registration, and the payments the buyer records and the seller
-//! confirms. Every step is the deals or payments service's; a refusal
-//! comes back on the deal's page with its message on the field.
+//! the registration, and the payments: a bank transfer the buyer records
+//! and the seller confirms, or a card payment through Stripe where the
+//! server takes cards. Every step is the deals or payments service's; a
+//! refusal comes back on the deal's page with its message on the field.
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
 use techtrade_deals::ListDealsQuery;
 use techtrade_deals::requests::{ContractRequest, CreateDealRequest, OfferRequest};
-use techtrade_deals::views::DealView;
+use techtrade_deals::views::{DealView, PaymentView};
 use techtrade_domain::{ContractCategory, DealStatus, TradeMode};
 use techtrade_payments::{PaymentRequest, RejectPaymentRequest, Stripe};
+use techtrade_web::idempotency::Keyed;
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
 
 use super::Member;
@@ -22,6 +24,7 @@ use super::form::{Amounts, FieldMap, Fields, put_required};
 use crate::format;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
+use crate::{SiteOptions, assets};
 
 /// The amounts each form types in yuan and the service takes in fen.
 const RENAMED: &[(&str, &str)] = &[
@@ -249,9 +252,64 @@ struct DealPage {
     /// Which form the errors belong to (`offer`, `contract`, `payment`,
     /// `reject-<payment id>`).
     failed: String,
-    /// A fresh idempotency key for the payment form: sending it twice
-    /// records one transfer.
+    /// A fresh idempotency key for the payment forms: sending one twice
+    /// records one transfer or starts one card payment.
     payment_key: String,
+    /// The card form's own key: a transfer and a card payment are two
+    /// different requests.
+    card_key: String,
+    cards: Cards,
+}
+
+/// Card payments on a deal's page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cards {
+    /// Whether the buyer may pay by card (Stripe and its publishable key
+    /// configured).
+    offered: bool,
+    /// How Stripe said the card payment went, when it has just sent the
+    /// buyer back (`succeeded`, `processing` or `failed`).
+    returned: Option<&'static str>,
+}
+
+impl Cards {
+    /// Whether the web front takes cards: Stripe is configured, and so is
+    /// the publishable key the card form needs.
+    fn of(stripe: &Stripe, options: &SiteOptions) -> Self {
+        Self { offered: stripe.0.is_some() && options.stripe_publishable_key.is_some(), returned: None }
+    }
+}
+
+/// Read from the application's extensions, for handlers that only show
+/// the deal's page.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cards {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let stripe = parts.extensions.get::<Stripe>().cloned().unwrap_or_default();
+        let options = parts.extensions.get::<SiteOptions>().cloned().unwrap_or_default();
+        Ok(Self::of(&stripe, &options))
+    }
+}
+
+/// What Stripe adds to the deal's address when it sends the buyer back.
+#[derive(Debug, Default, serde::Deserialize)]
+struct CardReturn {
+    paid: Option<String>,
+    redirect_status: Option<String>,
+}
+
+impl CardReturn {
+    fn status(&self) -> Option<&'static str> {
+        if self.paid.as_deref() != Some("card") {
+            return None;
+        }
+        Some(match self.redirect_status.as_deref() {
+            Some("succeeded") => "succeeded",
+            Some("processing") => "processing",
+            _ => "failed",
+        })
+    }
 }
 
 impl DealPage {
@@ -295,6 +353,7 @@ async fn deal_page(
     id: String,
     typed: Option<Typed>,
     failure: Option<(&str, ApiError)>,
+    cards: Cards,
 ) -> Response {
     let deal = match techtrade_deals::deal(state, user.clone(), id).await {
         Ok(deal) => deal,
@@ -321,9 +380,9 @@ async fn deal_page(
         Ok(shown) => shown,
         Err(response) => return response,
     };
-    let payment_key = match crate::session::random_hex() {
-        Ok(key) => key,
-        Err(error) => return page::error_page(visitor, &error),
+    let (payment_key, card_key) = match (crate::session::random_hex(), crate::session::random_hex()) {
+        (Ok(payment_key), Ok(card_key)) => (payment_key, card_key),
+        (Err(error), _) | (_, Err(error)) => return page::error_page(visitor, &error),
     };
     let page = DealPage {
         ctx: Ctx::new(visitor),
@@ -335,6 +394,8 @@ async fn deal_page(
         errors,
         failed,
         payment_key,
+        card_key,
+        cards,
     };
     page::render(visitor, status, &page)
 }
@@ -342,18 +403,26 @@ async fn deal_page(
 /// `GET /workspace/deals/{id}`.
 pub async fn show(
     State(state): State<AppState>,
+    cards: Cards,
     visitor: Visitor,
     Member(user): Member,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    deal_page(&state, &visitor, user, id, None, None).await
+    // Anything else in the address is not ours to refuse: the page shows.
+    let returned = techtrade_web::parse_query::<CardReturn>(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    let cards = Cards { returned: returned.status(), ..cards };
+    deal_page(&state, &visitor, user, id, None, None, cards).await
 }
 
 /// `POST /workspace/deals/{id}/{step}`: a counter-offer, acceptance, the
-/// contract, or a bank transfer; back to the deal's page either way.
+/// contract, a bank transfer (back to the deal's page), or a card payment
+/// started (the card page).
+#[allow(clippy::too_many_arguments)]
 pub async fn step(
     State(state): State<AppState>,
     Extension(stripe): Extension<Stripe>,
+    Extension(options): Extension<SiteOptions>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
     Member(user): Member,
@@ -362,6 +431,7 @@ pub async fn step(
 ) -> Response {
     let fields = Fields::parse(&body);
     let mut amounts = Amounts::default();
+    let cards = Cards::of(&stripe, &options);
     let (form, result): (&str, Result<(), ApiError>) = match step.as_str() {
         "offer" => {
             let offer = offer_json(&fields, &mut amounts);
@@ -405,31 +475,124 @@ pub async fn step(
             amounts.put(&mut payment, "amount_fen", "amount_yuan", &fields.text("amount_yuan"));
             put_required(&mut payment, "paid_on", &fields.text("paid_on"));
             payment.insert("reference".into(), Value::String(fields.text("reference")));
-            let key = Some(fields.text("key")).filter(|k| !k.is_empty()).map(IdempotencyKey);
             let result = match request::<PaymentRequest>(payment, &amounts) {
-                Ok(payment) => {
-                    techtrade_payments::pay(state.clone(), stripe, user.clone(), request_id, key, id.clone(), payment)
-                        .await
-                        .map(drop)
-                }
+                Ok(payment) => techtrade_payments::pay(
+                    state.clone(),
+                    stripe,
+                    user.clone(),
+                    request_id,
+                    form_key(&fields),
+                    id.clone(),
+                    payment,
+                )
+                .await
+                .map(drop),
                 Err(error) => Err(error),
             };
             ("payment", result)
+        }
+        "card" => {
+            let mut payment = Map::new();
+            payment.insert("method".into(), Value::String("stripe".into()));
+            amounts.put(&mut payment, "amount_fen", "amount_yuan", &fields.text("amount_yuan"));
+            let started = match (cards.offered, request::<PaymentRequest>(payment, &amounts)) {
+                (false, _) => Err(ApiError::new(
+                    techtrade_web::ErrorCode::StripeNotConfigured,
+                    "this market takes bank transfers only",
+                )
+                .with_field("method", "unavailable", "card payments are not configured")),
+                (true, Err(error)) => Err(error),
+                (true, Ok(payment)) => {
+                    techtrade_payments::pay(
+                        state.clone(),
+                        stripe,
+                        user.clone(),
+                        request_id,
+                        form_key(&fields),
+                        id.clone(),
+                        payment,
+                    )
+                    .await
+                }
+            };
+            match started.map(|keyed| card_payment(&keyed)) {
+                Ok(Some((client_secret, amount_fen))) => {
+                    return card_page(&visitor, &options, &id, client_secret, amount_fen);
+                }
+                Ok(None) => {
+                    ("card", Err(ApiError::internal("a started card payment came back without its client secret")))
+                }
+                Err(error) => ("card", Err(error)),
+            }
         }
         _ => return page::error_page(&visitor, &ApiError::not_found("step")),
     };
     match result {
         Ok(()) => page::redirect(&format!("/workspace/deals/{id}")),
         Err(error) => {
-            deal_page(&state, &visitor, user, id, Some(Typed::from_fields(&fields)), Some((form, error))).await
+            deal_page(&state, &visitor, user, id, Some(Typed::from_fields(&fields)), Some((form, error)), cards).await
         }
     }
+}
+
+/// The idempotency key a payment form carries.
+fn form_key(fields: &Fields) -> Option<IdempotencyKey> {
+    Some(fields.text("key")).filter(|k| !k.is_empty()).map(IdempotencyKey)
+}
+
+/// The client secret and amount of a started card payment, fresh or
+/// replayed (a second press of the same form gets the same PaymentIntent).
+fn card_payment(keyed: &Keyed<PaymentView>) -> Option<(String, i64)> {
+    match keyed {
+        Keyed::Fresh(_, view) => Some((view.client_secret.clone()?, view.amount_fen)),
+        Keyed::Replay(_, body) => {
+            let view: Value = serde_json::from_str(body).ok()?;
+            Some((view.get("client_secret")?.as_str()?.to_string(), view.get("amount_fen")?.as_i64()?))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "card.html")]
+struct CardPage<'a> {
+    ctx: Ctx,
+    deal_id: &'a str,
+    amount_fen: i64,
+    publishable_key: &'a str,
+    client_secret: String,
+    /// Where Stripe sends the buyer back: the deal's page, absolute.
+    return_url: String,
+    script_url: &'static str,
+}
+
+/// The card form for a started payment. It holds the PaymentIntent's
+/// client secret, so no cache keeps it.
+fn card_page(
+    visitor: &Visitor,
+    options: &SiteOptions,
+    deal_id: &str,
+    client_secret: String,
+    amount_fen: i64,
+) -> Response {
+    let page = CardPage {
+        ctx: Ctx::new(visitor),
+        deal_id,
+        amount_fen,
+        publishable_key: options.stripe_publishable_key.as_deref().unwrap_or_default(),
+        client_secret,
+        return_url: format!("{}/workspace/deals/{deal_id}?paid=card", options.public_url),
+        script_url: assets::url("card.js"),
+    };
+    let mut response = page::render(visitor, StatusCode::OK, &page);
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `POST /workspace/payments/{id}/{answer}` (`confirm` or `reject`): the
 /// seller's answer to a recorded transfer; back to the deal.
 pub async fn answer_payment(
     State(state): State<AppState>,
+    cards: Cards,
     RequestId(request_id): RequestId,
     visitor: Visitor,
     Member(user): Member,
@@ -451,7 +614,8 @@ pub async fn answer_payment(
         Err(error) if deal_id.is_empty() => page::error_page(&visitor, &error),
         Err(error) => {
             let form = format!("reject-{id}");
-            deal_page(&state, &visitor, user, deal_id, Some(Typed::from_fields(&fields)), Some((&form, error))).await
+            deal_page(&state, &visitor, user, deal_id, Some(Typed::from_fields(&fields)), Some((&form, error)), cards)
+                .await
         }
     }
 }

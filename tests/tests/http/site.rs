@@ -578,6 +578,82 @@ on_both_databases! {
     }
 }
 
+/// The value of the first `name="…"` attribute of the form at `form_id`.
+fn form_value(html: &str, form_id: &str, name: &str) -> String {
+    let form = &html[html.find(&format!("id=\"{form_id}\"")).unwrap()..];
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = form.find(&marker).unwrap() + marker.len();
+    form[at..at + form[at..].find('"').unwrap()].to_string()
+}
+
+on_both_databases! {
+    async fn a_card_payment_starts_with_stripe_and_counts_when_stripe_says_it_arrived(app: TestApp) {
+        use techtrade_tests::market::{contracted_deal, deal, intent_succeeded, register};
+        use techtrade_tests::stripe::FakeStripe;
+        let stripe = FakeStripe::start().await;
+        let site = techtrade_server::app::SiteOptions::new("https://market.example.cn/", Some("pk_test_techtrade".into()));
+        let app = app.with_stripe(stripe.settings()).with_site(site);
+        let m = market(&app, &["assignment"]).await;
+        // Paid half by card below, so that the other half is still payable.
+        let id = contracted_deal(&app, &m, 2_000_000).await;
+        register(&app, &m, &id, 1_600_000).await.assert_status(200);
+        let path = format!("/workspace/deals/{id}");
+        let mut buyer = signed_in(&app, &m.buyer).await;
+        let mut seller = signed_in(&app, &m.seller).await;
+        assert!(!seller.get(&path).await.text.contains("id=\"card-payment-form\""), "the buyer pays");
+
+        // An amount that is not yuan is told on the card form's field.
+        let page = buyer.get(&path).await;
+        let key = form_value(&page.text, "card-payment-form", "key");
+        assert_ne!(key, form_value(&page.text, "payment-form", "key"), "a transfer and a card payment are two requests");
+        let bad = buyer.submit(&path, &format!("{path}/card"), &[("key", &key), ("amount_yuan", "一万")]).await;
+        bad.assert_status(422);
+        assert!(bad.text.contains("id=\"card-amount-error\""), "{}", bad.text);
+        assert!(stripe.requests().is_empty(), "nothing asked of Stripe");
+
+        // The card page holds what Stripe.js needs and is never cached.
+        let card = [("key", key.as_str()), ("amount_yuan", "10,000")];
+        let started = buyer.submit(&path, &format!("{path}/card"), &card).await;
+        started.assert_status(200);
+        assert_eq!(started.header("cache-control"), "no-store");
+        let stored = deal(&app, &m.buyer.token, &id).await;
+        let payment = &stored["payments"][0];
+        assert_eq!((payment["method"].as_str(), payment["status"].as_str()), (Some("stripe"), Some("awaiting_payment")));
+        assert_eq!(payment["amount_fen"], 1_000_000);
+        let intent = payment["stripe_payment_intent_id"].as_str().unwrap().to_string();
+        assert!(started.text.contains("data-publishable-key=\"pk_test_techtrade\""));
+        assert!(started.text.contains(&format!("data-client-secret=\"{intent}_secret_test\"")), "{}", started.text);
+        assert!(started.text.contains(&format!("data-return-url=\"https://market.example.cn/workspace/deals/{id}?paid=card\"")));
+        assert!(started.text.contains("https://js.stripe.com/v3/") && started.text.contains("/card.js"));
+        // Pressed again (a reload): the same intent, not a second payment.
+        let again = buyer.submit(&path, &format!("{path}/card"), &card).await;
+        assert!(again.text.contains(&format!("data-client-secret=\"{intent}_secret_test\"")));
+        assert_eq!(stripe.requests().len(), 1);
+        assert_eq!(deal(&app, &m.buyer.token, &id).await["payments"].as_array().unwrap().len(), 1);
+
+        // Stripe sends the buyer back before its webhook: the page says the
+        // money is on its way, and the payment counts only once Stripe says so.
+        let payment_id = payment["id"].as_str().unwrap();
+        let back = buyer.get(&format!("{path}?paid=card&payment_intent={intent}&redirect_status=succeeded")).await;
+        back.assert_status(200);
+        assert!(back.text.contains("id=\"card-returned\" data-status=\"succeeded\""), "{}", back.text);
+        assert!(back.text.contains("data-status=\"awaiting_payment\""));
+        intent_succeeded(&app, "evt_site_card", payment_id, &intent, 1_000_000).await.assert_status(200);
+        let paid = buyer.get(&path).await;
+        assert!(paid.text.contains("data-status=\"confirmed\""), "{}", paid.text);
+        assert!(!paid.text.contains("id=\"card-returned\""));
+
+        // A server without the publishable key shows no card form and refuses one.
+        let plain = app.with_site(techtrade_server::app::SiteOptions::new("https://market.example.cn", None));
+        let mut buyer = signed_in(&plain, &m.buyer).await;
+        let page = buyer.get(&path).await;
+        assert!(!page.text.contains("id=\"card-payment-form\"") && page.text.contains("id=\"payment-form\""));
+        let refused = buyer.submit(&path, &format!("{path}/card"), &[("key", "k2"), ("amount_yuan", "1")]).await;
+        assert!(refused.status.is_client_error(), "{}", refused.text);
+        assert_eq!(stripe.requests().len(), 1);
+    }
+}
+
 on_both_databases! {
     async fn a_search_is_saved_listed_run_and_deleted(app: TestApp) {
         let org = app.register_org("enterprise").await;
@@ -665,6 +741,11 @@ on_both_databases! {
         let preview = buyer.get(&format!("/workspace/claims?program_id=qinghai&year={year}&role=buyer")).await;
         preview.assert_status(200);
         assert!(preview.text.contains("id=\"lines\"") && preview.text.contains("id=\"submit-claim\""), "{}", preview.text);
+        // Each line names the rule it applied in the visitor's language, as
+        // /programs words it; the engine's own record is kept beneath.
+        assert!(preview.text.contains("向买方支付") && preview.text.contains("id=\"calculation-record\""), "{}", preview.text);
+        let english = buyer.get(&format!("/workspace/claims?program_id=qinghai&year={year}&role=buyer&lang=en")).await;
+        assert!(english.text.contains("pays the buyer") && !english.text.contains("向买方支付"), "{}", english.text);
         let api = app
             .post("/api/v1/subsidy/claims/preview", Some(&m.buyer.token), techtrade_tests::serde_json::json!({"program_id": "qinghai", "year": year, "role": "buyer"}))
             .await;

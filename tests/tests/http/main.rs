@@ -1,0 +1,21 @@
+//! The end-to-end tests over HTTP, each on SQLite and PostgreSQL, as one
+//! test binary: each binary links the whole server (about 280 MB in a debug
+//! build), so fifteen of them cost fifteen links and gigabytes of disk for
+//! nothing. Run one area with a filter: `cargo test -p techtrade-tests
+//! --test http site::`.
+
+mod accounts;
+mod authorization;
+mod deals;
+mod integrity;
+mod limits;
+mod listings;
+mod matching;
+mod model;
+mod money_paths;
+mod notify;
+mod platform;
+mod regressions;
+mod search;
+mod site;
+mod subsidy;
