@@ -66,7 +66,7 @@ impl From<RegistrableKind> for OrganizationKind {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewOrganizationRequest {
-    #[schema(example = "青海盐湖工业股份有限公司", min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(example = "青海盐湖工业股份有限公司", min_length = 1, max_length = 200, pattern = r"[^\s\u0085]")]
     pub name: String,
     pub kind: RegistrableKind,
     /// 统一社会信用代码: 18 characters with its check character.
@@ -84,7 +84,7 @@ pub struct NewUserRequest {
     /// 8 to 256 characters, and not among the most common passwords.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub name: String,
 }
 
@@ -495,7 +495,7 @@ pub struct AdminNewUserRequest {
     /// 8 to 256 characters, and not among the most common passwords.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub name: String,
     pub role: Role,
     /// Required for members; optional for officials (their authority).

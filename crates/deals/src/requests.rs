@@ -205,7 +205,7 @@ pub struct TerminateRequest {
     /// The day the contract ended (not in the future).
     pub terminated_on: NaiveDate,
     /// Why: 1–1000 characters, kept with the registration record.
-    #[schema(min_length = 1, max_length = 1_000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 1_000, pattern = r"[^\s\u0085]")]
     pub reason: String,
 }
 

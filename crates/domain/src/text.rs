@@ -21,6 +21,11 @@ impl Coded for TextError {
 
 /// Trims `input` and checks it is non-empty and at most `max` characters
 /// (characters, not bytes: a Chinese title of 100 characters is 300 bytes).
+///
+/// The OpenAPI document marks such a field with the pattern
+/// `[^\s\u0085]`: a character that is not white space as `str::trim`
+/// counts it. JSON Schema's `\s` is ECMAScript's, which lacks U+0085 (NEL),
+/// so a plain `\S` let Schemathesis send a reason of one NEL as valid.
 pub fn required(input: &str, max: usize) -> Result<String, TextError> {
     let text = input.trim();
     let len = text.chars().count();

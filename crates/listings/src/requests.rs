@@ -20,9 +20,14 @@ pub const MAX_PATENTS: usize = 50;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ListingRequest {
     pub kind: ListingKind,
-    #[schema(example = "一种盐湖卤水提锂的吸附剂及其制备方法", min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        example = "一种盐湖卤水提锂的吸附剂及其制备方法",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\s\u0085]"
+    )]
     pub title: String,
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = r"[^\s\u0085]")]
     pub summary: String,
     /// Blank is the same as none.
     #[serde(default)]
@@ -61,7 +66,7 @@ pub struct PatentRequest {
     #[schema(value_type = Option<PublicationNumber>)]
     pub publication_number: Option<String>,
     pub patent_type: PatentType,
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\u0085]")]
     pub title: String,
     /// Not after today, and in the year the application number gives.
     pub filing_date: NaiveDate,
@@ -74,9 +79,9 @@ pub struct PatentRequest {
 /// A technology demand as its owner writes it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DemandRequest {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub title: String,
-    #[schema(min_length = 1, max_length = 20_000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 20_000, pattern = r"[^\s\u0085]")]
     pub description: String,
     #[serde(default)]
     #[schema(value_type = Vec<IpcCode>, max_items = 20)]

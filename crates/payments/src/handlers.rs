@@ -57,7 +57,7 @@ pub enum PaymentRequest {
         /// The day the transfer was made: today or earlier.
         paid_on: NaiveDate,
         /// The bank's transaction reference (流水号).
-        #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+        #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
         reference: String,
     },
     Stripe {
@@ -408,7 +408,7 @@ fn require_status(payment: &Payment, expected: PaymentStatus) -> Result<(), ApiE
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct RejectPaymentRequest {
     /// What is wrong with the record (told to the payer): 1–500 characters.
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 500, pattern = r"[^\s\u0085]")]
     pub reason: String,
 }
 

@@ -207,7 +207,7 @@ pub struct DisbursementRequest {
     /// The day the money was transferred: today or earlier.
     pub paid_on: NaiveDate,
     /// The treasury's or bank's transaction reference.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
     pub reference: String,
 }
 

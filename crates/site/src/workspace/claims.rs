@@ -103,7 +103,10 @@ async fn claims_page(
     // submit this page answers, is shown on the form.
     let mut calculation = None;
     let mut refusal = failure;
-    match asked.preview() {
+    // After a submit the form keeps its choice, but the claim is made:
+    // no preview (and no second submit button) under the notice.
+    let wanted = if asked.done.is_empty() { asked.preview() } else { None };
+    match wanted {
         Some(Ok(request)) => match techtrade_subsidy::preview(state, programs.clone(), &user, request).await {
             Ok(found) => calculation = Some(found),
             Err(error) => refusal = refusal.or(Some(error)),
@@ -191,7 +194,15 @@ pub async fn submit(
     };
     let key = Some(fields.text("key")).filter(|k| !k.is_empty()).map(IdempotencyKey);
     match techtrade_subsidy::submit(&state, programs.clone(), user.clone(), request_id, key, request).await {
-        Ok(_) => page::redirect("/workspace/claims?done=claim_submitted"),
+        Ok(_) => {
+            let back = form_urlencoded::Serializer::new(String::new())
+                .append_pair("done", "claim_submitted")
+                .append_pair("program_id", &asked.program_id)
+                .append_pair("year", &asked.year)
+                .append_pair("role", &asked.role)
+                .finish();
+            page::redirect(&format!("/workspace/claims?{back}"))
+        }
         Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
         Err(error) => claims_page(&state, programs, &visitor, user, asked, Some(error)).await,
     }
