@@ -141,6 +141,14 @@ pub struct TestOrg {
     pub token: String,
 }
 
+/// A staff user made by [`TestApp::staff_account`].
+pub struct StaffAccount {
+    pub user_id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
 static SEQUENCE: AtomicU32 = AtomicU32::new(1);
 
 /// The demo patent records that come with the repository.
@@ -402,6 +410,13 @@ impl TestApp {
     /// Creates an official or admin as `techtrade admin create-user` does and
     /// signs them in; returns (user id, token).
     pub async fn staff(&self, role: Role) -> (String, String) {
+        let staff = self.staff_account(role, None).await;
+        (staff.user_id, staff.token)
+    }
+
+    /// An official or administrator, of `organization_id` when given (an
+    /// official employed by a member organisation), signed in.
+    pub async fn staff_account(&self, role: Role, organization_id: Option<&str>) -> StaffAccount {
         let n = unique();
         let email = format!("{}{n}@kjt.qinghai.gov.cn", role.as_str());
         let password = format!("staff-password-{n}");
@@ -410,9 +425,10 @@ impl TestApp {
             password: password.clone(),
             name: format!("职员{n}"),
             role,
-            organization_id: None,
+            organization_id: organization_id.map(str::to_string),
         };
         let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
-        (user.id, self.login(&email, &password).await)
+        let token = self.login(&email, &password).await;
+        StaffAccount { user_id: user.id, email, password, token }
     }
 }

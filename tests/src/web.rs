@@ -86,3 +86,10 @@ pub fn csrf_token(html: &str) -> Option<String> {
     let rest = &html[at + "name=\"csrf\" value=\"".len()..];
     Some(rest[..rest.find('"')?].to_string())
 }
+
+/// A browser signed in through the sign-in form as `email`.
+pub async fn signed_in<'a>(app: &'a TestApp, email: &str, password: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    browser.submit("/login", "/login", &[("email", email), ("password", password)]).await.assert_status(303);
+    browser
+}

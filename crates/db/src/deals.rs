@@ -216,11 +216,14 @@ pub struct DealFilter {
     /// Deals this organisation is buyer, seller or agency of; `None` for all (officials).
     pub organization_id: Option<String>,
     pub statuses: Vec<String>,
+    /// A queue's order, longest waiting first, instead of newest change first.
+    pub oldest_first: bool,
     pub offset: i64,
     pub limit: i64,
 }
 
-/// A page of deals, newest change first, with the total.
+/// A page of deals, newest change first (or as a queue, oldest first),
+/// with the total.
 pub fn list_deals(conn: &mut AnyConnection, filter: &DealFilter) -> QueryResult<(Vec<Deal>, i64)> {
     let query = || {
         let mut query = deals::table.into_boxed();
@@ -238,12 +241,12 @@ pub fn list_deals(conn: &mut AnyConnection, filter: &DealFilter) -> QueryResult<
         query
     };
     let total = query().count().get_result(conn)?;
-    let items = query()
-        .order((deals::updated_at.desc(), deals::id.desc()))
-        .offset(filter.offset)
-        .limit(filter.limit)
-        .select(Deal::as_select())
-        .load(conn)?;
+    let ordered = if filter.oldest_first {
+        query().order((deals::updated_at.asc(), deals::id.asc()))
+    } else {
+        query().order((deals::updated_at.desc(), deals::id.desc()))
+    };
+    let items = ordered.offset(filter.offset).limit(filter.limit).select(Deal::as_select()).load(conn)?;
     Ok((items, total))
 }
 

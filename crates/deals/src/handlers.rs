@@ -231,7 +231,8 @@ fn open_deal(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListDealsQuery {
-    /// Only deals in this status.
+    /// Only deals in this status. `contracted` (the registration queue)
+    /// comes oldest first; otherwise the newest change comes first.
     pub status: Option<DealStatus>,
     /// 1-based page number.
     #[param(minimum = 1, maximum = 1_000_000, default = 1)]
@@ -267,6 +268,8 @@ pub async fn deals(state: &AppState, user: CurrentUser, query: ListDealsQuery) -
     let filter = DealFilter {
         organization_id,
         statuses: query.status.map(|s| vec![s.as_str().to_string()]).unwrap_or_default(),
+        // The registration queue: the contract waiting longest first.
+        oldest_first: query.status == Some(DealStatus::Contracted),
         offset: page.offset(),
         limit: page.limit(),
     };
@@ -463,6 +466,20 @@ async fn decide_registration(
     Path(id): Path<String>,
     Json(request): Json<ContractRegistrationRequest>,
 ) -> ApiResult<Json<DealView>> {
+    register(state, settings, user, request_id, id, request).await.map(Json)
+}
+
+/// An official's decision on deal `id`'s contract: registered with the 核定
+/// technology amount and a new number, or rejected with a reason; never by
+/// an official of a party or of the deal's agency.
+pub async fn register(
+    state: AppState,
+    settings: DealSettings,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: ContractRegistrationRequest,
+) -> ApiResult<DealView> {
     change_deal(state, user, id, move |conn, deal, user| {
         let action = match request.decision {
             crate::requests::RegistrationDecision::Register => DealAction::Register,
@@ -517,7 +534,6 @@ async fn decide_registration(
         }
     })
     .await
-    .map(Json)
 }
 
 /// The next registration number: the seller's prefecture (技术合同 are

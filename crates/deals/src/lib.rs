@@ -10,7 +10,7 @@ pub mod lifecycle;
 pub mod requests;
 pub mod views;
 
-pub use handlers::{ListDealsQuery, accept, counter, deal, deals, open, record_contract, router};
+pub use handlers::{ListDealsQuery, accept, counter, deal, deals, open, record_contract, register, router};
 
 /// Settings of the deals service.
 #[derive(Debug, Clone)]

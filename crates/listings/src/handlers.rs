@@ -247,7 +247,7 @@ pub struct ReviewRequest {
     pub reason: Option<String>,
 }
 
-async fn review<I: Item>(
+pub(crate) async fn review<I: Item>(
     state: AppState,
     user: CurrentUser,
     request_id: Option<String>,

@@ -12,5 +12,5 @@ pub mod seed;
 pub mod service;
 pub mod views;
 
-pub use handlers::{ListQuery, router};
+pub use handlers::{Decision, ListQuery, ReviewRequest, router};
 pub use items::{mark_listing_traded, reopen_traded_listing};

@@ -221,6 +221,16 @@ pub fn demo_member_email(n: usize) -> String {
 /// reviews listings, registers contracts and decides subsidy claims.
 pub const DEMO_OFFICIAL_EMAIL: &str = "official@techtrade.invalid";
 
+/// The demo's second official: a claim's level 2 (复审) is decided by
+/// another official than its level 1.
+pub const DEMO_REVIEWER_EMAIL: &str = "reviewer@techtrade.invalid";
+
+/// The demo's administrator, who creates officials and disables users.
+pub const DEMO_ADMIN_EMAIL: &str = "admin@techtrade.invalid";
+
+/// Every staff account of the demo.
+pub const DEMO_STAFF_EMAILS: [&str; 3] = [DEMO_OFFICIAL_EMAIL, DEMO_REVIEWER_EMAIL, DEMO_ADMIN_EMAIL];
+
 /// What a database holds, as far as the demo is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holding {
@@ -253,8 +263,10 @@ pub fn holding(conn: &mut AnyConnection, listings: usize) -> Result<Holding, See
         });
     }
     let mut complete = demo_organizations_found == organizations.len()
-        && db::count_listings_with_id_prefix(conn, "demo-")? == listings as i64
-        && accounts::find_user_by_email(conn, DEMO_OFFICIAL_EMAIL)?.is_some();
+        && db::count_listings_with_id_prefix(conn, "demo-")? == listings as i64;
+    for email in DEMO_STAFF_EMAILS {
+        complete = complete && accounts::find_user_by_email(conn, email)?.is_some();
+    }
     for n in 1..=organizations.len() {
         complete = complete && accounts::find_user_by_email(conn, &demo_member_email(n))?.is_some();
     }

@@ -6,7 +6,7 @@ use techtrade_db::listings::{Demand, Listing};
 use techtrade_domain::Transition;
 use techtrade_web::{ApiResult, AppState, CurrentUser, Page};
 
-use crate::handlers::{self, ListQuery};
+use crate::handlers::{self, ListQuery, ReviewRequest};
 use crate::requests::{DemandRequest, ListingRequest};
 use crate::views::{DemandResponse, ListingResponse};
 
@@ -92,4 +92,25 @@ pub async fn submit_demand(actor: Actor, state: AppState, id: String) -> ApiResu
 
 pub async fn withdraw_demand(actor: Actor, state: AppState, id: String) -> ApiResult<DemandResponse> {
     handlers::transition::<Demand>(state, actor.user, actor.request_id, id, Transition::Withdraw, None).await
+}
+
+/// An official publishes a listing under review, or rejects it with a
+/// reason its owner sees; never one of the official's own organisation.
+pub async fn review_listing(
+    actor: Actor,
+    state: AppState,
+    id: String,
+    request: ReviewRequest,
+) -> ApiResult<ListingResponse> {
+    handlers::review::<Listing>(state, actor.user, actor.request_id, id, request).await
+}
+
+/// An official decides a demand under review, as [`review_listing`].
+pub async fn review_demand(
+    actor: Actor,
+    state: AppState,
+    id: String,
+    request: ReviewRequest,
+) -> ApiResult<DemandResponse> {
+    handlers::review::<Demand>(state, actor.user, actor.request_id, id, request).await
 }

@@ -34,7 +34,7 @@ pub(crate) fn records(source: Option<&Path>) -> Result<Vec<PatentRecord>, Failur
 pub(crate) struct DemoAccount {
     pub email: String,
     pub role: Role,
-    /// The organisation's name; none for the official.
+    /// The organisation's name; none for the staff.
     pub organization: Option<String>,
 }
 
@@ -170,8 +170,9 @@ pub(crate) async fn prepare_for_serving(
     }
 }
 
-/// The demo's accounts: a member of each organisation and an official of
-/// the department, each with what to create it from.
+/// The demo's accounts: a member of each organisation, two officials of
+/// the department (a claim's two levels need two) and an administrator,
+/// each with what to create it from.
 fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewUser, DemoAccount)> {
     let members = organizations.iter().enumerate().map(|(i, organization)| {
         let input = NewUser {
@@ -188,15 +189,23 @@ fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewU
         };
         (input, account)
     });
-    let official = NewUser {
-        email: seed::DEMO_OFFICIAL_EMAIL.to_string(),
-        password: password.to_string(),
-        name: "示例科技厅审核员".to_string(),
-        role: Role::Official,
-        organization_id: None,
-    };
-    let official_account = DemoAccount { email: official.email.clone(), role: Role::Official, organization: None };
-    members.chain(std::iter::once((official, official_account))).collect()
+    let staff = [
+        (seed::DEMO_OFFICIAL_EMAIL, "示例科技厅审核员", Role::Official),
+        (seed::DEMO_REVIEWER_EMAIL, "示例科技厅复审员", Role::Official),
+        (seed::DEMO_ADMIN_EMAIL, "示例系统管理员", Role::Admin),
+    ]
+    .into_iter()
+    .map(|(email, name, role)| {
+        let input = NewUser {
+            email: email.to_string(),
+            password: password.to_string(),
+            name: name.to_string(),
+            role,
+            organization_id: None,
+        };
+        (input, DemoAccount { email: email.to_string(), role, organization: None })
+    });
+    members.chain(staff).collect()
 }
 
 /// The accounts of a demo already loaded.
@@ -211,6 +220,7 @@ pub(crate) fn accounts_text(accounts: &[DemoAccount], password: &str) -> String 
     for account in accounts {
         let what = match (&account.role, &account.organization) {
             (Role::Official, _) => "official of the science and technology department".to_string(),
+            (Role::Admin, _) => "administrator (creates officials)".to_string(),
             (_, Some(organization)) => format!("member of {organization}"),
             (_, None) => account.role.as_str().to_string(),
         };

@@ -210,7 +210,7 @@ fn seed_demo_is_complete_and_idempotent() {
         assert!(first.status.success(), "{}", stderr(&first));
         assert!(
             stdout(&first).contains(
-                "5 organisations (5 new), 6 accounts (6 new), 9797 listings new, 0 already there, 5 demands new"
+                "5 organisations (5 new), 8 accounts (8 new), 9797 listings new, 0 already there, 5 demands new"
             ),
             "{}",
             stdout(&first)
@@ -222,7 +222,7 @@ fn seed_demo_is_complete_and_idempotent() {
         assert!(second.status.success(), "{}", stderr(&second));
         assert!(
             stdout(&second)
-                .contains("6 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
+                .contains("8 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
             "{}",
             stdout(&second)
         );
@@ -339,11 +339,22 @@ fn serve_demo_loads_an_empty_database_once() {
         assert!(printed.contains(&format!("open {base}/ in a browser: the market")), "{printed}");
         assert!(printed.contains(&format!("sign in at {base}/login")), "{printed}");
         assert!(printed.contains("demo accounts (password: techtrade-demo)"), "{printed}");
-        for account in ["demo1@techtrade.invalid", "demo5@techtrade.invalid", "official@techtrade.invalid"] {
+        for account in [
+            "demo1@techtrade.invalid",
+            "demo5@techtrade.invalid",
+            "official@techtrade.invalid",
+            "reviewer@techtrade.invalid",
+            "admin@techtrade.invalid",
+        ] {
             assert!(printed.contains(account), "{account} in {printed}");
         }
         assert!(printed.contains("member of 青海高原理工大学（示例）"), "{printed}");
-        for (email, role) in [("demo1@techtrade.invalid", "member"), ("official@techtrade.invalid", "official")] {
+        for (email, role) in [
+            ("demo1@techtrade.invalid", "member"),
+            ("official@techtrade.invalid", "official"),
+            ("reviewer@techtrade.invalid", "official"),
+            ("admin@techtrade.invalid", "admin"),
+        ] {
             let body = format!(r#"{{"email": "{email}", "password": "techtrade-demo"}}"#);
             let login = http_post_json(server.port, "/api/v1/auth/login", &body).unwrap();
             assert!(login.starts_with("HTTP/1.1 200") && login.contains(&format!("\"{role}\"")), "{login}");

@@ -452,3 +452,65 @@ stripe-locale = en
 card-returned-succeeded = The card payment was sent. It shows as paid once Stripe confirms the money arrived, usually within a minute.
 card-returned-processing = The card payment is being processed; it shows as paid once Stripe confirms it.
 card-returned-failed = The card payment did not go through and nothing was charged. Try again, or pay by bank transfer.
+
+# The console (the department and the registration offices)
+nav-console = Console
+console-title = Console
+console-sections = Console sections
+console-queues = Queues
+console-reviews = Reviews
+console-registrations = Contract registration
+console-claims = Subsidy claims
+queue-listings = Listings to review
+queue-demands = Demands to review
+queue-registrations = Contracts to register
+queue-claims-level-1 = Claims at level 1
+queue-claims-level-2 = Claims at level 2
+oldest-waited = Oldest waiting
+queue-empty = Nothing waiting
+waited-days = { $days ->
+    [one] 1 day
+   *[other] { $days } days
+}
+waited-hours = { $hours ->
+    [one] 1 hour
+   *[other] { $hours } hours
+}
+waited-under-an-hour = under an hour
+pending-listings = Listings waiting for review
+pending-demands = Demands waiting for review
+nothing-to-review = Nothing waits for review.
+submitted-on = submitted
+review-own-organization = Your own organisation submitted this: an official of another organisation reviews it.
+approve-publish = Approve and publish
+reject = Send back
+review-reject-reason = Why it goes back (its owner reads this)
+review-done-approved = Approved and published.
+review-done-rejected = Sent back; its owner sees why.
+registration-done-registered = Registered, number
+registration-done-rejected = Not registered; the parties see why.
+registrations-waiting = { $count } contracts wait for registration, oldest first.
+nothing-to-register = No contract waits for registration.
+registration-own-organization = Your organisation is a party or the agency of this contract: another official registers it.
+registered-amount-yuan = Registered technology amount (yuan)
+registered-amount-hint = At most the contract's technology amount (total less non-technical costs).
+registration-note = Note (optional)
+register-contract = Register and issue the number
+registration-reject-reason = Why it is not registered
+claim-levels = Review levels
+claim-done-approved = Approved.
+claim-done-rejected = Not approved; the claimant sees why.
+claims-waiting = { $count } claims wait here, oldest first.
+level-1-amount = Approved at level 1
+policy-digest = Policy digest
+review-at-level = Level { $level }
+review-decision-approve = approved
+review-decision-reject = not approved
+by-you = by you
+claim-own-organization = The claimant is your own organisation: an official of another organisation reviews it.
+claim-same-reviewer = You decided this claim's level 1; level 2 is for another official.
+lower-amount-yuan = A lower amount (yuan, optional)
+lower-amount-hint = Leave empty to approve { $amount }; an amount can only be lowered.
+lower-amount-reason = Why it is lowered (required when lowering)
+approve-claim = Approve
+claim-reject-reason = Why it is not approved

@@ -102,6 +102,22 @@ static CATALOGUE: LazyLock<Catalogue> =
 /// the catalogue lacks comes back as itself, so that a gap shows on the
 /// page instead of an empty space (and the catalogue test fails first).
 pub fn text(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let mut fluent_args = FluentArgs::new();
+    for (name, value) in args {
+        fluent_args.set(*name, *value);
+    }
+    format(lang, key, (!args.is_empty()).then_some(&fluent_args))
+}
+
+/// The catalogue's text for `key` with one number, which its plural
+/// variants select on (`{ $days -> [one] … *[other] … }`).
+pub fn text_with_count(lang: Lang, key: &str, name: &str, count: i64) -> String {
+    let mut fluent_args = FluentArgs::new();
+    fluent_args.set(name, count);
+    format(lang, key, Some(&fluent_args))
+}
+
+fn format(lang: Lang, key: &str, args: Option<&FluentArgs>) -> String {
     let bundle = match lang {
         Lang::Zh => &CATALOGUE.zh,
         Lang::En => &CATALOGUE.en,
@@ -110,12 +126,8 @@ pub fn text(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
         tracing::warn!(lang = lang.tag(), key, "no such message");
         return key.to_string();
     };
-    let mut fluent_args = FluentArgs::new();
-    for (name, value) in args {
-        fluent_args.set(*name, *value);
-    }
     let mut errors = Vec::new();
-    let value = bundle.format_pattern(pattern, (!args.is_empty()).then_some(&fluent_args), &mut errors);
+    let value = bundle.format_pattern(pattern, args, &mut errors);
     if !errors.is_empty() {
         tracing::warn!(lang = lang.tag(), key, ?errors, "message formatted with errors");
     }

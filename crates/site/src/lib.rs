@@ -15,7 +15,9 @@
 #![allow(clippy::result_large_err)]
 
 mod assets;
+mod calculation;
 mod checks;
+mod console;
 mod format;
 mod i18n;
 mod notices;
@@ -98,6 +100,13 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/organization/members", post(organization::add_member))
         .route("/workspace/saved-searches", get(saved::list).post(saved::save))
         .route("/workspace/saved-searches/{id}/delete", post(saved::delete))
+        .route("/console", get(console::home))
+        .route("/console/reviews", get(console::reviews::show))
+        .route("/console/reviews/{kind}/{id}", post(console::reviews::decide))
+        .route("/console/registrations", get(console::registrations::show))
+        .route("/console/registrations/{id}", post(console::registrations::decide))
+        .route("/console/claims", get(console::claims::show))
+        .route("/console/claims/{id}", post(console::claims::decide))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

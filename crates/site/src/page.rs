@@ -40,6 +40,8 @@ plain!(i64, u64, i32, usize, DateTime<Utc>, NaiveDate);
 #[derive(Debug, Clone)]
 pub struct Badge {
     pub name: String,
+    /// An official or administrator: the header leads to the console.
+    pub official: bool,
 }
 
 /// What every template can read and ask: `ctx.t("key")`, `ctx.yuan(fen)`.
@@ -58,7 +60,7 @@ impl Ctx {
     pub fn new(visitor: &Visitor) -> Self {
         Self {
             lang: visitor.lang,
-            user: visitor.user.as_ref().map(|u| Badge { name: u.name.clone() }),
+            user: visitor.user.as_ref().map(|u| Badge { name: u.name.clone(), official: u.role.is_official() }),
             csrf: visitor.csrf.clone(),
             path: visitor.path.clone(),
             css_url: crate::assets::url("site.css"),
@@ -74,6 +76,11 @@ impl Ctx {
     /// The catalogue's text for `key` with one argument.
     pub fn t_with(&self, key: &str, name: &str, value: impl ToString) -> String {
         i18n::text(self.lang, key, &[(name, &value.to_string())])
+    }
+
+    /// The catalogue's text for `key` with a count its plural forms follow.
+    pub fn t_count(&self, key: &str, name: &str, count: i64) -> String {
+        i18n::text_with_count(self.lang, key, name, count)
     }
 
     /// The label of a value of a vocabulary: `label("trade-mode", "assignment")`.

@@ -26,6 +26,7 @@ pub use claims::{ClaimPreviewRequest, ClaimRequest, ListClaimsQuery, claims, pre
 pub use close::{CloseRoundRequest, PendingClaims};
 pub use document::document_programs;
 pub use programs::{ProgramView, ProgramsResponse, program_views};
+pub use review::{ClaimReviewRequest, review};
 pub use rounds::{ListRoundsQuery, round_notice, rounds};
 
 /// The programs loaded at start-up, shared by the handlers.

@@ -56,6 +56,20 @@ pub(crate) async fn review_claim(
     Path(id): Path<String>,
     Json(request): Json<ClaimReviewRequest>,
 ) -> ApiResult<Json<ClaimView>> {
+    review(&state, user, request_id, id, request).await.map(Json)
+}
+
+/// An official's decision on claim `id` at its current level: level 1 by
+/// any official but the claimant's own, level 2 by another than level 1's;
+/// approved (at most the amount under review, lower with a reason) or
+/// rejected with a reason.
+pub async fn review(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: ClaimReviewRequest,
+) -> ApiResult<ClaimView> {
     user.require_official()?;
     let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(String::from);
     if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
@@ -129,7 +143,7 @@ pub(crate) async fn review_claim(
                     request_id: request_id.as_deref(),
                 };
                 outbox::emit_audited(conn, entry, "claim.reviewed")?;
-                views::claim_view(conn, claim).map(Json)
+                views::claim_view(conn, claim)
             })
         })
         .await

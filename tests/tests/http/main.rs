@@ -6,6 +6,7 @@
 
 mod accounts;
 mod authorization;
+mod console;
 mod deals;
 mod integrity;
 mod limits;

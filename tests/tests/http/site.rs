@@ -319,9 +319,7 @@ fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a 
 }
 
 async fn signed_in<'a>(app: &'a TestApp, org: &techtrade_tests::TestOrg) -> Browser<'a> {
-    let mut browser = Browser::new(app);
-    browser.submit("/login", "/login", &[("email", &org.email), ("password", &org.password)]).await.assert_status(303);
-    browser
+    techtrade_tests::web::signed_in(app, &org.email, &org.password).await
 }
 
 on_both_databases! {

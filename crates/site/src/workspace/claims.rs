@@ -7,13 +7,14 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
 use axum::response::Response;
 use chrono::Datelike;
-use techtrade_domain::policy::{self, Calculation, PartyRole};
+use techtrade_domain::policy::PartyRole;
 use techtrade_subsidy::views::ClaimView;
 use techtrade_subsidy::{ClaimPreviewRequest, ClaimRequest, ListClaimsQuery, ProgramView, Programs};
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
 
 use super::Member;
 use super::form::Fields;
+use crate::calculation::ShownCalculation;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
 
@@ -59,31 +60,16 @@ struct ClaimsPage {
     programs: Vec<ProgramView>,
     roles: Vec<&'static str>,
     asked: Asked,
-    calculation: Option<Calculation>,
+    calculation: Option<ShownCalculation>,
     claims: Vec<ClaimView>,
     errors: FormErrors,
     /// A fresh idempotency key for the submit form.
     key: String,
-    /// The previewed program's rules in the visitor's language, by id: what
-    /// each line applied. (The engine's own step-by-step record, with the
-    /// figures, is kept as computed under "how it was computed".)
-    rule_texts: Vec<(String, String)>,
 }
 
 impl ClaimsPage {
-    fn rule_text<'a>(&'a self, rule_id: &'a str) -> &'a str {
-        self.rule_texts.iter().find(|(id, _)| id == rule_id).map_or(rule_id, |(_, text)| text.as_str())
-    }
-
     fn program_name(&self, id: &str) -> String {
         self.programs.iter().find(|p| p.id == id).map_or_else(|| id.to_string(), |p| p.name.clone())
-    }
-
-    /// A reason a deal does not count, in the visitor's language: the
-    /// catalogue's words for its code, else the policy's own.
-    fn reason_text(&self, code: &str, message: &str) -> String {
-        let key = format!("reason-{code}");
-        if crate::i18n::has(self.ctx.lang, &key) { self.ctx.t(&key) } else { message.to_string() }
     }
 }
 
@@ -132,16 +118,9 @@ async fn claims_page(
         // Last year: the latest one whose claims are usually open.
         asked.year = (techtrade_db::today().year() - 1).to_string();
     }
-    let lang = if visitor.lang.is_english() { policy::Lang::En } else { policy::Lang::Zh };
     let previewed = programs.iter().find(|program| program.id() == asked.program_id);
-    let rule_texts = match (previewed, &calculation) {
-        (Some(program), Some(calculation)) => calculation
-            .lines
-            .iter()
-            .filter_map(|line| Some((line.rule_id.clone(), program.describe_rule(&line.rule_id, lang)?)))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let calculation =
+        calculation.map(|found| ShownCalculation::new(found, previewed, visitor.lang, Some("/workspace/deals/")));
     let page = ClaimsPage {
         ctx: Ctx::new(visitor),
         programs: program_views,
@@ -151,7 +130,6 @@ async fn claims_page(
         claims,
         errors,
         key,
-        rule_texts,
     };
     page::render(visitor, status, &page)
 }

@@ -5,7 +5,7 @@
 pub mod claims;
 pub mod deals;
 mod demands;
-mod form;
+pub(crate) mod form;
 pub mod items;
 mod listings;
 pub mod organization;

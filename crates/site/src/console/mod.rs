@@ -1,0 +1,123 @@
+//! The officials' console (`/console`): the queues an official of the 科技厅
+//! or of a registration office works through — listings and demands to
+//! review, contracts to register (技术合同认定登记), subsidy claims at level 1
+//! and level 2 — each oldest first. For officials and administrators: a
+//! member gets 403, a visitor the sign-in page. Every decision is the
+//! service function the JSON API calls, with the same refusals.
+
+pub mod claims;
+pub mod registrations;
+pub mod reviews;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use techtrade_deals::ListDealsQuery;
+use techtrade_domain::claim::ClaimStatus;
+use techtrade_domain::{DealStatus, ListingStatus};
+use techtrade_listings::ListQuery;
+use techtrade_subsidy::ListClaimsQuery;
+use techtrade_web::{ApiError, AppState, CurrentUser};
+
+use crate::page::{self, Ctx};
+use crate::session::Visitor;
+use crate::workspace::signed_in;
+
+/// A console page's signed-in official or administrator, as an extractor:
+/// a visitor is sent to sign in, a member gets 403.
+pub struct Official(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Official {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        let user = signed_in(&visitor)?;
+        if !user.role.is_official() {
+            let refusal = ApiError::forbidden("the console is for officials and administrators");
+            return Err(page::error_page(&visitor, &refusal));
+        }
+        Ok(Self(user))
+    }
+}
+
+/// One queue on the console's front page.
+struct Queue {
+    /// Its catalogue key and element id (`queue-reviews-listings`).
+    key: &'static str,
+    href: &'static str,
+    count: i64,
+    /// When its oldest item started waiting.
+    oldest: Option<DateTime<Utc>>,
+}
+
+#[derive(Template)]
+#[template(path = "console.html")]
+struct ConsolePage {
+    ctx: Ctx,
+    queues: Vec<Queue>,
+    now: DateTime<Utc>,
+}
+
+impl ConsolePage {
+    /// How long the oldest item of a queue has waited, in words.
+    fn waited(&self, since: &DateTime<Utc>) -> String {
+        let waited = self.now.signed_duration_since(*since);
+        if waited.num_days() >= 1 {
+            self.ctx.t_count("waited-days", "days", waited.num_days())
+        } else if waited.num_hours() >= 1 {
+            self.ctx.t_count("waited-hours", "hours", waited.num_hours())
+        } else {
+            self.ctx.t("waited-under-an-hour")
+        }
+    }
+}
+
+/// The first item's time and the total of a queue's first page.
+fn queue<T>(
+    key: &'static str,
+    href: &'static str,
+    page: Result<techtrade_web::Page<T>, ApiError>,
+    since: impl Fn(&T) -> Option<DateTime<Utc>>,
+) -> Result<Queue, ApiError> {
+    let page = page?;
+    Ok(Queue { key, href, count: page.total, oldest: page.items.first().and_then(since) })
+}
+
+/// `GET /console`: the queues with their counts and how long the oldest
+/// item has waited.
+pub async fn home(State(state): State<AppState>, visitor: Visitor, Official(user): Official) -> Response {
+    let pending =
+        || ListQuery { status: Some(ListingStatus::PendingReview), per_page: Some(1), ..ListQuery::default() };
+    let claims_in = |status| ListClaimsQuery { status: Some(status), per_page: Some(1), ..ListClaimsQuery::default() };
+    let (listings, demands, contracts, level_one, level_two) = tokio::join!(
+        techtrade_listings::service::listings(state.clone(), Some(user.clone()), pending()),
+        techtrade_listings::service::demands(state.clone(), Some(user.clone()), pending()),
+        techtrade_deals::deals(
+            &state,
+            user.clone(),
+            ListDealsQuery { status: Some(DealStatus::Contracted), per_page: Some(1), ..ListDealsQuery::default() },
+        ),
+        techtrade_subsidy::claims(&state, &user, claims_in(ClaimStatus::Submitted)),
+        techtrade_subsidy::claims(&state, &user, claims_in(ClaimStatus::FirstApproved)),
+    );
+    let queues = [
+        queue("queue-listings", "/console/reviews#listings", listings, |l| l.submitted_at),
+        queue("queue-demands", "/console/reviews#demands", demands, |d| d.submitted_at),
+        queue("queue-registrations", "/console/registrations", contracts, |d| Some(d.updated_at.and_utc())),
+        queue("queue-claims-level-1", "/console/claims?level=1", level_one, |c| Some(c.submitted_at.and_utc())),
+        queue("queue-claims-level-2", "/console/claims?level=2", level_two, |c| Some(c.updated_at.and_utc())),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>();
+    match queues {
+        Ok(queues) => {
+            let page = ConsolePage { ctx: Ctx::new(&visitor), queues, now: Utc::now() };
+            page::render(&visitor, StatusCode::OK, &page)
+        }
+        Err(error) => page::error_page(&visitor, &error),
+    }
+}

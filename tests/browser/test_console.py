@@ -1,0 +1,136 @@
+"""The officials' console in Chromium on the demo market: a review queue
+worked through (one listing published, another sent back with a reason its
+owner then reads), a contract registered and its number seen by the buyer,
+and a subsidy claim taken through level 1 and level 2 by two officials, the
+first of whom is told why level 2 is not theirs. Every page is checked by
+axe-core and screenshotted."""
+
+import datetime
+import random
+import re
+
+from conftest import check_page
+from playwright.sync_api import expect
+from test_workspace import DEMO_PASSWORD, api, credit_code
+
+
+def organisation(base_url, rng, kind):
+    """A new organisation and its member's token, through the API."""
+    n = rng.randrange(10**9)
+    email, password = f"console{n}@example.cn", "a long console password"
+    api(base_url, "POST", "/api/v1/organizations", {
+        "organization": {"name": f"控制台测试单位{n}", "kind": kind, "credit_code": credit_code(rng), "region_code": "630100"},
+        "user": {"email": email, "password": password, "name": "王工"},
+    })
+    token = api(base_url, "POST", "/api/v1/auth/login", {"email": email, "password": password})["token"]
+    return {"email": email, "password": password, "token": token}
+
+
+def submitted_listing(base_url, owner, title):
+    body = {"kind": "achievement", "title": title, "summary": "湿法冶金回收镍钴锰锂，已完成中试。",
+            "ipc": ["H01M10/54"], "maturity": "pilot", "trade_modes": ["assignment"],
+            "price_fen": 100_000_000, "negotiable": True, "region_code": "630102"}
+    listing = api(base_url, "POST", "/api/v1/listings", body, owner["token"])
+    api(base_url, "POST", f"/api/v1/listings/{listing['id']}/submit", {}, owner["token"])
+    return listing["id"]
+
+
+def sign_in(page, email, password):
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.locator("form.stacked button[type=submit]").click()
+
+
+def test_an_official_works_through_the_queues(page, base_url, context_factory):
+    rng = random.Random()
+    seller = organisation(base_url, rng, "university")
+    buyer = organisation(base_url, rng, "enterprise")
+    good = submitted_listing(base_url, seller, "高纯碳酸锂制备工艺（控制台）")
+    weak = submitted_listing(base_url, seller, "一种电池（控制台）")
+
+    # The official's header leads to the console: its queues and their ages.
+    sign_in(page, "official@techtrade.invalid", DEMO_PASSWORD)
+    page.goto("/console")
+    expect(page.locator("#queue-listings")).to_be_visible()
+    check_page(page, "console")
+
+    # Reviews: publish one; sending the other back needs a reason.
+    page.locator("nav.tabs a[href='/console/reviews']").click()
+    expect(page.locator(f"#review-{good}")).to_be_visible()
+    check_page(page, "console-reviews")
+    page.locator(f"#review-{good} button.approve").click()
+    expect(page.locator("#done")).to_be_visible()
+    page.locator(f"#review-{weak} button.reject").click()
+    expect(page.locator(f"#reason-{weak}-error")).to_be_visible()
+    check_page(page, "console-review-refused")
+    page.fill(f"#reason-{weak}", "摘要过短，请补充技术指标")
+    page.locator(f"#review-{weak} button.reject").click()
+    expect(page.locator("#done")).to_be_visible()
+    expect(page.locator(f"#review-{weak}")).to_have_count(0)
+
+    # The owner reads why in its workspace.
+    owner = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    sign_in(owner, seller["email"], seller["password"])
+    owner.goto("/workspace/listings")
+    expect(owner.locator("body")).to_contain_text("摘要过短，请补充技术指标")
+
+    # A deal on the published one, contracted last year; the office registers it.
+    last_year = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).year - 1
+    deal = api(base_url, "POST", "/api/v1/deals",
+               {"listing_id": good, "offer": {"amount_fen": 100_000_000, "trade_mode": "assignment"}}, buyer["token"])
+    api(base_url, "POST", f"/api/v1/deals/{deal['id']}/accept", {}, seller["token"])
+    api(base_url, "POST", f"/api/v1/deals/{deal['id']}/contract",
+        {"category": "transfer", "total_amount_fen": 100_000_000, "non_technical_amount_fen": 10_000_000,
+         "signed_on": f"{last_year}-03-01", "related_party": False}, seller["token"])
+    page.goto("/console/registrations")
+    item = page.locator(f"#deal-{deal['id']}")
+    expect(item.locator("input[name=amount_yuan]")).to_have_value("900000")
+    check_page(page, "console-registrations")
+    item.locator("button.register").click()
+    number = page.locator("#issued-number")
+    expect(number).to_be_visible()
+    issued = number.inner_text()
+    buyer_page = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    sign_in(buyer_page, buyer["email"], buyer["password"])
+    buyer_page.goto(f"/workspace/deals/{deal['id']}")
+    expect(buyer_page.locator("#registration-number")).to_contain_text(issued)
+
+    # Paid last year; the seller claims Qinghai's subsidy for that year.
+    payment = api(base_url, "POST", f"/api/v1/deals/{deal['id']}/payments",
+                  {"method": "offline", "amount_fen": 100_000_000, "paid_on": f"{last_year}-04-01",
+                   "reference": "ICBC-CONSOLE-0001"}, buyer["token"])
+    api(base_url, "POST", f"/api/v1/payments/{payment['id']}/confirm", {}, seller["token"])
+    claim = api(base_url, "POST", "/api/v1/subsidy/claims",
+                {"program_id": "qinghai", "year": last_year, "role": "seller"}, seller["token"])
+
+    # Level 1 by the first official: the frozen calculation, line by line.
+    page.goto("/console/claims?level=1")
+    entry = page.locator(f"#claim-{claim['id']}")
+    expect(entry.locator(f"#lines-{claim['id']} tbody tr")).to_have_count(1)
+    check_page(page, "console-claims-level-1")
+    entry.locator("button.approve").click()
+    expect(page.locator("#done")).to_be_visible()
+
+    # Level 2 is not for the same official, who is told why.
+    page.goto("/console/claims?level=2")
+    expect(page.locator(f"#barred-{claim['id']}")).to_be_visible()
+    check_page(page, "console-claims-level-2-barred")
+
+    # The second official approves it.
+    second = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    sign_in(second, "reviewer@techtrade.invalid", DEMO_PASSWORD)
+    second.goto("/console/claims?level=2")
+    second.locator(f"#claim-{claim['id']} button.approve").click()
+    expect(second.locator("#done")).to_be_visible()
+    expect(second.locator(f"#claim-{claim['id']}")).to_have_count(0)
+    check_page(second, "console-claims-level-2")
+    stored = api(base_url, "GET", f"/api/v1/subsidy/claims/{claim['id']}", None, seller["token"])
+    assert stored["status"] == "approved", stored
+
+
+def test_a_member_may_not_open_the_console(page):
+    sign_in(page, "demo1@techtrade.invalid", DEMO_PASSWORD)
+    response = page.goto("/console")
+    assert response.status == 403
+    expect(page.locator("h1")).to_be_visible()

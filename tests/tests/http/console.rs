@@ -1,0 +1,185 @@
+//! The officials' console through the router, on both databases: who may
+//! enter, the review queue, contract registration and the two levels of
+//! claim review — each decision the service's, each refusal on its field.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::json;
+use techtrade_domain::Role;
+use techtrade_tests::market::{Market, contracted_deal, deal, listing_body, market};
+use techtrade_tests::web::{Browser, csrf_token, signed_in};
+use techtrade_tests::{StaffAccount, TestApp, on_both_databases};
+
+async fn console<'a>(app: &'a TestApp, staff: &StaffAccount) -> Browser<'a> {
+    signed_in(app, &staff.email, &staff.password).await
+}
+
+/// A listing of `m`'s seller, submitted for review; its id.
+async fn submitted_listing(app: &TestApp, m: &Market, title: &str) -> String {
+    let mut body = listing_body(&["assignment"]);
+    body["title"] = json!(title);
+    let created = app.post("/api/v1/listings", Some(&m.seller.token), body).await;
+    created.assert_status(201);
+    let id = created.json["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/listings/{id}/submit"), Some(&m.seller.token), json!({})).await.assert_status(200);
+    id
+}
+
+on_both_databases! {
+    async fn the_console_is_for_officials_and_counts_its_queues(app: TestApp) {
+        let m = market(&app, &["assignment"]).await;
+        submitted_listing(&app, &m, "待审核的盐湖提锂吸附剂").await;
+        let visitor = Browser::new(&app).get("/console").await;
+        visitor.assert_status(303);
+        assert_eq!(visitor.header("location"), "/login?next=%2Fconsole");
+        let mut member = signed_in(&app, &m.seller.email, &m.seller.password).await;
+        member.get("/console").await.assert_status(403);
+        member.get("/console/reviews").await.assert_status(403);
+        assert!(!member.get("/workspace").await.text.contains("href=\"/console\""));
+
+        let official = app.staff_account(Role::Official, None).await;
+        let mut browser = console(&app, &official).await;
+        let page = browser.get("/console").await;
+        page.assert_status(200);
+        assert!(page.text.contains("href=\"/console\""), "the header leads officials to the console");
+        // The market's own listing is pending too (market() publishes one; this one waits).
+        assert!(page.text.contains("id=\"queue-listings\" data-count=\"1\""), "{}", page.text);
+        assert!(page.text.contains("id=\"queue-registrations\" data-count=\"0\""));
+        let admin = app.staff_account(Role::Admin, None).await;
+        console(&app, &admin).await.get("/console").await.assert_status(200);
+    }
+}
+
+on_both_databases! {
+    async fn an_official_publishes_one_listing_and_sends_another_back_with_a_reason(app: TestApp) {
+        let m = market(&app, &["assignment"]).await;
+        let good = submitted_listing(&app, &m, "高纯碳酸锂制备工艺").await;
+        let weak = submitted_listing(&app, &m, "一种电池").await;
+        let official = app.staff_account(Role::Official, None).await;
+        let mut browser = console(&app, &official).await;
+        let queue = browser.get("/console/reviews").await;
+        queue.assert_status(200);
+        let (at_good, at_weak) = (queue.text.find(&format!("id=\"review-{good}\"")), queue.text.find(&format!("id=\"review-{weak}\"")));
+        assert!(at_good.unwrap() < at_weak.unwrap(), "oldest first");
+
+        // Sending back needs a reason: told on that item's field, typed text kept.
+        let path = format!("/console/reviews/listing/{weak}");
+        let bare = browser.submit("/console/reviews", &path, &[("decision", "reject"), ("reason", "  ")]).await;
+        bare.assert_status(422);
+        assert!(bare.text.contains(&format!("id=\"reason-{weak}-error\"")), "{}", bare.text);
+        let sent = browser.submit("/console/reviews", &path, &[("decision", "reject"), ("reason", "摘要过短，请补充技术指标")]).await;
+        sent.assert_status(303);
+        assert_eq!(sent.header("location"), "/console/reviews?done=rejected");
+        browser.submit("/console/reviews", &format!("/console/reviews/listing/{good}"), &[("decision", "approve")]).await.assert_status(303);
+
+        // The owner reads the reason in its workspace; the other is public.
+        let mut owner = signed_in(&app, &m.seller.email, &m.seller.password).await;
+        let workspace = owner.get("/workspace/listings").await;
+        assert!(workspace.text.contains("摘要过短，请补充技术指标"), "{}", workspace.text);
+        Browser::new(&app).get(&format!("/listings/{good}")).await.assert_status(200);
+        let after = browser.get("/console/reviews").await;
+        assert!(!after.text.contains(&format!("id=\"review-{good}\"")) && !after.text.contains(&format!("id=\"review-{weak}\"")));
+
+        // An official employed by the owner sees the item, not the buttons; the service refuses too.
+        let third = submitted_listing(&app, &m, "锂云母提锂").await;
+        let colleague = app.staff_account(Role::Official, Some(&m.seller.id)).await;
+        let mut colleague = console(&app, &colleague).await;
+        let queue = colleague.get("/console/reviews").await;
+        let item = &queue.text[queue.text.find(&format!("id=\"review-{third}\"")).unwrap()..];
+        let item = &item[..item.find("</li>").unwrap()];
+        assert!(item.contains("own-organization") && !item.contains("name=\"decision\""), "{item}");
+        let token = csrf_token(&queue.text).unwrap();
+        colleague
+            .post_raw(&format!("/console/reviews/listing/{third}"), &[("csrf", &token), ("decision", "approve")])
+            .await
+            .assert_status(403);
+    }
+}
+
+on_both_databases! {
+    async fn a_contract_is_registered_from_the_queue_and_the_buyer_sees_its_number(app: TestApp) {
+        let m = market(&app, &["assignment"]).await;
+        // Technology amount: 800,000 fen of a 1,000,000 total (market::sign).
+        let id = contracted_deal(&app, &m, 1_000_000).await;
+        let official = app.staff_account(Role::Official, None).await;
+        let mut browser = console(&app, &official).await;
+        let queue = browser.get("/console/registrations").await;
+        queue.assert_status(200);
+        assert!(queue.text.contains(&format!("id=\"deal-{id}\"")));
+        assert!(queue.text.contains("value=\"8000.00\"") || queue.text.contains("value=\"8000\""), "prefilled: {}", queue.text);
+
+        // More than the contract's technology amount is refused on the field.
+        let path = format!("/console/registrations/{id}");
+        let over = browser.submit("/console/registrations", &path, &[("decision", "register"), ("amount_yuan", "8000.01")]).await;
+        over.assert_status(422);
+        assert!(over.text.contains(&format!("id=\"amount-{id}-error\"")), "{}", over.text);
+        assert!(over.text.contains("value=\"8000.01\""), "what was typed stays");
+        let done = browser.submit("/console/registrations", &path, &[("decision", "register"), ("amount_yuan", "7,500")]).await;
+        done.assert_status(303);
+        let shown = browser.get(done.header("location")).await;
+        let stored = deal(&app, &m.buyer.token, &id).await;
+        let number = stored["registration_number"].as_str().unwrap();
+        assert_eq!(stored["registrations"][0]["registered_technology_amount_fen"], 750_000);
+        assert!(shown.text.contains(&format!("id=\"issued-number\">{number}<")), "{}", shown.text);
+        assert!(shown.text.contains("id=\"no-registrations\""));
+        let mut buyer = signed_in(&app, &m.buyer.email, &m.buyer.password).await;
+        assert!(buyer.get(&format!("/workspace/deals/{id}")).await.text.contains(number));
+    }
+}
+
+on_both_databases! {
+    async fn two_officials_take_a_claim_through_both_levels(app: TestApp) {
+        use chrono::Datelike;
+        let m = market(&app, &["assignment"]).await;
+        // A deal signed, registered and paid last year: its seller (a
+        // Qinghai university) claims Qinghai's subsidy for that year.
+        let last_year = techtrade_db::today().year() - 1;
+        let id = techtrade_tests::market::agreed_deal(&app, &m).await;
+        let contract = json!({"category": "transfer", "total_amount_fen": 100_000_000, "non_technical_amount_fen": 0,
+                              "signed_on": format!("{last_year}-03-01"), "related_party": false});
+        app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
+        techtrade_tests::market::register(&app, &m, &id, 100_000_000).await.assert_status(200);
+        let payment = json!({"method": "offline", "amount_fen": 100_000_000, "paid_on": format!("{last_year}-04-01"), "reference": "ICBC-0001"});
+        let paid = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&m.buyer.token), payment).await;
+        paid.assert_status(201);
+        let payment_id = paid.json["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({})).await.assert_status(200);
+        let claim = app
+            .post("/api/v1/subsidy/claims", Some(&m.seller.token), json!({"program_id": "qinghai", "year": last_year, "role": "seller"}))
+            .await;
+        claim.assert_status(201);
+        let claim_id = claim.json["id"].as_str().unwrap().to_string();
+        let computed = claim.json["computed_amount_fen"].as_i64().unwrap();
+        assert!(computed > 100);
+
+        // Level 1: the frozen calculation, line by line; lowering needs a reason.
+        let first = app.staff_account(Role::Official, None).await;
+        let mut first = console(&app, &first).await;
+        let queue = first.get("/console/claims?level=1").await;
+        queue.assert_status(200);
+        assert!(queue.text.contains(&format!("id=\"claim-{claim_id}\"")) && queue.text.contains(&format!("id=\"lines-{claim_id}\"")), "{}", queue.text);
+        assert!(queue.text.contains("向卖方支付"), "the rule in words");
+        let path = format!("/console/claims/{claim_id}");
+        let lower = format!("{}", (computed - 100) / 100);
+        let bare = first.submit("/console/claims?level=1", &path, &[("level", "1"), ("decision", "approve"), ("amount_yuan", &lower)]).await;
+        bare.assert_status(422);
+        assert!(bare.text.contains(&format!("id=\"reason-{claim_id}-error\"")) || bare.text.contains("role=\"alert\""), "{}", bare.text);
+        let approved = first
+            .submit("/console/claims?level=1", &path, &[("level", "1"), ("decision", "approve"), ("amount_yuan", &lower), ("reason", "发票金额核减")])
+            .await;
+        approved.assert_status(303);
+        assert_eq!(approved.header("location"), "/console/claims?level=1&done=approved");
+
+        // Level 2: not for the same official, who is told why.
+        let second_queue = first.get("/console/claims?level=2").await;
+        assert!(second_queue.text.contains(&format!("id=\"barred-{claim_id}\"")), "{}", second_queue.text);
+        let token = csrf_token(&second_queue.text).unwrap();
+        first.post_raw(&path, &[("csrf", &token), ("level", "2"), ("decision", "approve")]).await.assert_status(403);
+        let second = app.staff_account(Role::Official, None).await;
+        let mut second = console(&app, &second).await;
+        second.submit("/console/claims?level=2", &path, &[("level", "2"), ("decision", "approve")]).await.assert_status(303);
+        let stored = app.get(&format!("/api/v1/subsidy/claims/{claim_id}"), Some(&m.seller.token)).await;
+        assert_eq!(stored.json["status"], "approved");
+        assert_eq!(stored.json["approved_amount_fen"].as_i64().unwrap(), (computed - 100) / 100 * 100);
+    }
+}
