@@ -301,6 +301,23 @@ pub fn claims_of_round(
         .load(conn)
 }
 
+/// [`claims_of_round`] with each claimant's name.
+pub fn claims_of_round_named(
+    conn: &mut AnyConnection,
+    program_id: &str,
+    year: i32,
+    statuses: &[&str],
+) -> QueryResult<Vec<(SubsidyClaim, String)>> {
+    subsidy_claims::table
+        .inner_join(organizations::table)
+        .filter(subsidy_claims::program_id.eq(program_id))
+        .filter(subsidy_claims::year.eq(year))
+        .filter(subsidy_claims::status.eq_any(statuses))
+        .order((subsidy_claims::submitted_at.asc(), subsidy_claims::id.asc()))
+        .select((SubsidyClaim::as_select(), organizations::name))
+        .load(conn)
+}
+
 pub fn insert_review(conn: &mut AnyConnection, review: &ClaimReview) -> QueryResult<()> {
     diesel::insert_into(claim_reviews::table).values(review).execute(conn).map(drop)
 }

@@ -107,6 +107,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/registrations/{id}", post(console::registrations::decide))
         .route("/console/claims", get(console::claims::show))
         .route("/console/claims/{id}", post(console::claims::decide))
+        .route("/console/rounds", get(console::rounds::show).post(console::rounds::close))
+        .route("/console/rounds/{id}/export.csv", get(console::rounds::export))
+        .route("/console/disbursements/{id}/paid", post(console::rounds::paid))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

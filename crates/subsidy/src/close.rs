@@ -103,10 +103,23 @@ pub(crate) async fn close_round(
     RequestId(request_id): RequestId,
     Json(request): Json<CloseRoundRequest>,
 ) -> ApiResult<(StatusCode, Json<RoundNotice>)> {
+    let notice = close_round_as(&state, programs, user, request_id, request).await?;
+    Ok((StatusCode::CREATED, Json(notice)))
+}
+
+/// An official closes a program's year (as `POST /api/v1/subsidy/rounds`
+/// describes): the round's public notice.
+pub async fn close_round_as(
+    state: &AppState,
+    programs: Programs,
+    user: CurrentUser,
+    request_id: Option<String>,
+    request: CloseRoundRequest,
+) -> ApiResult<RoundNotice> {
     user.require_official()?;
     program_and_year(&programs, &request.program_id, request.year, YearUse::Claim)?;
     let pending = Pending::of(&request)?;
-    let notice = state
+    state
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
@@ -115,8 +128,7 @@ pub(crate) async fn close_round(
                 rounds::notice(conn, program, round)
             })
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(notice)))
+        .await
 }
 
 fn changed_meanwhile() -> ApiError {

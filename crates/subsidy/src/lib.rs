@@ -16,6 +16,7 @@ mod close;
 mod document;
 mod facts;
 mod open_year;
+mod outlook;
 mod programs;
 mod review;
 mod rounds;
@@ -23,11 +24,15 @@ mod simulate;
 pub mod views;
 
 pub use claims::{ClaimPreviewRequest, ClaimRequest, ListClaimsQuery, claims, preview, submit};
-pub use close::{CloseRoundRequest, PendingClaims};
+pub use close::{CloseRoundRequest, PendingClaims, close_round_as};
 pub use document::document_programs;
+pub use outlook::{OutlookLine, RoundOutlook, outlook};
 pub use programs::{ProgramView, ProgramsResponse, program_views};
 pub use review::{ClaimReviewRequest, review};
-pub use rounds::{ListRoundsQuery, round_notice, rounds};
+pub use rounds::{
+    DisbursementRequest, DisbursementView, ListDisbursementsQuery, ListRoundsQuery, disbursements, record_paid,
+    round_csv, round_notice, rounds,
+};
 
 /// The programs loaded at start-up, shared by the handlers.
 pub type Programs = Arc<Vec<Program>>;

@@ -145,6 +145,12 @@ pub(crate) async fn export_round(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    round_csv(&state, &user, id).await
+}
+
+/// A closed round for the officials' books, as a CSV download (the API's
+/// `export.csv` and the console's link).
+pub async fn round_csv(state: &AppState, user: &CurrentUser, id: String) -> ApiResult<Response> {
     user.require_official()?;
     let (round, bytes) = state
         .db
@@ -263,6 +269,17 @@ pub(crate) async fn list_disbursements(
     Query(query): Query<ListDisbursementsQuery>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<DisbursementView>>> {
+    disbursements(&state, &user, id, query, page).await.map(Json)
+}
+
+/// A closed round's disbursements, for officials.
+pub async fn disbursements(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    query: ListDisbursementsQuery,
+    page: PageQuery,
+) -> ApiResult<Page<DisbursementView>> {
     user.require_official()?;
     let page = page.validate()?;
     state
@@ -272,7 +289,7 @@ pub(crate) async fn list_disbursements(
             let status = query.status.map(DisbursementStatus::as_str);
             let (disbursements, total) = db::disbursements_page(conn, &round.id, status, page.offset(), page.limit())?;
             let items = disbursements.into_iter().map(DisbursementView::try_from).collect::<Result<_, _>>()?;
-            Ok(Json(Page::new(items, total, page)))
+            Ok(Page::new(items, total, page))
         })
         .await
 }
@@ -289,6 +306,18 @@ pub(crate) async fn record_disbursement(
     Path(id): Path<String>,
     Json(request): Json<DisbursementRequest>,
 ) -> ApiResult<Json<DisbursementView>> {
+    record_paid(&state, user, request_id, id, request).await.map(Json)
+}
+
+/// An official records that disbursement `id` was paid out, on a day and
+/// under a reference; never to their own organisation.
+pub async fn record_paid(
+    state: &AppState,
+    user: CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: DisbursementRequest,
+) -> ApiResult<DisbursementView> {
     user.require_official()?;
     let mut violations = Violations::new();
     let today = techtrade_db::today();
@@ -339,7 +368,7 @@ pub(crate) async fn record_disbursement(
                         request_id: request_id.as_deref(),
                     },
                 )?;
-                DisbursementView::try_from(disbursement).map(Json)
+                DisbursementView::try_from(disbursement)
             })
         })
         .await

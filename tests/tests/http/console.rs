@@ -183,3 +183,122 @@ on_both_databases! {
         assert_eq!(stored.json["approved_amount_fen"].as_i64().unwrap(), (computed - 100) / 100 * 100);
     }
 }
+
+/// A deal of `buyer` on `m`'s listing, signed, registered and paid in full
+/// (`amount` fen) last year.
+async fn paid_last_year(app: &TestApp, m: &Market, buyer: &techtrade_tests::TestOrg, amount: i64) {
+    use chrono::Datelike;
+    let last_year = techtrade_db::today().year() - 1;
+    let id = techtrade_tests::market::open_deal_as(app, m, buyer, "nonexclusive_license").await;
+    techtrade_tests::market::accept(app, m, &id).await.assert_status(200);
+    let contract = json!({"category": "transfer", "total_amount_fen": amount, "non_technical_amount_fen": 0,
+                          "signed_on": format!("{last_year}-03-01"), "related_party": false});
+    app.post(&format!("/api/v1/deals/{id}/contract"), Some(&m.seller.token), contract).await.assert_status(200);
+    techtrade_tests::market::register(app, m, &id, amount).await.assert_status(200);
+    let payment = json!({"method": "offline", "amount_fen": amount, "paid_on": format!("{last_year}-04-01"), "reference": "ICBC-0002"});
+    let paid = app.post(&format!("/api/v1/deals/{id}/payments"), Some(&buyer.token), payment).await;
+    paid.assert_status(201);
+    let payment_id = paid.json["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/payments/{payment_id}/confirm"), Some(&m.seller.token), json!({}))
+        .await
+        .assert_status(200);
+}
+
+on_both_databases! {
+    async fn a_round_shows_its_pro_rating_before_the_close_and_its_disbursements_after(app: TestApp) {
+        use chrono::Datelike;
+        const WAN: i64 = 1_000_000;
+        let program = techtrade_domain::policy::Program::from_toml(
+            r#"
+            id = "budget-test"
+            name = "预算测试"
+            budget_fen = 100000000
+            proration = "proportional"
+            [[rules]]
+            id = "buyer"
+            role = "buyer"
+            aggregate = "annual"
+            rate = "5%"
+            "#,
+        )
+        .unwrap();
+        let app = app.with_programs(vec![program]);
+        // A licence sold many times over (an assignment sells the rights once).
+        let m = market(&app, &["nonexclusive_license"]).await;
+        let year = techtrade_db::today().year() - 1;
+        let claim = json!({"program_id": "budget-test", "year": year, "role": "buyer"});
+        let (first, second) = (app.staff_account(Role::Official, None).await, app.staff_account(Role::Official, None).await);
+        // 1200万, 1000万 and 800万 paid at 5%: 60万, 50万 and 40万 approved, 150万 against a budget of 100万.
+        let mut credit_codes = Vec::new();
+        for paid in [1200 * WAN, 1000 * WAN, 800 * WAN] {
+            let buyer = app.register_org("enterprise").await;
+            paid_last_year(&app, &m, &buyer, paid).await;
+            let made = app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim.clone()).await;
+            made.assert_status(201);
+            let id = made.json["id"].as_str().unwrap();
+            for official in [&first, &second] {
+                app.post(&format!("/api/v1/subsidy/claims/{id}/review"), Some(&official.token), json!({"decision": "approve"}))
+                    .await
+                    .assert_status(200);
+            }
+            credit_codes.push(buyer.credit_code);
+        }
+        let late = app.register_org("enterprise").await;
+        paid_last_year(&app, &m, &late, 100 * WAN).await;
+        app.post("/api/v1/subsidy/claims", Some(&late.token), claim.clone()).await.assert_status(201);
+
+        // Before the close: the pro-rating it would apply, to the budget exactly.
+        let mut browser = console(&app, &first).await;
+        let path = format!("/console/rounds?program_id=budget-test&year={year}");
+        let outlook = browser.get(&path).await;
+        outlook.assert_status(200);
+        assert!(outlook.text.contains("id=\"count-submitted\">1<") && outlook.text.contains("id=\"count-approved\">3<"), "{}", outlook.text);
+        assert!(outlook.text.contains("id=\"would-prorate\""));
+        assert!(outlook.text.contains("id=\"would-pay-total\">1,000,000.00 元<"), "{}", outlook.text);
+        assert!(outlook.text.contains("id=\"pending-warning\""));
+
+        // The claim still at level 1 stops the close until it is left out.
+        let form = [("program_id", "budget-test"), ("year", &year.to_string())];
+        let refused = browser.submit(&path, "/console/rounds", &form).await;
+        refused.assert_status(409);
+        assert!(refused.text.contains("id=\"round-error\""), "{}", refused.text);
+        let year_text = year.to_string();
+        let closed = browser
+            .submit(&path, "/console/rounds", &[("program_id", "budget-test"), ("year", &year_text), ("exclude", "on"), ("reason", "材料逾期未补正")])
+            .await;
+        closed.assert_status(303);
+        let after = browser.get(closed.header("location")).await;
+        assert!(after.text.contains("id=\"round-closed\"") && after.text.contains("id=\"notice-link\""), "{}", after.text);
+        assert!(after.text.contains("id=\"final-total\">1,000,000.00 元<"));
+        assert_eq!(after.text.matches("data-status=\"pending\"").count(), 3);
+
+        // A disbursement is marked paid with its reference (required, on the field).
+        let at = after.text.find("action=\"/console/disbursements/").unwrap() + "action=\"/console/disbursements/".len();
+        let disbursement = after.text[at..at + after.text[at..].find('/').unwrap()].to_string();
+        let paid_path = format!("/console/disbursements/{disbursement}/paid");
+        let today = techtrade_db::today().to_string();
+        let bare = browser.submit(&path, &paid_path, &[("program_id", "budget-test"), ("year", &year_text), ("paid_on", &today), ("reference", "")]).await;
+        bare.assert_status(422);
+        assert!(bare.text.contains(&format!("id=\"reference-{disbursement}-error\"")), "{}", bare.text);
+        browser
+            .submit(&path, &paid_path, &[("program_id", "budget-test"), ("year", &year_text), ("paid_on", &today), ("reference", "国库支付-0001")])
+            .await
+            .assert_status(303);
+        let paid = browser.get(&path).await;
+        assert_eq!(paid.text.matches("data-status=\"paid\"").count(), 1);
+
+        // The CSV for the books; the public notice.
+        let round_id = {
+            let at = paid.text.find("href=\"/notices/").unwrap() + "href=\"/notices/".len();
+            paid.text[at..at + paid.text[at..].find('"').unwrap()].to_string()
+        };
+        let csv = browser.get(&format!("/console/rounds/{round_id}/export.csv")).await;
+        csv.assert_status(200);
+        assert!(csv.header("content-type").starts_with("text/csv"));
+        assert!(credit_codes.iter().all(|code| csv.text.contains(code.as_str())), "{}", csv.text);
+        Browser::new(&app).get(&format!("/notices/{round_id}")).await.assert_status(200);
+        let mut member = signed_in(&app, &m.seller.email, &m.seller.password).await;
+        member.get(&path).await.assert_status(403);
+        member.get(&format!("/console/rounds/{round_id}/export.csv")).await.assert_status(403);
+    }
+}

@@ -8,6 +8,7 @@
 pub mod claims;
 pub mod registrations;
 pub mod reviews;
+pub mod rounds;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
