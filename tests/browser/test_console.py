@@ -96,13 +96,15 @@ def test_an_official_works_through_the_queues(page, base_url, context_factory):
     buyer_page.goto(f"/workspace/deals/{deal['id']}")
     expect(buyer_page.locator("#registration-number")).to_contain_text(issued)
 
-    # Paid last year; the seller claims Qinghai's subsidy for that year.
+    # Paid last year; the seller claims Sanming's subsidy for that year
+    # (Sanming's: the workspace journeys claim Qinghai's for the same year,
+    # which a closed round would refuse).
     payment = api(base_url, "POST", f"/api/v1/deals/{deal['id']}/payments",
                   {"method": "offline", "amount_fen": 100_000_000, "paid_on": f"{last_year}-04-01",
                    "reference": "ICBC-CONSOLE-0001"}, buyer["token"])
     api(base_url, "POST", f"/api/v1/payments/{payment['id']}/confirm", {}, seller["token"])
     claim = api(base_url, "POST", "/api/v1/subsidy/claims",
-                {"program_id": "qinghai", "year": last_year, "role": "seller"}, seller["token"])
+                {"program_id": "sanming", "year": last_year, "role": "seller"}, seller["token"])
 
     # Level 1 by the first official: the frozen calculation, line by line.
     page.goto("/console/claims?level=1")
@@ -127,6 +129,29 @@ def test_an_official_works_through_the_queues(page, base_url, context_factory):
     check_page(second, "console-claims-level-2")
     stored = api(base_url, "GET", f"/api/v1/subsidy/claims/{claim['id']}", None, seller["token"])
     assert stored["status"] == "approved", stored
+
+    # The round of Sanming's last year: what a close would pay, then the
+    # close (leaving out claims still under review), the notice, and a
+    # disbursement marked paid.
+    page.goto(f"/console/rounds?program_id=sanming&year={last_year}")
+    expect(page.locator("#outlook-lines")).to_contain_text("控制台测试单位")
+    check_page(page, "console-rounds-outlook")
+    if page.locator("#exclude").count():
+        page.check("#exclude")
+        page.fill("#exclude-reason", "本轮截止前未完成审核")
+    page.locator("#close-round").click()
+    expect(page.locator("#round-closed")).to_be_visible()
+    row = page.locator("table#disbursements tr[data-status=pending]").first
+    row.locator("input[name=reference]").fill("国库支付-CONSOLE-0001")
+    row.locator("button.mark-paid").click()
+    expect(page.locator("table#disbursements tr[data-status=paid]")).to_have_count(1)
+    check_page(page, "console-rounds-closed")
+    page.locator("#notice-link").click()
+    expect(page.locator("table#awards")).to_contain_text("控制台测试单位")
+
+    page.goto("/console/programs")
+    expect(page.locator("#program-qinghai .digest")).to_be_visible()
+    check_page(page, "console-programs")
 
 
 def test_a_member_may_not_open_the_console(page):

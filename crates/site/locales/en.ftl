@@ -543,3 +543,9 @@ exclude-reason = Why (their claimants read it; optional)
 close-round = Close the round and publish its notice
 close-round-hint = After the close, the year takes no more claims or reviews; the approved claims are published with the amounts above and their disbursements created.
 round-not-open = Claims for this year are not open yet; a round closes once they are.
+
+console-programs = Programs
+console-programs-lead = The subsidy policy files the server loaded, as techtrade policy check summarises them; a claim is computed under the rules of the digest shown, and keeps it.
+program-id = Id
+program-authority = Authority
+claims-left-out = Left out of the round

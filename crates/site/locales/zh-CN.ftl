@@ -536,3 +536,9 @@ exclude-reason = 排除原因（将告知申报单位，选填）
 close-round = 结束本轮并发布公示
 close-round-hint = 结束后本年度不再受理申报和审核；已通过的申报按上表金额公示并生成拨付记录。
 round-not-open = 本年度的申报尚未开放；申报开放后才能结束本轮。
+
+console-programs = 补助计划
+console-programs-lead = 服务器已加载的补助政策文件，按 techtrade policy check 的方式说明；申报按摘要所示的规则计算并记录该摘要。
+program-id = 编号
+program-authority = 发布机关
+claims-left-out = 未纳入本轮

@@ -110,6 +110,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/rounds", get(console::rounds::show).post(console::rounds::close))
         .route("/console/rounds/{id}/export.csv", get(console::rounds::export))
         .route("/console/disbursements/{id}/paid", post(console::rounds::paid))
+        .route("/console/programs", get(console::programs::show))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

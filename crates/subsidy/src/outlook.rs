@@ -36,8 +36,11 @@ pub struct RoundOutlook {
     /// Waiting for level 1, for level 2.
     pub submitted: usize,
     pub first_approved: usize,
+    /// Approved at level 2 (published, once the round is closed).
     pub approved: usize,
     pub rejected: usize,
+    /// Left out of the closed round while still under review.
+    pub left_out: usize,
     pub approved_total_fen: i64,
     /// What a close now would pay in all; `None` when it would be refused
     /// as over budget.
@@ -71,7 +74,10 @@ pub async fn outlook(
             let submitted = count(conn, ClaimStatus::Submitted)?;
             let first_approved = count(conn, ClaimStatus::FirstApproved)?;
             let rejected = count(conn, ClaimStatus::Rejected)?;
-            let approved = db::claims_of_round_named(conn, program.id(), year, &[ClaimStatus::Approved.as_str()])?;
+            let left_out = count(conn, ClaimStatus::NotInRound)?;
+            // Approved at level 2: before the close `approved`, after it `publicized`.
+            let approved_statuses = [ClaimStatus::Approved.as_str(), ClaimStatus::Publicized.as_str()];
+            let approved = db::claims_of_round_named(conn, program.id(), year, &approved_statuses)?;
             let amounts = approved
                 .iter()
                 .map(|(claim, _)| {
@@ -114,6 +120,7 @@ pub async fn outlook(
                 first_approved,
                 approved: approved.len(),
                 rejected,
+                left_out,
                 approved_total_fen: approved_total.fen(),
                 final_total_fen: final_total.map(Money::fen),
                 prorated: final_total.is_some_and(|total| total < approved_total),

@@ -37,6 +37,9 @@ pub struct ProgramView {
     /// One plain-language line per rule, then the budget, in Chinese and English.
     pub summary_zh: Vec<String>,
     pub summary_en: Vec<String>,
+    /// SHA-256 of the program's rules in canonical form: a claim computed
+    /// under these rules carries the same `policy_digest`.
+    pub digest: String,
 }
 
 impl ProgramView {
@@ -52,6 +55,7 @@ impl ProgramView {
             rules: serde_json::to_value(program.rules()).map_err(ApiError::internal)?,
             summary_zh: program.describe(Lang::Zh),
             summary_en: program.describe(Lang::En),
+            digest: crate::claims::digest(program),
         })
     }
 }

@@ -47,6 +47,18 @@ on_both_databases! {
         assert!(page.text.contains("id=\"queue-registrations\" data-count=\"0\""));
         let admin = app.staff_account(Role::Admin, None).await;
         console(&app, &admin).await.get("/console").await.assert_status(200);
+
+        // The programs as loaded, each with the digest its claims carry.
+        let programs = browser.get("/console/programs").await;
+        programs.assert_status(200);
+        let listed = app.get("/api/v1/subsidy/programs", None).await;
+        for program in listed.json["items"].as_array().unwrap() {
+            let digest = program["digest"].as_str().unwrap();
+            assert_eq!(digest.len(), 64);
+            assert!(programs.text.contains(&format!("id=\"program-{}\"", program["id"].as_str().unwrap())));
+            assert!(programs.text.contains(digest), "{digest}");
+        }
+        member.get("/console/programs").await.assert_status(403);
     }
 }
 
@@ -270,6 +282,8 @@ on_both_databases! {
         let after = browser.get(closed.header("location")).await;
         assert!(after.text.contains("id=\"round-closed\"") && after.text.contains("id=\"notice-link\""), "{}", after.text);
         assert!(after.text.contains("id=\"final-total\">1,000,000.00 元<"));
+        assert!(after.text.contains("id=\"count-approved\">3<") && after.text.contains("id=\"count-left-out\">1<"), "{}", after.text);
+        assert!(after.text.contains("id=\"approved-total\">150万元"), "{}", after.text);
         assert_eq!(after.text.matches("data-status=\"pending\"").count(), 3);
 
         // A disbursement is marked paid with its reference (required, on the field).

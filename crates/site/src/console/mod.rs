@@ -6,6 +6,7 @@
 //! service function the JSON API calls, with the same refusals.
 
 pub mod claims;
+pub mod programs;
 pub mod registrations;
 pub mod reviews;
 pub mod rounds;
