@@ -159,3 +159,23 @@ def test_a_member_may_not_open_the_console(page):
     response = page.goto("/console")
     assert response.status == 403
     expect(page.locator("h1")).to_be_visible()
+
+
+def test_an_administrator_creates_an_official_who_signs_in(page, context_factory):
+    rng = random.Random()
+    sign_in(page, "admin@techtrade.invalid", DEMO_PASSWORD)
+    page.goto("/console/users")
+    check_page(page, "console-users")
+    email = f"official{rng.randrange(10**9)}@kjt.qinghai.gov.cn"
+    page.fill("#name", "新任审核员")
+    page.fill("#email", email)
+    page.select_option("#role", "official")
+    page.fill("#password", "a long official password")
+    page.locator("#create-user").click()
+    expect(page.locator("#done")).to_be_visible()
+    expect(page.locator("table#staff")).to_contain_text(email)
+
+    newcomer = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    sign_in(newcomer, email, "a long official password")
+    newcomer.goto("/console")
+    expect(newcomer.locator("#queue-listings")).to_be_visible()

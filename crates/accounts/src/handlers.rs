@@ -3,7 +3,7 @@
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::TimeDelta;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use techtrade_db::accounts::{self, Organization, Session};
 use techtrade_db::{audit, outbox};
 use techtrade_domain::{CreditCode, Email, OrganizationKind, RegionCode, Role, Violations, ids, text};
@@ -27,7 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(get_me))
-        .routes(routes!(create_user))
+        .routes(routes!(create_user, list_staff))
+        .routes(routes!(disable_user))
 }
 
 /// Kinds an organisation may register itself as (authorities are created by admins).
@@ -531,4 +532,40 @@ async fn create_user(
     };
     let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// The staff: officials and administrators, oldest first (admins only).
+#[utoipa::path(
+    get, path = "/api/v1/admin/users", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, body = StaffResponse), (status = 401, body = techtrade_web::error::Problem),
+        (status = 403, body = techtrade_web::error::Problem))
+)]
+async fn list_staff(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Json<StaffResponse>> {
+    let items = users::staff(&state.db, &user).await?.into_iter().map(UserView::from).collect();
+    Ok(Json(StaffResponse { items }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffResponse {
+    pub items: Vec<UserView>,
+}
+
+/// Disables an account (admins only, not their own): it can no longer sign
+/// in, and its sessions are revoked at once; 409 when already disabled.
+#[utoipa::path(
+    post, path = "/api/v1/admin/users/{id}/disable", tag = "accounts",
+    params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = techtrade_web::error::Problem),
+        (status = 403, body = techtrade_web::error::Problem), (status = 404, body = techtrade_web::error::Problem),
+        (status = 409, body = techtrade_web::error::Problem))
+)]
+async fn disable_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(users::disable_user(&state.db, &user, request_id, id).await?.into()))
 }

@@ -12,5 +12,5 @@ pub use handlers::{
     add_to_organization, members, organization, register, router, sign_in, sign_out,
 };
 pub use password::PasswordHasher;
-pub use users::{NewUser, create_user};
+pub use users::{NewUser, create_user, disable_user, staff};
 pub use views::{LoginResponse, OrganizationView, RegistrationResponse, UserView};

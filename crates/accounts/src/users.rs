@@ -5,7 +5,7 @@ use diesel::result::Error as DieselError;
 use techtrade_db::accounts::{self, User};
 use techtrade_db::{AnyConnection, audit, outbox};
 use techtrade_domain::{Email, Role, Violations, ids, text};
-use techtrade_web::{ApiError, ErrorCode};
+use techtrade_web::{ApiError, CurrentUser, ErrorCode};
 
 use crate::password::{self, PasswordHasher};
 
@@ -144,4 +144,55 @@ pub(crate) fn random_token() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
     Ok(format!("tt_{}", hex::encode(bytes)))
+}
+
+/// The staff (officials and administrators), oldest first; for administrators.
+pub async fn staff(db: &techtrade_db::Database, user: &CurrentUser) -> Result<Vec<User>, ApiError> {
+    user.require_admin()?;
+    db.run(|conn| {
+        accounts::users_with_roles(conn, &[Role::Official.as_str(), Role::Admin.as_str()]).map_err(ApiError::from)
+    })
+    .await
+}
+
+/// An administrator disables user `id`: it can no longer sign in, and
+/// every session it holds is revoked at once. Not the administrator's own
+/// account (nobody would be left to undo it); 409 when already disabled.
+pub async fn disable_user(
+    db: &techtrade_db::Database,
+    user: &CurrentUser,
+    request_id: Option<String>,
+    id: String,
+) -> Result<User, ApiError> {
+    user.require_admin()?;
+    if id == user.user_id {
+        return Err(ApiError::new(ErrorCode::InvalidState, "an administrator may not disable their own account"));
+    }
+    let actor = user.user_id.clone();
+    db.run(move |conn| {
+        techtrade_db::write_transaction(conn, |conn| {
+            let found = accounts::find_user(conn, &id)?.ok_or_else(|| ApiError::not_found("user"))?;
+            let now = techtrade_db::now();
+            if !accounts::disable_user(conn, &id, now)? {
+                return Err(ApiError::new(ErrorCode::InvalidState, "this account is disabled already"));
+            }
+            let revoked = accounts::revoke_sessions_of(conn, &id, now)?;
+            audit::append(
+                conn,
+                audit::AuditEntry {
+                    actor_user_id: Some(&actor),
+                    action: "user.disable",
+                    subject_type: "user",
+                    subject_id: &id,
+                    before: Some(serde_json::json!({"disabled_at": null})),
+                    after: Some(
+                        serde_json::json!({"disabled_at": now, "sessions_revoked": revoked, "role": found.role}),
+                    ),
+                    request_id: request_id.as_deref(),
+                },
+            )?;
+            accounts::find_user(conn, &id)?.ok_or_else(|| ApiError::not_found("user"))
+        })
+    })
+    .await
 }

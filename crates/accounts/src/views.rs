@@ -46,6 +46,9 @@ pub struct UserView {
     pub organization_id: Option<String>,
     pub locale: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When an administrator disabled the account: it cannot sign in, and
+    /// its sessions were revoked then.
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<User> for UserView {
@@ -58,6 +61,7 @@ impl From<User> for UserView {
             organization_id: u.organization_id,
             locale: u.locale,
             created_at: utc(u.created_at),
+            disabled_at: u.disabled_at.map(utc),
         }
     }
 }

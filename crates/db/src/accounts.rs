@@ -106,6 +106,31 @@ pub fn officials(conn: &mut AnyConnection) -> QueryResult<Vec<User>> {
     users::table.filter(users::role.eq("official")).order(users::created_at.asc()).select(User::as_select()).load(conn)
 }
 
+/// The users of the given roles, oldest first: the administrator's list of staff.
+pub fn users_with_roles(conn: &mut AnyConnection, roles: &[&str]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::role.eq_any(roles))
+        .order((users::created_at.asc(), users::id.asc()))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Disables a user as of `now`; `false` when the user was disabled already.
+pub fn disable_user(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(users::table.find(user_id))
+        .filter(users::disabled_at.is_null())
+        .set((users::disabled_at.eq(now), users::updated_at.eq(now), users::version.eq(users::version + 1)))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Revokes every live session of a user; how many there were.
+pub fn revoke_sessions_of(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::revoked_at.is_null()))
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)
+}
+
 /// The session a token hash belongs to, with its user, when it is neither
 /// revoked nor expired at `now`.
 pub fn find_live_session(

@@ -172,6 +172,17 @@ mod tests {
     /// Every `t("…")` and `t_with("…"` in a template names a message both
     /// catalogues have.
     #[test]
+    fn no_key_is_defined_twice() {
+        // A second definition is dropped with only a log line: the page
+        // would show the first, whatever the newer text says.
+        for source in [ZH, EN] {
+            let resource = FluentResource::try_new(source.to_string()).unwrap();
+            let mut bundle = FluentBundle::new_concurrent(vec![Lang::Zh.tag().parse().unwrap()]);
+            assert!(bundle.add_resource(resource).is_ok(), "a key is defined twice");
+        }
+    }
+
+    #[test]
     fn every_key_a_template_uses_is_in_the_catalogues() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let catalogue = keys(ZH);

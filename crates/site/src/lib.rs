@@ -111,6 +111,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/rounds/{id}/export.csv", get(console::rounds::export))
         .route("/console/disbursements/{id}/paid", post(console::rounds::paid))
         .route("/console/programs", get(console::programs::show))
+        .route("/console/users", get(console::users::show).post(console::users::create))
+        .route("/console/users/{id}/disable", post(console::users::disable))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

@@ -42,6 +42,8 @@ pub struct Badge {
     pub name: String,
     /// An official or administrator: the header leads to the console.
     pub official: bool,
+    /// An administrator: the console shows the staff page.
+    pub admin: bool,
 }
 
 /// What every template can read and ask: `ctx.t("key")`, `ctx.yuan(fen)`.
@@ -60,7 +62,11 @@ impl Ctx {
     pub fn new(visitor: &Visitor) -> Self {
         Self {
             lang: visitor.lang,
-            user: visitor.user.as_ref().map(|u| Badge { name: u.name.clone(), official: u.role.is_official() }),
+            user: visitor.user.as_ref().map(|u| Badge {
+                name: u.name.clone(),
+                official: u.role.is_official(),
+                admin: u.role == techtrade_domain::Role::Admin,
+            }),
             csrf: visitor.csrf.clone(),
             path: visitor.path.clone(),
             css_url: crate::assets::url("site.css"),

@@ -120,6 +120,8 @@ const TABLE: &[Row] = &[
         r#"{"email": "{email}", "password": "a long enough password", "name": "审核员", "role": "official"}"#,
         [401, 403, 403, 403, 403, 403, 201],
     ),
+    row("GET", "/api/v1/admin/users", "", [401, 403, 403, 403, 403, 403, 200]),
+    row("POST", "/api/v1/admin/users/{staff_user}/disable", "", [401, 403, 403, 403, 403, 403, 200]),
     row("GET", "/healthz", "", [200, 200, 200, 200, 200, 200, 200]),
     row("GET", "/readyz", "", [200, 200, 200, 200, 200, 200, 200]),
     // Listings.
@@ -359,6 +361,7 @@ impl<'a> World<'a> {
             "round" => self.once("round", |w| Box::pin(w.round())).await,
             "disbursement" => self.once("disbursement", |w| Box::pin(w.disbursement())).await,
             "saved_search" => self.once("saved_search", |w| Box::pin(w.saved_search())).await,
+            "staff_user" => self.once("staff_user", |w| Box::pin(w.staff_user())).await,
             other => panic!("unknown placeholder {{{other}}}"),
         }
     }
@@ -381,6 +384,19 @@ impl<'a> World<'a> {
         let response = self.app.post(path, Some(token), body).await;
         response.assert_status(status);
         response.json
+    }
+
+    /// An official for an administrator to disable.
+    async fn staff_user(&mut self) -> String {
+        let n = unique();
+        let input = techtrade_accounts::NewUser {
+            email: format!("to-disable{n}@kjt.qinghai.gov.cn"),
+            password: "official password".into(),
+            name: format!("待停用审核员{n}"),
+            role: Role::Official,
+            organization_id: None,
+        };
+        techtrade_accounts::create_user(&self.app.state.db, &self.app.hasher, input, None, None).await.unwrap().id
     }
 
     /// A listing of the owner in `status`.

@@ -316,3 +316,48 @@ on_both_databases! {
         member.get(&format!("/console/rounds/{round_id}/export.csv")).await.assert_status(403);
     }
 }
+
+on_both_databases! {
+    async fn an_administrator_creates_an_official_who_signs_in_and_disables_another(app: TestApp) {
+        let admin = app.staff_account(Role::Admin, None).await;
+        let official = app.staff_account(Role::Official, None).await;
+        let mut browser = console(&app, &official).await;
+        browser.get("/console/users").await.assert_status(403);
+        assert!(!browser.get("/console").await.text.contains("href=\"/console/users\""), "officials see no staff tab");
+
+        let mut browser = console(&app, &admin).await;
+        let page = browser.get("/console/users").await;
+        page.assert_status(200);
+        assert!(page.text.contains(&format!("id=\"user-{}\"", official.user_id)));
+        // A password that is too short is told on its field, the rest kept.
+        let email = format!("new-official{}@kjt.qinghai.gov.cn", techtrade_tests::unique());
+        let short = browser
+            .submit("/console/users", "/console/users", &[("name", "新审核员"), ("email", &email), ("role", "official"), ("password", "short")])
+            .await;
+        short.assert_status(422);
+        assert!(short.text.contains("id=\"password-error\"") && short.text.contains(&email), "{}", short.text);
+        let made = browser
+            .submit("/console/users", "/console/users", &[("name", "新审核员"), ("email", &email), ("role", "official"), ("password", "a long official password")])
+            .await;
+        made.assert_status(303);
+        let mut newcomer = signed_in(&app, &email, "a long official password").await;
+        newcomer.get("/console").await.assert_status(200);
+
+        // Disabled: its sessions end at once and it cannot sign in again.
+        let created = browser.get("/console/users").await;
+        let at = created.text.find(&email).unwrap();
+        let row_start = created.text[..at].rfind("id=\"user-").unwrap() + "id=\"user-".len();
+        let id = created.text[row_start..row_start + created.text[row_start..].find('"').unwrap()].to_string();
+        browser.submit("/console/users", &format!("/console/users/{id}/disable"), &[]).await.assert_status(303);
+        assert_eq!(newcomer.get("/console").await.status.as_u16(), 303, "signed out");
+        let again = Browser::new(&app).submit("/login", "/login", &[("email", &email), ("password", "a long official password")]).await;
+        assert!(again.status.is_client_error(), "{}", again.status);
+        let listed = app.get("/api/v1/admin/users", Some(&admin.token)).await;
+        let user = listed.json["items"].as_array().unwrap().iter().find(|u| u["id"] == id.as_str()).unwrap().clone();
+        assert!(user["disabled_at"].is_string(), "{user}");
+        // Nobody disables their own account, nor one twice.
+        let own = browser.submit("/console/users", &format!("/console/users/{}/disable", admin.user_id), &[]).await;
+        own.assert_status(409);
+        app.post(&format!("/api/v1/admin/users/{id}/disable"), Some(&admin.token), json!({})).await.assert_problem(409, "invalid_state");
+    }
+}

@@ -10,6 +10,7 @@ pub mod programs;
 pub mod registrations;
 pub mod reviews;
 pub mod rounds;
+pub mod users;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
@@ -41,6 +42,23 @@ impl FromRequestParts<AppState> for Official {
         if !user.role.is_official() {
             let refusal = ApiError::forbidden("the console is for officials and administrators");
             return Err(page::error_page(&visitor, &refusal));
+        }
+        Ok(Self(user))
+    }
+}
+
+/// A console page's signed-in administrator: a visitor is sent to sign
+/// in, anyone else gets 403.
+pub struct Administrator(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Administrator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visitor = Visitor::from_request_parts(parts, state).await?;
+        let user = signed_in(&visitor)?;
+        if user.role != techtrade_domain::Role::Admin {
+            return Err(page::error_page(&visitor, &ApiError::forbidden("this page is for administrators")));
         }
         Ok(Self(user))
     }
