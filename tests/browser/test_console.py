@@ -135,6 +135,10 @@ def test_an_official_works_through_the_queues(page, base_url, context_factory):
     # disbursement marked paid.
     page.goto(f"/console/rounds?program_id=sanming&year={last_year}")
     expect(page.locator("#outlook-lines")).to_contain_text("控制台测试单位")
+    # What a lower top tier would cost, before deciding anything.
+    page.fill("#simulate", '[[rules]]\nid = "seller-tiers"\ncap_per_year_fen = 300000')
+    page.locator("#simulate-form button").click()
+    expect(page.locator("#simulation-result")).to_be_visible()
     check_page(page, "console-rounds-outlook")
     if page.locator("#exclude").count():
         page.check("#exclude")

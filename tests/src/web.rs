@@ -93,3 +93,16 @@ pub async fn signed_in<'a>(app: &'a TestApp, email: &str, password: &str) -> Bro
     browser.submit("/login", "/login", &[("email", email), ("password", password)]).await.assert_status(303);
     browser
 }
+
+/// `n` with thousands separators, as the pages show amounts (`1,234,567`).
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n < 0 { format!("-{grouped}") } else { grouped }
+}

@@ -564,3 +564,15 @@ user-disabled = Disabled
 disable-user = Disable
 new-staff = A new staff account
 create-staff = Create the account
+simulate-heading = Simulate a change of policy
+simulate-terms = Changes in the policy file's terms (TOML)
+simulate-hint = For example a buyer rate of 8%: [[rules]] on one line, id = "buyer" on the next, rate = "8%" on the third; or budget_fen = 200000000 for another budget (in fen). It computes only and changes nothing.
+simulate-button = Simulate
+simulation-result = The rules as they stand against the changed ones (every organisation that could claim this year)
+sim-claimants = Could claim
+sim-eligible = Eligible (now → changed)
+sim-current = In all now
+sim-simulated = In all, changed
+sim-total = In all
+sim-over-budget = over the budget by
+sim-payout = Share a pro-rated round would pay

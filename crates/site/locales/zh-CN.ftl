@@ -557,3 +557,15 @@ user-disabled = 已停用
 disable-user = 停用
 new-staff = 新建工作人员账号
 create-staff = 创建账号
+simulate-heading = 测算政策调整
+simulate-terms = 按政策文件格式填写的调整（TOML）
+simulate-hint = 例如将买方规则的费率改为 8%：第一行 [[rules]]，第二行 id = "buyer"，第三行 rate = "8%"；或 budget_fen = 200000000 调整预算（单位为分）。只测算，不改变任何数据。
+simulate-button = 测算
+simulation-result = 现行规则与调整后的对比（本年度全部可申报单位）
+sim-claimants = 可申报单位
+sim-eligible = 符合条件（现行 → 调整后）
+sim-current = 现行规则合计
+sim-simulated = 调整后合计
+sim-total = 合计
+sim-over-budget = 超出预算
+sim-payout = 按比例核减后的兑付比例

@@ -33,6 +33,7 @@ pub use rounds::{
     DisbursementRequest, DisbursementView, ListDisbursementsQuery, ListRoundsQuery, disbursements, record_paid,
     round_csv, round_notice, rounds,
 };
+pub use simulate::{RoleTotals, SimulateRequest, SimulationResult, simulate_year};
 
 /// The programs loaded at start-up, shared by the handlers.
 pub type Programs = Arc<Vec<Program>>;

@@ -69,8 +69,19 @@ pub(crate) async fn simulate(
     user: CurrentUser,
     Json(request): Json<SimulateRequest>,
 ) -> ApiResult<Json<SimulationResult>> {
+    simulate_year(&state, &programs, &user, request).await.map(Json)
+}
+
+/// A program's year recomputed under changed rules, against the rules as
+/// they stand; nothing is stored. For officials.
+pub async fn simulate_year(
+    state: &AppState,
+    programs: &Programs,
+    user: &CurrentUser,
+    request: SimulateRequest,
+) -> ApiResult<SimulationResult> {
     user.require_official()?;
-    let current = program_and_year(&programs, &request.program_id, request.year, YearUse::WhatIf)?.clone();
+    let current = program_and_year(programs, &request.program_id, request.year, YearUse::WhatIf)?.clone();
     let simulated = match &request.policy {
         None => current.clone(),
         Some(overrides) => {
@@ -103,7 +114,7 @@ pub(crate) async fn simulate(
     let simulated_total = sum(|r| r.simulated_total_fen);
     let budget = simulated.budget().map(Money::fen);
     let over = budget.map_or(0, |b| simulated_total.saturating_sub(b).max(0));
-    Ok(Json(SimulationResult {
+    Ok(SimulationResult {
         program_id: request.program_id,
         year,
         roles,
@@ -114,7 +125,7 @@ pub(crate) async fn simulate(
             over_budget_fen: over,
             payout_percent: payout_percent(budget, simulated_total),
         },
-    }))
+    })
 }
 
 fn totals(

@@ -269,6 +269,25 @@ on_both_databases! {
         assert!(outlook.text.contains("id=\"would-pay-total\">1,000,000.00 元<"), "{}", outlook.text);
         assert!(outlook.text.contains("id=\"pending-warning\""));
 
+        // A doubled rate, simulated in the policy file's terms: the totals the API computes.
+        let terms = "[[rules]]\nid = \"buyer\"\nrate = \"10%\"\n";
+        let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("simulate", terms).finish();
+        let simulated = browser.get(&format!("{path}&{query}")).await;
+        simulated.assert_status(200);
+        let api = app
+            .post("/api/v1/subsidy/simulate", Some(&first.token), json!({"program_id": "budget-test", "year": year, "policy": {"rules": [{"id": "buyer", "rate": "10%"}]}}))
+            .await;
+        api.assert_status(200);
+        let (now, then) = (api.json["budget"]["current_total_fen"].as_i64().unwrap(), api.json["budget"]["simulated_total_fen"].as_i64().unwrap());
+        assert_eq!(then, 2 * now, "{}", api.text);
+        let shown = |fen: i64| format!("{}.{:02} 元", techtrade_tests::web::thousands(fen / 100), fen % 100);
+        assert!(simulated.text.contains(&format!("id=\"sim-current-total\">{}<", shown(now))), "{}", simulated.text);
+        assert!(simulated.text.contains(&format!("id=\"sim-simulated-total\">{}<", shown(then))));
+        assert!(simulated.text.contains(&format!("id=\"sim-payout\">{}%<", api.json["budget"]["payout_percent"].as_str().unwrap())));
+        let bad = browser.get(&format!("{path}&simulate=rate%20%3D")).await;
+        bad.assert_status(422);
+        assert!(bad.text.contains("id=\"simulate-error\""), "{}", bad.text);
+
         // The claim still at level 1 stops the close until it is left out.
         let form = [("program_id", "budget-test"), ("year", &year.to_string())];
         let refused = browser.submit(&path, "/console/rounds", &form).await;

@@ -750,15 +750,7 @@ on_both_databases! {
         let amount = api.json["amount_fen"].as_i64().unwrap();
         assert!(amount > 0);
         // Exact to the fen, with thousands separators: `8,000.00 元`.
-        let whole = (amount / 100).to_string();
-        let mut grouped = String::new();
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        let exact = format!("{grouped}.{:02} 元", amount % 100);
+        let exact = format!("{}.{:02} 元", techtrade_tests::web::thousands(amount / 100), amount % 100);
         assert!(preview.text.contains(&exact), "the amount the API computes, {exact}: {}", preview.text);
 
         // As a seller it has no deal: nothing counts, and it says so.

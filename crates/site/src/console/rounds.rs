@@ -16,7 +16,7 @@ use chrono::Datelike;
 use serde_json::{Map, Value};
 use techtrade_subsidy::{
     CloseRoundRequest, DisbursementRequest, DisbursementView, ListDisbursementsQuery, ProgramView, Programs,
-    RoundOutlook,
+    RoundOutlook, SimulateRequest, SimulationResult,
 };
 use techtrade_web::{ApiError, AppState, CurrentUser, PageQuery, RequestId};
 
@@ -34,6 +34,10 @@ pub struct Asked {
     year: String,
     #[serde(default)]
     done: String,
+    /// Changes to simulate, in the policy file's terms (TOML), e.g.
+    /// `[[rules]]` / `id = "buyer"` / `rate = "8%"`.
+    #[serde(default)]
+    simulate: String,
 }
 
 #[derive(Template)]
@@ -43,6 +47,7 @@ struct RoundsPage {
     programs: Vec<ProgramView>,
     asked: Asked,
     outlook: Option<RoundOutlook>,
+    simulation: Option<SimulationResult>,
     disbursements: Vec<DisbursementView>,
     names: HashMap<String, String>,
     today: String,
@@ -99,6 +104,17 @@ async fn rounds_page(
         }
         Err(_) => refusal = refusal.or(Some(ApiError::invalid_field("year", "invalid_value", "a year, e.g. 2025"))),
     }
+    let mut simulation = None;
+    if let (false, Ok(year)) = (asked.simulate.trim().is_empty(), asked.year.trim().parse::<i32>()) {
+        let result = match simulation_request(&asked.program_id, year, &asked.simulate) {
+            Ok(request) => techtrade_subsidy::simulate_year(state, &programs, &user, request).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(found) => simulation = Some(found),
+            Err(error) => refusal = refusal.or(Some(error)),
+        }
+    }
     let mut disbursements = Vec::new();
     if let Some(round) = outlook.as_ref().and_then(|o| o.round.as_ref()) {
         let everything = PageQuery { page: Some(1), per_page: Some(100) };
@@ -126,6 +142,7 @@ async fn rounds_page(
         programs: views,
         asked,
         outlook,
+        simulation,
         disbursements,
         names,
         today: techtrade_db::today().to_string(),
@@ -135,7 +152,17 @@ async fn rounds_page(
     page::render(visitor, status, &page)
 }
 
-/// `GET /console/rounds[?program_id=&year=]`.
+/// The simulation the form asks for: its TOML read as the policy file's
+/// terms (422 on `simulate` when it is not TOML).
+fn simulation_request(program_id: &str, year: i32, terms: &str) -> Result<SimulateRequest, ApiError> {
+    let changes: toml::Table = toml::from_str(terms)
+        .map_err(|e| ApiError::invalid_field("simulate", "invalid_policy", format!("not TOML: {}", e.message())))?;
+    let policy = serde_json::to_value(changes)
+        .map_err(|e| ApiError::invalid_field("simulate", "invalid_policy", e.to_string()))?;
+    Ok(SimulateRequest { program_id: program_id.to_string(), year, policy: Some(policy) })
+}
+
+/// `GET /console/rounds[?program_id=&year=&simulate=]`.
 pub async fn show(
     State(state): State<AppState>,
     Extension(programs): Extension<Programs>,
@@ -168,7 +195,7 @@ pub async fn close(
     body: Bytes,
 ) -> Response {
     let fields = Fields::parse(&body);
-    let asked = Asked { program_id: fields.text("program_id"), year: fields.text("year"), done: String::new() };
+    let asked = Asked { program_id: fields.text("program_id"), year: fields.text("year"), ..Asked::default() };
     let mut request = Map::new();
     request.insert("program_id".into(), Value::String(asked.program_id.clone()));
     match asked.year.parse::<i32>() {
@@ -206,7 +233,7 @@ pub async fn paid(
     body: Bytes,
 ) -> Response {
     let fields = Fields::parse(&body);
-    let asked = Asked { program_id: fields.text("program_id"), year: fields.text("year"), done: String::new() };
+    let asked = Asked { program_id: fields.text("program_id"), year: fields.text("year"), ..Asked::default() };
     let mut request = Map::new();
     crate::workspace::form::put_required(&mut request, "paid_on", &fields.text("paid_on"));
     request.insert("reference".into(), Value::String(fields.text("reference")));
