@@ -16,11 +16,11 @@ use techtrade_subsidy::views::ClaimView;
 use techtrade_subsidy::{ClaimReviewRequest, ListClaimsQuery, Programs};
 use techtrade_web::{ApiError, AppState, CurrentUser, RequestId};
 
-use super::Official;
+use super::{ItemForm, Official, Refused};
 use crate::calculation::ShownCalculation;
-use crate::page::{self, Ctx, FormErrors};
+use crate::page::{self, Ctx};
 use crate::session::Visitor;
-use crate::workspace::form::{Amounts, FieldMap, Fields};
+use crate::workspace::form::{Amounts, Fields, service_request};
 
 /// The most claims a queue shows at once, oldest first: each carries its
 /// whole calculation.
@@ -52,9 +52,7 @@ struct ClaimsPage {
     total: i64,
     user: CurrentUser,
     done: String,
-    failed: String,
-    errors: FormErrors,
-    typed: (String, String),
+    decision: ItemForm,
 }
 
 impl ClaimsPage {
@@ -74,18 +72,6 @@ impl ClaimsPage {
     fn under_review(&self, claim: &ClaimView) -> i64 {
         claim.approved_amount_fen.unwrap_or(claim.computed_amount_fen)
     }
-
-    fn error_of(&self, id: &str, field: &str) -> Option<&String> {
-        (self.failed == id).then(|| self.errors.field(field)).flatten()
-    }
-
-    fn typed_amount(&self, id: &str) -> &str {
-        if self.failed == id { &self.typed.0 } else { "" }
-    }
-
-    fn typed_reason(&self, id: &str) -> &str {
-        if self.failed == id { &self.typed.1 } else { "" }
-    }
 }
 
 async fn claims_page(
@@ -94,7 +80,7 @@ async fn claims_page(
     visitor: &Visitor,
     user: CurrentUser,
     asked: Asked,
-    failure: Option<(String, (String, String), ApiError)>,
+    refused: Option<Refused>,
 ) -> Response {
     let level = match asked.level {
         None | Some(1) => 1,
@@ -120,26 +106,12 @@ async fn claims_page(
         let shown = ShownCalculation::new(calculation, program, visitor.lang, None).numbered(format!("-{}", claim.id));
         claims.push(QueuedClaim { claim, shown, program_name });
     }
-    let (failed, typed, error) = match failure {
-        Some((id, typed, error)) => (id, typed, Some(error)),
-        None => (String::new(), (String::new(), String::new()), None),
-    };
-    let map = FieldMap { renamed: RENAMED, rows: Vec::new(), row_prefix: "" };
-    let (status, errors) = match page::outcome(visitor, error.as_ref(), |e| map.errors(visitor.lang, e)) {
+    let (status, decision) = match ItemForm::shown(visitor, refused, RENAMED) {
         Ok(shown) => shown,
         Err(response) => return response,
     };
-    let page = ClaimsPage {
-        ctx: Ctx::new(visitor),
-        level,
-        claims,
-        total: found.total,
-        user,
-        done: asked.done,
-        failed,
-        errors,
-        typed,
-    };
+    let page =
+        ClaimsPage { ctx: Ctx::new(visitor), level, claims, total: found.total, user, done: asked.done, decision };
     page::render(visitor, status, &page)
 }
 
@@ -176,11 +148,8 @@ pub async fn decide(
     }
     let reason = fields.text("reason");
     request.insert("reason".into(), if reason.is_empty() { Value::Null } else { Value::String(reason.clone()) });
-    let typed = (fields.text("amount_yuan"), reason);
-    let parsed = match amounts.error() {
-        Some(error) => Err(error),
-        None => techtrade_web::extract::parse_json::<ClaimReviewRequest>(Value::Object(request).to_string().as_bytes()),
-    };
+    let amount = fields.text("amount_yuan");
+    let parsed = service_request::<ClaimReviewRequest>(request, &amounts);
     let result = match parsed {
         Ok(request) => techtrade_subsidy::review(&state, user.clone(), request_id, id.clone(), request).await,
         Err(error) => Err(error),
@@ -192,7 +161,15 @@ pub async fn decide(
         }
         Err(error) => {
             let asked = Asked { level, done: String::new() };
-            claims_page(&state, &programs, &visitor, user, asked, Some((id, typed, error))).await
+            claims_page(
+                &state,
+                &programs,
+                &visitor,
+                user,
+                asked,
+                Some(Refused { item: id, amount, text: reason, error }),
+            )
+            .await
         }
     }
 }

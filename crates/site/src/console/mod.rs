@@ -25,8 +25,9 @@ use techtrade_listings::ListQuery;
 use techtrade_subsidy::ListClaimsQuery;
 use techtrade_web::{ApiError, AppState, CurrentUser};
 
-use crate::page::{self, Ctx};
+use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
+use crate::workspace::form::FieldMap;
 use crate::workspace::signed_in;
 
 /// A console page's signed-in official or administrator, as an extractor:
@@ -61,6 +62,61 @@ impl FromRequestParts<AppState> for Administrator {
             return Err(page::error_page(&visitor, &ApiError::forbidden("this page is for administrators")));
         }
         Ok(Self(user))
+    }
+}
+
+/// A decision on one queue item that the service refused: which item,
+/// what the official typed (an amount, a reason or note), and why.
+pub struct Refused {
+    pub item: String,
+    pub amount: String,
+    pub text: String,
+    pub error: ApiError,
+}
+
+/// What a queue page shows of a refused decision, on that item's form:
+/// the messages on its fields, and what was typed, kept.
+#[derive(Default)]
+pub struct ItemForm {
+    item: String,
+    amount: String,
+    text: String,
+    errors: FormErrors,
+}
+
+impl ItemForm {
+    /// The page's status and what it shows of `refused` (`renamed`: the
+    /// service's fields that the form names otherwise). A server error is
+    /// a page of its own.
+    pub fn shown(
+        visitor: &Visitor,
+        refused: Option<Refused>,
+        renamed: &'static [(&'static str, &'static str)],
+    ) -> Result<(StatusCode, Self), Response> {
+        let Some(refused) = refused else { return Ok((StatusCode::OK, Self::default())) };
+        let map = FieldMap { renamed, rows: Vec::new(), row_prefix: "" };
+        let (status, errors) = page::outcome(visitor, Some(&refused.error), |e| map.errors(visitor.lang, e))?;
+        Ok((status, Self { item: refused.item, amount: refused.amount, text: refused.text, errors }))
+    }
+
+    /// The refusal's message for the whole page, if it has one.
+    pub fn general(&self) -> Option<&String> {
+        self.errors.general.as_ref()
+    }
+
+    /// The message on `field` of `item`'s form.
+    pub fn error_of(&self, item: &str, field: &str) -> Option<&String> {
+        (self.item == item).then(|| self.errors.field(field)).flatten()
+    }
+
+    /// The amount typed in `item`'s refused form.
+    pub fn amount_typed(&self, item: &str) -> Option<&str> {
+        (self.item == item).then_some(self.amount.as_str())
+    }
+
+    /// The reason or note typed in `item`'s refused form; empty otherwise.
+    pub fn text_typed(&self, item: &str) -> &str {
+        if self.item == item { &self.text } else { "" }
     }
 }
 

@@ -13,13 +13,13 @@ use techtrade_deals::requests::ContractRegistrationRequest;
 use techtrade_deals::views::DealView;
 use techtrade_deals::{DealSettings, ListDealsQuery};
 use techtrade_domain::DealStatus;
-use techtrade_web::{ApiError, AppState, CurrentUser, RequestId};
+use techtrade_web::{AppState, CurrentUser, RequestId};
 
-use super::Official;
+use super::{ItemForm, Official, Refused};
 use crate::format;
-use crate::page::{self, Ctx, FormErrors};
+use crate::page::{self, Ctx};
 use crate::session::Visitor;
-use crate::workspace::form::{Amounts, FieldMap, Fields};
+use crate::workspace::form::{Amounts, Fields, service_request};
 
 /// The most contracts the queue shows at once, oldest first.
 const SHOWN: u32 = 50;
@@ -45,10 +45,7 @@ struct RegistrationsPage {
     done: String,
     /// The deal just registered, with its number.
     decided: Option<DealView>,
-    failed: String,
-    errors: FormErrors,
-    /// What was typed in the refused form: (amount, note or reason).
-    typed: (String, String),
+    decision: ItemForm,
 }
 
 impl RegistrationsPage {
@@ -60,21 +57,13 @@ impl RegistrationsPage {
             .any(|party| self.user.is_member_of(&party.id))
     }
 
-    fn error_of(&self, id: &str, field: &str) -> Option<&String> {
-        (self.failed == id).then(|| self.errors.field(field)).flatten()
-    }
-
     /// The amount input's value: as typed after a refusal, else the
     /// contract's technology amount.
     fn amount_typed(&self, deal: &DealView) -> String {
-        if self.failed == deal.id {
-            return self.typed.0.clone();
+        if let Some(typed) = self.decision.amount_typed(&deal.id) {
+            return typed.to_string();
         }
         deal.contract.as_ref().map(|c| format::fen_as_yuan_input(c.technology_amount_fen)).unwrap_or_default()
-    }
-
-    fn text_typed(&self, id: &str) -> &str {
-        if self.failed == id { &self.typed.1 } else { "" }
     }
 }
 
@@ -83,7 +72,7 @@ async fn registrations_page(
     visitor: &Visitor,
     user: CurrentUser,
     done: Done,
-    failure: Option<(String, (String, String), ApiError)>,
+    refused: Option<Refused>,
 ) -> Response {
     let query =
         ListDealsQuery { status: Some(DealStatus::Contracted), per_page: Some(SHOWN), ..ListDealsQuery::default() };
@@ -95,12 +84,7 @@ async fn registrations_page(
         true => None,
         false => techtrade_deals::deal(state, user.clone(), done.deal.clone()).await.ok(),
     };
-    let (failed, typed, error) = match failure {
-        Some((id, typed, error)) => (id, typed, Some(error)),
-        None => (String::new(), (String::new(), String::new()), None),
-    };
-    let map = FieldMap { renamed: RENAMED, rows: Vec::new(), row_prefix: "" };
-    let (status, errors) = match page::outcome(visitor, error.as_ref(), |e| map.errors(visitor.lang, e)) {
+    let (status, decision) = match ItemForm::shown(visitor, refused, RENAMED) {
         Ok(shown) => shown,
         Err(response) => return response,
     };
@@ -111,9 +95,7 @@ async fn registrations_page(
         user,
         done: done.done,
         decided,
-        failed,
-        errors,
-        typed,
+        decision,
     };
     page::render(visitor, status, &page)
 }
@@ -150,13 +132,8 @@ pub async fn decide(
     }
     let text = fields.text("reason");
     request.insert("reason".into(), if text.is_empty() { Value::Null } else { Value::String(text.clone()) });
-    let typed = (fields.text("amount_yuan"), text);
-    let parsed = match amounts.error() {
-        Some(error) => Err(error),
-        None => techtrade_web::extract::parse_json::<ContractRegistrationRequest>(
-            Value::Object(request).to_string().as_bytes(),
-        ),
-    };
+    let amount = fields.text("amount_yuan");
+    let parsed = service_request::<ContractRegistrationRequest>(request, &amounts);
     let result = match parsed {
         Ok(request) => {
             techtrade_deals::register(state.clone(), settings, user.clone(), request_id, id.clone(), request).await
@@ -168,6 +145,9 @@ pub async fn decide(
             let done = if deal.registration_number.is_some() { "registered" } else { "rejected" };
             page::redirect(&format!("/console/registrations?done={done}&deal={}", deal.id))
         }
-        Err(error) => registrations_page(&state, &visitor, user, Done::default(), Some((id, typed, error))).await,
+        Err(error) => {
+            registrations_page(&state, &visitor, user, Done::default(), Some(Refused { item: id, amount, text, error }))
+                .await
+        }
     }
 }

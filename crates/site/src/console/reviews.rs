@@ -16,8 +16,8 @@ use techtrade_listings::views::{DemandResponse, ListingResponse};
 use techtrade_listings::{Decision, ListQuery, ReviewRequest};
 use techtrade_web::{ApiError, AppState, CurrentUser, RequestId};
 
-use super::Official;
-use crate::page::{self, Ctx, FormErrors};
+use super::{ItemForm, Official, Refused};
+use crate::page::{self, Ctx};
 use crate::session::Visitor;
 use crate::workspace::form::Fields;
 
@@ -42,11 +42,7 @@ struct ReviewsPage {
     owners: HashMap<String, String>,
     user: CurrentUser,
     done: String,
-    /// The item whose decision was refused, and the refusal's messages.
-    failed: String,
-    errors: FormErrors,
-    /// What the official typed as the refused decision's reason.
-    typed_reason: String,
+    decision: ItemForm,
 }
 
 impl ReviewsPage {
@@ -58,14 +54,6 @@ impl ReviewsPage {
     fn own(&self, owner_id: &str) -> bool {
         self.user.is_member_of(owner_id)
     }
-
-    fn error_of(&self, id: &str, field: &str) -> Option<&String> {
-        (self.failed == id).then(|| self.errors.field(field)).flatten()
-    }
-
-    fn reason_typed(&self, id: &str) -> &str {
-        if self.failed == id { &self.typed_reason } else { "" }
-    }
 }
 
 async fn reviews_page(
@@ -73,7 +61,7 @@ async fn reviews_page(
     visitor: &Visitor,
     user: CurrentUser,
     done: String,
-    failure: Option<(String, String, ApiError)>,
+    refused: Option<Refused>,
 ) -> Response {
     let pending =
         || ListQuery { status: Some(ListingStatus::PendingReview), per_page: Some(SHOWN), ..ListQuery::default() };
@@ -95,11 +83,7 @@ async fn reviews_page(
             };
         }
     }
-    let (failed, typed_reason, error) = match failure {
-        Some((id, reason, error)) => (id, reason, Some(error)),
-        None => (String::new(), String::new(), None),
-    };
-    let (status, errors) = match page::outcome(visitor, error.as_ref(), |e| FormErrors::from_error(visitor.lang, e)) {
+    let (status, decision) = match ItemForm::shown(visitor, refused, &[]) {
         Ok(shown) => shown,
         Err(response) => return response,
     };
@@ -112,9 +96,7 @@ async fn reviews_page(
         owners,
         user,
         done,
-        failed,
-        errors,
-        typed_reason,
+        decision,
     };
     page::render(visitor, status, &page)
 }
@@ -146,7 +128,14 @@ pub async fn decide(
         "reject" => Decision::Reject,
         _ => {
             let error = ApiError::invalid_field("decision", "invalid_value", "approve or reject");
-            return reviews_page(&state, &visitor, user, String::new(), Some((id, reason, error))).await;
+            return reviews_page(
+                &state,
+                &visitor,
+                user,
+                String::new(),
+                Some(Refused { item: id, amount: String::new(), text: reason, error }),
+            )
+            .await;
         }
     };
     let done = match decision {
@@ -166,6 +155,15 @@ pub async fn decide(
     };
     match result {
         Ok(()) => page::redirect(&format!("/console/reviews?done={done}")),
-        Err(error) => reviews_page(&state, &visitor, user, String::new(), Some((id, reason, error))).await,
+        Err(error) => {
+            reviews_page(
+                &state,
+                &visitor,
+                user,
+                String::new(),
+                Some(Refused { item: id, amount: String::new(), text: reason, error }),
+            )
+            .await
+        }
     }
 }

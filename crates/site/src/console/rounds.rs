@@ -23,7 +23,7 @@ use techtrade_web::{ApiError, AppState, CurrentUser, PageQuery, RequestId};
 use super::Official;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
-use crate::workspace::form::Fields;
+use crate::workspace::form::{Amounts, Fields, put_required, service_request};
 
 /// The program and year asked about, as the form holds them.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -208,7 +208,7 @@ pub async fn close(
     if exclude && !reason.is_empty() {
         request.insert("reason".into(), Value::String(reason));
     }
-    let parsed = techtrade_web::extract::parse_json::<CloseRoundRequest>(Value::Object(request).to_string().as_bytes());
+    let parsed = service_request::<CloseRoundRequest>(request, &Amounts::default());
     let result = match parsed {
         Ok(request) => {
             techtrade_subsidy::close_round_as(&state, programs.clone(), user.clone(), request_id, request).await
@@ -235,10 +235,9 @@ pub async fn paid(
     let fields = Fields::parse(&body);
     let asked = Asked { program_id: fields.text("program_id"), year: fields.text("year"), ..Asked::default() };
     let mut request = Map::new();
-    crate::workspace::form::put_required(&mut request, "paid_on", &fields.text("paid_on"));
+    put_required(&mut request, "paid_on", &fields.text("paid_on"));
     request.insert("reference".into(), Value::String(fields.text("reference")));
-    let parsed =
-        techtrade_web::extract::parse_json::<DisbursementRequest>(Value::Object(request).to_string().as_bytes());
+    let parsed = service_request::<DisbursementRequest>(request, &Amounts::default());
     let result = match parsed {
         Ok(request) => techtrade_subsidy::record_paid(&state, user.clone(), request_id, id.clone(), request).await,
         Err(error) => Err(error),

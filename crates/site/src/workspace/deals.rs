@@ -20,7 +20,7 @@ use techtrade_web::idempotency::Keyed;
 use techtrade_web::{ApiError, AppState, CurrentUser, IdempotencyKey, RequestId};
 
 use super::Member;
-use super::form::{Amounts, FieldMap, Fields, put_required};
+use super::form::{Amounts, FieldMap, Fields, put_required, service_request};
 use crate::format;
 use crate::page::{self, Ctx, FormErrors};
 use crate::session::Visitor;
@@ -38,15 +38,6 @@ const RENAMED: &[(&str, &str)] = &[
 
 fn field_map() -> FieldMap {
     FieldMap { renamed: RENAMED, rows: Vec::new(), row_prefix: "" }
-}
-
-/// Reads a service request from form fields turned into JSON; the typed
-/// amounts that are not yuan are refused on their inputs first.
-fn request<T: serde::de::DeserializeOwned>(object: Map<String, Value>, amounts: &Amounts) -> Result<T, ApiError> {
-    if let Some(error) = amounts.error() {
-        return Err(error);
-    }
-    techtrade_web::extract::parse_json(Value::Object(object).to_string().as_bytes())
 }
 
 /// An offer as the form types it.
@@ -149,7 +140,7 @@ pub async fn open(
     let mut object = Map::new();
     object.insert("listing_id".into(), Value::String(fields.text("listing_id")));
     object.insert("offer".into(), Value::Object(offer_json(&fields, &mut amounts)));
-    let result = match request::<CreateDealRequest>(object, &amounts) {
+    let result = match service_request::<CreateDealRequest>(object, &amounts) {
         Ok(request) => techtrade_deals::open(&state, user.clone(), request_id, request).await,
         Err(error) => Err(error),
     };
@@ -435,7 +426,7 @@ pub async fn step(
     let (form, result): (&str, Result<(), ApiError>) = match step.as_str() {
         "offer" => {
             let offer = offer_json(&fields, &mut amounts);
-            let result = match request::<OfferRequest>(offer, &amounts) {
+            let result = match service_request::<OfferRequest>(offer, &amounts) {
                 Ok(offer) => {
                     techtrade_deals::counter(&state, user.clone(), request_id, id.clone(), offer).await.map(drop)
                 }
@@ -459,7 +450,7 @@ pub async fn step(
             }
             put_required(&mut contract, "signed_on", &fields.text("signed_on"));
             contract.insert("related_party".into(), fields.checked("related_party").into());
-            let result = match request::<ContractRequest>(contract, &amounts) {
+            let result = match service_request::<ContractRequest>(contract, &amounts) {
                 Ok(contract) => {
                     techtrade_deals::record_contract(&state, user.clone(), request_id, id.clone(), contract)
                         .await
@@ -475,7 +466,7 @@ pub async fn step(
             amounts.put(&mut payment, "amount_fen", "amount_yuan", &fields.text("amount_yuan"));
             put_required(&mut payment, "paid_on", &fields.text("paid_on"));
             payment.insert("reference".into(), Value::String(fields.text("reference")));
-            let result = match request::<PaymentRequest>(payment, &amounts) {
+            let result = match service_request::<PaymentRequest>(payment, &amounts) {
                 Ok(payment) => techtrade_payments::pay(
                     state.clone(),
                     stripe,
@@ -495,7 +486,7 @@ pub async fn step(
             let mut payment = Map::new();
             payment.insert("method".into(), Value::String("stripe".into()));
             amounts.put(&mut payment, "amount_fen", "amount_yuan", &fields.text("amount_yuan"));
-            let started = match (cards.offered, request::<PaymentRequest>(payment, &amounts)) {
+            let started = match (cards.offered, service_request::<PaymentRequest>(payment, &amounts)) {
                 (false, _) => Err(ApiError::new(
                     techtrade_web::ErrorCode::StripeNotConfigured,
                     "this market takes bank transfers only",

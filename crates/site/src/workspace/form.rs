@@ -124,6 +124,18 @@ impl Amounts {
     }
 }
 
+/// A service's request from a form's fields put into JSON; the typed
+/// amounts that are not yuan are refused on their inputs first.
+pub fn service_request<T: serde::de::DeserializeOwned>(
+    object: Map<String, Value>,
+    amounts: &Amounts,
+) -> Result<T, ApiError> {
+    if let Some(error) = amounts.error() {
+        return Err(error);
+    }
+    techtrade_web::extract::parse_json(Value::Object(object).to_string().as_bytes())
+}
+
 /// Where a service's field lands on the form: its input's name.
 pub struct FieldMap {
     /// JSON field → input name (`price_fen` → `price_yuan`).
