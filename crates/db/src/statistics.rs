@@ -1,11 +1,12 @@
-//! The market's headline figures: what the front page shows the public.
+//! The market's headline figures, what the front page shows the public,
+//! and the movement of the officials' queues, what the console shows.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{contracts, demands, listings, registrations};
+use crate::schema::{claim_reviews, contracts, demands, listings, moderation_reviews, registrations, subsidy_claims};
 
 /// Counts and amounts of the market as it stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,5 +44,62 @@ pub fn market_figures(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryRe
         published_demands,
         registered_contracts: i64::try_from(deals.len()).unwrap_or(i64::MAX),
         registered_amount_fen,
+    })
+}
+
+/// What came into the officials' queues and what they decided since a
+/// moment (the console's "since yesterday").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueChanges {
+    pub listings_submitted: i64,
+    pub listings_decided: i64,
+    pub demands_submitted: i64,
+    pub demands_decided: i64,
+    /// Contracts recorded (or amended), each waiting for registration.
+    pub contracts_recorded: i64,
+    pub registrations_decided: i64,
+    pub claims_submitted: i64,
+    pub level_one_decided: i64,
+    pub level_two_decided: i64,
+}
+
+/// The queues' changes since `since` (naive UTC, as stored).
+pub fn queue_changes(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryResult<QueueChanges> {
+    let reviews = |conn: &mut AnyConnection, subject: &str| -> QueryResult<i64> {
+        moderation_reviews::table
+            .filter(moderation_reviews::subject_type.eq(subject))
+            .filter(moderation_reviews::created_at.ge(since))
+            .select(count_star())
+            .first(conn)
+    };
+    let claim_reviews_at = |conn: &mut AnyConnection, level: i32| -> QueryResult<i64> {
+        claim_reviews::table
+            .filter(claim_reviews::level.eq(level))
+            .filter(claim_reviews::created_at.ge(since))
+            .select(count_star())
+            .first(conn)
+    };
+    Ok(QueueChanges {
+        listings_submitted: listings::table
+            .filter(listings::submitted_at.ge(since))
+            .select(count_star())
+            .first(conn)?,
+        listings_decided: reviews(conn, "listing")?,
+        demands_submitted: demands::table.filter(demands::submitted_at.ge(since)).select(count_star()).first(conn)?,
+        demands_decided: reviews(conn, "demand")?,
+        contracts_recorded: contracts::table
+            .filter(contracts::created_at.ge(since))
+            .select(count_star())
+            .first(conn)?,
+        registrations_decided: registrations::table
+            .filter(registrations::created_at.ge(since))
+            .select(count_star())
+            .first(conn)?,
+        claims_submitted: subsidy_claims::table
+            .filter(subsidy_claims::submitted_at.ge(since))
+            .select(count_star())
+            .first(conn)?,
+        level_one_decided: claim_reviews_at(conn, 1)?,
+        level_two_decided: claim_reviews_at(conn, 2)?,
     })
 }

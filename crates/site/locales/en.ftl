@@ -576,3 +576,6 @@ sim-simulated = In all, changed
 sim-total = In all
 sim-over-budget = over the budget by
 sim-payout = Share a pro-rated round would pay
+last-day = Last 24 hours
+came-in = { $count } in
+decided = { $count } decided

@@ -569,3 +569,6 @@ sim-simulated = 调整后合计
 sim-total = 合计
 sim-over-budget = 超出预算
 sim-payout = 按比例核减后的兑付比例
+last-day = 近 24 小时
+came-in = 新增 { $count }
+decided = 办结 { $count }

@@ -45,6 +45,8 @@ on_both_databases! {
         // The market's own listing is pending too (market() publishes one; this one waits).
         assert!(page.text.contains("id=\"queue-listings\" data-count=\"1\""), "{}", page.text);
         assert!(page.text.contains("id=\"queue-registrations\" data-count=\"0\""));
+        // Since yesterday: the market's listing and this one came in, the market's was decided.
+        assert!(page.text.contains("id=\"queue-listings-moved\">近 24 小时: 新增 2 · 办结 1<"), "{}", page.text);
         let admin = app.staff_account(Role::Admin, None).await;
         console(&app, &admin).await.get("/console").await.assert_status(200);
 

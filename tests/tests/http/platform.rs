@@ -106,6 +106,8 @@ on_both_databases! {
             ("post", "/api/v1/auth/logout", None, "204"),
             ("get", "/api/v1/me", None, "200"),
             ("post", "/api/v1/admin/users", Some("AdminNewUserRequest"), "201"),
+            ("get", "/api/v1/admin/users", None, "200"),
+            ("post", "/api/v1/admin/users/{id}/disable", None, "200"),
             ("get", "/healthz", None, "200"),
             ("get", "/readyz", None, "200"),
             ("post", "/api/v1/listings", Some("ListingRequest"), "201"),

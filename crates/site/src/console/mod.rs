@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use techtrade_db::statistics::QueueChanges;
 use techtrade_deals::ListDealsQuery;
 use techtrade_domain::claim::ClaimStatus;
 use techtrade_domain::{DealStatus, ListingStatus};
@@ -128,6 +129,9 @@ struct Queue {
     count: i64,
     /// When its oldest item started waiting.
     oldest: Option<DateTime<Utc>>,
+    /// In the last 24 hours: how many came in, and how many were decided.
+    came: i64,
+    decided: i64,
 }
 
 #[derive(Template)]
@@ -160,7 +164,19 @@ fn queue<T>(
     since: impl Fn(&T) -> Option<DateTime<Utc>>,
 ) -> Result<Queue, ApiError> {
     let page = page?;
-    Ok(Queue { key, href, count: page.total, oldest: page.items.first().and_then(since) })
+    Ok(Queue { key, href, count: page.total, oldest: page.items.first().and_then(since), came: 0, decided: 0 })
+}
+
+impl Queue {
+    fn moved(self, (came, decided): (i64, i64)) -> Self {
+        Self { came, decided, ..self }
+    }
+}
+
+/// The queues' movement over the last 24 hours.
+async fn changes(state: &AppState) -> Result<QueueChanges, ApiError> {
+    let since = (Utc::now() - chrono::TimeDelta::hours(24)).naive_utc();
+    state.db.run(move |conn| techtrade_db::statistics::queue_changes(conn, since).map_err(ApiError::from)).await
 }
 
 /// `GET /console`: the queues with their counts and how long the oldest
@@ -169,7 +185,7 @@ pub async fn home(State(state): State<AppState>, visitor: Visitor, Official(user
     let pending =
         || ListQuery { status: Some(ListingStatus::PendingReview), per_page: Some(1), ..ListQuery::default() };
     let claims_in = |status| ListClaimsQuery { status: Some(status), per_page: Some(1), ..ListClaimsQuery::default() };
-    let (listings, demands, contracts, level_one, level_two) = tokio::join!(
+    let (listings, demands, contracts, level_one, level_two, moved) = tokio::join!(
         techtrade_listings::service::listings(state.clone(), Some(user.clone()), pending()),
         techtrade_listings::service::demands(state.clone(), Some(user.clone()), pending()),
         techtrade_deals::deals(
@@ -179,13 +195,24 @@ pub async fn home(State(state): State<AppState>, visitor: Visitor, Official(user
         ),
         techtrade_subsidy::claims(&state, &user, claims_in(ClaimStatus::Submitted)),
         techtrade_subsidy::claims(&state, &user, claims_in(ClaimStatus::FirstApproved)),
+        changes(&state),
     );
+    let moved = match moved {
+        Ok(moved) => moved,
+        Err(error) => return page::error_page(&visitor, &error),
+    };
     let queues = [
-        queue("queue-listings", "/console/reviews#listings", listings, |l| l.submitted_at),
-        queue("queue-demands", "/console/reviews#demands", demands, |d| d.submitted_at),
-        queue("queue-registrations", "/console/registrations", contracts, |d| Some(d.updated_at.and_utc())),
-        queue("queue-claims-level-1", "/console/claims?level=1", level_one, |c| Some(c.submitted_at.and_utc())),
-        queue("queue-claims-level-2", "/console/claims?level=2", level_two, |c| Some(c.updated_at.and_utc())),
+        queue("queue-listings", "/console/reviews#listings", listings, |l| l.submitted_at)
+            .map(|q| q.moved((moved.listings_submitted, moved.listings_decided))),
+        queue("queue-demands", "/console/reviews#demands", demands, |d| d.submitted_at)
+            .map(|q| q.moved((moved.demands_submitted, moved.demands_decided))),
+        queue("queue-registrations", "/console/registrations", contracts, |d| Some(d.updated_at.and_utc()))
+            .map(|q| q.moved((moved.contracts_recorded, moved.registrations_decided))),
+        // A claim approved at level 1 comes into level 2.
+        queue("queue-claims-level-1", "/console/claims?level=1", level_one, |c| Some(c.submitted_at.and_utc()))
+            .map(|q| q.moved((moved.claims_submitted, moved.level_one_decided))),
+        queue("queue-claims-level-2", "/console/claims?level=2", level_two, |c| Some(c.updated_at.and_utc()))
+            .map(|q| q.moved((moved.level_one_decided, moved.level_two_decided))),
     ]
     .into_iter()
     .collect::<Result<Vec<_>, _>>();
