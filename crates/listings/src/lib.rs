@@ -8,6 +8,7 @@ mod handlers;
 mod items;
 mod listing;
 pub mod requests;
+pub mod review_context;
 pub mod seed;
 pub mod service;
 pub mod views;

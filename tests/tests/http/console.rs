@@ -25,6 +25,13 @@ async fn submitted_listing(app: &TestApp, m: &Market, title: &str) -> String {
     id
 }
 
+/// The part of the review queue's page about item `id`: up to the next item or the list's end.
+fn queue_item<'a>(page: &'a str, id: &str) -> &'a str {
+    let item = &page[page.find(&format!("id=\"review-{id}\"")).unwrap()..];
+    let end = ["class=\"review-item\"", "</ol>"].iter().filter_map(|marker| item.find(marker)).min().unwrap();
+    &item[..end]
+}
+
 on_both_databases! {
     async fn the_console_is_for_officials_and_counts_its_queues(app: TestApp) {
         let m = market(&app, &["assignment"]).await;
@@ -94,13 +101,26 @@ on_both_databases! {
         let after = browser.get("/console/reviews").await;
         assert!(!after.text.contains(&format!("id=\"review-{good}\"")) && !after.text.contains(&format!("id=\"review-{weak}\"")));
 
+        // An edit of the published one comes back with what it changed, and
+        // beside it the owner's other published items.
+        let edit = json!({"title": "高纯碳酸锂制备工艺（第二版）", "price_fen": 120_000_000});
+        app.request(axum::http::Method::PATCH, &format!("/api/v1/listings/{good}"), Some(&m.seller.token), Some(edit))
+            .await
+            .assert_status(200);
+        let edited = browser.get("/console/reviews").await;
+        let item = queue_item(&edited.text, &good);
+        assert!(item.contains(&format!("id=\"changes-{good}\"")), "{item}");
+        assert!(item.contains("<del>高纯碳酸锂制备工艺</del>") && item.contains("<ins>高纯碳酸锂制备工艺（第二版）</ins>"), "{item}");
+        assert!(item.contains("<del>1,000,000.00 元</del>") && item.contains("<ins>1,200,000.00 元</ins>"), "{item}");
+        assert!(!item.contains("<th scope=\"row\">摘要</th>"), "unchanged fields are not listed: {item}");
+        assert!(item.contains(&format!("href=\"/listings/{}\"", m.listing_id)), "the owner's other published listing: {item}");
+
         // An official employed by the owner sees the item, not the buttons; the service refuses too.
         let third = submitted_listing(&app, &m, "锂云母提锂").await;
         let colleague = app.staff_account(Role::Official, Some(&m.seller.id)).await;
         let mut colleague = console(&app, &colleague).await;
         let queue = colleague.get("/console/reviews").await;
-        let item = &queue.text[queue.text.find(&format!("id=\"review-{third}\"")).unwrap()..];
-        let item = &item[..item.find("</li>").unwrap()];
+        let item = queue_item(&queue.text, &third);
         assert!(item.contains("own-organization") && !item.contains("name=\"decision\""), "{item}");
         let token = csrf_token(&queue.text).unwrap();
         colleague

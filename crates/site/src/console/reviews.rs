@@ -1,8 +1,10 @@
 //! `/console/reviews`: the listings and demands waiting for review, oldest
-//! first, each with what the owner wrote, a link to its full page, and the
-//! decision: publish, or reject with the reason its owner will read. An
-//! official of the owning organisation sees the item but the button says
-//! why it is not theirs to decide (the service refuses it too).
+//! first, each with what the owner wrote, a link to its full page, for an
+//! edit of a published item what changed since it was published, the
+//! owner's other published items, and the decision: publish, or reject
+//! with the reason its owner will read. An official of the owning
+//! organisation sees the item but the button says why it is not theirs to
+//! decide (the service refuses it too).
 
 use std::collections::HashMap;
 
@@ -13,7 +15,7 @@ use axum::response::Response;
 use techtrade_domain::ListingStatus;
 use techtrade_listings::service::Actor;
 use techtrade_listings::views::{DemandResponse, ListingResponse};
-use techtrade_listings::{Decision, ListQuery, ReviewRequest};
+use techtrade_listings::{Decision, ListQuery, ReviewRequest, review_context};
 use techtrade_web::{ApiError, AppState, CurrentUser, RequestId};
 
 use super::{ItemForm, Official, Refused};
@@ -31,6 +33,97 @@ pub struct Done {
     done: String,
 }
 
+/// How many of an owner's other published items the queue names.
+const OTHERS: u32 = 5;
+
+/// One field an edit changed since the item was published.
+struct Change {
+    /// The catalogue key of the field's label.
+    label: &'static str,
+    before: String,
+    after: String,
+}
+
+/// An owner's published items beside the one under review.
+#[derive(Default)]
+struct Others {
+    listings: Vec<(String, String)>,
+    listings_total: i64,
+    demands: Vec<(String, String)>,
+    demands_total: i64,
+}
+
+/// The fields a reviewer compares, with their labels: a listing's, then a demand's.
+const LISTING_FIELDS: &[(&str, &str)] = &[
+    ("title", "title"),
+    ("summary", "summary"),
+    ("description", "description"),
+    ("ipc", "ipc-codes"),
+    ("maturity", "maturity"),
+    ("trade_modes", "trade-modes"),
+    ("price_fen", "price"),
+    ("negotiable", "negotiable-option"),
+    ("region_code", "region"),
+    ("patents", "patents"),
+];
+const DEMAND_FIELDS: &[(&str, &str)] = &[
+    ("title", "title"),
+    ("description", "description"),
+    ("ipc", "ipc-codes"),
+    ("budget_min_fen", "budget-min-yuan"),
+    ("budget_max_fen", "budget-max-yuan"),
+    ("negotiable", "negotiable-option"),
+    ("trade_modes", "trade-modes"),
+    ("region_code", "region"),
+    ("deadline", "deadline"),
+];
+
+/// A field's value as the reviewer reads it: amounts in yuan, lists
+/// joined, patents by application number, vocabularies in words.
+fn shown(ctx: &Ctx, field: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match (field, value) {
+        (_, Value::Null) => "—".to_string(),
+        (_, Value::Bool(yes)) => ctx.t(if *yes { "yes" } else { "no" }),
+        ("price_fen" | "budget_min_fen" | "budget_max_fen", Value::Number(n)) => {
+            n.as_i64().map_or_else(|| n.to_string(), |fen| ctx.yuan_exact(fen))
+        }
+        ("region_code", Value::String(code)) => ctx.region(code),
+        ("maturity", Value::String(m)) => ctx.label("maturity", m),
+        ("patents", Value::Array(patents)) => {
+            patents.iter().filter_map(|p| p["application_number"].as_str()).collect::<Vec<_>>().join("、")
+        }
+        ("trade_modes", Value::Array(modes)) => {
+            modes.iter().filter_map(Value::as_str).map(|m| ctx.label("trade-mode", m)).collect::<Vec<_>>().join("、")
+        }
+        (_, Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join("、"),
+        (_, Value::String(text)) => text.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// What changed between the published version and the item now.
+fn changes(
+    ctx: &Ctx,
+    fields: &[(&'static str, &'static str)],
+    published: &serde_json::Value,
+    now: &serde_json::Value,
+) -> Vec<Change> {
+    fields
+        .iter()
+        .filter(|(field, _)| published[*field] != now[*field])
+        .map(|(field, label)| Change {
+            label,
+            before: shown(ctx, field, &published[*field]),
+            after: shown(ctx, field, &now[*field]),
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "console_reviews.html")]
 struct ReviewsPage {
@@ -40,12 +133,25 @@ struct ReviewsPage {
     listings_total: i64,
     demands_total: i64,
     owners: HashMap<String, String>,
+    /// For an edit of a published item, by item id: what changed.
+    changes: HashMap<String, Vec<Change>>,
+    /// By owner: its other published items.
+    others: HashMap<String, Others>,
     user: CurrentUser,
     done: String,
     decision: ItemForm,
 }
 
 impl ReviewsPage {
+    fn changes_of(&self, id: &str) -> &[Change] {
+        self.changes.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The owner's other published items, leaving out `id` itself.
+    fn others_of(&self, owner_id: &str) -> Option<&Others> {
+        self.others.get(owner_id).filter(|o| o.listings_total + o.demands_total > 0)
+    }
+
     fn owner<'a>(&'a self, id: &'a str) -> &'a str {
         self.owners.get(id).map_or(id, String::as_str)
     }
@@ -83,17 +189,60 @@ async fn reviews_page(
             };
         }
     }
+    let ctx = Ctx::new(visitor);
+    let mut changes = HashMap::new();
+    for listing in &listings.items {
+        match review_context::published_listing(state, &user, listing.id.clone()).await {
+            Ok(Some(published)) => {
+                let now = serde_json::to_value(listing).unwrap_or_default();
+                changes.insert(listing.id.clone(), self::changes(&ctx, LISTING_FIELDS, &published, &now));
+            }
+            Ok(None) => {}
+            Err(error) => return page::error_page(visitor, &error),
+        }
+    }
+    for demand in &demands.items {
+        match review_context::published_demand(state, &user, demand.id.clone()).await {
+            Ok(Some(published)) => {
+                let now = serde_json::to_value(demand).unwrap_or_default();
+                changes.insert(demand.id.clone(), self::changes(&ctx, DEMAND_FIELDS, &published, &now));
+            }
+            Ok(None) => {}
+            Err(error) => return page::error_page(visitor, &error),
+        }
+    }
+    let mut others = HashMap::new();
+    for owner in owners.keys() {
+        let (listed, demanded) = tokio::join!(
+            review_context::owner_listings(state, owner.clone(), OTHERS),
+            review_context::owner_demands(state, owner.clone(), OTHERS),
+        );
+        match (listed, demanded) {
+            (Ok(listed), Ok(demanded)) => {
+                let entry = Others {
+                    listings: listed.items.into_iter().map(|l| (l.id, l.title)).collect(),
+                    listings_total: listed.total,
+                    demands: demanded.items.into_iter().map(|d| (d.id, d.title)).collect(),
+                    demands_total: demanded.total,
+                };
+                others.insert(owner.clone(), entry);
+            }
+            (Err(error), _) | (_, Err(error)) => return page::error_page(visitor, &error),
+        }
+    }
     let (status, decision) = match ItemForm::shown(visitor, refused, &[]) {
         Ok(shown) => shown,
         Err(response) => return response,
     };
     let page = ReviewsPage {
-        ctx: Ctx::new(visitor),
+        ctx,
         listings_total: listings.total,
         demands_total: demands.total,
         listings: listings.items,
         demands: demands.items,
         owners,
+        changes,
+        others,
         user,
         done,
         decision,
