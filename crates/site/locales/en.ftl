@@ -584,3 +584,4 @@ changed-field = Field
 as-published = As published
 as-edited = As edited
 owner-published = The owner has { $count } published listings and demands
+no-programs-loaded = The server loaded no subsidy policy file (the folder subsidy.policy_dir names is empty or missing).

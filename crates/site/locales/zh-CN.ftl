@@ -577,3 +577,4 @@ changed-field = 项目
 as-published = 已发布
 as-edited = 修改后
 owner-published = 该单位已发布 { $count } 项成果与需求
+no-programs-loaded = 服务器没有加载任何补助政策文件（subsidy.policy_dir 指向的文件夹为空或不存在）。

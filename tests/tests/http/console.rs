@@ -402,3 +402,16 @@ on_both_databases! {
         app.post(&format!("/api/v1/admin/users/{id}/disable"), Some(&admin.token), json!({})).await.assert_problem(409, "invalid_state");
     }
 }
+
+on_both_databases! {
+    async fn without_programs_the_rounds_and_programs_pages_say_so(app: TestApp) {
+        let app = app.with_programs(Vec::new());
+        let official = app.staff_account(Role::Official, None).await;
+        let mut browser = console(&app, &official).await;
+        for path in ["/console/rounds", "/console/programs"] {
+            let page = browser.get(path).await;
+            page.assert_status(200);
+            assert!(page.text.contains("id=\"no-programs\""), "{path}: {}", page.text);
+        }
+    }
+}

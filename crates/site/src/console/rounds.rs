@@ -96,6 +96,8 @@ async fn rounds_page(
     };
     let mut outlook = None;
     match asked.year.trim().parse::<i32>() {
+        // No program loaded: nothing to look at (the page says so).
+        _ if views.is_empty() => {}
         Ok(year) => {
             match techtrade_subsidy::outlook(state, programs.clone(), &user, asked.program_id.clone(), year).await {
                 Ok(found) => outlook = Some(found),
