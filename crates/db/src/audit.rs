@@ -111,6 +111,23 @@ pub fn append(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> QueryResult<i6
     })
 }
 
+/// The entries of `action` about any of `subject_ids`, oldest first: one
+/// query for a page of subjects.
+pub fn entries_about(
+    conn: &mut AnyConnection,
+    subject_type: &str,
+    action: &str,
+    subject_ids: &[String],
+) -> QueryResult<Vec<AuditRecord>> {
+    audit_log::table
+        .filter(audit_log::subject_type.eq(subject_type))
+        .filter(audit_log::action.eq(action))
+        .filter(audit_log::subject_id.eq_any(subject_ids))
+        .order(audit_log::seq.asc())
+        .select(AuditRecord::as_select())
+        .load(conn)
+}
+
 /// The entries about one subject, oldest first.
 pub fn history(conn: &mut AnyConnection, subject_type: &str, subject_id: &str) -> QueryResult<Vec<AuditRecord>> {
     audit_log::table

@@ -3,6 +3,8 @@
 //! log, which keeps each edit's "before"), and the owner's other
 //! published items, to judge the new one against the rest of its work.
 
+use std::collections::HashMap;
+
 use techtrade_db::audit;
 use techtrade_db::listings::{Demand, ListFilter, Listing};
 use techtrade_domain::ListingStatus;
@@ -11,44 +13,45 @@ use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, Page};
 use crate::items::Item;
 use crate::views::{DemandResponse, ListingResponse};
 
-/// The listing as it was last published, when the change under review
-/// is an edit of a published listing; `None` for a first submission.
-pub async fn published_listing(
+/// The listings among `ids` whose change under review is an edit of a
+/// published listing, each with its content as last published.
+pub async fn published_listings(
     state: &AppState,
     user: &CurrentUser,
-    id: String,
-) -> ApiResult<Option<serde_json::Value>> {
-    published_version::<Listing>(state, user, id).await
+    ids: Vec<String>,
+) -> ApiResult<HashMap<String, serde_json::Value>> {
+    published_versions::<Listing>(state, user, ids).await
 }
 
-/// The demand as it was last published, as [`published_listing`].
-pub async fn published_demand(
+/// The demands among `ids` as they were last published, as [`published_listings`].
+pub async fn published_demands(
     state: &AppState,
     user: &CurrentUser,
-    id: String,
-) -> ApiResult<Option<serde_json::Value>> {
-    published_version::<Demand>(state, user, id).await
+    ids: Vec<String>,
+) -> ApiResult<HashMap<String, serde_json::Value>> {
+    published_versions::<Demand>(state, user, ids).await
 }
 
-async fn published_version<I: Item>(
+async fn published_versions<I: Item>(
     state: &AppState,
     user: &CurrentUser,
-    id: String,
-) -> ApiResult<Option<serde_json::Value>> {
+    ids: Vec<String>,
+) -> ApiResult<HashMap<String, serde_json::Value>> {
     user.require_official()?;
     let edit = format!("{}.{}", I::SUBJECT, techtrade_domain::Transition::Edit.as_str());
     state
         .db
         .run(move |conn| {
-            let history = audit::history(conn, I::SUBJECT, &id)?;
-            // The latest edit made while the item was published: its
-            // "before" is what the public saw until that edit.
-            let published = history
-                .into_iter()
-                .rev()
-                .filter(|entry| entry.action == edit)
-                .filter_map(|entry| serde_json::from_str::<serde_json::Value>(entry.before_state.as_deref()?).ok())
-                .find(|before| before["status"] == ListingStatus::Published.as_str());
+            let mut published = HashMap::new();
+            // Oldest first: the latest edit made while an item was published
+            // wins, and its "before" is what the public saw until then.
+            for entry in audit::entries_about(conn, I::SUBJECT, &edit, &ids)? {
+                let before =
+                    entry.before_state.as_deref().and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+                if let Some(before) = before.filter(|b| b["status"] == ListingStatus::Published.as_str()) {
+                    published.insert(entry.subject_id, before);
+                }
+            }
             Ok::<_, ApiError>(published)
         })
         .await

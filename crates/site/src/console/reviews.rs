@@ -190,25 +190,22 @@ async fn reviews_page(
         }
     }
     let ctx = Ctx::new(visitor);
+    let listing_ids = listings.items.iter().map(|l| l.id.clone()).collect();
+    let demand_ids = demands.items.iter().map(|d| d.id.clone()).collect();
+    let (published_listings, published_demands) = tokio::join!(
+        review_context::published_listings(state, &user, listing_ids),
+        review_context::published_demands(state, &user, demand_ids),
+    );
+    let (published_listings, published_demands) = match (published_listings, published_demands) {
+        (Ok(listings), Ok(demands)) => (listings, demands),
+        (Err(error), _) | (_, Err(error)) => return page::error_page(visitor, &error),
+    };
     let mut changes = HashMap::new();
-    for listing in &listings.items {
-        match review_context::published_listing(state, &user, listing.id.clone()).await {
-            Ok(Some(published)) => {
-                let now = serde_json::to_value(listing).unwrap_or_default();
-                changes.insert(listing.id.clone(), self::changes(&ctx, LISTING_FIELDS, &published, &now));
-            }
-            Ok(None) => {}
-            Err(error) => return page::error_page(visitor, &error),
-        }
-    }
-    for demand in &demands.items {
-        match review_context::published_demand(state, &user, demand.id.clone()).await {
-            Ok(Some(published)) => {
-                let now = serde_json::to_value(demand).unwrap_or_default();
-                changes.insert(demand.id.clone(), self::changes(&ctx, DEMAND_FIELDS, &published, &now));
-            }
-            Ok(None) => {}
-            Err(error) => return page::error_page(visitor, &error),
+    let listed = listings.items.iter().map(|l| (&l.id, serde_json::to_value(l), &published_listings, LISTING_FIELDS));
+    let demanded = demands.items.iter().map(|d| (&d.id, serde_json::to_value(d), &published_demands, DEMAND_FIELDS));
+    for (id, now, published, fields) in listed.chain(demanded) {
+        if let (Some(published), Ok(now)) = (published.get(id), now) {
+            changes.insert(id.clone(), self::changes(&ctx, fields, published, &now));
         }
     }
     let mut others = HashMap::new();
