@@ -274,3 +274,29 @@ def valid_body(method: str, path: str, body: dict) -> dict:
     if path == "/api/v1/saved-searches":
         body["query"] = {"q": "锂电池", "type": "listing"}
     return body
+
+
+@schemathesis.hook
+def map_query(ctx, query):
+    if not isinstance(query, dict) or ctx.operation is None or ctx.operation.path != "/api/v1/statistics":
+        return query
+    return valid_statistics_period(query)
+
+
+def valid_statistics_period(query: dict) -> dict:
+    """crates/statistics/src/period.rs `StatisticsQuery::scope`: `to`
+    (default today) is not before `from` (default 1 January of `to`'s
+    year), and a report covers at most 120 months."""
+    given_to, given_from = parse_date(query.get("to")), parse_date(query.get("from"))
+    if (query.get("to") is not None and given_to is None) or (query.get("from") is not None and given_from is None):
+        # Not a date (negative data): sent as generated.
+        return query
+    end = given_to or today()
+    start = given_from or datetime.date(end.year, 1, 1)
+    if end < start:
+        start, end = end, start
+    earliest = datetime.date(max(end.year - 9, 1), 1, 1)
+    if start < earliest:
+        start = earliest
+    query["from"], query["to"] = start.isoformat(), end.isoformat()
+    return query

@@ -11,6 +11,7 @@ import re
 
 from conftest import check_page
 from playwright.sync_api import expect
+from test_public import no_horizontal_scroll
 from test_workspace import DEMO_PASSWORD, api, credit_code
 
 
@@ -183,3 +184,14 @@ def test_an_administrator_creates_an_official_who_signs_in(page, context_factory
     sign_in(newcomer, email, "a long official password")
     newcomer.goto("/console")
     expect(newcomer.locator("#queue-listings")).to_be_visible()
+
+
+def test_every_console_page_fits_a_phone(phone):
+    sign_in(phone, "official@techtrade.invalid", DEMO_PASSWORD)
+    for path in ["/console", "/console/reviews", "/console/registrations", "/console/claims?level=1",
+                 "/console/rounds", "/console/programs", "/console/statistics"]:
+        phone.goto(path)
+        expect(phone.locator("nav.tabs").first).to_be_visible()
+        no_horizontal_scroll(phone)
+        name = "phone-" + path.strip("/").split("?")[0].replace("/", "-")
+        check_page(phone, name)

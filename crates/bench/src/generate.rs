@@ -201,7 +201,8 @@ pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan)
         let owner = &orgs[owner_index];
         let id = format!("bench-l-{i:06}");
         let owner = Owner { organization_id: owner.id.clone(), user_id: owner.user_id.clone() };
-        seed::insert_published_listing(conn, &id, &valid, &owner, false).map_err(|e| anyhow::anyhow!("{e}"))?;
+        seed::insert_published_listing(conn, &id, &valid, &owner, techtrade_db::now(), false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let price = valid.price.map_or(10_000_000, |p| p.fen());
         listing_facts.push((owner_index, valid.trade_modes[0], price));
         if i < records.len() {
@@ -222,7 +223,8 @@ pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan)
         let owner = &orgs[dice.below(org_count as u64) as usize];
         let id = format!("bench-d-{i:05}");
         let owner = Owner { organization_id: owner.id.clone(), user_id: owner.user_id.clone() };
-        seed::insert_published_demand(conn, &id, &valid, &owner, false).map_err(|e| anyhow::anyhow!("{e}"))?;
+        seed::insert_published_demand(conn, &id, &valid, &owner, techtrade_db::now(), false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         demand_ids.push(id);
         Ok(())
     })?;

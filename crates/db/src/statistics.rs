@@ -1,12 +1,15 @@
 //! The market's headline figures, what the front page shows the public,
 //! and the movement of the officials' queues, what the console shows.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{claim_reviews, contracts, demands, listings, moderation_reviews, registrations, subsidy_claims};
+use crate::schema::{
+    claim_reviews, contracts, deals, demands, disbursements, listings, moderation_reviews, organizations,
+    registrations, subsidy_claims, subsidy_rounds,
+};
 
 /// Counts and amounts of the market as it stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,4 +105,209 @@ pub fn queue_changes(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryRes
         level_one_decided: claim_reviews_at(conn, 1)?,
         level_two_decided: claim_reviews_at(conn, 2)?,
     })
+}
+
+/// A stretch of stored time, `[start, end)` in naive UTC: the instants of
+/// a period of market dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
+/// The `LIKE` pattern of a region prefix (digits only, checked by the
+/// caller), or every region.
+fn region_pattern(region: Option<&str>) -> String {
+    format!("{}%", region.unwrap_or(""))
+}
+
+/// When each listing published in `span` was (last) published, for the
+/// listings whose own region is under `region`.
+pub fn listing_publications(
+    conn: &mut AnyConnection,
+    span: Span,
+    region: Option<&str>,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    listings::table
+        .filter(listings::published_at.ge(span.start))
+        .filter(listings::published_at.lt(span.end))
+        .filter(listings::region_code.like(region_pattern(region)))
+        .select(listings::published_at.assume_not_null())
+        .load(conn)
+}
+
+/// The same for demands.
+pub fn demand_publications(
+    conn: &mut AnyConnection,
+    span: Span,
+    region: Option<&str>,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    demands::table
+        .filter(demands::published_at.ge(span.start))
+        .filter(demands::published_at.lt(span.end))
+        .filter(demands::region_code.like(region_pattern(region)))
+        .select(demands::published_at.assume_not_null())
+        .load(conn)
+}
+
+/// A deal's moment (opened, completed) and its seller's region: contracts
+/// are counted where the technology comes from, as registration offices
+/// count them (the seller registers with the office where it is based).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct DealMoment {
+    pub at: NaiveDateTime,
+    pub seller_region: String,
+}
+
+/// Deals opened in `span` whose seller is under `region`.
+pub fn deals_opened(conn: &mut AnyConnection, span: Span, region: Option<&str>) -> QueryResult<Vec<DealMoment>> {
+    deals::table
+        .inner_join(organizations::table.on(organizations::id.eq(deals::seller_organization_id)))
+        .filter(deals::created_at.ge(span.start))
+        .filter(deals::created_at.lt(span.end))
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .select((deals::created_at, organizations::region_code))
+        .load(conn)
+}
+
+/// Deals completed in `span` (registered and paid in full) and still
+/// completed: a refund that reopens a deal takes it out again.
+pub fn deals_completed(conn: &mut AnyConnection, span: Span, region: Option<&str>) -> QueryResult<Vec<DealMoment>> {
+    deals::table
+        .inner_join(organizations::table.on(organizations::id.eq(deals::seller_organization_id)))
+        .filter(deals::completed_at.ge(span.start))
+        .filter(deals::completed_at.lt(span.end))
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .select((deals::completed_at.assume_not_null(), organizations::region_code))
+        .load(conn)
+}
+
+/// A contract registered (技术合同认定登记) with what the office recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredContract {
+    pub deal_id: String,
+    pub registered_at: NaiveDateTime,
+    pub seller_region: String,
+    pub category: String,
+    /// 成交额: the contract's total.
+    pub total_amount_fen: i64,
+    /// 技术交易额 as registered (核定).
+    pub technology_amount_fen: i64,
+}
+
+/// The contracts registered in `span` whose seller is under `region`, each
+/// once, at its registration.
+pub fn registered_contracts(
+    conn: &mut AnyConnection,
+    span: Span,
+    region: Option<&str>,
+) -> QueryResult<Vec<RegisteredContract>> {
+    type Row = (String, NaiveDateTime, String, String, i64, Option<i64>, i64);
+    let rows: Vec<Row> = registrations::table
+        .inner_join(deals::table.on(deals::id.eq(registrations::deal_id)))
+        .inner_join(organizations::table.on(organizations::id.eq(deals::seller_organization_id)))
+        .inner_join(contracts::table.on(contracts::deal_id.eq(registrations::deal_id)))
+        .filter(registrations::decision.eq("register"))
+        .filter(registrations::created_at.ge(span.start))
+        .filter(registrations::created_at.lt(span.end))
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .order((registrations::created_at.asc(), registrations::id.asc()))
+        .select((
+            registrations::deal_id,
+            registrations::created_at,
+            organizations::region_code,
+            contracts::category,
+            contracts::total_amount_fen,
+            registrations::registered_technology_amount_fen,
+            contracts::technology_amount_fen,
+        ))
+        .load(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|row| seen.insert(row.0.clone()))
+        .map(|(deal_id, registered_at, seller_region, category, total, registered, declared)| RegisteredContract {
+            deal_id,
+            registered_at,
+            seller_region,
+            category,
+            total_amount_fen: total,
+            // A registration always records its 核定 amount; a row from
+            // before that column counts what the contract declared.
+            technology_amount_fen: registered.unwrap_or(declared),
+        })
+        .collect())
+}
+
+/// A subsidy amount of one program: a claim approved, awarded or paid.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct ProgramAmount {
+    pub program_id: String,
+    pub amount_fen: i64,
+}
+
+/// The claims approved at level 2 (复审) in `span` whose claimant is under
+/// `region`, with the amount approved.
+pub fn claims_approved(conn: &mut AnyConnection, span: Span, region: Option<&str>) -> QueryResult<Vec<ProgramAmount>> {
+    let rows: Vec<(String, Option<i64>, i64)> = claim_reviews::table
+        .inner_join(subsidy_claims::table.on(subsidy_claims::id.eq(claim_reviews::claim_id)))
+        .inner_join(organizations::table.on(organizations::id.eq(subsidy_claims::organization_id)))
+        .filter(claim_reviews::level.eq(2))
+        .filter(claim_reviews::decision.eq("approve"))
+        .filter(claim_reviews::created_at.ge(span.start))
+        .filter(claim_reviews::created_at.lt(span.end))
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .select((subsidy_claims::program_id, claim_reviews::amount_fen, subsidy_claims::computed_amount_fen))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(program_id, approved, computed)| ProgramAmount { program_id, amount_fen: approved.unwrap_or(computed) })
+        .collect())
+}
+
+/// The final amounts (after any pro-rating) of the claims in rounds closed
+/// in `span`, for claimants under `region`: what the notices awarded.
+pub fn claims_awarded(conn: &mut AnyConnection, span: Span, region: Option<&str>) -> QueryResult<Vec<ProgramAmount>> {
+    subsidy_claims::table
+        .inner_join(
+            subsidy_rounds::table.on(subsidy_rounds::program_id
+                .eq(subsidy_claims::program_id)
+                .and(subsidy_rounds::year.eq(subsidy_claims::year))),
+        )
+        .inner_join(organizations::table.on(organizations::id.eq(subsidy_claims::organization_id)))
+        .filter(subsidy_rounds::closed_at.ge(span.start))
+        .filter(subsidy_rounds::closed_at.lt(span.end))
+        .filter(subsidy_claims::final_amount_fen.is_not_null())
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .select((subsidy_claims::program_id, subsidy_claims::final_amount_fen.assume_not_null()))
+        .load(conn)
+}
+
+/// The disbursements paid out on a day of `from..=to` to organisations
+/// under `region`.
+pub fn disbursements_paid(
+    conn: &mut AnyConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    region: Option<&str>,
+) -> QueryResult<Vec<ProgramAmount>> {
+    disbursements::table
+        .inner_join(subsidy_rounds::table.on(subsidy_rounds::id.eq(disbursements::round_id)))
+        .inner_join(organizations::table.on(organizations::id.eq(disbursements::organization_id)))
+        .filter(disbursements::status.eq("paid"))
+        .filter(disbursements::paid_on.ge(from))
+        .filter(disbursements::paid_on.le(to))
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .select((subsidy_rounds::program_id, disbursements::amount_fen))
+        .load(conn)
+}
+
+/// The regions of the market's organisations, each once: where a figure
+/// can be asked for.
+pub fn organization_regions(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    organizations::table
+        .select(organizations::region_code)
+        .distinct()
+        .order(organizations::region_code.asc())
+        .load(conn)
 }

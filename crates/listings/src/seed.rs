@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use techtrade_db::accounts::{self, Organization};
 use techtrade_db::listings::{self as db, Demand, Listing};
 use techtrade_db::{AnyConnection, audit, outbox};
@@ -378,24 +378,34 @@ pub struct Owner {
     pub user_id: String,
 }
 
-/// Stores a checked listing as published under `id`. With `announce` it
-/// also emits `listing.published`, so the server's indexer picks it up; a
-/// bulk load (the benchmark's) leaves that out and rebuilds the index once
-/// with `techtrade reindex` instead of replaying 100k events.
+/// When a demo item was published: a made-up moment within the year before
+/// `now`, the same for the same id (so the demo's statistics and "newest"
+/// have a history to show, not one spike on the day it was loaded).
+pub fn demo_published_at(id: &str, now: NaiveDateTime) -> NaiveDateTime {
+    let minutes = Dice::for_key(&format!("{id}/published")).below(365 * 24 * 60);
+    now - chrono::TimeDelta::minutes(i64::try_from(minutes).unwrap_or_default())
+}
+
+/// Stores a checked listing as published under `id` at `published_at`. It
+/// never waited for review (`submitted_at` stays empty: the console does
+/// not count it as having come in). With `announce` it also emits
+/// `listing.published`, so the server's indexer picks it up; a bulk load
+/// (the benchmark's) leaves that out and rebuilds the index once with
+/// `techtrade reindex` instead of replaying 100k events.
 pub fn insert_published_listing(
     conn: &mut AnyConnection,
     id: &str,
     valid: &ValidListing,
     owner: &Owner,
+    published_at: NaiveDateTime,
     announce: bool,
 ) -> Result<(), SeedError> {
-    let now = techtrade_db::now();
     let row = Listing {
         id: id.to_string(),
         status: ListingStatus::Published.as_str().to_string(),
-        submitted_at: Some(now),
-        published_at: Some(now),
-        ..listing::new_row(valid, &owner.organization_id, &owner.user_id, now)
+        submitted_at: None,
+        published_at: Some(published_at),
+        ..listing::new_row(valid, &owner.organization_id, &owner.user_id, published_at)
     };
     listing::insert(conn, &row, valid).map_err(|e| SeedError::Invalid(e.to_string()))?;
     if announce {
@@ -414,15 +424,15 @@ pub fn insert_published_demand(
     id: &str,
     valid: &ValidDemand,
     owner: &Owner,
+    published_at: NaiveDateTime,
     announce: bool,
 ) -> Result<(), SeedError> {
-    let now = techtrade_db::now();
     let row = Demand {
         id: id.to_string(),
         status: ListingStatus::Published.as_str().to_string(),
-        submitted_at: Some(now),
-        published_at: Some(now),
-        ..crate::demand::new_row(valid, &owner.organization_id, &owner.user_id, now)
+        submitted_at: None,
+        published_at: Some(published_at),
+        ..crate::demand::new_row(valid, &owner.organization_id, &owner.user_id, published_at)
     };
     db::insert_demand(conn, &row)?;
     if announce {
@@ -448,6 +458,7 @@ pub fn load_listings(
     }
     let mut report = SeedReport::default();
     let today = techtrade_db::today();
+    let now = techtrade_db::now();
     const BATCH: usize = 500;
     let mut done = 0;
     for batch in records.chunks(BATCH) {
@@ -461,7 +472,7 @@ pub fn load_listings(
                 let (valid, dropped) = demo_listing(record, today)?;
                 report.codes_dropped += dropped;
                 let owner = &owners[Dice::for_key(&id).below(owners.len() as u64) as usize];
-                insert_published_listing(conn, &id, &valid, owner, true)?;
+                insert_published_listing(conn, &id, &valid, owner, demo_published_at(&id, now), true)?;
                 report.listings_created += 1;
             }
             Ok::<_, SeedError>(())
@@ -592,6 +603,7 @@ pub fn load_demands(conn: &mut AnyConnection, owners: &[Owner]) -> Result<(usize
         return Err(SeedError::Invalid("no owners for the demo demands".into()));
     }
     let today = techtrade_db::today();
+    let now = techtrade_db::now();
     techtrade_db::write_transaction(conn, |conn| {
         let (mut created, mut existing) = (0, 0);
         for demand in &DEMANDS {
@@ -602,7 +614,7 @@ pub fn load_demands(conn: &mut AnyConnection, owners: &[Owner]) -> Result<(usize
             }
             let valid = demo_demand(demand, today)?;
             let owner = &owners[demand.owner % owners.len()];
-            insert_published_demand(conn, &id, &valid, owner, true)?;
+            insert_published_demand(conn, &id, &valid, owner, demo_published_at(&id, now), true)?;
             created += 1;
         }
         Ok((created, existing))

@@ -102,6 +102,9 @@ struct ItemChanged {
     /// The moderator's reason, on `rejected`.
     #[serde(default)]
     reason: Option<String>,
+    /// The status before; none for an item loaded published (the demo).
+    #[serde(default)]
+    from: Option<String>,
     /// `listing` or `demand`, from the event type.
     #[serde(default)]
     kind: String,
@@ -253,6 +256,11 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
             let (kind, name) = event_type.split_once('.').unwrap_or_default();
             let kind = if kind == "listing" { "listing" } else { "demand" };
             let mut event: ItemChanged = parse(payload)?;
+            if name == "published" && event.from.is_none() {
+                // Loaded published (`serve --demo`): nobody approved it, so
+                // nobody is told so — 9,797 "approved" emails at start-up.
+                return Ok(None);
+            }
             event.kind = kind.to_string();
             let template = if name == "published" { "item_approved" } else { "item_rejected" };
             let item_lookup = event.title.is_none().then(|| ItemRef { kind, id: event.id.clone() });
@@ -665,6 +673,11 @@ mod tests {
     fn events_without_an_email_are_skipped() {
         assert!(notice("user.created", "{}").unwrap().is_none());
         assert!(notices("listing.updated", "{}").unwrap().is_empty());
+        // Loaded published, approved by nobody (the demo's 9,797 listings).
+        let loaded =
+            serde_json::json!({"id": "demo-1", "owner_organization_id": "o1", "from": null, "status": "published"});
+        assert!(notice("listing.published", &loaded.to_string()).unwrap().is_none());
+        assert!(notice("demand.published", &loaded.to_string()).unwrap().is_none());
         assert!(notice("listing.updated", "not even json").unwrap().is_none());
     }
 

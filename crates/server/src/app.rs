@@ -47,11 +47,20 @@ pub enum ApiService {
     Search,
     Subsidy,
     Matching,
+    Statistics,
 }
 
 impl ApiService {
-    pub const ALL: [Self; 7] =
-        [Self::Accounts, Self::Listings, Self::Deals, Self::Payments, Self::Search, Self::Subsidy, Self::Matching];
+    pub const ALL: [Self; 8] = [
+        Self::Accounts,
+        Self::Listings,
+        Self::Deals,
+        Self::Payments,
+        Self::Search,
+        Self::Subsidy,
+        Self::Matching,
+        Self::Statistics,
+    ];
 
     fn router(self) -> OpenApiRouter<AppState> {
         match self {
@@ -62,6 +71,7 @@ impl ApiService {
             Self::Search => techtrade_search::router(),
             Self::Subsidy => techtrade_subsidy::router(),
             Self::Matching => techtrade_matching::router(),
+            Self::Statistics => techtrade_statistics::router(),
         }
     }
 }

@@ -251,6 +251,8 @@ const TABLE: &[Row] = &[
         r#"{"program_id": "sanming", "year": {this_year}}"#,
         [401, 403, 403, 403, 200, 200, 200],
     ),
+    // Statistics: officials and administrators.
+    row("GET", "/api/v1/statistics", "", [401, 403, 403, 403, 200, 200, 200]),
 ];
 
 /// The callers and the objects of one run of a cell (or of many cells).

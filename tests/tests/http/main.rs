@@ -19,4 +19,5 @@ mod platform;
 mod regressions;
 mod search;
 mod site;
+mod statistics;
 mod subsidy;

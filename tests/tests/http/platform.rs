@@ -161,6 +161,7 @@ on_both_databases! {
             ("post", "/api/v1/saved-searches", Some("SavedSearchRequest"), "201"),
             ("get", "/api/v1/saved-searches", None, "200"),
             ("delete", "/api/v1/saved-searches/{id}", None, "204"),
+            ("get", "/api/v1/statistics", None, "200"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

@@ -10,7 +10,7 @@ use techtrade_domain::Role;
 use techtrade_domain::policy::Program;
 use techtrade_tests::{TestApp, TestOrg, TestResponse, on_both_databases};
 
-const WAN: i64 = 1_000_000; // 万 yuan in fen
+pub(crate) const WAN: i64 = 1_000_000; // 万 yuan in fen
 
 on_both_databases! {
     async fn anyone_reads_the_programs_in_force(app: TestApp) {
@@ -36,13 +36,13 @@ on_both_databases! {
 
 /// A seller with a published listing offered by licence (so it stays on
 /// the market for several buyers), and an official to register contracts.
-struct Market {
-    seller: TestOrg,
-    official: String,
-    listing_id: String,
+pub(crate) struct Market {
+    pub(crate) seller: TestOrg,
+    pub(crate) official: String,
+    pub(crate) listing_id: String,
 }
 
-async fn market(app: &TestApp) -> Market {
+pub(crate) async fn market(app: &TestApp) -> Market {
     let seller = app.register_org("university").await;
     let (_, official) = app.staff(Role::Official).await;
     let body = json!({
@@ -67,7 +67,7 @@ async fn market(app: &TestApp) -> Market {
 
 /// The year the tests claim for: the last one that has ended on the
 /// market's (Beijing) calendar, so that claims for it are open.
-fn year() -> i32 {
+pub(crate) fn year() -> i32 {
     techtrade_db::today().year() - 1
 }
 
@@ -92,7 +92,7 @@ async fn pay(app: &TestApp, m: &Market, payer: &TestOrg, id: &str, amount: i64, 
 /// A deal between `buyer` and the market's seller, signed early in the year
 /// before the claim year, registered with the technology amount (total −
 /// non-technical), with nothing paid yet.
-async fn registered_deal(
+pub(crate) async fn registered_deal(
     app: &TestApp,
     m: &Market,
     buyer: &TestOrg,
@@ -117,7 +117,7 @@ async fn registered_deal(
 }
 
 /// A registered deal (as [`registered_deal`]) paid `paid` fen in the claim year.
-async fn paid_deal(
+pub(crate) async fn paid_deal(
     app: &TestApp,
     m: &Market,
     buyer: &TestOrg,
@@ -133,7 +133,7 @@ async fn paid_deal(
     id
 }
 
-fn claim_body(program: &str, role: &str) -> Value {
+pub(crate) fn claim_body(program: &str, role: &str) -> Value {
     json!({"program_id": program, "year": year(), "role": role})
 }
 
@@ -291,7 +291,7 @@ on_both_databases! {
 
 /// A program like Nanjing's with a budget of 100万 yuan and no caps: the
 /// pro-rating example of POLICY.md.
-fn small_budget_program() -> Program {
+pub(crate) fn small_budget_program() -> Program {
     Program::from_toml(
         r#"
         id = "budget-test"
@@ -308,7 +308,13 @@ fn small_budget_program() -> Program {
     .unwrap()
 }
 
-async fn approved_claim(app: &TestApp, m: &Market, paid: i64, first: &str, second: &str) -> (TestOrg, String) {
+pub(crate) async fn approved_claim(
+    app: &TestApp,
+    m: &Market,
+    paid: i64,
+    first: &str,
+    second: &str,
+) -> (TestOrg, String) {
     let buyer = app.register_org("enterprise").await;
     paid_deal(app, m, &buyer, paid, 0, paid, false).await;
     let claim = app.post("/api/v1/subsidy/claims", Some(&buyer.token), claim_body("budget-test", "buyer")).await;

@@ -5,11 +5,13 @@
 //! member gets 403, a visitor the sign-in page. Every decision is the
 //! service function the JSON API calls, with the same refusals.
 
+pub mod charts;
 pub mod claims;
 pub mod programs;
 pub mod registrations;
 pub mod reviews;
 pub mod rounds;
+pub mod statistics;
 pub mod users;
 
 use askama::Template;

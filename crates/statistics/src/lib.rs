@@ -1,0 +1,44 @@
+//! The market's figures for a period and region — listings and demands
+//! published, deals opened and completed, contracts registered with their
+//! amounts by category, month and prefecture, subsidies per program — for
+//! officials: `GET /api/v1/statistics`, and the console's page, CSV and
+//! Excel workbook, all from [`report`].
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, State};
+use techtrade_domain::policy::Program;
+use techtrade_web::{ApiResult, AppState, CurrentUser, Json, Query};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub mod export;
+mod period;
+mod report;
+
+pub use period::{MAX_MONTHS, Scope, StatisticsQuery};
+pub use report::{
+    CategoryFigures, ContractFigures, MarketReport, MonthFigures, PrefectureFigures, ProgramFigures, regions, report,
+};
+
+type Problem = techtrade_web::error::Problem;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_statistics))
+}
+
+/// The market's figures for a period (Beijing dates, both ends included;
+/// this year so far by default) and region (the whole market by default).
+/// Officials and administrators.
+#[utoipa::path(get, path = "/api/v1/statistics", tag = "statistics", params(StatisticsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = MarketReport), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn get_statistics(
+    State(state): State<AppState>,
+    Extension(programs): Extension<Arc<Vec<Program>>>,
+    user: CurrentUser,
+    Query(query): Query<StatisticsQuery>,
+) -> ApiResult<Json<MarketReport>> {
+    Ok(Json(report(&state, &user, &programs, query).await?))
+}
