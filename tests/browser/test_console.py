@@ -195,3 +195,68 @@ def test_every_console_page_fits_a_phone(phone):
         no_horizontal_scroll(phone)
         name = "phone-" + path.strip("/").split("?")[0].replace("/", "-")
         check_page(phone, name)
+
+
+def test_an_over_budget_round_pays_exactly_its_budget(page, base_url):
+    """Qinghai's round two years back: eleven deals of 5000万, each claimed by
+    its buyer and its seller at 1% capped at 50万 — 1100万 approved against
+    a budget of 1000万. The official sees the pro-rating before closing,
+    simulates a lower rate, closes, and the awards add up to the budget to
+    the fen, on the console and on the public notice. (Two years back: the
+    workspace journeys claim Qinghai's last year, which a closed round would
+    refuse.)"""
+    rng = random.Random()
+    year = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).year - 2
+    first = api(base_url, "POST", "/api/v1/auth/login",
+                {"email": "official@techtrade.invalid", "password": DEMO_PASSWORD})["token"]
+    second = api(base_url, "POST", "/api/v1/auth/login",
+                 {"email": "reviewer@techtrade.invalid", "password": DEMO_PASSWORD})["token"]
+    total = 5_000_000_000  # 5000万 yuan in fen
+    for n in range(11):
+        seller = organisation(base_url, rng, "university")
+        buyer = organisation(base_url, rng, "enterprise")
+        listing = submitted_listing(base_url, seller, f"盐湖提锂技术许可（预算测试 {n}）")
+        api(base_url, "POST", f"/api/v1/listings/{listing}/review", {"decision": "approve"}, first)
+        deal = api(base_url, "POST", "/api/v1/deals",
+                   {"listing_id": listing, "offer": {"amount_fen": total, "trade_mode": "assignment"}}, buyer["token"])
+        api(base_url, "POST", f"/api/v1/deals/{deal['id']}/accept", {}, seller["token"])
+        api(base_url, "POST", f"/api/v1/deals/{deal['id']}/contract",
+            {"category": "transfer", "total_amount_fen": total, "non_technical_amount_fen": 0,
+             "signed_on": f"{year}-03-01", "related_party": False}, seller["token"])
+        api(base_url, "POST", f"/api/v1/deals/{deal['id']}/registration",
+            {"decision": "register", "registered_technology_amount_fen": total}, first)
+        payment = api(base_url, "POST", f"/api/v1/deals/{deal['id']}/payments",
+                      {"method": "offline", "amount_fen": total, "paid_on": f"{year}-04-01",
+                       "reference": f"ICBC-BUDGET-{n:04}"}, buyer["token"])
+        api(base_url, "POST", f"/api/v1/payments/{payment['id']}/confirm", {}, seller["token"])
+        for party, role in ((buyer, "buyer"), (seller, "seller")):
+            claim = api(base_url, "POST", "/api/v1/subsidy/claims",
+                        {"program_id": "qinghai", "year": year, "role": role}, party["token"])
+            assert claim["computed_amount_fen"] == 50_000_000, claim
+            for official in (first, second):
+                api(base_url, "POST", f"/api/v1/subsidy/claims/{claim['id']}/review", {"decision": "approve"}, official)
+
+    sign_in(page, "official@techtrade.invalid", DEMO_PASSWORD)
+    page.goto(f"/console/rounds?program_id=qinghai&year={year}")
+    expect(page.locator("#approved-total")).to_contain_text("11,000,000.00")
+    expect(page.locator("#would-prorate")).to_be_visible()
+    expect(page.locator("#would-pay-total")).to_have_text("10,000,000.00 元")
+    # Half the rate would fit the budget.
+    page.fill("#simulate", '[[rules]]\nid = "buyer-converted-in-qinghai"\nrate = "0.5%"\n\n'
+                           '[[rules]]\nid = "seller-from-qinghai"\nrate = "0.5%"')
+    page.locator("#simulate-form button").click()
+    expect(page.locator("#sim-simulated-total")).to_have_text("5,500,000.00 元")
+    check_page(page, "console-rounds-over-budget")
+    page.locator("#close-round").click()
+    expect(page.locator("#round-closed")).to_be_visible()
+    expect(page.locator("#final-total")).to_have_text("10,000,000.00 元")
+    finals = [int(cell.get_attribute("data-fen")) for cell in page.locator("table#disbursements td[data-fen]").all()]
+    assert len(finals) == 22 and sum(finals) == 1_000_000_000, finals
+
+    page.locator("#notice-link").click()
+    expect(page.locator("table#awards tbody tr")).to_have_count(22)
+    round_id = page.url.rsplit("/", 1)[1]
+    notice = api(base_url, "GET", f"/api/v1/subsidy/rounds/{round_id}")
+    assert sum(item["final_amount_fen"] for item in notice["items"]) == 1_000_000_000
+    assert max(item["final_amount_fen"] for item in notice["items"]) - min(item["final_amount_fen"] for item in notice["items"]) <= 1
+    check_page(page, "notice-over-budget")
