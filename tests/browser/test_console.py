@@ -260,3 +260,22 @@ def test_an_over_budget_round_pays_exactly_its_budget(page, base_url):
     assert sum(item["final_amount_fen"] for item in notice["items"]) == 1_000_000_000
     assert max(item["final_amount_fen"] for item in notice["items"]) - min(item["final_amount_fen"] for item in notice["items"]) <= 1
     check_page(page, "notice-over-budget")
+
+
+def test_a_user_ends_a_session_elsewhere_and_changes_the_password(page, base_url):
+    rng = random.Random()
+    member = organisation(base_url, rng, "enterprise")  # its API token is a session elsewhere
+    sign_in(page, member["email"], member["password"])
+    page.locator("header a.who").click()
+    expect(page.locator("table#sessions tbody tr")).to_have_count(2)
+    check_page(page, "account")
+    page.locator("table#sessions tr:not([data-current]) button.end-session").click()
+    expect(page.locator("#done")).to_be_visible()
+    expect(page.locator("table#sessions tbody tr")).to_have_count(1)
+    page.fill("#current", member["password"])
+    page.fill("#new", "a fresh browser passphrase")
+    page.fill("#new_again", "a fresh browser passphrase")
+    page.locator("#change-password").click()
+    expect(page.locator("#done")).to_contain_text("密码已修改")
+    assert api(base_url, "POST", "/api/v1/auth/login",
+               {"email": member["email"], "password": "a fresh browser passphrase"})["token"]

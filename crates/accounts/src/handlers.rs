@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_me))
         .routes(routes!(create_user, list_staff))
         .routes(routes!(disable_user))
+        .merge(crate::me::router())
 }
 
 /// Kinds an organisation may register itself as (authorities are created by admins).
@@ -397,6 +398,7 @@ pub async fn sign_in(
         created_at: now,
         expires_at: now + ttl,
         revoked_at: None,
+        last_seen_at: None,
     };
     let expires_at = session.expires_at.and_utc();
     let user = state

@@ -1,7 +1,9 @@
 //! The accounts service: organisations, their members, officials and
-//! admins, sign-in with bearer tokens, and login rate limiting.
+//! admins, sign-in with bearer tokens, login rate limiting, and a user's
+//! own sessions and password.
 
 mod handlers;
+mod me;
 mod password;
 mod rate_limit;
 mod users;
@@ -11,6 +13,7 @@ pub use handlers::{
     Client, LoginRequest, NewOrganizationRequest, NewUserRequest, RegistrableKind, RegistrationRequest,
     add_to_organization, members, organization, register, router, sign_in, sign_out,
 };
+pub use me::{PasswordChangeRequest, SessionView, change as change_password, end as end_session, sessions};
 pub use password::PasswordHasher;
 pub use users::{NewUser, create_user, disable_user, staff};
 pub use views::{LoginResponse, OrganizationView, RegistrationResponse, UserView};

@@ -47,6 +47,15 @@ pub struct Session {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// When it was last used, to the minute; none until then.
+    pub last_seen_at: Option<NaiveDateTime>,
+}
+
+impl Session {
+    /// When it was last used, or opened.
+    pub fn last_active(&self) -> NaiveDateTime {
+        self.last_seen_at.unwrap_or(self.created_at)
+    }
 }
 
 pub fn insert_organization(conn: &mut AnyConnection, organization: &Organization) -> QueryResult<()> {
@@ -149,6 +158,73 @@ pub fn find_live_session(
 }
 
 /// Revokes a session; `false` when it was already revoked.
+/// Records that a session was used at `now`.
+pub fn touch_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(sessions::table.find(session_id)).set(sessions::last_seen_at.eq(now)).execute(conn).map(drop)
+}
+
+/// A user's sessions that are live at `now`: not revoked, not expired, and
+/// used (or opened) since `idle_since`; the newest first.
+pub fn live_sessions_of(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+    idle_since: NaiveDateTime,
+) -> QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .filter(
+            sessions::last_seen_at
+                .ge(idle_since)
+                .or(sessions::last_seen_at.is_null().and(sessions::created_at.ge(idle_since))),
+        )
+        .order((sessions::created_at.desc(), sessions::id.desc()))
+        .select(Session::as_select())
+        .load(conn)
+}
+
+/// Revokes session `session_id` if it is `user_id`'s and not yet revoked.
+pub fn revoke_session_of(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(sessions::table.find(session_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Revokes every session of `user_id` but `keep`; how many.
+pub fn revoke_other_sessions(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    keep: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Stores a new password hash for `user_id`.
+pub fn set_password_hash(conn: &mut AnyConnection, user_id: &str, hash: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(now), users::version.eq(users::version + 1)))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn revoke_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())

@@ -125,6 +125,7 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     pub token_ttl_minutes: u64,
+    pub session_idle_minutes: u64,
     pub login_window_seconds: u64,
     pub max_failures_per_account: u32,
     pub max_failures_per_ip: u32,
@@ -139,6 +140,7 @@ impl Default for AuthConfig {
         let d = AuthSettings::default();
         Self {
             token_ttl_minutes: d.token_ttl.as_secs() / 60,
+            session_idle_minutes: d.session_idle.as_secs() / 60,
             login_window_seconds: d.login_window.as_secs(),
             max_failures_per_account: d.max_failures_per_account,
             max_failures_per_ip: d.max_failures_per_ip,
@@ -440,6 +442,7 @@ impl Config {
         Settings {
             auth: AuthSettings {
                 token_ttl: Duration::from_secs(self.auth.token_ttl_minutes * 60),
+                session_idle: Duration::from_secs(self.auth.session_idle_minutes * 60),
                 login_window: Duration::from_secs(self.auth.login_window_seconds),
                 max_failures_per_account: self.auth.max_failures_per_account,
                 max_failures_per_ip: self.auth.max_failures_per_ip,
@@ -467,6 +470,12 @@ impl Config {
         }
         if self.auth.token_ttl_minutes == 0 {
             return Err(ConfigError::Invalid { key: "auth.token_ttl_minutes", problem: "must be at least 1".into() });
+        }
+        if self.auth.session_idle_minutes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "auth.session_idle_minutes",
+                problem: "must be at least 1".into(),
+            });
         }
         if self.search.backend == SearchBackend::Meilisearch && self.search.meilisearch_url.is_none() {
             return Err(ConfigError::Invalid {

@@ -14,6 +14,7 @@
 // boxing the response would only add an allocation to every refusal.
 #![allow(clippy::result_large_err)]
 
+mod account;
 mod assets;
 mod calculation;
 mod checks;
@@ -100,6 +101,9 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/organization/members", post(organization::add_member))
         .route("/workspace/saved-searches", get(saved::list).post(saved::save))
         .route("/workspace/saved-searches/{id}/delete", post(saved::delete))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/{id}/end", post(account::end_session))
         .route("/console", get(console::home))
         .route("/console/reviews", get(console::reviews::show))
         .route("/console/reviews/{kind}/{id}", post(console::reviews::decide))

@@ -7,6 +7,7 @@
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
 use techtrade_domain::Role;
 
@@ -51,21 +52,37 @@ impl CurrentUser {
     }
 }
 
+/// How often a session's use is written down: its idle time-out is kept to
+/// the minute without a write on every request.
+const TOUCH_EVERY: TimeDelta = TimeDelta::seconds(60);
+
 /// The user behind a session token, whichever way it came (the API's
 /// bearer header, the web front's cookie): 401 when the token is unknown,
-/// expired or revoked, or the account is disabled.
+/// expired, revoked or unused for longer than `auth.session_idle`, or the
+/// account is disabled.
 pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
     let token_hash = hash_token(token);
+    let now = techtrade_db::now();
     let found = state
         .db
-        .run(move |conn| {
-            techtrade_db::accounts::find_live_session(conn, &token_hash, techtrade_db::now()).map_err(ApiError::from)
-        })
+        .run(move |conn| techtrade_db::accounts::find_live_session(conn, &token_hash, now).map_err(ApiError::from))
         .await?;
     let (session, user) =
         found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown, expired or revoked"))?;
     if user.disabled_at.is_some() {
         return Err(ApiError::new(ErrorCode::InvalidToken, "the account is disabled"));
+    }
+    let idle = TimeDelta::from_std(state.settings.auth.session_idle).unwrap_or(TimeDelta::minutes(30));
+    let unused = now - session.last_active();
+    if unused > idle {
+        return Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            format!("the session ended after {} minutes unused; sign in again", idle.num_minutes()),
+        ));
+    }
+    if unused >= TOUCH_EVERY {
+        let id = session.id.clone();
+        state.db.run(move |conn| techtrade_db::accounts::touch_session(conn, &id, now).map_err(ApiError::from)).await?;
     }
     let role = Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
     Ok(CurrentUser {

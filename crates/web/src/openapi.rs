@@ -94,7 +94,8 @@ pub fn complete_document(openapi: &mut utoipa::openapi::OpenApi) {
 
 /// The query extractor takes a parameter given empty (`?kind=`, as an HTML
 /// form sends a filter left unset) as not given; says so on every query
-/// parameter whose schema an empty string would not otherwise satisfy.
+/// parameter whose schema an empty string would not otherwise satisfy (a
+/// pattern, a format such as `date`, an enum or a minimum length).
 fn document_empty_query_values(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::RefOr;
     use utoipa::openapi::path::ParameterIn;
@@ -111,6 +112,7 @@ fn document_empty_query_values(openapi: &mut utoipa::openapi::OpenApi) {
             let plain_string = matches!(&schema, RefOr::T(Schema::Object(object))
                 if object.schema_type == SchemaType::new(Type::String)
                     && object.pattern.is_none()
+                    && object.format.is_none()
                     && object.enum_values.is_none()
                     && object.min_length.is_none_or(|n| n == 0));
             parameter.schema = Some(if plain_string {

@@ -28,8 +28,10 @@ pub struct Settings {
 
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// How long a login token lives.
+    /// How long a session lives at most, however busy.
     pub token_ttl: Duration,
+    /// How long a session may go unused before it ends.
+    pub session_idle: Duration,
     /// The window over which failed logins are counted.
     pub login_window: Duration,
     /// Failed logins per account within the window before 429.
@@ -48,7 +50,9 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            token_ttl: Duration::from_secs(24 * 3600),
+            // 等保2.0 level 3: sessions end when idle and after a working day.
+            token_ttl: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(30 * 60),
             login_window: Duration::from_secs(15 * 60),
             max_failures_per_account: 5,
             max_failures_per_ip: 50,

@@ -114,6 +114,14 @@ const TABLE: &[Row] = &[
     ),
     row("POST", "/api/v1/auth/logout", "", [401, 204, 204, 204, 204, 204, 204]),
     row("GET", "/api/v1/me", "", [401, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/me/sessions", "", [401, 200, 200, 200, 200, 200, 200]),
+    row("DELETE", "/api/v1/me/sessions/{owner_session}", "", [401, 204, 404, 404, 404, 404, 404]),
+    row(
+        "POST",
+        "/api/v1/me/password",
+        r#"{"current": "{owner_password}", "new": "{owner_password}"}"#,
+        [401, 204, 422, 422, 422, 422, 422],
+    ),
     row(
         "POST",
         "/api/v1/admin/users",
@@ -364,6 +372,7 @@ impl<'a> World<'a> {
             "disbursement" => self.once("disbursement", |w| Box::pin(w.disbursement())).await,
             "saved_search" => self.once("saved_search", |w| Box::pin(w.saved_search())).await,
             "staff_user" => self.once("staff_user", |w| Box::pin(w.staff_user())).await,
+            "owner_session" => self.once("owner_session", |w| Box::pin(w.owner_session())).await,
             other => panic!("unknown placeholder {{{other}}}"),
         }
     }
@@ -516,6 +525,14 @@ impl<'a> World<'a> {
         let mut conn = self.app.database.connect();
         techtrade_db::subsidy::insert_disbursement(&mut conn, &disbursement).unwrap();
         disbursement.id
+    }
+
+    /// A second session of the owner's (signed in elsewhere).
+    async fn owner_session(&mut self) -> String {
+        let token = self.app.login(&self.owner.email, &self.owner.password).await;
+        let listed = self.app.get("/api/v1/me/sessions", Some(&token)).await;
+        let current = listed.json["items"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap();
+        current["id"].as_str().unwrap().to_string()
     }
 
     async fn saved_search(&mut self) -> String {

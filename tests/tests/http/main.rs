@@ -18,6 +18,7 @@ mod notify;
 mod platform;
 mod regressions;
 mod search;
+mod sessions;
 mod site;
 mod statistics;
 mod subsidy;

@@ -162,6 +162,9 @@ on_both_databases! {
             ("get", "/api/v1/saved-searches", None, "200"),
             ("delete", "/api/v1/saved-searches/{id}", None, "204"),
             ("get", "/api/v1/statistics", None, "200"),
+            ("get", "/api/v1/me/sessions", None, "200"),
+            ("delete", "/api/v1/me/sessions/{id}", None, "204"),
+            ("post", "/api/v1/me/password", Some("PasswordChangeRequest"), "204"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

@@ -134,8 +134,14 @@ impl BarChart {
                 .axis_desc_style((FONT, TEXT))
                 .draw()
                 .map_err(failed)?;
-            let (band, _) = chart.plotting_area().dim_in_pixel();
-            let band = f64::from(band) / count as f64;
+            // Each label's band in pixels, as the axis placed it.
+            let bands: Vec<f64> = (0..self.labels.len())
+                .map(|i| {
+                    let from = chart.backend_coord(&(SegmentValue::Exact(i), 0.0)).0;
+                    let to = chart.backend_coord(&(SegmentValue::Exact(i + 1), 0.0)).0;
+                    f64::from((to - from).abs())
+                })
+                .collect();
             for (j, series) in self.series.iter().enumerate() {
                 // A zero draws nothing (a bar of no height would be invalid SVG).
                 let bars = (0..self.labels.len()).filter(|&i| series.values[i] > 0.0).map(|i| {
@@ -144,7 +150,7 @@ impl BarChart {
                         [(SegmentValue::Exact(i), low), (SegmentValue::Exact(i + 1), high)],
                         series.colour.rgb().filled(),
                     );
-                    bar.set_margin(0, 0, (band * from) as u32, (band * (1.0 - to)) as u32);
+                    bar.set_margin(0, 0, (bands[i] * from) as u32, (bands[i] * (1.0 - to)) as u32);
                     bar
                 });
                 chart.draw_series(bars).map_err(failed)?;
@@ -188,8 +194,14 @@ impl BarChart {
                 .axis_desc_style((FONT, TEXT))
                 .draw()
                 .map_err(failed)?;
-            let (_, band) = chart.plotting_area().dim_in_pixel();
-            let band = f64::from(band) / count as f64;
+            let bands: Vec<f64> = (0..self.labels.len())
+                .map(|i| {
+                    let at = label_at(i);
+                    let from = chart.backend_coord(&(0.0, SegmentValue::Exact(at))).1;
+                    let to = chart.backend_coord(&(0.0, SegmentValue::Exact(at + 1))).1;
+                    f64::from((to - from).abs())
+                })
+                .collect();
             for (j, series) in self.series.iter().enumerate() {
                 // A zero draws nothing (a bar of no height would be invalid SVG).
                 let bars = (0..self.labels.len()).filter(|&i| series.values[i] > 0.0).map(|i| {
@@ -199,7 +211,7 @@ impl BarChart {
                         [(low, SegmentValue::Exact(at + 1)), (high, SegmentValue::Exact(at))],
                         series.colour.rgb().filled(),
                     );
-                    bar.set_margin((band * from) as u32, (band * (1.0 - to)) as u32, 0, 0);
+                    bar.set_margin((bands[i] * from) as u32, (bands[i] * (1.0 - to)) as u32, 0, 0);
                     bar
                 });
                 chart.draw_series(bars).map_err(failed)?;
@@ -297,5 +309,50 @@ mod tests {
         assert_eq!((counts.axis_number(0.4), counts.axis_number(1.0)), ("0.4".to_string(), "1".to_string()));
         counts.counts = true;
         assert_eq!((counts.axis_number(0.4), counts.axis_number(1.0)), (String::new(), "1".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod shapes {
+    use super::*;
+
+    /// Every `height="…"` and `width="…"` the SVG holds is zero or more
+    /// (a negative one is invalid SVG; Chromium logs it).
+    fn no_negative_sizes(svg: &str) -> Result<(), String> {
+        for attribute in ["height=\"-", "width=\"-"] {
+            if let Some(at) = svg.find(attribute) {
+                return Err(svg[at.saturating_sub(200)..(at + 40).min(svg.len())].to_string());
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn no_bar_has_a_negative_size() {
+        for count in 1..=12 {
+            for layout in [Layout::Stacked, Layout::Grouped] {
+                for scale in [1e-9, 0.001, 1.0, 1e6] {
+                    let values = |k: usize| (0..count).map(|i| ((i * 7 + k * 3) % 5) as f64 * scale).collect();
+                    let chart = BarChart {
+                        name: "x".into(),
+                        unit: "u".into(),
+                        labels: (0..count).map(|i| format!("label {i}")).collect(),
+                        series: vec![
+                            Series { name: "a".into(), colour: Colour::Blue, values: values(0) },
+                            Series { name: "b".into(), colour: Colour::Orange, values: values(1) },
+                            Series { name: "c".into(), colour: Colour::Grey, values: values(2) },
+                        ],
+                        layout,
+                        counts: false,
+                    };
+                    for across in [false, true] {
+                        let svg = chart.svg(across).expect("drawn");
+                        if let Err(found) = no_negative_sizes(&svg) {
+                            panic!("{count} labels, scale {scale}, across {across}: …{found}…");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
