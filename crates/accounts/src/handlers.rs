@@ -326,7 +326,8 @@ pub struct LoginRequest {
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong e-mail or password", body = techtrade_web::error::Problem),
-        (status = 429, description = "too many failed logins", body = techtrade_web::error::Problem),
+        (status = 423, description = "the account is locked after too many failed sign-ins", body = techtrade_web::error::Problem),
+        (status = 429, description = "too many failed logins from this address", body = techtrade_web::error::Problem),
     )
 )]
 async fn login(
@@ -383,7 +384,11 @@ pub async fn sign_in(
     let user = match user {
         Some(user) if verified => user,
         // The reserved attempt stays a failure.
-        _ => return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password")),
+        found => {
+            let user_id = found.map(|u| u.id);
+            wrong_password(state, email, ip, user_id, attempt_id, request_id).await?;
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password"));
+        }
     };
     let token = users::random_token()?;
     let ttl = TimeDelta::from_std(settings.token_ttl).map_err(ApiError::internal)?;
@@ -426,6 +431,71 @@ pub async fn sign_in(
         })
         .await?;
     Ok(LoginResponse { token, expires_at, user: user.into() })
+}
+
+/// A wrong password, at sign-in or in a password change (its reserved
+/// attempt stays a failure): a `session.denied` entry in the audit log and,
+/// when it locks the account, a `user.lock` entry and `account.locked` in
+/// the outbox, which e-mails the owner. An address no account has is
+/// audited under it, and locks the same way, without an e-mail.
+pub(crate) async fn wrong_password(
+    state: &AppState,
+    email: String,
+    ip: String,
+    user_id: Option<String>,
+    attempt_id: i64,
+    request_id: Option<String>,
+) -> ApiResult<()> {
+    let settings = state.settings.auth.clone();
+    state
+        .db
+        .run(move |conn| {
+            techtrade_db::write_transaction(conn, |conn| {
+                let now = techtrade_db::now();
+                let locked = rate_limit::failed(conn, &settings, &email, &ip, attempt_id, now)?;
+                let (subject_type, subject_id) = match &user_id {
+                    Some(id) => ("user", id.as_str()),
+                    None => ("login", email.as_str()),
+                };
+                audit::append(
+                    conn,
+                    audit::AuditEntry {
+                        actor_user_id: user_id.as_deref(),
+                        action: "session.denied",
+                        subject_type,
+                        subject_id,
+                        before: None,
+                        after: Some(serde_json::json!({"email": email, "ip": ip})),
+                        request_id: request_id.as_deref(),
+                    },
+                )?;
+                if let (Some(until), Some(user_id)) = (locked, &user_id) {
+                    let until_utc = until.and_utc();
+                    audit::append(
+                        conn,
+                        audit::AuditEntry {
+                            actor_user_id: None,
+                            action: "user.lock",
+                            subject_type: "user",
+                            subject_id: user_id,
+                            before: None,
+                            after: Some(serde_json::json!({"until": until_utc})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )?;
+                    let local = until_utc.with_timezone(&techtrade_db::market_offset());
+                    let payload = serde_json::json!({
+                        "user_id": user_id,
+                        "until": until_utc,
+                        "until_local": local.format("%Y-%m-%d %H:%M").to_string(),
+                        "minutes": settings.lockout.as_secs() / 60,
+                    });
+                    outbox::emit(conn, "account.locked", "user", user_id, &payload)?;
+                }
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await
 }
 
 /// Signs out: the token is revoked at once.

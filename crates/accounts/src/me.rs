@@ -152,6 +152,7 @@ pub async fn change(
     }
     let settings = state.settings.auth.clone();
     let (email, ip, user_id) = (user.email.clone(), ip.to_string(), user.user_id.clone());
+    let ip_address = ip.clone();
     let (attempt_id, stored) = {
         let (settings, user_id) = (settings.clone(), user_id.clone());
         state
@@ -172,6 +173,8 @@ pub async fn change(
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     let Some(hash) = hashed else {
+        let user_id = Some(user_id);
+        crate::handlers::wrong_password(state, user.email.clone(), ip_address, user_id, attempt_id, request_id).await?;
         return Err(ApiError::invalid_field("current", "wrong_password", "this is not the current password"));
     };
     let keep = user.session_id.clone();
@@ -205,7 +208,7 @@ pub async fn change(
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "accounts", security(("bearer" = [])),
     request_body = PasswordChangeRequest,
     responses((status = 204, description = "changed; every other session ended"), (status = 401, body = Problem),
-        (status = 422, body = Problem), (status = 429, body = Problem)))]
+        (status = 422, body = Problem), (status = 423, body = Problem), (status = 429, body = Problem)))]
 async fn change_password(
     State(state): State<AppState>,
     Extension(hasher): Extension<PasswordHasher>,

@@ -269,14 +269,23 @@ pub fn lock_login_keys(conn: &mut AnyConnection, email: &str, ip: &str) -> Query
     Ok(())
 }
 
-/// Failed logins for an account since `since`.
-pub fn failed_logins_for_email(conn: &mut AnyConnection, email: &str, since: NaiveDateTime) -> QueryResult<i64> {
-    login_attempts::table
+/// When an account's failed logins since `since` were attempted, in the
+/// order they were reserved; only up to attempt `up_to` when given.
+pub fn failed_login_times(
+    conn: &mut AnyConnection,
+    email: &str,
+    since: NaiveDateTime,
+    up_to: Option<i64>,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    let mut query = login_attempts::table
         .filter(login_attempts::email.eq(email))
         .filter(login_attempts::succeeded.eq(false))
         .filter(login_attempts::attempted_at.gt(since))
-        .count()
-        .get_result(conn)
+        .into_boxed();
+    if let Some(id) = up_to {
+        query = query.filter(login_attempts::id.le(id));
+    }
+    query.order(login_attempts::id.asc()).select(login_attempts::attempted_at).load(conn)
 }
 
 /// Failed logins from an address since `since`, whatever the account.

@@ -4,6 +4,7 @@
 //! | event | template | recipients |
 //! |---|---|---|
 //! | `organization.registered` | `welcome` | the registering user |
+//! | `account.locked` | `account_locked` | the locked account's owner (after too many failed sign-ins) |
 //! | `listing.published`, `demand.published` | `item_approved` | members of the owner |
 //! | `listing.rejected`, `demand.rejected` | `item_rejected` | members of the owner |
 //! | `deal.opened` | `offer_received` | the party that did not make the offer |
@@ -77,6 +78,15 @@ pub struct EventError {
     pub event_type: String,
     #[source]
     pub source: serde_json::Error,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct AccountLocked {
+    user_id: String,
+    /// When the lock ends: UTC, and in the market's time for the reader.
+    until: String,
+    until_local: String,
+    minutes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -251,6 +261,10 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
         "organization.registered" => {
             let event: OrganizationRegistered = parse(payload)?;
             simple("welcome", Audience::User(event.user_id.clone()), to_facts(&event)?)
+        }
+        "account.locked" => {
+            let event: AccountLocked = parse(payload)?;
+            simple("account_locked", Audience::User(event.user_id.clone()), to_facts(&event)?)
         }
         "listing.published" | "listing.rejected" | "demand.published" | "demand.rejected" => {
             let (kind, name) = event_type.split_once('.').unwrap_or_default();
@@ -501,6 +515,12 @@ pub mod samples {
                 json!({"organization": {"id": SELLER, "name": "青海盐湖新材料研究院", "kind": "institute",
                                         "credit_code": "12630000MB1234567X", "region_code": "630100"},
                        "user_id": "user-seller"}),
+            ),
+            (
+                "account.locked",
+                "user",
+                json!({"user_id": "user-seller", "until": "2026-12-06T04:30:00Z", "until_local": "2026-12-06 12:30",
+                       "minutes": 30}),
             ),
             (
                 "listing.published",

@@ -36,6 +36,7 @@ macro_rules! emails {
 
 emails!(
     "welcome",
+    "account_locked",
     "item_approved",
     "item_rejected",
     "offer_received",

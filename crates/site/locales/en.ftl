@@ -154,6 +154,7 @@ param-kind = Kind
 error-csrf = This form has expired or did not come from this site. Go back, reload the page and try again.
 error-invalid_credentials = Wrong e-mail or password.
 error-rate_limited = Too many attempts. Please wait a while and try again.
+error-account_locked = Too many wrong passwords: the account is locked for 30 minutes, and its owner has been told by e-mail.
 error-not_found = There is no such page, or it is not yours to see.
 error-forbidden = You may not do this.
 error-unauthenticated = Please sign in first.

@@ -153,6 +153,7 @@ param-kind = 类型
 error-csrf = 表单已过期或来源不明，请返回上一页刷新后重试。
 error-invalid_credentials = 邮箱或密码不正确。
 error-rate_limited = 尝试次数过多，请稍后再试。
+error-account_locked = 密码错误次数过多，账户已锁定 30 分钟，并已通过邮件通知账户本人。
 error-not_found = 没有找到这个页面，或者您无权查看。
 error-forbidden = 您无权进行此操作。
 error-unauthenticated = 请先登录。

@@ -67,6 +67,7 @@ catalog! {
     UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json"),
     ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, "Some fields are invalid"),
     NotEligible => ("not_eligible", UNPROCESSABLE_ENTITY, "Nothing in the claim is eligible"),
+    AccountLocked => ("account_locked", LOCKED, "The account is locked after too many failed sign-ins"),
     RateLimited => ("rate_limited", TOO_MANY_REQUESTS, "Too many requests"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
     Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),

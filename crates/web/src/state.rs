@@ -34,8 +34,10 @@ pub struct AuthSettings {
     pub session_idle: Duration,
     /// The window over which failed logins are counted.
     pub login_window: Duration,
-    /// Failed logins per account within the window before 429.
+    /// Failed logins per account within the window that lock it (423).
     pub max_failures_per_account: u32,
+    /// How long a lock-out lasts, from the failure that caused it.
+    pub lockout: Duration,
     /// Failed logins per client address within the window before 429.
     pub max_failures_per_ip: u32,
     /// Organisation registrations per client address within
@@ -55,6 +57,7 @@ impl Default for AuthSettings {
             session_idle: Duration::from_secs(30 * 60),
             login_window: Duration::from_secs(15 * 60),
             max_failures_per_account: 5,
+            lockout: Duration::from_secs(30 * 60),
             max_failures_per_ip: 50,
             max_registrations_per_ip: 20,
             registration_window: Duration::from_secs(3600),

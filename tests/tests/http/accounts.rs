@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::Request;
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use techtrade_db::schema::sessions;
+use techtrade_db::schema::{login_attempts, sessions};
 use techtrade_db::{audit, outbox};
 use techtrade_domain::Role;
 use techtrade_tests::{credit_code, on_both_databases, unique};
@@ -261,13 +261,35 @@ on_both_databases! {
         for _ in 0..5 {
             app.post("/api/v1/auth/login", None, wrong.clone()).await.assert_problem(401, "invalid_credentials");
         }
-        // Now even the right password waits.
-        let limited = app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": org.password})).await;
-        limited.assert_problem(429, "rate_limited");
-        assert_eq!(limited.header("retry-after"), "900");
+        // Now the account is locked for 30 minutes: the right password too.
+        let locked = app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": org.password})).await;
+        locked.assert_problem(423, "account_locked");
+        let retry: u64 = locked.header("retry-after").parse().unwrap();
+        assert!((1790..=1800).contains(&retry), "{retry}");
         // Other accounts are not affected.
         let other = app.register_org("enterprise").await;
         app.login(&other.email, &other.password).await;
+        // An address no account has locks the same way: the answers do not
+        // tell which accounts exist.
+        let nobody = json!({"email": "nobody-here@example.cn", "password": "wrong password"});
+        for _ in 0..5 {
+            app.post("/api/v1/auth/login", None, nobody.clone()).await.assert_problem(401, "invalid_credentials");
+        }
+        app.post("/api/v1/auth/login", None, nobody).await.assert_problem(423, "account_locked");
+
+        // Half an hour after the fifth failure the lock is over.
+        let mut conn = app.database.connect();
+        let earlier = techtrade_db::now() - chrono::TimeDelta::minutes(31);
+        diesel::update(login_attempts::table.filter(login_attempts::email.eq(&org.email)))
+            .set(login_attempts::attempted_at.eq(earlier))
+            .execute(&mut conn)
+            .unwrap();
+        app.login(&org.email, &org.password).await;
+        // The owner was told once, in their language, by the notify worker.
+        let events = techtrade_db::outbox::events_after(&mut conn, 0, 10_000).unwrap();
+        let locks: Vec<_> = events.iter().filter(|e| e.event_type == "account.locked").collect();
+        assert_eq!(locks.len(), 1, "the unknown address has no owner to tell");
+        assert_eq!(locks[0].aggregate_id, org.user_id);
     }
 }
 

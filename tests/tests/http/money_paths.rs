@@ -388,12 +388,19 @@ on_both_databases! {
         let body = json!({"email": org.email, "password": "not the password"});
         let responses = join_all((0..50).map(|_| app.post("/api/v1/auth/login", None, body.clone()))).await;
         let checked = responses.iter().filter(|r| r.status.as_u16() == 401).count();
-        let limited = responses.iter().filter(|r| r.status.as_u16() == 429).count();
+        let locked = responses.iter().filter(|r| r.status.as_u16() == 423).count();
         assert_eq!(checked, 5, "{:?}", statuses(&responses));
-        assert_eq!(limited, 45);
-        // The right password is refused too while the account is limited.
+        assert_eq!(locked, 45);
+        // The right password is refused too while the account is locked,
+        // and its owner is told once.
         let right = app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": org.password})).await;
-        right.assert_problem(429, "rate_limited");
+        right.assert_problem(423, "account_locked");
+        let mut conn = app.database.connect();
+        let events = techtrade_db::outbox::events_after(&mut conn, 0, 10_000).unwrap();
+        assert_eq!(events.iter().filter(|e| e.event_type == "account.locked").count(), 1);
+        let history = techtrade_db::audit::history(&mut conn, "user", &org.user_id).unwrap();
+        assert_eq!(history.iter().filter(|e| e.action == "session.denied").count(), 5, "each checked guess is audited");
+        assert_eq!(history.iter().filter(|e| e.action == "user.lock").count(), 1);
     }
 }
 

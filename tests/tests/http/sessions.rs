@@ -127,10 +127,14 @@ on_both_databases! {
                 .await
                 .assert_problem(422, "validation_failed");
         }
-        // The sixth guess is refused before it is checked, the right one too.
+        // The account is locked: the sixth try is refused before it is
+        // checked, the right password too, and so is signing in.
         app.post("/api/v1/me/password", Some(&org.token), json!({"current": org.password, "new": "a brand new passphrase"}))
             .await
-            .assert_status(429);
+            .assert_problem(423, "account_locked");
+        app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": org.password}))
+            .await
+            .assert_problem(423, "account_locked");
     }
 }
 
