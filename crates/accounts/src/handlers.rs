@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_user, list_staff))
         .routes(routes!(disable_user))
         .merge(crate::me::router())
+        .merge(crate::members::router())
 }
 
 /// Kinds an organisation may register itself as (authorities are created by admins).
@@ -265,7 +266,7 @@ pub async fn members(state: &AppState, user: &CurrentUser, id: String) -> ApiRes
     Ok(members.into_iter().map(UserView::from).collect())
 }
 
-/// Adds a member to the caller's organisation.
+/// Adds a member to the caller's organisation (its administrators only).
 #[utoipa::path(
     post, path = "/api/v1/organizations/{id}/members", tag = "accounts",
     params(("id" = String, Path)),
@@ -299,8 +300,8 @@ pub async fn add_to_organization(
     id: String,
     request: NewUserRequest,
 ) -> ApiResult<UserView> {
-    if !user.is_member_of(&id) {
-        return Err(ApiError::forbidden("only members of this organisation may add members to it"));
+    if !user.is_member_of(&id) || !user.organization_admin {
+        return Err(ApiError::forbidden("only the organisation's administrators add members to it"));
     }
     let input = NewUser {
         email: request.email,

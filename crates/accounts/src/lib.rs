@@ -4,6 +4,7 @@
 
 mod handlers;
 mod me;
+mod members;
 mod password;
 mod rate_limit;
 mod users;
@@ -14,6 +15,7 @@ pub use handlers::{
     add_to_organization, members, organization, register, router, sign_in, sign_out,
 };
 pub use me::{PasswordChangeRequest, SessionView, change as change_password, end as end_session, sessions};
+pub use members::{MemberChange, change as change_member, remove as remove_member};
 pub use password::PasswordHasher;
 pub use users::{NewUser, create_user, disable_user, staff};
 pub use views::{LoginResponse, OrganizationView, RegistrationResponse, UserView};

@@ -4,7 +4,7 @@
 use diesel::result::Error as DieselError;
 use techtrade_db::accounts::{self, User};
 use techtrade_db::{AnyConnection, audit, outbox};
-use techtrade_domain::{Email, Role, Violations, ids, text};
+use techtrade_domain::{Email, OrganizationRole, Role, Violations, ids, text};
 use techtrade_web::{ApiError, CurrentUser, ErrorCode};
 
 use crate::password::{self, PasswordHasher};
@@ -68,6 +68,12 @@ pub(crate) fn insert(
         return Err(email_taken());
     }
     let now = techtrade_db::now();
+    // An organisation's first member administers it (the registering user,
+    // or a demo organisation's member); those added later are members.
+    let organization_role = match (&user.organization_id, user.role) {
+        (Some(organization), Role::Member) if !accounts::has_members(conn, organization)? => OrganizationRole::Admin,
+        _ => OrganizationRole::Member,
+    };
     let row = User {
         id: ids::new_id(),
         organization_id: user.organization_id,
@@ -80,11 +86,12 @@ pub(crate) fn insert(
         created_at: now,
         updated_at: now,
         version: 1,
+        organization_role: organization_role.as_str().to_string(),
     };
     accounts::insert_user(conn, &row).map_err(|e| unique_or(e, email_taken))?;
     let public = serde_json::json!({
         "id": row.id, "email": row.email, "name": row.name,
-        "role": row.role, "organization_id": row.organization_id,
+        "role": row.role, "organization_id": row.organization_id, "organization_role": row.organization_role,
     });
     audit::append(
         conn,

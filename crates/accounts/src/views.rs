@@ -44,6 +44,8 @@ pub struct UserView {
     /// member | official | admin
     pub role: String,
     pub organization_id: Option<String>,
+    /// `admin` or `member` of the organisation (members only).
+    pub organization_role: Option<String>,
     pub locale: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When an administrator disabled the account: it cannot sign in, and
@@ -57,6 +59,7 @@ impl From<User> for UserView {
             id: u.id,
             email: u.email,
             name: u.name,
+            organization_role: (u.role == "member" && u.organization_id.is_some()).then(|| u.organization_role.clone()),
             role: u.role,
             organization_id: u.organization_id,
             locale: u.locale,

@@ -457,6 +457,7 @@ fn user(id: &str, organization: Option<&str>, email: &str, role: &str, hash: &st
         created_at: t,
         updated_at: t,
         version: 1,
+        organization_role: "member".into(),
     }
 }
 

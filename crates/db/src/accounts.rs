@@ -34,6 +34,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// `admin` or `member` of its organisation (members only).
+    pub organization_role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -158,6 +160,70 @@ pub fn find_live_session(
 }
 
 /// Revokes a session; `false` when it was already revoked.
+/// Serialises changes to an organisation's members until the transaction
+/// ends (the row is bumped: locked on PostgreSQL; a SQLite write
+/// transaction is exclusive already). False when there is no such
+/// organisation.
+pub fn lock_organization(conn: &mut AnyConnection, id: &str) -> QueryResult<bool> {
+    diesel::update(organizations::table.find(id))
+        .set(organizations::version.eq(organizations::version + 1))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Whether the organisation has any member yet.
+pub fn has_members(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::organization_id.eq(organization_id)).filter(users::role.eq("member")),
+    ))
+    .get_result(conn)
+}
+
+/// The organisation's administrators who can act: members, not disabled.
+pub fn active_administrators(conn: &mut AnyConnection, organization_id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::organization_id.eq(organization_id))
+        .filter(users::role.eq("member"))
+        .filter(users::organization_role.eq("admin"))
+        .filter(users::disabled_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+pub fn set_organization_role(conn: &mut AnyConnection, id: &str, role: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::organization_role.eq(role), users::updated_at.eq(now), users::version.eq(users::version + 1)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Lets a disabled account sign in again; false when it was not disabled.
+pub fn enable_user(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(users::table.find(id))
+        .filter(users::disabled_at.is_not_null())
+        .set((
+            users::disabled_at.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Takes a (disabled) member out of its organisation: the account stays,
+/// for the records it signed, but belongs to no one and administers nothing.
+pub fn detach_user(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::organization_id.eq(None::<String>),
+            users::organization_role.eq("member"),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Records that a session was used at `now`.
 pub fn touch_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(sessions::table.find(session_id)).set(sessions::last_seen_at.eq(now)).execute(conn).map(drop)

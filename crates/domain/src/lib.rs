@@ -34,7 +34,7 @@ pub use email::Email;
 pub use ipc::IpcCode;
 pub use listing::{ListingKind, ListingStatus, Maturity, TradeMode, Transition};
 pub use money::Money;
-pub use organization::OrganizationKind;
+pub use organization::{OrganizationKind, OrganizationRole};
 pub use patent::{ApplicationNumber, LegalStatus, PatentType, PublicationNumber};
 pub use region::RegionCode;
 pub use role::Role;

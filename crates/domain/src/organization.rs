@@ -37,6 +37,15 @@ impl OrganizationKind {
     }
 }
 
+vocabulary! {
+    /// A member's role in its organisation.
+    OrganizationRole {
+        /// Adds, disables and removes members, and hands the role on.
+        Admin = "admin",
+        Member = "member",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

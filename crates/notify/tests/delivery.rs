@@ -69,6 +69,7 @@ fn user(conn: &mut techtrade_db::AnyConnection, id: &str, organization: &str, em
             created_at: now,
             updated_at: now,
             version: 1,
+            organization_role: "member".into(),
         },
     )
     .unwrap();

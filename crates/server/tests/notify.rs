@@ -107,6 +107,7 @@ fn seed(conn: &mut AnyConnection) {
             created_at: now,
             updated_at: now,
             version: 1,
+            organization_role: "member".into(),
         };
         accounts::insert_user(conn, &member).unwrap();
     }

@@ -656,3 +656,17 @@ done-password_changed = Password changed; every other session has ended.
 done-session_ended = That session is signed out.
 field-current-wrong_password = This is not your current password.
 field-new_again-mismatch = The two new passwords differ.
+
+organization-role = Role in the organisation
+organization-role-admin = Administrator
+organization-role-member = Member
+member-disabled = disabled
+member-make-admin = Make administrator
+member-make-member = Make member
+member-disable = Disable
+member-enable = Enable
+member-remove = Remove
+member-leave = Leave the organisation
+members-by-administrators = The organisation's administrators add and manage its members.
+done-member_changed = Done.
+error-last_administrator = The organisation needs another administrator first: make a member one, then try again.

@@ -649,3 +649,17 @@ done-password_changed = 密码已修改，其他会话均已结束。
 done-session_ended = 该会话已退出。
 field-current-wrong_password = 当前密码不正确。
 field-new_again-mismatch = 两次输入的新密码不一致。
+
+organization-role = 机构内角色
+organization-role-admin = 管理员
+organization-role-member = 成员
+member-disabled = 已停用
+member-make-admin = 设为管理员
+member-make-member = 改为成员
+member-disable = 停用
+member-enable = 启用
+member-remove = 移除
+member-leave = 退出本机构
+members-by-administrators = 成员由本机构的管理员添加和管理。
+done-member_changed = 已完成。
+error-last_administrator = 本机构至少需要一名管理员：请先将另一名成员设为管理员，再进行此操作。

@@ -99,6 +99,7 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/claims", get(claims::show).post(claims::submit))
         .route("/workspace/organization", get(organization::show))
         .route("/workspace/organization/members", post(organization::add_member))
+        .route("/workspace/organization/members/{id}", post(organization::manage_member))
         .route("/workspace/saved-searches", get(saved::list).post(saved::save))
         .route("/workspace/saved-searches/{id}/delete", post(saved::delete))
         .route("/account", get(account::show))

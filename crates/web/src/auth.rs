@@ -27,6 +27,9 @@ pub struct CurrentUser {
     pub session_id: String,
     pub role: Role,
     pub organization_id: Option<String>,
+    /// An administrator of their organisation: adds, disables and removes
+    /// its members (members only; never staff).
+    pub organization_admin: bool,
     pub email: String,
     pub name: String,
 }
@@ -49,6 +52,18 @@ impl CurrentUser {
 
     pub fn is_member_of(&self, organization_id: &str) -> bool {
         self.organization_id.as_deref() == Some(organization_id)
+    }
+
+    /// 404 for who is not in organisation `id` (it may not probe its
+    /// members), 403 for a member who does not administer it.
+    pub fn require_organization_admin(&self, organization_id: &str) -> Result<(), ApiError> {
+        if !self.is_member_of(organization_id) {
+            return Err(ApiError::not_found("organization"));
+        }
+        if !self.organization_admin {
+            return Err(ApiError::forbidden("only the organisation's administrators manage its members"));
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +104,9 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         user_id: user.id,
         session_id: session.id,
         role,
+        organization_admin: role == Role::Member
+            && user.organization_id.is_some()
+            && user.organization_role == techtrade_domain::OrganizationRole::Admin.as_str(),
         organization_id: user.organization_id,
         email: user.email,
         name: user.name,

@@ -53,6 +53,7 @@ catalog! {
     EmailTaken => ("email_taken", CONFLICT, "The e-mail address is already registered"),
     CreditCodeTaken => ("credit_code_taken", CONFLICT, "The credit code is already registered"),
     Conflict => ("conflict", CONFLICT, "The request conflicts with the current state"),
+    LastAdministrator => ("last_administrator", CONFLICT, "An organisation keeps at least one administrator"),
     InvalidState => ("invalid_state", CONFLICT, "Not possible in the current state"),
     IdempotencyKeyReused => ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "The Idempotency-Key was used for a different request"),
     RequestInProgress => ("request_in_progress", CONFLICT, "A request with this Idempotency-Key is still in progress"),

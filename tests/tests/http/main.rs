@@ -12,6 +12,7 @@ mod integrity;
 mod limits;
 mod listings;
 mod matching;
+mod members;
 mod model;
 mod money_paths;
 mod notify;

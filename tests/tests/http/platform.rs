@@ -165,6 +165,8 @@ on_both_databases! {
             ("get", "/api/v1/me/sessions", None, "200"),
             ("delete", "/api/v1/me/sessions/{id}", None, "204"),
             ("post", "/api/v1/me/password", Some("PasswordChangeRequest"), "204"),
+            ("patch", "/api/v1/organizations/{id}/members/{user_id}", Some("MemberChangePatch"), "200"),
+            ("delete", "/api/v1/organizations/{id}/members/{user_id}", None, "204"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");
