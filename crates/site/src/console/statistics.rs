@@ -126,19 +126,26 @@ fn count(n: i64) -> f64 {
     n as f64
 }
 
+/// A chart's series named from the catalogue.
+fn series(ctx: &Ctx, key: &str, colour: Colour, values: Vec<f64>) -> Series {
+    Series { name: ctx.t(key), colour, values }
+}
+
 /// Technology and non-technical amounts of some contract figures, stacked.
 fn amounts(ctx: &Ctx, figures: &[&ContractFigures]) -> Vec<Series> {
     vec![
-        Series {
-            name: ctx.t("stat-technology-amount"),
-            colour: Colour::Blue,
-            values: figures.iter().map(|f| wan(f.technology_amount_fen)).collect(),
-        },
-        Series {
-            name: ctx.t("stat-non-technical-amount"),
-            colour: Colour::Orange,
-            values: figures.iter().map(|f| wan(f.non_technical_amount_fen)).collect(),
-        },
+        series(
+            ctx,
+            "stat-technology-amount",
+            Colour::Blue,
+            figures.iter().map(|f| wan(f.technology_amount_fen)).collect(),
+        ),
+        series(
+            ctx,
+            "stat-non-technical-amount",
+            Colour::Orange,
+            figures.iter().map(|f| wan(f.non_technical_amount_fen)).collect(),
+        ),
     ]
 }
 
@@ -192,21 +199,24 @@ fn charts(ctx: &Ctx, report: &MarketReport) -> Result<Vec<Chart>, ApiError> {
                 unit: count_unit.clone(),
                 labels: months.clone(),
                 series: vec![
-                    Series {
-                        name: ctx.t("stat-deals-opened"),
-                        colour: Colour::Grey,
-                        values: report.by_month.iter().map(|m| count(m.deals_opened)).collect(),
-                    },
-                    Series {
-                        name: ctx.t("stat-contracts-registered"),
-                        colour: Colour::Blue,
-                        values: report.by_month.iter().map(|m| count(m.contracts.count)).collect(),
-                    },
-                    Series {
-                        name: ctx.t("stat-deals-completed"),
-                        colour: Colour::Green,
-                        values: report.by_month.iter().map(|m| count(m.deals_completed)).collect(),
-                    },
+                    series(
+                        ctx,
+                        "stat-deals-opened",
+                        Colour::Grey,
+                        report.by_month.iter().map(|m| count(m.deals_opened)).collect(),
+                    ),
+                    series(
+                        ctx,
+                        "stat-contracts-registered",
+                        Colour::Blue,
+                        report.by_month.iter().map(|m| count(m.contracts.count)).collect(),
+                    ),
+                    series(
+                        ctx,
+                        "stat-deals-completed",
+                        Colour::Green,
+                        report.by_month.iter().map(|m| count(m.deals_completed)).collect(),
+                    ),
                 ],
                 layout: Layout::Grouped,
                 counts: true,
@@ -220,16 +230,18 @@ fn charts(ctx: &Ctx, report: &MarketReport) -> Result<Vec<Chart>, ApiError> {
                 unit: count_unit,
                 labels: months,
                 series: vec![
-                    Series {
-                        name: ctx.t("stat-listings-published"),
-                        colour: Colour::Blue,
-                        values: report.by_month.iter().map(|m| count(m.listings_published)).collect(),
-                    },
-                    Series {
-                        name: ctx.t("stat-demands-published"),
-                        colour: Colour::Orange,
-                        values: report.by_month.iter().map(|m| count(m.demands_published)).collect(),
-                    },
+                    series(
+                        ctx,
+                        "stat-listings-published",
+                        Colour::Blue,
+                        report.by_month.iter().map(|m| count(m.listings_published)).collect(),
+                    ),
+                    series(
+                        ctx,
+                        "stat-demands-published",
+                        Colour::Orange,
+                        report.by_month.iter().map(|m| count(m.demands_published)).collect(),
+                    ),
                 ],
                 layout: Layout::Grouped,
                 counts: true,
@@ -259,21 +271,24 @@ fn charts(ctx: &Ctx, report: &MarketReport) -> Result<Vec<Chart>, ApiError> {
                     .map(|p| p.program_name.clone().unwrap_or_else(|| p.program_id.clone()))
                     .collect(),
                 series: vec![
-                    Series {
-                        name: ctx.t("stat-approved-amount"),
-                        colour: Colour::Grey,
-                        values: report.subsidies.iter().map(|p| wan(p.approved_amount_fen)).collect(),
-                    },
-                    Series {
-                        name: ctx.t("stat-awarded-amount"),
-                        colour: Colour::Blue,
-                        values: report.subsidies.iter().map(|p| wan(p.awarded_amount_fen)).collect(),
-                    },
-                    Series {
-                        name: ctx.t("stat-paid-amount"),
-                        colour: Colour::Green,
-                        values: report.subsidies.iter().map(|p| wan(p.paid_amount_fen)).collect(),
-                    },
+                    series(
+                        ctx,
+                        "stat-approved-amount",
+                        Colour::Grey,
+                        report.subsidies.iter().map(|p| wan(p.approved_amount_fen)).collect(),
+                    ),
+                    series(
+                        ctx,
+                        "stat-awarded-amount",
+                        Colour::Blue,
+                        report.subsidies.iter().map(|p| wan(p.awarded_amount_fen)).collect(),
+                    ),
+                    series(
+                        ctx,
+                        "stat-paid-amount",
+                        Colour::Green,
+                        report.subsidies.iter().map(|p| wan(p.paid_amount_fen)).collect(),
+                    ),
                 ],
                 layout: Layout::Grouped,
                 counts: false,
