@@ -54,73 +54,70 @@ pub const CAPTIONS: &[&str] = &[
     "stat-all",
 ];
 
-/// The contract figures' CSV keys, in order.
-const CONTRACT_KEYS: [&str; 4] =
-    ["contracts_registered", "total_amount_fen", "technology_amount_fen", "non_technical_amount_fen"];
+/// A contract figures' CSV keys and values, in order.
+fn contract_pairs(figures: &ContractFigures) -> [(&'static str, i64); 4] {
+    [
+        ("contracts_registered", figures.count),
+        ("total_amount_fen", figures.total_amount_fen),
+        ("technology_amount_fen", figures.technology_amount_fen),
+        ("non_technical_amount_fen", figures.non_technical_amount_fen),
+    ]
+}
 
-fn contract_values(figures: &ContractFigures) -> [i64; 4] {
-    [figures.count, figures.total_amount_fen, figures.technology_amount_fen, figures.non_technical_amount_fen]
+/// The market's activity (listings, demands, deals opened, completed) as
+/// CSV keys and values, in the order the workbook's columns have them.
+fn activity(listings: i64, demands: i64, opened: i64, completed: i64) -> [(&'static str, i64); 4] {
+    [
+        ("listings_published", listings),
+        ("demands_published", demands),
+        ("deals_opened", opened),
+        ("deals_completed", completed),
+    ]
 }
 
 /// The report as CSV (UTF-8 with a byte-order mark, so that Excel reads the
 /// Chinese names): `section,key,figure,value`, one figure per row.
 pub fn csv(report: &MarketReport) -> Result<Vec<u8>, ApiError> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let mut row = |section: &str, key: &str, figure: &str, value: String| {
-        writer.write_record([section, key, figure, value.as_str()]).map_err(ApiError::internal)
+    let mut row = |section: &str, key: &str, figure: &str, value: &str| {
+        writer.write_record([section, key, figure, value]).map_err(ApiError::internal)
     };
-    row("section", "key", "figure", "value".into())?;
-    row("scope", "", "from", report.from.to_string())?;
-    row("scope", "", "to", report.to.to_string())?;
-    row("scope", "", "region", report.region.clone().unwrap_or_default())?;
-    for (figure, value) in [
-        ("listings_published", report.listings_published),
-        ("demands_published", report.demands_published),
-        ("deals_opened", report.deals_opened),
-        ("deals_completed", report.deals_completed),
-    ] {
-        row("total", "", figure, value.to_string())?;
-    }
-    for (figure, value) in CONTRACT_KEYS.iter().zip(contract_values(&report.contracts)) {
-        row("total", "", figure, value.to_string())?;
-    }
+    row("section", "key", "figure", "value")?;
+    row("scope", "", "from", &report.from.to_string())?;
+    row("scope", "", "to", &report.to.to_string())?;
+    row("scope", "", "region", report.region.as_deref().unwrap_or_default())?;
+    // One row per figure of a section's key.
+    let mut figures = |section: &str, key: &str, pairs: &[(&str, i64)]| {
+        pairs.iter().try_for_each(|(figure, value)| row(section, key, figure, &value.to_string()))
+    };
+    let totals =
+        activity(report.listings_published, report.demands_published, report.deals_opened, report.deals_completed);
+    figures("total", "", &totals)?;
+    figures("total", "", &contract_pairs(&report.contracts))?;
     for line in &report.by_category {
-        for (figure, value) in CONTRACT_KEYS.iter().zip(contract_values(&line.contracts)) {
-            row("category", line.category.as_str(), figure, value.to_string())?;
-        }
+        figures("category", line.category.as_str(), &contract_pairs(&line.contracts))?;
     }
     for month in &report.by_month {
-        for (figure, value) in [
-            ("listings_published", month.listings_published),
-            ("demands_published", month.demands_published),
-            ("deals_opened", month.deals_opened),
-            ("deals_completed", month.deals_completed),
-        ] {
-            row("month", &month.month, figure, value.to_string())?;
-        }
-        for (figure, value) in CONTRACT_KEYS.iter().zip(contract_values(&month.contracts)) {
-            row("month", &month.month, figure, value.to_string())?;
-        }
+        let done =
+            activity(month.listings_published, month.demands_published, month.deals_opened, month.deals_completed);
+        figures("month", &month.month, &done)?;
+        figures("month", &month.month, &contract_pairs(&month.contracts))?;
     }
     for place in &report.by_prefecture {
-        for (figure, value) in [("deals_opened", place.deals_opened), ("deals_completed", place.deals_completed)] {
-            row("prefecture", &place.prefecture, figure, value.to_string())?;
-        }
-        for (figure, value) in CONTRACT_KEYS.iter().zip(contract_values(&place.contracts)) {
-            row("prefecture", &place.prefecture, figure, value.to_string())?;
-        }
+        let deals = [("deals_opened", place.deals_opened), ("deals_completed", place.deals_completed)];
+        figures("prefecture", &place.prefecture, &deals)?;
+        figures("prefecture", &place.prefecture, &contract_pairs(&place.contracts))?;
     }
     for program in &report.subsidies {
-        for (figure, value) in [
+        let subsidy = [
             ("approved_claims", program.approved_claims),
             ("approved_amount_fen", program.approved_amount_fen),
             ("awarded_claims", program.awarded_claims),
             ("awarded_amount_fen", program.awarded_amount_fen),
             ("paid_claims", program.paid_claims),
             ("paid_amount_fen", program.paid_amount_fen),
-        ] {
-            row("subsidy", &program.program_id, figure, value.to_string())?;
-        }
+        ];
+        figures("subsidy", &program.program_id, &subsidy)?;
     }
     writer.into_inner().map_err(ApiError::internal)
 }
@@ -239,22 +236,23 @@ fn build_workbook(report: &MarketReport, words: &dyn Words) -> Result<Vec<u8>, X
 
     let mut sheet = Sheet { sheet: workbook.add_worksheet(), row: 0, yuan: &yuan, heading: &heading };
     sheet.sheet.set_name(t("stat-sheet-month"))?;
-    let activity = ["stat-listings-published", "stat-demands-published", "stat-deals-opened", "stat-deals-completed"];
-    sheet.headings(&[vec![t("stat-month")], activity.map(t).to_vec(), contract_headings.to_vec()].concat())?;
+    let activity_headings =
+        ["stat-listings-published", "stat-demands-published", "stat-deals-opened", "stat-deals-completed"];
+    sheet.headings(&[vec![t("stat-month")], activity_headings.map(t).to_vec(), contract_headings.to_vec()].concat())?;
     for month in &report.by_month {
         sheet.text(0, &month.month)?;
-        for (column, value) in
-            (1u16..).zip([month.listings_published, month.demands_published, month.deals_opened, month.deals_completed])
-        {
+        let done =
+            activity(month.listings_published, month.demands_published, month.deals_opened, month.deals_completed);
+        for (column, (_, value)) in (1u16..).zip(done) {
             sheet.count(column, value)?;
         }
         sheet.contracts(5, &month.contracts)?;
         sheet.next();
     }
     sheet.text(0, &t("stat-all"))?;
-    for (column, value) in
-        (1u16..).zip([report.listings_published, report.demands_published, report.deals_opened, report.deals_completed])
-    {
+    let totals =
+        activity(report.listings_published, report.demands_published, report.deals_opened, report.deals_completed);
+    for (column, (_, value)) in (1u16..).zip(totals) {
         sheet.count(column, value)?;
     }
     sheet.contracts(5, &report.contracts)?;

@@ -127,7 +127,8 @@ pub async fn manage_member(
 ) -> Response {
     let organization = user.organization_id.clone().unwrap_or_default();
     let change = |role, disabled| MemberChange { role, disabled };
-    let result = match Fields::parse(&body).text("action").as_str() {
+    let action = Fields::parse(&body).text("action");
+    let result = match action.as_str() {
         "remove" => techtrade_accounts::remove_member(&state, &user, organization, member.clone(), request_id).await,
         action => {
             let wanted = match action {
@@ -149,7 +150,7 @@ pub async fn manage_member(
     };
     match result {
         // Leaving signs the visitor out: to the front page.
-        Ok(()) if member == user.user_id && Fields::parse(&body).text("action") == "remove" => page::redirect("/"),
+        Ok(()) if member == user.user_id && action == "remove" => page::redirect("/"),
         Ok(()) => page::redirect("/workspace/organization?done=member_changed"),
         Err(error) => organization_page(&state, &visitor, user, String::new(), Default::default(), Some(error)).await,
     }
