@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_user))
         .merge(crate::me::router())
         .merge(crate::members::router())
+        .merge(crate::audit_trail::router())
+        .merge(crate::security_admin::router())
 }
 
 /// Kinds an organisation may register itself as (authorities are created by admins).
@@ -189,6 +191,7 @@ pub async fn register(
                         before: None,
                         after: Some(snapshot.clone()),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 outbox::emit(
@@ -368,11 +371,39 @@ pub async fn sign_in(
     let settings = state.settings.auth.clone();
     let (attempt_id, user) = {
         let (email, ip, settings) = (email.clone(), ip.clone(), settings.clone());
+        let request_id = request_id.clone();
         state
             .db
             .run(move |conn| {
-                let attempt_id = rate_limit::reserve(conn, &settings, &email, &ip, techtrade_db::now())?;
-                Ok::<_, ApiError>((attempt_id, accounts::find_user_by_email(conn, &email)?))
+                let user = accounts::find_user_by_email(conn, &email)?;
+                match rate_limit::reserve(conn, &settings, &email, &ip, techtrade_db::now()) {
+                    Ok(attempt_id) => Ok((attempt_id, user)),
+                    Err(refused) => {
+                        // An attempt on a locked account is a failed
+                        // sign-in too; one refused by the address limit
+                        // never reached an account.
+                        if refused.code() == ErrorCode::AccountLocked {
+                            let (subject_type, subject_id) = match &user {
+                                Some(user) => ("user", user.id.as_str()),
+                                None => ("login", email.as_str()),
+                            };
+                            audit::append(
+                                conn,
+                                audit::AuditEntry {
+                                    actor_user_id: user.as_ref().map(|u| u.id.as_str()),
+                                    action: "session.denied",
+                                    subject_type,
+                                    subject_id,
+                                    after: Some(serde_json::json!({"email": email, "ip": ip, "reason": "locked"})),
+                                    request_id: request_id.as_deref(),
+                                    outcome: audit::Outcome::Denied,
+                                    ..Default::default()
+                                },
+                            )?;
+                        }
+                        Err(refused)
+                    }
+                }
             })
             .await?
     };
@@ -425,6 +456,7 @@ pub async fn sign_in(
                             serde_json::json!({"user_id": user.id, "ip": session.ip, "expires_at": expires_at}),
                         ),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 Ok::<_, ApiError>(user)
@@ -466,8 +498,10 @@ pub(crate) async fn wrong_password(
                         subject_type,
                         subject_id,
                         before: None,
-                        after: Some(serde_json::json!({"email": email, "ip": ip})),
+                        after: Some(serde_json::json!({"email": email, "ip": ip, "reason": "wrong_password"})),
                         request_id: request_id.as_deref(),
+                        outcome: audit::Outcome::Denied,
+                        ..Default::default()
                     },
                 )?;
                 if let (Some(until), Some(user_id)) = (locked, &user_id) {
@@ -482,6 +516,8 @@ pub(crate) async fn wrong_password(
                             before: None,
                             after: Some(serde_json::json!({"until": until_utc})),
                             request_id: request_id.as_deref(),
+                            outcome: audit::Outcome::Denied,
+                            ..Default::default()
                         },
                     )?;
                     let local = until_utc.with_timezone(&techtrade_db::market_offset());
@@ -532,6 +568,7 @@ pub async fn sign_out(state: &AppState, user: &CurrentUser, request_id: Option<S
                             before: None,
                             after: None,
                             request_id: request_id.as_deref(),
+                            ..Default::default()
                         },
                     )?;
                 }
@@ -595,7 +632,7 @@ async fn create_user(
     RequestId(request_id): RequestId,
     Json(request): Json<AdminNewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    user.require_admin()?;
+    user.require_manages(request.role)?;
     let input = NewUser {
         email: request.email,
         password: request.password,

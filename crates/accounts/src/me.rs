@@ -100,6 +100,7 @@ pub async fn end(state: &AppState, user: &CurrentUser, id: String, request_id: O
                         before: None,
                         after: None,
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 Ok(())
@@ -196,6 +197,7 @@ pub async fn change(
                         before: None,
                         after: Some(serde_json::json!({"other_sessions_ended": ended})),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 Ok::<_, ApiError>(())

@@ -116,6 +116,7 @@ pub async fn change(
                         before: Some(snapshot(&member)),
                         after: Some(snapshot(&after)),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 Ok(after)
@@ -179,6 +180,7 @@ pub async fn remove(
                                                         "organization_role": member.organization_role})),
                         after: Some(serde_json::json!({"organization_id": null, "sessions_ended": ended})),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 Ok(())

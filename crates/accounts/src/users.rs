@@ -103,10 +103,16 @@ pub(crate) fn insert(
             before: None,
             after: Some(public.clone()),
             request_id,
+            ..Default::default()
         },
     )?;
     outbox::emit(conn, "user.created", "user", &row.id, &public)?;
     Ok(row)
+}
+
+/// A stored user's role; an unknown one is the database's fault (500).
+pub(crate) fn stored_role(user: &User) -> Result<Role, ApiError> {
+    Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))
 }
 
 /// A unique violation (a concurrent insert won the race) as `conflict`,
@@ -126,8 +132,16 @@ pub async fn create_user(
 ) -> Result<User, ApiError> {
     let mut violations = Violations::new();
     let checked = validate(&input, "", &mut violations);
-    if input.role == Role::Member && input.organization_id.is_none() {
-        violations.push("organization_id", "required", "a member belongs to an organisation");
+    match input.role {
+        Role::Member if input.organization_id.is_none() => {
+            violations.push("organization_id", "required", "a member belongs to an organisation");
+        }
+        // Security staff act for nobody: an organisation would give them
+        // its members' view of its records.
+        role if role.is_security_side() && input.organization_id.is_some() => {
+            violations.push("organization_id", "not_allowed", "security staff belong to no organisation");
+        }
+        _ => {}
     }
     let (email, name) = violations.finish(|| checked)?;
     let password_hash = hash_password(hasher, &input.password).await?;
@@ -153,13 +167,10 @@ pub(crate) fn random_token() -> Result<String, ApiError> {
     Ok(format!("tt_{}", hex::encode(bytes)))
 }
 
-/// The staff (officials and administrators), oldest first; for administrators.
+/// The staff (every role but members), oldest first; for administrators.
 pub async fn staff(db: &techtrade_db::Database, user: &CurrentUser) -> Result<Vec<User>, ApiError> {
-    user.require_admin()?;
-    db.run(|conn| {
-        accounts::users_with_roles(conn, &[Role::Official.as_str(), Role::Admin.as_str()]).map_err(ApiError::from)
-    })
-    .await
+    user.require_staff_manager()?;
+    db.run(|conn| accounts::users_with_roles(conn, &Role::STAFF.map(Role::as_str)).map_err(ApiError::from)).await
 }
 
 /// An administrator disables user `id`: it can no longer sign in, and
@@ -171,14 +182,15 @@ pub async fn disable_user(
     request_id: Option<String>,
     id: String,
 ) -> Result<User, ApiError> {
-    user.require_admin()?;
+    user.require_staff_manager()?;
     if id == user.user_id {
         return Err(ApiError::new(ErrorCode::InvalidState, "an administrator may not disable their own account"));
     }
-    let actor = user.user_id.clone();
+    let actor = user.clone();
     db.run(move |conn| {
         techtrade_db::write_transaction(conn, |conn| {
             let found = accounts::find_user(conn, &id)?.ok_or_else(|| ApiError::not_found("user"))?;
+            actor.require_manages(stored_role(&found)?)?;
             let now = techtrade_db::now();
             if !accounts::disable_user(conn, &id, now)? {
                 return Err(ApiError::new(ErrorCode::InvalidState, "this account is disabled already"));
@@ -187,7 +199,7 @@ pub async fn disable_user(
             audit::append(
                 conn,
                 audit::AuditEntry {
-                    actor_user_id: Some(&actor),
+                    actor_user_id: Some(&actor.user_id),
                     action: "user.disable",
                     subject_type: "user",
                     subject_id: &id,
@@ -196,6 +208,7 @@ pub async fn disable_user(
                         serde_json::json!({"disabled_at": now, "sessions_revoked": revoked, "role": found.role}),
                     ),
                     request_id: request_id.as_deref(),
+                    ..Default::default()
                 },
             )?;
             accounts::find_user(conn, &id)?.ok_or_else(|| ApiError::not_found("user"))

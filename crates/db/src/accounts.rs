@@ -89,6 +89,11 @@ pub fn find_user(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>
     users::table.find(id).select(User::as_select()).first(conn).optional()
 }
 
+/// The users of `ids` (those that exist), in no order.
+pub fn users_by_ids(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<User>> {
+    users::table.filter(users::id.eq_any(ids)).select(User::as_select()).load(conn)
+}
+
 pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
     users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
 }
@@ -365,6 +370,22 @@ pub fn failed_logins_from_ip(conn: &mut AnyConnection, ip: &str, since: NaiveDat
 }
 
 /// Forgets attempts older than `before`; the limiter only looks back one window.
+/// Forgets the failed sign-ins of `email`, which ends its lock-out; how many there were.
+pub fn clear_login_failures(conn: &mut AnyConnection, email: &str) -> QueryResult<usize> {
+    diesel::delete(
+        login_attempts::table.filter(login_attempts::email.eq(email)).filter(login_attempts::succeeded.eq(false)),
+    )
+    .execute(conn)
+}
+
+/// Gives user `user_id` another role.
+pub fn set_role(conn: &mut AnyConnection, user_id: &str, role: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(users::table.find(user_id))
+        .set((users::role.eq(role), users::updated_at.eq(now), users::version.eq(users::version + 1)))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 pub fn prune_login_attempts(conn: &mut AnyConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before))).execute(conn)
 }

@@ -455,6 +455,9 @@ diesel::table! {
         created_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        organization_id -> Nullable<Text>,
+        outcome -> Text,
+        keyed -> Bool,
     }
 }
 

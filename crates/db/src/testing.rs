@@ -15,6 +15,10 @@ pub const POSTGRES_URL_VAR: &str = "TECHTRADE_TEST_POSTGRES_URL";
 /// suite instead of skipping it (CI sets it).
 pub const REQUIRE_POSTGRES_VAR: &str = "TECHTRADE_TEST_REQUIRE_POSTGRES";
 
+/// The audit key of every test process, hex (32 bytes): what a test gives
+/// `techtrade` as `TECHTRADE__AUDIT__KEY` to read a test database's chain.
+pub const TEST_AUDIT_KEY: &str = "7465636874726164652d746573742d61756469742d6b65792d33322d62797465";
+
 pub struct TestDatabase {
     pub url: DatabaseUrl,
     pub db: Database,
@@ -68,6 +72,7 @@ impl TestDatabase {
     }
 
     fn migrated(url: DatabaseUrl, cleanup: Cleanup) -> Self {
+        install_test_key();
         let db = Database::new(&url, &options());
         let mut conn = url.establish().unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
         migrations::run_pending(&mut conn).unwrap_or_else(|e| panic!("migrating {url}: {e}"));
@@ -78,6 +83,17 @@ impl TestDatabase {
     pub fn connect(&self) -> AnyConnection {
         self.url.establish().unwrap_or_else(|e| panic!("connecting to {}: {e}", self.url))
     }
+}
+
+/// [`TEST_AUDIT_KEY`] as a key.
+pub fn test_audit_key() -> crate::audit::AuditKey {
+    crate::audit::AuditKey::new(hex::decode(TEST_AUDIT_KEY).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("the test audit key: {e}"))
+}
+
+/// Installs [`TEST_AUDIT_KEY`] (again, harmlessly, for every database).
+pub fn install_test_key() {
+    crate::audit::install_key(test_audit_key()).unwrap_or_else(|e| panic!("installing the test audit key: {e}"));
 }
 
 /// `postgres://user@host:5432/postgres?x=y` with the database replaced.

@@ -88,6 +88,7 @@ fn entry<'a>(subject_id: &'a str, after: serde_json::Value) -> AuditEntry<'a> {
         before: None,
         after: Some(after),
         request_id: Some("req-1"),
+        ..Default::default()
     }
 }
 
@@ -95,12 +96,12 @@ fn entry<'a>(subject_id: &'a str, after: serde_json::Value) -> AuditEntry<'a> {
 fn audit_chain_links_and_verifies() {
     on_both(|t| {
         let mut conn = t.connect();
-        assert_eq!(audit::verify(&mut conn).unwrap(), 0);
+        assert_eq!(audit::verify(&mut conn, &key(), &[]).unwrap().entries, 0);
         for i in 0..5 {
             let seq = audit::append(&mut conn, entry("t1", serde_json::json!({"n": i, "名": "青海"}))).unwrap();
             assert_eq!(seq, i + 1);
         }
-        assert_eq!(audit::verify(&mut conn).unwrap(), 5);
+        assert_eq!(audit::verify(&mut conn, &key(), &[]).unwrap().entries, 5);
         let history = audit::history(&mut conn, "thing", "t1").unwrap();
         assert_eq!(history.len(), 5);
         assert_eq!(history[1].prev_hash, history[0].hash);
@@ -114,7 +115,7 @@ fn audit_log_refuses_edits_and_deletes() {
         audit::append(&mut conn, entry("t1", serde_json::json!({"amount_fen": 100}))).unwrap();
         assert!(conn.batch_execute("UPDATE audit_log SET after_state = '{}'").is_err());
         assert!(conn.batch_execute("DELETE FROM audit_log").is_err());
-        assert_eq!(audit::verify(&mut conn).unwrap(), 1);
+        assert_eq!(audit::verify(&mut conn, &key(), &[]).unwrap().entries, 1);
     });
 }
 
@@ -126,13 +127,99 @@ fn tampering_is_detected() {
             audit::append(&mut conn, entry("t1", serde_json::json!({"n": i}))).unwrap();
         }
         // Someone with raw database access drops the guard and edits a row.
-        let drop_guard = match conn {
-            AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
-            AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
-        };
-        conn.batch_execute(drop_guard).unwrap();
+        drop_update_guard(&mut conn);
         conn.batch_execute("UPDATE audit_log SET after_state = '{\"n\":9}' WHERE seq = 2").unwrap();
-        assert!(matches!(audit::verify(&mut conn), Err(ChainError::Tampered { seq: 2 })));
+        assert!(matches!(audit::verify(&mut conn, &key(), &[]), Err(ChainError::Tampered { seq: 2 })));
+    });
+}
+
+fn key() -> audit::AuditKey {
+    techtrade_db::testing::test_audit_key()
+}
+
+fn drop_update_guard(conn: &mut AnyConnection) {
+    let drop_guard = match conn {
+        AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
+        AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
+    };
+    conn.batch_execute(drop_guard).expect("dropping the update guard");
+}
+
+#[test]
+fn the_chain_is_keyed_and_checkpoints_catch_what_the_key_cannot() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        for i in 0..4 {
+            audit::append(&mut conn, entry("t1", serde_json::json!({"n": i}))).unwrap();
+        }
+        // Another key (a forger's) calls the very first record forged.
+        let other = audit::AuditKey::new(vec![7; 32]).unwrap();
+        assert!(matches!(audit::verify(&mut conn, &other, &[]), Err(ChainError::Tampered { seq: 1 })));
+        assert!(audit::AuditKey::new(vec![7; 31]).is_err(), "a short key is refused");
+
+        let head = audit::head(&mut conn).unwrap();
+        assert_eq!(head.seq, 4);
+        let verified = audit::verify(&mut conn, &key(), std::slice::from_ref(&head)).unwrap();
+        assert_eq!((verified.entries, verified.unkeyed, verified.checkpoints), (4, 0, 1));
+        let wrong = audit::Checkpoint { seq: 3, hash: "ab".repeat(32) };
+        assert!(matches!(audit::verify(&mut conn, &key(), &[wrong]), Err(ChainError::Checkpoint { seq: 3, .. })));
+        let beyond = audit::Checkpoint { seq: 9, hash: head.hash.clone() };
+        assert!(matches!(audit::verify(&mut conn, &key(), &[beyond]), Err(ChainError::Missing { seq: 9, last: 4 })));
+
+        // A record made to look older than the key, after keyed ones.
+        drop_update_guard(&mut conn);
+        conn.batch_execute("UPDATE audit_log SET keyed = FALSE WHERE seq = 3").unwrap();
+        assert!(matches!(audit::verify(&mut conn, &key(), &[]), Err(ChainError::Unkeyed { seq: 3 })));
+    });
+}
+
+#[test]
+fn the_log_is_read_by_actor_organisation_object_action_and_time() {
+    on_both(|t| {
+        let mut conn = t.connect();
+        audit::append(&mut conn, entry("t1", serde_json::json!({}))).unwrap();
+        audit::append(
+            &mut conn,
+            AuditEntry {
+                action: "session.denied",
+                subject_type: "login",
+                subject_id: "x@example.cn",
+                organization_id: Some("o1"),
+                outcome: audit::Outcome::Denied,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        audit::append(
+            &mut conn,
+            AuditEntry { action: "session.create", subject_type: "session", subject_id: "s1", ..Default::default() },
+        )
+        .unwrap();
+        let find = |conn: &mut AnyConnection, filter: audit::AuditFilter| {
+            let found = audit::search(conn, &filter, 0, 50).unwrap();
+            assert_eq!(audit::count(conn, &filter).unwrap(), found.len() as i64);
+            found.into_iter().map(|r| r.seq).collect::<Vec<_>>()
+        };
+        assert_eq!(find(&mut conn, audit::AuditFilter::default()), [3, 2, 1], "newest first");
+        let action = |a: &str| audit::AuditFilter { action: Some(a.into()), ..Default::default() };
+        assert_eq!(find(&mut conn, action("session")), [3, 2], "a noun is all its verbs");
+        assert_eq!(find(&mut conn, action("session.denied")), [2]);
+        assert_eq!(find(&mut conn, action("sess")), Vec::<i64>::new(), "not a prefix of a word");
+        let organization = audit::AuditFilter { organization_id: Some("o1".into()), ..Default::default() };
+        assert_eq!(find(&mut conn, organization), [2]);
+        let object = audit::AuditFilter {
+            subject_type: Some("thing".into()),
+            subject_id: Some("t1".into()),
+            ..Default::default()
+        };
+        assert_eq!(find(&mut conn, object), [1]);
+        let later =
+            audit::AuditFilter { from: Some(techtrade_db::now() + chrono::TimeDelta::hours(1)), ..Default::default() };
+        assert_eq!(find(&mut conn, later), Vec::<i64>::new());
+        let record = &audit::search(&mut conn, &action("session.denied"), 0, 1).unwrap()[0];
+        assert_eq!((record.outcome.as_str(), record.keyed), ("denied", true));
+        let after = audit::search_after(&mut conn, &audit::AuditFilter::default(), 1, 10).unwrap();
+        assert_eq!(after.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3], "oldest first after a number");
     });
 }
 
@@ -158,7 +245,7 @@ fn concurrent_appends_keep_one_chain() {
             thread.join().unwrap();
         }
         let mut conn = t.connect();
-        assert_eq!(audit::verify(&mut conn).unwrap(), 40);
+        assert_eq!(audit::verify(&mut conn, &key(), &[]).unwrap().entries, 40);
     });
 }
 

@@ -177,6 +177,7 @@ pub fn record(
         before,
         after: Some(payload),
         request_id: actor.request_id,
+        ..Default::default()
     };
     outbox::emit_audited(conn, entry, &format!("deal.{name}"))?;
     Ok(())

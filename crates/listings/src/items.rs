@@ -250,6 +250,7 @@ pub(crate) fn record<I: Item>(
             before,
             after: Some(after),
             request_id: actor.request_id,
+            ..Default::default()
         },
     )?;
     let mut payload = serde_json::json!({

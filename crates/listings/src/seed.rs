@@ -493,6 +493,7 @@ pub fn load_listings(
                 "listings_existing": report.listings_existing,
             })),
             request_id: None,
+            ..Default::default()
         },
     )?;
     Ok(report)

@@ -56,6 +56,7 @@ pub fn record(
         before,
         after: Some(payload),
         request_id: actor.request_id,
+        ..Default::default()
     };
     outbox::emit_audited(conn, entry, &format!("payment.{name}"))?;
     Ok(())

@@ -155,7 +155,8 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create an official or admin account; the password is read from standard input.
+    /// Create a staff account (official, sysadmin, secadmin or auditor); the
+    /// password is read from standard input.
     #[command(
         after_help = "Example:\n  printf '%s\\n' \"$PASSWORD\" | techtrade admin create-user \\\n    --role official --email reviewer@kjt.qinghai.gov.cn --name 王审核"
     )]
@@ -174,10 +175,20 @@ pub enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain from the first entry; exits 0 with a
-    /// summary when it is intact, 1 naming the first bad entry otherwise.
+    /// Recompute the chain from the first entry with the audit key and
+    /// check every checkpoint; exits 0 with a summary when it is intact, 1
+    /// naming the first bad entry otherwise.
     #[command(after_help = "Example:\n  techtrade audit verify")]
-    Verify,
+    Verify {
+        /// The checkpoint file to check against (default: audit.checkpoint_file).
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+    },
+    /// Write the chain's head to the checkpoint file now (the server does
+    /// it every audit.checkpoint_interval_seconds): before a backup, or
+    /// from cron on a host that runs no server.
+    #[command(after_help = "Example:\n  techtrade audit checkpoint")]
+    Checkpoint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,10 +241,16 @@ pub enum ClaimRole {
     Agency,
 }
 
+/// The staff roles (三员分立: system administrator, security administrator,
+/// auditor; and officials).
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum StaffRole {
     Official,
-    Admin,
+    /// The system administrator (`admin` is its earlier name).
+    #[value(alias = "admin")]
+    Sysadmin,
+    Secadmin,
+    Auditor,
 }
 
 /// A command's failure: what to print and how to exit.
@@ -245,6 +262,12 @@ pub struct Failure {
 impl From<techtrade_db::DbError> for Failure {
     fn from(error: techtrade_db::DbError) -> Self {
         Self::failed(error)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -308,7 +331,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Admin(AdminCommand::CreateUser { role, email, name, organization_id }) => {
             let role = match role {
                 StaffRole::Official => Role::Official,
-                StaffRole::Admin => Role::Admin,
+                StaffRole::Sysadmin => Role::Admin,
+                StaffRole::Secadmin => Role::SecurityAdmin,
+                StaffRole::Auditor => Role::Auditor,
             };
             let password = read_password()?;
             let input = NewUser { email, password, name, role, organization_id };
@@ -327,7 +352,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// The database, for a command that may write to it: the audit key is
+/// installed first, so whatever it records is keyed.
 pub(crate) fn open_database(config: &Config) -> Result<Database, Failure> {
+    crate::audit::install_key(config)?;
+    open_database_only(config)
+}
+
+/// The database without the audit key: for reading only.
+pub(crate) fn open_database_only(config: &Config) -> Result<Database, Failure> {
     let url = config.database_url().map_err(Failure::usage)?;
     if let techtrade_db::DatabaseUrl::Sqlite(path) = &url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -477,6 +510,7 @@ async fn serve(
         .map_err(|e| Failure::failed(format!("listening on {}: {e}", config.server.listen)))?;
     let url = config.database_url().map_err(Failure::usage)?;
     let running = crate::workers::start(workers, &consumers);
+    let checkpoints = Checkpoints::start(&config, &db);
     tracing::info!(
         listen = %config.server.listen, database = %url, services = ?mounted, consumers = ?consumers,
         "techtrade is serving"
@@ -489,7 +523,31 @@ async fn serve(
     // The consumers finish what they hold (an email being sent is bounded by
     // mail.send_timeout_seconds) and give their leases back.
     running.stop().await;
+    checkpoints.stop().await;
     served
+}
+
+/// The audit chain's periodic checkpoints, and a last one at shutdown.
+struct Checkpoints {
+    db: Database,
+    path: std::path::PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Checkpoints {
+    fn start(config: &Config, db: &Database) -> Self {
+        let path = crate::audit::checkpoint_file(config);
+        let interval = Duration::from_secs(config.audit.checkpoint_interval_seconds);
+        let task = crate::audit::spawn_checkpoints(db.clone(), path.clone(), interval);
+        Self { db: db.clone(), path, task }
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        if let Err(error) = crate::audit::write_checkpoint(&self.db, &self.path).await {
+            tracing::error!(path = %self.path.display(), %error, "could not checkpoint the audit chain");
+        }
+    }
 }
 
 /// The consumers without the HTTP API, and a small health listener.
@@ -498,10 +556,12 @@ async fn worker(config: Config, consumers: Vec<crate::workers::Consumer>) -> Res
     let holder = workers.holder.clone();
     let health = crate::health::listen(&config.workers.health_listen, db.clone(), holder.clone()).await?;
     let running = crate::workers::start(workers, &consumers);
+    let checkpoints = Checkpoints::start(&config, &db);
     let url = config.database_url().map_err(Failure::usage)?;
     tracing::info!(database = %url, consumers = ?consumers, %holder, "techtrade worker is running");
     shutdown_signal().await;
     running.stop().await;
+    checkpoints.stop().await;
     if let Some(health) = health {
         health.abort();
     }

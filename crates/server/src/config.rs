@@ -34,6 +34,7 @@ pub struct Config {
     pub subsidy: SubsidyConfig,
     pub matching: MatchingConfig,
     pub workers: WorkersConfig,
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -52,6 +53,7 @@ impl Default for Config {
             subsidy: SubsidyConfig::default(),
             matching: MatchingConfig::default(),
             workers: WorkersConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -356,6 +358,43 @@ impl Default for WorkersConfig {
     }
 }
 
+/// The audit trail (等保2.0 level 3: security audit).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The HMAC key of the audit chain, hex (at least 32 bytes). Every
+    /// server and worker of one database must share it. Unset: read from
+    /// `key_file`, which is made on first use.
+    pub key: Option<Secret>,
+    /// Unset: `<data_dir>/audit.key`.
+    pub key_file: Option<PathBuf>,
+    /// Where the chain's head is written down, outside the database.
+    /// Unset: `<data_dir>/audit-checkpoints`.
+    pub checkpoint_file: Option<PathBuf>,
+    pub checkpoint_interval_seconds: u64,
+    /// How long records must be kept (at least 180 days, 等保2.0). The
+    /// application never deletes one; this is the operator's promise for
+    /// archives and the floor below which nothing may be pruned.
+    pub retention_days: u32,
+}
+
+impl AuditConfig {
+    /// The shortest retention the law allows (网络安全法 第二十一条: six months).
+    pub const MIN_RETENTION_DAYS: u32 = 180;
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            key: None,
+            key_file: None,
+            checkpoint_file: None,
+            checkpoint_interval_seconds: 300,
+            retention_days: Self::MIN_RETENTION_DAYS,
+        }
+    }
+}
+
 /// A configuration value that must never reach a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -543,6 +582,22 @@ impl Config {
         ];
         if let Some((key, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid { key, problem: "must be at least 1".into() });
+        }
+        if self.audit.retention_days < AuditConfig::MIN_RETENTION_DAYS {
+            return Err(ConfigError::Invalid {
+                key: "audit.retention_days",
+                problem: format!("must be at least {} (six months)", AuditConfig::MIN_RETENTION_DAYS),
+            });
+        }
+        if self.audit.checkpoint_interval_seconds == 0 {
+            return Err(ConfigError::Invalid {
+                key: "audit.checkpoint_interval_seconds",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if let Some(key) = &self.audit.key {
+            crate::audit::parse_key(key.expose())
+                .map_err(|problem| ConfigError::Invalid { key: "audit.key", problem })?;
         }
         if self.workers.lease_seconds < 3 {
             return Err(ConfigError::Invalid { key: "workers.lease_seconds", problem: "must be at least 3".into() });

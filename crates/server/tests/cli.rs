@@ -33,6 +33,8 @@ fn techtrade(dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str)
         .current_dir(dir)
         .env("TECHTRADE_CONFIG_DIR", dir.join("config"))
         .env("TECHTRADE__DATA_DIR", dir.join("data"))
+        // The key the test process appends with, so that both write one chain.
+        .env("TECHTRADE__AUDIT__KEY", techtrade_db::testing::TEST_AUDIT_KEY)
         .env_remove("TECHTRADE_PROFILE")
         .env_remove("TECHTRADE__DATABASE__URL")
         .stdin(Stdio::piped())
@@ -229,7 +231,7 @@ fn seed_demo_is_complete_and_idempotent() {
 
         let mut conn = DatabaseUrl::parse(&target.url).unwrap().establish().unwrap();
         assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), 9_797);
-        assert!(techtrade_db::audit::verify(&mut conn).is_ok());
+        assert!(techtrade_db::audit::verify(&mut conn, &techtrade_db::testing::test_audit_key(), &[]).is_ok());
 
         let reindexed = techtrade(dir.path(), Some(&target.url), &["reindex"], "");
         assert!(reindexed.status.success(), "{}", stderr(&reindexed));

@@ -1,5 +1,6 @@
 //! The binary's safeguards as an operator meets them: `techtrade audit
-//! verify` catches an edited audit row, and no secret of the configuration
+//! verify` catches an edited audit row and a rewrite of the whole chain by
+//! someone with only database access, and no secret of the configuration
 //! ever reaches the logs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -88,6 +89,118 @@ fn audit_verify_passes_an_intact_log_and_names_the_first_edited_row() {
         assert_eq!(broken.status.code(), Some(1), "{}", text(&broken.stdout));
         let message = text(&broken.stderr);
         assert!(message.contains("audit log BROKEN: audit entry 2 does not match its hash"), "{message}");
+    }
+}
+
+/// What someone with write access to the database but not the audit key
+/// can do: rewrite every record and recompute every hash so that the chain
+/// links up again. Without the key the hash is a plain SHA-256 over the
+/// same fields (`keyed` says which the verifier is to expect).
+fn rewrite_whole_chain(conn: &mut techtrade_db::AnyConnection, keyed: bool) {
+    use diesel::prelude::*;
+    use sha2::{Digest, Sha256};
+    use techtrade_db::audit::AuditRecord;
+    use techtrade_db::schema::{audit_chain, audit_log};
+
+    let records: Vec<AuditRecord> =
+        audit_log::table.order(audit_log::seq.asc()).select(AuditRecord::as_select()).load(conn).unwrap();
+    let mut previous = "0".repeat(64);
+    for mut record in records {
+        if record.seq == 2 {
+            record.subject_id = "someone-else".into();
+        }
+        let fields = [
+            record.seq.to_string(),
+            record.actor_user_id.clone().unwrap_or_default(),
+            record.action.clone(),
+            record.subject_type.clone(),
+            record.subject_id.clone(),
+            record.before_state.clone().unwrap_or_default(),
+            record.after_state.clone().unwrap_or_default(),
+            record.request_id.clone().unwrap_or_default(),
+            record.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            previous.clone(),
+        ];
+        let mut hasher = Sha256::new();
+        for field in fields {
+            hasher.update((field.len() as u64).to_be_bytes());
+            hasher.update(field.as_bytes());
+        }
+        let hash = hex::encode(hasher.finalize());
+        diesel::update(audit_log::table.find(record.seq))
+            .set((
+                audit_log::subject_id.eq(&record.subject_id),
+                audit_log::prev_hash.eq(&previous),
+                audit_log::hash.eq(&hash),
+                audit_log::keyed.eq(keyed),
+            ))
+            .execute(conn)
+            .unwrap();
+        previous = hash;
+    }
+    diesel::update(audit_chain::table.find(1)).set(audit_chain::last_hash.eq(&previous)).execute(conn).unwrap();
+}
+
+#[test]
+fn a_rewrite_of_the_whole_chain_without_the_key_is_detected() {
+    let base = tempfile::tempdir().unwrap();
+    for (url, _keep) in databases(base.path()) {
+        // A data directory of its own per database: its key file and checkpoints.
+        let dir = tempfile::tempdir().unwrap();
+        for n in 1..=3 {
+            let created = techtrade(
+                dir.path(),
+                &url,
+                &[
+                    "admin",
+                    "create-user",
+                    "--role",
+                    "auditor",
+                    "--email",
+                    &format!("s{n}@kjt.gov.cn"),
+                    "--name",
+                    "审计",
+                ],
+                "a long enough password\n",
+            );
+            assert!(created.status.success(), "{}", text(&created.stderr));
+        }
+        // No key configured: the first command made a key file, owner-only.
+        let key_file = dir.path().join("data/audit.key");
+        assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let checkpoint = techtrade(dir.path(), &url, &["audit", "checkpoint"], "");
+        assert!(checkpoint.status.success(), "{}", text(&checkpoint.stderr));
+        assert!(text(&checkpoint.stdout).starts_with("checkpoint 3 "), "{}", text(&checkpoint.stdout));
+        let again = techtrade(dir.path(), &url, &["audit", "checkpoint"], "");
+        assert!(text(&again.stdout).contains("is up to date"), "{}", text(&again.stdout));
+        let intact = techtrade(dir.path(), &url, &["audit", "verify"], "");
+        assert!(intact.status.success(), "{}", text(&intact.stderr));
+        assert!(text(&intact.stdout).contains("3 entries verified (0 from before the chain was keyed), 1 checkpoints"));
+
+        let mut conn = DatabaseUrl::parse(&url).unwrap().establish().unwrap();
+        let drop_trigger = match conn {
+            techtrade_db::AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
+            techtrade_db::AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
+        };
+        diesel::sql_query(drop_trigger).execute(&mut conn).unwrap();
+
+        // Recomputed without the key: the first record already fails.
+        rewrite_whole_chain(&mut conn, true);
+        let forged = techtrade(dir.path(), &url, &["audit", "verify"], "");
+        assert_eq!(forged.status.code(), Some(1));
+        assert!(text(&forged.stderr).contains("audit entry 1 does not match its hash"), "{}", text(&forged.stderr));
+
+        // Passed off as records older than the key: a consistent unkeyed
+        // chain, which only the checkpoint outside the database exposes.
+        rewrite_whole_chain(&mut conn, false);
+        let forged = techtrade(dir.path(), &url, &["audit", "verify"], "");
+        assert_eq!(forged.status.code(), Some(1));
+        assert!(text(&forged.stderr).contains("checkpoint 3 recorded hash"), "{}", text(&forged.stderr));
     }
 }
 

@@ -50,6 +50,7 @@ fn start(dir: &std::path::Path, database_url: &str) -> Server {
         .env("TECHTRADE_CONFIG_DIR", &config)
         .env("TECHTRADE__SUBSIDY__POLICY_DIR", config.join("policies"))
         .env("TECHTRADE__DATA_DIR", dir.join("data"))
+        .env("TECHTRADE__AUDIT__KEY", techtrade_db::testing::TEST_AUDIT_KEY)
         .env("TECHTRADE__DATABASE__URL", database_url)
         .env("TECHTRADE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         // Cheap hashing: the test loads the API, not argon2.
@@ -402,7 +403,10 @@ async fn run(database_url: &str, label: &str) {
     // The clients' listings and the listings their deals buy.
     let listings = tally.written.iter().filter(|w| w.0 == "listing").count() as i64 + clients as i64;
     assert_eq!(techtrade_db::listings::count_listings(&mut conn).unwrap(), listings, "{label}: listings");
-    assert!(techtrade_db::audit::verify(&mut conn).is_ok(), "{label}: the audit chain holds under load");
+    assert!(
+        techtrade_db::audit::verify(&mut conn, &techtrade_db::testing::test_audit_key(), &[]).is_ok(),
+        "{label}: the audit chain holds under load"
+    );
     let completed = tally.statuses.get("POST confirm 200").copied().unwrap_or_default();
     assert!(completed > 0, "{label}: deals went through to a confirmed payment");
     // Each confirmed payment paid its deal in full: exactly those completed.

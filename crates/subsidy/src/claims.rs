@@ -237,6 +237,7 @@ pub async fn submit(
                         before: None,
                         after: Some(payload),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     };
                     outbox::emit_audited(conn, entry, "claim.submitted")?;
                     views::claim_view(conn, claim)

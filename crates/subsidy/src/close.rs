@@ -302,6 +302,7 @@ fn record_left_out(
         before: Some(json!({"status": claim.status})),
         after: Some(payload),
         request_id,
+        ..Default::default()
     };
     outbox::emit_audited(conn, entry, "claim.not_in_round")?;
     Ok(())
@@ -335,6 +336,7 @@ fn record_round(
         before: None,
         after: Some(payload),
         request_id,
+        ..Default::default()
     };
     outbox::emit_audited(conn, entry, "round.publicized")?;
     Ok(())

@@ -141,6 +141,7 @@ pub async fn review(
                     before: Some(before),
                     after: Some(payload),
                     request_id: request_id.as_deref(),
+                    ..Default::default()
                 };
                 outbox::emit_audited(conn, entry, "claim.reviewed")?;
                 views::claim_view(conn, claim)

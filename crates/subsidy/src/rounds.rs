@@ -366,6 +366,7 @@ pub async fn record_paid(
                         before: None,
                         after: Some(after),
                         request_id: request_id.as_deref(),
+                        ..Default::default()
                     },
                 )?;
                 DisbursementView::try_from(disbursement)

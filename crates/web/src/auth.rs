@@ -39,8 +39,51 @@ impl CurrentUser {
         if self.role.is_official() { Ok(()) } else { Err(ApiError::forbidden("only officials may do this")) }
     }
 
+    /// The system administrator (users and configuration).
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.role == Role::Admin { Ok(()) } else { Err(ApiError::forbidden("only admins may do this")) }
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only system administrators may do this"))
+        }
+    }
+
+    /// Either administrator: each manages the staff of its own side.
+    pub fn require_staff_manager(&self) -> Result<(), ApiError> {
+        if matches!(self.role, Role::Admin | Role::SecurityAdmin) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only system and security administrators manage staff"))
+        }
+    }
+
+    /// 403 unless this administrator manages accounts of `role`
+    /// ([`Role::manages`]).
+    pub fn require_manages(&self, role: Role) -> Result<(), ApiError> {
+        self.require_staff_manager()?;
+        if self.role.manages(role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} does not manage {} accounts (separated duties)",
+                self.role.as_str(),
+                role.as_str()
+            )))
+        }
+    }
+
+    /// The security administrator (roles, lock-outs).
+    pub fn require_security_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::SecurityAdmin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only security administrators may do this"))
+        }
+    }
+
+    /// The auditor: the only reader of the audit log.
+    pub fn require_auditor(&self) -> Result<(), ApiError> {
+        if self.role == Role::Auditor { Ok(()) } else { Err(ApiError::forbidden("only auditors read the audit log")) }
     }
 
     /// The caller's organisation; 403 for users who act for none.

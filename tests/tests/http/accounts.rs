@@ -45,7 +45,7 @@ on_both_databases! {
         assert_eq!(history[0].action, "organization.register");
         let events = outbox::events_after(&mut conn, 0, 100).unwrap();
         assert!(events.iter().any(|e| e.event_type == "organization.registered" && e.aggregate_id == org_id));
-        assert!(audit::verify(&mut conn).unwrap() >= 2);
+        assert!(audit::verify(&mut conn, &techtrade_db::testing::test_audit_key(), &[]).unwrap().entries >= 2);
     }
 }
 

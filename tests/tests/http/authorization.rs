@@ -34,9 +34,11 @@ enum Caller {
     Official,
     OfficialOfOwner,
     Admin,
+    SecurityAdmin,
+    Auditor,
 }
 
-const CALLERS: [Caller; 7] = [
+const CALLERS: [Caller; 9] = [
     Caller::Anonymous,
     Caller::Owner,
     Caller::Counterparty,
@@ -44,6 +46,8 @@ const CALLERS: [Caller; 7] = [
     Caller::Official,
     Caller::OfficialOfOwner,
     Caller::Admin,
+    Caller::SecurityAdmin,
+    Caller::Auditor,
 ];
 
 /// One route called with one body; `expect` follows [`CALLERS`]. Path and
@@ -52,12 +56,12 @@ struct Row {
     method: &'static str,
     path: &'static str,
     body: &'static str,
-    expect: [u16; 7],
+    expect: [u16; 9],
     /// Fixtures the call needs that neither path nor body names.
     needs: &'static str,
 }
 
-const fn row(method: &'static str, path: &'static str, body: &'static str, expect: [u16; 7]) -> Row {
+const fn row(method: &'static str, path: &'static str, body: &'static str, expect: [u16; 9]) -> Row {
     Row { method, path, body, expect, needs: "" }
 }
 
@@ -66,7 +70,7 @@ const fn row_after(
     method: &'static str,
     path: &'static str,
     body: &'static str,
-    expect: [u16; 7],
+    expect: [u16; 9],
 ) -> Row {
     Row { method, path, body, expect, needs }
 }
@@ -88,7 +92,8 @@ const PAYMENT_LAST_YEAR: &str =
 const CLAIM: &str = r#"{"program_id": "qinghai", "year": {last_year}, "role": "seller"}"#;
 
 /// The whole matrix. Columns: anonymous, owner, counterparty, stranger,
-/// official, official of the owner, admin.
+/// official, official of the owner, system administrator, security
+/// administrator, auditor.
 const TABLE: &[Row] = &[
     // Accounts.
     row(
@@ -96,180 +101,230 @@ const TABLE: &[Row] = &[
         "/api/v1/organizations",
         r#"{"organization": {"name": "新单位{n}", "kind": "enterprise", "credit_code": "{credit_code}", "region_code": "630100"},
         "user": {"email": "{email}", "password": "a long enough password", "name": "新成员"}}"#,
-        [201, 201, 201, 201, 201, 201, 201],
+        [201, 201, 201, 201, 201, 201, 201, 201, 201],
     ),
-    row("GET", "/api/v1/organizations/{owner_org}", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/organizations/{owner_org}/members", "", [401, 200, 404, 404, 200, 200, 200]),
+    row("GET", "/api/v1/organizations/{owner_org}", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/organizations/{owner_org}/members", "", [401, 200, 404, 404, 200, 200, 200, 404, 404]),
     row(
         "POST",
         "/api/v1/organizations/{owner_org}/members",
         r#"{"email": "{email}", "password": "a long enough password", "name": "新成员"}"#,
         // (Changed: only the organisation's administrators add members; an
         // official employed by it acts as a member, not an administrator.)
-        [401, 201, 403, 403, 403, 403, 403],
+        [401, 201, 403, 403, 403, 403, 403, 403, 403],
     ),
     row(
         "PATCH",
         "/api/v1/organizations/{owner_org}/members/{owner_member}",
         r#"{"role": "admin"}"#,
-        [401, 200, 404, 404, 404, 403, 404],
+        [401, 200, 404, 404, 404, 403, 404, 404, 404],
     ),
-    row("DELETE", "/api/v1/organizations/{owner_org}/members/{owner_member}", "", [401, 204, 404, 404, 404, 403, 404]),
+    row(
+        "DELETE",
+        "/api/v1/organizations/{owner_org}/members/{owner_member}",
+        "",
+        [401, 204, 404, 404, 404, 403, 404, 404, 404],
+    ),
     row(
         "POST",
         "/api/v1/auth/login",
         r#"{"email": "{owner_email}", "password": "{owner_password}"}"#,
-        [200, 200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200, 200, 200],
     ),
-    row("POST", "/api/v1/auth/logout", "", [401, 204, 204, 204, 204, 204, 204]),
-    row("GET", "/api/v1/me", "", [401, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/me/sessions", "", [401, 200, 200, 200, 200, 200, 200]),
-    row("DELETE", "/api/v1/me/sessions/{owner_session}", "", [401, 204, 404, 404, 404, 404, 404]),
+    row("POST", "/api/v1/auth/logout", "", [401, 204, 204, 204, 204, 204, 204, 204, 204]),
+    row("GET", "/api/v1/me", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/me/sessions", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("DELETE", "/api/v1/me/sessions/{owner_session}", "", [401, 204, 404, 404, 404, 404, 404, 404, 404]),
     row(
         "POST",
         "/api/v1/me/password",
         r#"{"current": "{owner_password}", "new": "{owner_password}"}"#,
-        [401, 204, 422, 422, 422, 422, 422],
+        [401, 204, 422, 422, 422, 422, 422, 422, 422],
     ),
     row(
         "POST",
         "/api/v1/admin/users",
         r#"{"email": "{email}", "password": "a long enough password", "name": "审核员", "role": "official"}"#,
-        [401, 403, 403, 403, 403, 403, 201],
+        // (Changed: the security administrator makes security staff only.)
+        [401, 403, 403, 403, 403, 403, 201, 403, 403],
     ),
-    row("GET", "/api/v1/admin/users", "", [401, 403, 403, 403, 403, 403, 200]),
-    row("POST", "/api/v1/admin/users/{staff_user}/disable", "", [401, 403, 403, 403, 403, 403, 200]),
-    row("GET", "/healthz", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/readyz", "", [200, 200, 200, 200, 200, 200, 200]),
+    row(
+        "POST",
+        "/api/v1/admin/users",
+        r#"{"email": "{email}", "password": "a long enough password", "name": "审计员", "role": "auditor"}"#,
+        // 三员分立: only the security administrator makes an auditor.
+        [401, 403, 403, 403, 403, 403, 403, 201, 403],
+    ),
+    row("GET", "/api/v1/admin/users", "", [401, 403, 403, 403, 403, 403, 200, 200, 403]),
+    row("POST", "/api/v1/admin/users/{staff_user}/disable", "", [401, 403, 403, 403, 403, 403, 200, 403, 403]),
+    row("POST", "/api/v1/admin/users/{staff_user}/unlock", "", [401, 403, 403, 403, 403, 403, 403, 200, 403]),
+    row(
+        "PATCH",
+        "/api/v1/admin/users/{staff_user}",
+        r#"{"role": "admin"}"#,
+        [401, 403, 403, 403, 403, 403, 403, 200, 403],
+    ),
+    // The audit trail: the auditor alone (the administrators' own actions are in it).
+    row("GET", "/api/v1/audit", "", [401, 403, 403, 403, 403, 403, 403, 403, 200]),
+    row("GET", "/api/v1/audit?action=session&from={today}", "", [401, 403, 403, 403, 403, 403, 403, 403, 200]),
+    row("GET", "/api/v1/audit/export.csv", "", [401, 403, 403, 403, 403, 403, 403, 403, 200]),
+    row("GET", "/healthz", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/readyz", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // Listings.
-    row("POST", "/api/v1/listings", LISTING, [401, 201, 201, 201, 403, 201, 403]),
-    row("GET", "/api/v1/listings", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/listings?mine=true", "", [401, 200, 200, 200, 403, 200, 403]),
-    row("GET", "/api/v1/listings?status=pending_review", "", [403, 403, 403, 403, 200, 200, 200]),
-    row("GET", "/api/v1/listings/{listing}", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/listings/{draft_listing}", "", [404, 200, 404, 404, 200, 200, 200]),
-    row("PATCH", "/api/v1/listings/{draft_listing}", r#"{"title": "改过的标题"}"#, [401, 200, 404, 404, 403, 200, 403]),
-    row("POST", "/api/v1/listings/{draft_listing}/submit", "", [401, 200, 404, 404, 403, 200, 403]),
+    row("POST", "/api/v1/listings", LISTING, [401, 201, 201, 201, 403, 201, 403, 403, 403]),
+    row("GET", "/api/v1/listings", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/listings?mine=true", "", [401, 200, 200, 200, 403, 200, 403, 403, 403]),
+    row("GET", "/api/v1/listings?status=pending_review", "", [403, 403, 403, 403, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/listings/{listing}", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/listings/{draft_listing}", "", [404, 200, 404, 404, 200, 200, 200, 404, 404]),
+    row(
+        "PATCH",
+        "/api/v1/listings/{draft_listing}",
+        r#"{"title": "改过的标题"}"#,
+        [401, 200, 404, 404, 403, 200, 403, 404, 404],
+    ),
+    row("POST", "/api/v1/listings/{draft_listing}/submit", "", [401, 200, 404, 404, 403, 200, 403, 404, 404]),
     row(
         "POST",
         "/api/v1/listings/{pending_listing}/review",
         r#"{"decision": "approve"}"#,
-        [401, 403, 403, 403, 200, 403, 200],
+        [401, 403, 403, 403, 200, 403, 200, 403, 403],
     ),
-    row("POST", "/api/v1/listings/{listing}/withdraw", "", [401, 200, 403, 403, 403, 200, 403]),
-    row("GET", "/api/v1/listings/{listing}/matches", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/listings/{draft_listing}/matches", "", [404, 200, 404, 404, 200, 200, 200]),
+    row("POST", "/api/v1/listings/{listing}/withdraw", "", [401, 200, 403, 403, 403, 200, 403, 403, 403]),
+    row("GET", "/api/v1/listings/{listing}/matches", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/listings/{draft_listing}/matches", "", [404, 200, 404, 404, 200, 200, 200, 404, 404]),
     // Demands.
-    row("POST", "/api/v1/demands", DEMAND, [401, 201, 201, 201, 403, 201, 403]),
-    row("GET", "/api/v1/demands", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/demands/{demand}", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/demands/{draft_demand}", "", [404, 200, 404, 404, 200, 200, 200]),
-    row("PATCH", "/api/v1/demands/{draft_demand}", r#"{"title": "改过的需求"}"#, [401, 200, 404, 404, 403, 200, 403]),
-    row("POST", "/api/v1/demands/{draft_demand}/submit", "", [401, 200, 404, 404, 403, 200, 403]),
+    row("POST", "/api/v1/demands", DEMAND, [401, 201, 201, 201, 403, 201, 403, 403, 403]),
+    row("GET", "/api/v1/demands", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/demands/{demand}", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/demands/{draft_demand}", "", [404, 200, 404, 404, 200, 200, 200, 404, 404]),
+    row(
+        "PATCH",
+        "/api/v1/demands/{draft_demand}",
+        r#"{"title": "改过的需求"}"#,
+        [401, 200, 404, 404, 403, 200, 403, 404, 404],
+    ),
+    row("POST", "/api/v1/demands/{draft_demand}/submit", "", [401, 200, 404, 404, 403, 200, 403, 404, 404]),
     row(
         "POST",
         "/api/v1/demands/{pending_demand}/review",
         r#"{"decision": "approve"}"#,
-        [401, 403, 403, 403, 200, 403, 200],
+        [401, 403, 403, 403, 200, 403, 200, 403, 403],
     ),
-    row("POST", "/api/v1/demands/{demand}/withdraw", "", [401, 200, 403, 403, 403, 200, 403]),
-    row("GET", "/api/v1/demands/{demand}/matches", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/demands/{draft_demand}/matches", "", [404, 200, 404, 404, 200, 200, 200]),
+    row("POST", "/api/v1/demands/{demand}/withdraw", "", [401, 200, 403, 403, 403, 200, 403, 403, 403]),
+    row("GET", "/api/v1/demands/{demand}/matches", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/demands/{draft_demand}/matches", "", [404, 200, 404, 404, 200, 200, 200, 404, 404]),
     // Search.
-    row("GET", "/api/v1/search?q=锂", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/search/suggest?q=锂", "", [200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/search?q=锂", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/search/suggest?q=锂", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
     row(
         "POST",
         "/api/v1/saved-searches",
         r#"{"query": {"q": "锂电池"}, "notify": "email"}"#,
-        [401, 201, 201, 201, 201, 201, 201],
+        [401, 201, 201, 201, 201, 201, 201, 201, 201],
     ),
-    row("GET", "/api/v1/saved-searches", "", [401, 200, 200, 200, 200, 200, 200]),
-    row("DELETE", "/api/v1/saved-searches/{saved_search}", "", [401, 204, 404, 404, 404, 404, 404]),
+    row("GET", "/api/v1/saved-searches", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("DELETE", "/api/v1/saved-searches/{saved_search}", "", [401, 204, 404, 404, 404, 404, 404, 404, 404]),
     // Deals: the owner is the seller, the counterparty the buyer.
     row(
         "POST",
         "/api/v1/deals",
         r#"{"listing_id": "{listing}", "offer": {OFFER}}"#,
-        [401, 422, 201, 201, 403, 422, 403],
+        [401, 422, 201, 201, 403, 422, 403, 403, 403],
     ),
-    row("GET", "/api/v1/deals", "", [401, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/deals/{deal}", "", [401, 200, 200, 404, 200, 200, 200]),
-    row("POST", "/api/v1/deals/{deal}/offers", OFFER, [401, 201, 403, 404, 403, 201, 403]),
-    row("POST", "/api/v1/deals/{deal}/accept", "", [401, 200, 403, 404, 403, 200, 403]),
-    row("POST", "/api/v1/deals/{agreed_deal}/contract", CONTRACT, [401, 200, 403, 404, 403, 200, 403]),
+    row("GET", "/api/v1/deals", "", [401, 200, 200, 200, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/deals/{deal}", "", [401, 200, 200, 404, 200, 200, 200, 404, 404]),
+    row("POST", "/api/v1/deals/{deal}/offers", OFFER, [401, 201, 403, 404, 403, 201, 403, 404, 404]),
+    row("POST", "/api/v1/deals/{deal}/accept", "", [401, 200, 403, 404, 403, 200, 403, 404, 404]),
+    row("POST", "/api/v1/deals/{agreed_deal}/contract", CONTRACT, [401, 200, 403, 404, 403, 200, 403, 404, 404]),
     row(
         "POST",
         "/api/v1/deals/{contracted_deal}/registration",
         r#"{"decision": "register", "registered_technology_amount_fen": 800000}"#,
-        [401, 403, 403, 404, 200, 403, 200],
+        [401, 403, 403, 404, 200, 403, 200, 404, 404],
     ),
-    row("POST", "/api/v1/deals/{deal}/cancel", "{}", [401, 200, 200, 404, 403, 200, 403]),
+    row("POST", "/api/v1/deals/{deal}/cancel", "{}", [401, 200, 200, 404, 403, 200, 403, 404, 404]),
     // Only a member of the agency a deal names may answer; the world's deals name none.
-    row("POST", "/api/v1/deals/{deal}/agency", r#"{"decision": "accept"}"#, [401, 404, 404, 404, 404, 404, 404]),
-    row("GET", "/api/v1/agency-invitations", "", [401, 200, 200, 200, 403, 200, 403]),
-    row("POST", "/api/v1/deals/{contracted_deal}/payments", PAYMENT, [401, 403, 201, 404, 403, 403, 403]),
-    row("POST", "/api/v1/payments/{payment}/confirm", "", [401, 200, 403, 404, 403, 200, 403]),
+    row(
+        "POST",
+        "/api/v1/deals/{deal}/agency",
+        r#"{"decision": "accept"}"#,
+        [401, 404, 404, 404, 404, 404, 404, 404, 404],
+    ),
+    row("GET", "/api/v1/agency-invitations", "", [401, 200, 200, 200, 403, 200, 403, 403, 403]),
+    row("POST", "/api/v1/deals/{contracted_deal}/payments", PAYMENT, [401, 403, 201, 404, 403, 403, 403, 404, 404]),
+    row("POST", "/api/v1/payments/{payment}/confirm", "", [401, 200, 403, 404, 403, 200, 403, 404, 404]),
     // The payee rejects a recorded transfer; the payer withdraws it.
-    row("POST", "/api/v1/payments/{payment}/reject", r#"{"reason": "未到账"}"#, [401, 200, 403, 404, 403, 200, 403]),
-    row("POST", "/api/v1/payments/{payment}/cancel", "", [401, 403, 200, 404, 403, 403, 403]),
+    row(
+        "POST",
+        "/api/v1/payments/{payment}/reject",
+        r#"{"reason": "未到账"}"#,
+        [401, 200, 403, 404, 403, 200, 403, 404, 404],
+    ),
+    row("POST", "/api/v1/payments/{payment}/cancel", "", [401, 403, 200, 404, 403, 403, 403, 404, 404]),
     // The payee gives money back; either party ends a registered contract.
     row(
         "POST",
         "/api/v1/payments/{confirmed_payment}/refund",
         r#"{"amount_fen": 1, "refunded_on": "{today}", "reference": "ICBC-REFUND"}"#,
-        [401, 200, 403, 404, 403, 200, 403],
+        [401, 200, 403, 404, 403, 200, 403, 404, 404],
     ),
     row(
         "POST",
         "/api/v1/deals/{completed_deal}/terminate",
         r#"{"terminated_on": "{today}", "reason": "双方协商解除"}"#,
-        [401, 200, 200, 404, 403, 200, 403],
+        [401, 200, 200, 404, 403, 200, 403, 404, 404],
     ),
     // Stripe signs its webhooks: unsigned is malformed (400), whoever calls.
     row(
         "POST",
         "/api/v1/webhooks/stripe",
         r#"{"id": "evt_1", "type": "payment_intent.succeeded"}"#,
-        [400, 400, 400, 400, 400, 400, 400],
+        [400, 400, 400, 400, 400, 400, 400, 400, 400],
     ),
     // Subsidy: the owner is the claimant.
-    row("GET", "/api/v1/subsidy/programs", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("POST", "/api/v1/subsidy/claims/preview", CLAIM, [401, 200, 200, 200, 403, 200, 403]),
+    row("GET", "/api/v1/subsidy/programs", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("POST", "/api/v1/subsidy/claims/preview", CLAIM, [401, 200, 200, 200, 403, 200, 403, 403, 403]),
     // The owner sold something last year; the counterparty and the stranger did not.
-    row_after("{completed_deal}", "POST", "/api/v1/subsidy/claims", CLAIM, [401, 201, 422, 422, 403, 201, 403]),
-    row("GET", "/api/v1/subsidy/claims", "", [401, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/subsidy/claims/{claim}", "", [401, 200, 404, 404, 200, 200, 200]),
+    row_after(
+        "{completed_deal}",
+        "POST",
+        "/api/v1/subsidy/claims",
+        CLAIM,
+        [401, 201, 422, 422, 403, 201, 403, 403, 403],
+    ),
+    row("GET", "/api/v1/subsidy/claims", "", [401, 200, 200, 200, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/subsidy/claims/{claim}", "", [401, 200, 404, 404, 200, 200, 200, 404, 404]),
     row(
         "POST",
         "/api/v1/subsidy/claims/{claim}/review",
         r#"{"decision": "approve", "reason": "材料齐全"}"#,
-        [401, 403, 403, 403, 200, 403, 200],
+        [401, 403, 403, 403, 200, 403, 200, 403, 403],
     ),
     row(
         "POST",
         "/api/v1/subsidy/rounds",
         r#"{"program_id": "sanming", "year": {year}}"#,
-        [401, 403, 403, 403, 201, 201, 201],
+        [401, 403, 403, 403, 201, 201, 201, 403, 403],
     ),
-    row("GET", "/api/v1/subsidy/rounds", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/subsidy/rounds/{round}", "", [200, 200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/subsidy/rounds/{round}/disbursements", "", [401, 403, 403, 403, 200, 200, 200]),
-    row("GET", "/api/v1/subsidy/rounds/{round}/export.csv", "", [401, 403, 403, 403, 200, 200, 200]),
+    row("GET", "/api/v1/subsidy/rounds", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/subsidy/rounds/{round}", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("GET", "/api/v1/subsidy/rounds/{round}/disbursements", "", [401, 403, 403, 403, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/subsidy/rounds/{round}/export.csv", "", [401, 403, 403, 403, 200, 200, 200, 403, 403]),
     row(
         "POST",
         "/api/v1/subsidy/disbursements/{disbursement}/paid",
         r#"{"paid_on": "{today}", "reference": "国库集中支付-0001"}"#,
-        [401, 403, 403, 403, 200, 403, 200],
+        [401, 403, 403, 403, 200, 403, 200, 403, 403],
     ),
     row(
         "POST",
         "/api/v1/subsidy/simulate",
         r#"{"program_id": "sanming", "year": {this_year}}"#,
-        [401, 403, 403, 403, 200, 200, 200],
+        [401, 403, 403, 403, 200, 200, 200, 403, 403],
     ),
     // Statistics: officials and administrators.
-    row("GET", "/api/v1/statistics", "", [401, 403, 403, 403, 200, 200, 200]),
+    row("GET", "/api/v1/statistics", "", [401, 403, 403, 403, 200, 200, 200, 403, 403]),
 ];
 
 /// The callers and the objects of one run of a cell (or of many cells).
@@ -281,6 +336,8 @@ struct World<'a> {
     official: String,
     official_of_owner: String,
     admin: String,
+    security_admin: String,
+    auditor: String,
     /// Fixtures made so far, by placeholder.
     made: HashMap<&'static str, String>,
     /// The next year no round of `sanming` has been closed for (one per database).
@@ -298,6 +355,8 @@ impl<'a> World<'a> {
         let stranger = app.register_org("institute").await;
         let (_, official) = app.staff(Role::Official).await;
         let (_, admin) = app.staff(Role::Admin).await;
+        let (_, security_admin) = app.staff(Role::SecurityAdmin).await;
+        let (_, auditor) = app.staff(Role::Auditor).await;
         // An official whose organisation is the owner, as `techtrade admin
         // create-user --organization-id` makes one.
         let n = unique();
@@ -311,7 +370,19 @@ impl<'a> World<'a> {
         };
         techtrade_accounts::create_user(&app.state.db, &app.hasher, input, None, None).await.unwrap();
         let official_of_owner = app.login(&email, "official password").await;
-        Self { app, owner, counterparty, stranger, official, official_of_owner, admin, made: HashMap::new(), years }
+        Self {
+            app,
+            owner,
+            counterparty,
+            stranger,
+            official,
+            official_of_owner,
+            admin,
+            security_admin,
+            auditor,
+            made: HashMap::new(),
+            years,
+        }
     }
 
     fn token(&self, caller: Caller) -> Option<&str> {
@@ -323,6 +394,8 @@ impl<'a> World<'a> {
             Caller::Official => Some(&self.official),
             Caller::OfficialOfOwner => Some(&self.official_of_owner),
             Caller::Admin => Some(&self.admin),
+            Caller::SecurityAdmin => Some(&self.security_admin),
+            Caller::Auditor => Some(&self.auditor),
         }
     }
 

@@ -86,7 +86,7 @@ on_both_databases! {
         );
         assert_eq!(event_types(&app, &payment_id), ["payment.recorded", "payment.confirmed"]);
         let mut conn = app.database.connect();
-        assert!(audit::verify(&mut conn).unwrap() > 0);
+        assert!(audit::verify(&mut conn, &techtrade_db::testing::test_audit_key(), &[]).unwrap().entries > 0);
         let payload: Value = serde_json::from_str(
             &outbox::events_after(&mut conn, 0, 10_000).unwrap().into_iter().find(|e| e.event_type == "deal.registered").unwrap().payload,
         )

@@ -5,6 +5,7 @@
 //! --test http site::`.
 
 mod accounts;
+mod audit;
 mod authorization;
 mod console;
 mod deals;

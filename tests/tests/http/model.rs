@@ -651,7 +651,7 @@ async fn violations(app: &TestApp, world: &World) -> Vec<String> {
             found.push(format!("round {id} closed {program} {year} with {stranded} claims still under review"));
         }
     }
-    if let Err(error) = techtrade_db::audit::verify(&mut conn) {
+    if let Err(error) = techtrade_db::audit::verify(&mut conn, &techtrade_db::testing::test_audit_key(), &[]) {
         found.push(format!("the audit chain: {error}"));
     }
     app.sync_search().await;

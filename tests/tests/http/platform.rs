@@ -167,6 +167,10 @@ on_both_databases! {
             ("post", "/api/v1/me/password", Some("PasswordChangeRequest"), "204"),
             ("patch", "/api/v1/organizations/{id}/members/{user_id}", Some("MemberChangePatch"), "200"),
             ("delete", "/api/v1/organizations/{id}/members/{user_id}", None, "204"),
+            ("post", "/api/v1/admin/users/{id}/unlock", None, "200"),
+            ("patch", "/api/v1/admin/users/{id}", Some("RoleChangeRequestPatch"), "200"),
+            ("get", "/api/v1/audit", None, "200"),
+            ("get", "/api/v1/audit/export.csv", None, "200"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");
