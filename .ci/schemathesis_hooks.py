@@ -220,8 +220,33 @@ def fix_identifiers(body: dict) -> None:
     if isinstance(code, str) and len(code) == 18 and all(c in CREDIT_ALPHABET for c in code):
         body["credit_code"] = complete_credit_code(code)
     password = body.get("password")
-    if isinstance(password, str) and password.lower() in COMMON_PASSWORDS:
-        body["password"] = password + "·"
+    if isinstance(password, str):
+        body["password"] = acceptable_password(password)
+    # POST /api/v1/me/password: the new one (its `current` is whatever it is).
+    if isinstance(body.get("new"), str) and "current" in body:
+        body["new"] = acceptable_password(body["new"])
+
+
+def password_classes(password: str) -> int:
+    """password.rs `classes`: lower-case, capitals, digits, anything else."""
+    kinds = {
+        0 if c.isascii() and c.islower() else
+        1 if c.isascii() and c.isupper() else
+        2 if c.isascii() and c.isdigit() else 3
+        for c in password
+    }
+    return len(kinds)
+
+
+def acceptable_password(password: str) -> str:
+    """password.rs `check_new`: not a common password, and three of the four
+    kinds of character; a generated one of the right length is topped up
+    (within the 256 characters)."""
+    if password.lower() in COMMON_PASSWORDS:
+        password = password + "·"
+    if 8 <= len(password) and password_classes(password) < 3:
+        password = password[:252] + "aA1·"
+    return password
 
 
 @schemathesis.hook

@@ -18,7 +18,7 @@ from test_workspace import DEMO_PASSWORD, api, credit_code
 def organisation(base_url, rng, kind):
     """A new organisation and its member's token, through the API."""
     n = rng.randrange(10**9)
-    email, password = f"console{n}@example.cn", "a long console password"
+    email, password = f"console{n}@example.cn", "a long console password 1"
     api(base_url, "POST", "/api/v1/organizations", {
         "organization": {"name": f"控制台测试单位{n}", "kind": kind, "credit_code": credit_code(rng), "region_code": "630100"},
         "user": {"email": email, "password": password, "name": "王工"},
@@ -175,13 +175,13 @@ def test_an_administrator_creates_an_official_who_signs_in(page, context_factory
     page.fill("#name", "新任审核员")
     page.fill("#email", email)
     page.select_option("#role", "official")
-    page.fill("#password", "a long official password")
+    page.fill("#password", "a long official password 1")
     page.locator("#create-user").click()
     expect(page.locator("#done")).to_be_visible()
     expect(page.locator("table#staff")).to_contain_text(email)
 
     newcomer = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
-    sign_in(newcomer, email, "a long official password")
+    sign_in(newcomer, email, "a long official password 1")
     newcomer.goto("/console")
     expect(newcomer.locator("#queue-listings")).to_be_visible()
 
@@ -273,9 +273,9 @@ def test_a_user_ends_a_session_elsewhere_and_changes_the_password(page, base_url
     expect(page.locator("#done")).to_be_visible()
     expect(page.locator("table#sessions tbody tr")).to_have_count(1)
     page.fill("#current", member["password"])
-    page.fill("#new", "a fresh browser passphrase")
-    page.fill("#new_again", "a fresh browser passphrase")
+    page.fill("#new", "a fresh browser passphrase 3")
+    page.fill("#new_again", "a fresh browser passphrase 3")
     page.locator("#change-password").click()
     expect(page.locator("#done")).to_contain_text("密码已修改")
     assert api(base_url, "POST", "/api/v1/auth/login",
-               {"email": member["email"], "password": "a fresh browser passphrase"})["token"]
+               {"email": member["email"], "password": "a fresh browser passphrase 3"})["token"]

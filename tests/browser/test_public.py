@@ -266,7 +266,7 @@ def test_a_login_post_without_the_csrf_field_is_forbidden(page):
     page.goto("/login")
     response = page.request.post(
         "/login",
-        form={"email": DEMO_MEMBER, "password": "techtrade-demo"},
+        form={"email": DEMO_MEMBER, "password": "Techtrade-demo"},
         max_redirects=0,
     )
     assert response.status == 403, f"POST /login without csrf answered {response.status}"

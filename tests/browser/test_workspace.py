@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 # crates/domain/src/credit_code.rs: GB 32100 alphabet and weights.
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
-DEMO_PASSWORD = "techtrade-demo"
+DEMO_PASSWORD = "Techtrade-demo"
 LOCALES = pathlib.Path(__file__).resolve().parents[2] / "crates/site/locales"
 
 
@@ -75,7 +75,7 @@ def register(page, rng):
     page.fill("#region-code", "630100")
     page.fill("#user-name", "李工")
     page.fill("#user-email", f"browser{n}@example.cn")
-    page.fill("#user-password", "a long browser password")
+    page.fill("#user-password", "a long browser password 1")
     page.locator("form.stacked button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/workspace$"))
 
@@ -330,6 +330,6 @@ def test_the_organisation_page_lists_members_and_adds_one(page):
     n = rng.randrange(10**9)
     page.fill("#member-name", "王工")
     page.fill("#member-email", f"colleague{n}@example.cn")
-    page.fill("#member-password", "a colleague password")
+    page.fill("#member-password", "a colleague password 1")
     page.get_by_role("button", name="添加成员").click()
     expect(page.locator("table#members tbody tr")).to_have_count(2)

@@ -292,7 +292,7 @@ impl TestApp {
         for (i, organization) in organizations.iter().enumerate() {
             let input = NewUser {
                 email: format!("demo{}@techtrade.invalid", i + 1),
-                password: "demo password".into(),
+                password: "demo password 1".into(),
                 name: format!("示例成员{}", i + 1),
                 role: Role::Member,
                 organization_id: Some(organization.id.clone()),
@@ -398,13 +398,13 @@ impl TestApp {
         let email = format!("official{n}@example.cn");
         let input = NewUser {
             email: email.clone(),
-            password: "official password".into(),
+            password: "official password 1".into(),
             name: format!("兼任官员{n}"),
             role: Role::Official,
             organization_id: Some(org.id.clone()),
         };
         techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
-        self.login(&email, "official password").await
+        self.login(&email, "official password 1").await
     }
 
     /// Creates an official or admin as `techtrade admin create-user` does and

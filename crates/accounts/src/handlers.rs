@@ -86,7 +86,8 @@ pub struct NewOrganizationRequest {
 pub struct NewUserRequest {
     #[schema(value_type = Email)]
     pub email: String,
-    /// 8 to 256 characters, and not among the most common passwords.
+    /// 8 to 256 characters mixing at least three of: lower-case letters,
+    /// capitals, digits and other characters; not among the most common passwords.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]
@@ -603,7 +604,8 @@ async fn get_me(State(state): State<AppState>, user: CurrentUser) -> ApiResult<J
 pub struct AdminNewUserRequest {
     #[schema(value_type = Email)]
     pub email: String,
-    /// 8 to 256 characters, and not among the most common passwords.
+    /// 8 to 256 characters mixing at least three of: lower-case letters,
+    /// capitals, digits and other characters; not among the most common passwords.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     #[schema(min_length = 1, max_length = 100, pattern = r"[^\s\u0085]")]

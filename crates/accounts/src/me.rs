@@ -129,7 +129,8 @@ pub struct PasswordChangeRequest {
     /// The password now.
     #[schema(min_length = 1, max_length = 256)]
     pub current: String,
-    /// The new one: 8 to 256 characters, not a common password.
+    /// The new one: 8 to 256 characters mixing at least three of: lower-case
+    /// letters, capitals, digits and other characters; not a common password.
     #[schema(min_length = 8, max_length = 256)]
     pub new: String,
 }

@@ -16,6 +16,33 @@ pub enum PasswordError {
     TooLong,
     #[error("this password is among the most common ones; choose another")]
     Common,
+    #[error(
+        "a password mixes at least three of: lower-case letters, capitals, digits, and other characters (spaces, punctuation, Chinese)"
+    )]
+    TooSimple,
+}
+
+/// The kinds of character a password mixes (等保2.0 level 3: 口令复杂度).
+/// Spaces, punctuation and any letter outside ASCII (Chinese) are "other".
+const CLASSES: usize = 4;
+/// How many of the [`CLASSES`] a new password needs.
+pub const MIN_CLASSES: usize = 3;
+
+fn classes(password: &str) -> usize {
+    let mut seen = [false; CLASSES];
+    for c in password.chars() {
+        let class = if c.is_ascii_lowercase() {
+            0
+        } else if c.is_ascii_uppercase() {
+            1
+        } else if c.is_ascii_digit() {
+            2
+        } else {
+            3
+        };
+        seen[class] = true;
+    }
+    seen.iter().filter(|s| **s).count()
 }
 
 /// The passwords of at least eight characters that lead every published
@@ -38,11 +65,16 @@ const COMMON: &[&str] = &[
     "88888888",
     "987654321",
     "a1234567",
+    "a123456!",
     "a12345678",
     "aa123456",
     "abc12345",
     "abcd1234",
     "admin123",
+    "admin@123",
+    "p@ssw0rd",
+    "p@ssword1",
+    "password@123",
     "baseball",
     "football",
     "iloveyou",
@@ -62,17 +94,20 @@ impl Coded for PasswordError {
             Self::TooShort => "too_short",
             Self::TooLong => "too_long",
             Self::Common => "too_common",
+            Self::TooSimple => "too_simple",
         }
     }
 }
 
-/// Checks a new password: its length (in characters; spaces count) and
-/// that it is not one of the [`COMMON`] ones.
+/// Checks a new password: its length (in characters; spaces count), that
+/// it is not one of the [`COMMON`] ones, and that it mixes at least
+/// [`MIN_CLASSES`] kinds of character.
 pub fn check_new(password: &str) -> Result<(), PasswordError> {
     match password.chars().count() {
         n if n < MIN_LENGTH => Err(PasswordError::TooShort),
         n if n > MAX_LENGTH => Err(PasswordError::TooLong),
         _ if COMMON.iter().any(|common| common.eq_ignore_ascii_case(password)) => Err(PasswordError::Common),
+        _ if classes(password) < MIN_CLASSES => Err(PasswordError::TooSimple),
         _ => Ok(()),
     }
 }
@@ -151,14 +186,26 @@ mod tests {
     #[test]
     fn length_rules() {
         assert_eq!(check_new("1234567"), Err(PasswordError::TooShort));
-        assert_eq!(check_new("12345679"), Ok(()));
-        assert_eq!(check_new(&"长".repeat(256)), Ok(()));
+        assert_eq!(check_new("1234567a!"), Ok(()));
+        assert_eq!(check_new(&format!("{}a1", "长".repeat(254))), Ok(()));
         assert_eq!(check_new(&"x".repeat(257)), Err(PasswordError::TooLong));
     }
 
     #[test]
+    fn three_kinds_of_character() {
+        for simple in ["12345679", "abcdefghij", "ABCDEFGHIJ", "long passphrase", "Passphrase", "青海盐湖提锂技术转让"]
+        {
+            assert_eq!(check_new(simple), Err(PasswordError::TooSimple), "{simple}");
+        }
+        for mixed in ["long passphrase 7", "Passphrase7", "Pass phrase", "青海盐湖2026abc", "盐湖Lithium"] {
+            assert_eq!(check_new(mixed), Ok(()), "{mixed}");
+        }
+        assert_eq!(PasswordError::TooSimple.code(), "too_simple");
+    }
+
+    #[test]
     fn common_passwords_are_refused_whatever_their_case() {
-        for common in ["12345678", "PassWord", "woaini1314", "QWERTYUIOP"] {
+        for common in ["12345678", "PassWord", "woaini1314", "QWERTYUIOP", "P@ssw0rd", "Admin@123"] {
             assert_eq!(check_new(common), Err(PasswordError::Common), "{common}");
         }
         assert_eq!(check_new("password-7"), Ok(()));

@@ -27,7 +27,7 @@ use techtrade_listings::seed::{self, Dice, Owner, PatentRecord};
 const BATCH: usize = 1_000;
 
 /// The password of every generated user (members and officials).
-pub const PASSWORD: &str = "techtrade-bench-password";
+pub const PASSWORD: &str = "techtrade-bench-password-1";
 
 /// The program whose round the benchmark closes: it pays buyers, sellers
 /// and agencies, so three claims per organisation are possible.

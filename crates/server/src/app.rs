@@ -116,6 +116,7 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
     techtrade_subsidy::document_programs(&mut openapi, &services.programs, techtrade_db::today());
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = options.request_timeout;
+    let https = crate::headers::Https(services.site.secure_cookies);
     api.merge(techtrade_site::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -130,9 +131,11 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(
-            // Outermost first: every response, even a panic's, carries the request id.
+            // Outermost first: every response, even a panic's, carries the
+            // request id and the security headers.
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(middleware::from_fn_with_state(https, crate::headers::security_headers))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(|request: &Request| {

@@ -16,7 +16,7 @@ use techtrade_listings::seed::{self, Holding, PatentRecord};
 use crate::cli::Failure;
 
 /// The demo accounts' password unless `--password` (or `--demo-password`) says otherwise.
-pub(crate) const DEFAULT_PASSWORD: &str = "techtrade-demo";
+pub(crate) const DEFAULT_PASSWORD: &str = "Techtrade-demo";
 
 /// The records the demo loads: those built into the binary, or the two
 /// files of `source`.

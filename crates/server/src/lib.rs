@@ -8,6 +8,7 @@ mod backup;
 pub mod cli;
 pub mod config;
 mod demo;
+mod headers;
 mod health;
 mod notify;
 mod policy;

@@ -78,7 +78,7 @@ fn a_backup_taken_while_serving_starts_a_fresh_server_with_all_data() {
     let server = serve(dir.path(), "data", "live.sqlite3", port);
     let register = r#"{"organization": {"name": "备份测试单位", "kind": "enterprise",
         "credit_code": "91630100MA0000001X", "region_code": "630100"},
-        "user": {"email": "backup@example.cn", "password": "backup-password", "name": "备份"}}"#;
+        "user": {"email": "backup@example.cn", "password": "backup-password-1", "name": "备份"}}"#;
     let credit = techtrade_domain::CreditCode::complete("91630100MA0000001").unwrap().to_string();
     let register = register.replace("91630100MA0000001X", &credit);
     let (status, text) = http(port, "POST", "/api/v1/organizations", &register).unwrap();
@@ -99,7 +99,7 @@ fn a_backup_taken_while_serving_starts_a_fresh_server_with_all_data() {
     assert_eq!(last_event(&copy), last_event(&dir.path().join("live.sqlite3")));
     let port = free_port();
     let _fresh = serve(dir.path(), "restored", "copy.sqlite3", port);
-    let login = r#"{"email": "backup@example.cn", "password": "backup-password"}"#;
+    let login = r#"{"email": "backup@example.cn", "password": "backup-password-1"}"#;
     let (status, text) = http(port, "POST", "/api/v1/auth/login", login).unwrap();
     assert_eq!(status, 200, "the member registered before the backup signs in: {text}");
 }

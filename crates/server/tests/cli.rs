@@ -99,10 +99,10 @@ fn admin_create_user_reads_the_password_from_stdin() {
             "--name",
             "王审核",
         ];
-        let created = techtrade(dir.path(), Some(&target.url), &args, "a long enough password\n");
+        let created = techtrade(dir.path(), Some(&target.url), &args, "a long enough password 1\n");
         assert!(created.status.success(), "{}", stderr(&created));
         assert!(stdout(&created).contains("created official"), "{}", stdout(&created));
-        assert!(!stdout(&created).contains("a long enough password"));
+        assert!(!stdout(&created).contains("a long enough password 1"));
 
         let url = DatabaseUrl::parse(&target.url).unwrap();
         let mut conn = url.establish().unwrap();
@@ -110,9 +110,9 @@ fn admin_create_user_reads_the_password_from_stdin() {
             techtrade_db::accounts::find_user_by_email(&mut conn, "reviewer@kjt.qinghai.gov.cn").unwrap().unwrap();
         assert_eq!(user.role, "official");
         let hasher = techtrade_accounts::PasswordHasher::new(1024, 1).unwrap();
-        assert!(hasher.verify("a long enough password", Some(&user.password_hash)));
+        assert!(hasher.verify("a long enough password 1", Some(&user.password_hash)));
 
-        let duplicate = techtrade(dir.path(), Some(&target.url), &args, "another password\n");
+        let duplicate = techtrade(dir.path(), Some(&target.url), &args, "another password 2\n");
         assert_eq!(duplicate.status.code(), Some(1));
         assert!(stderr(&duplicate).contains("already registered"), "{}", stderr(&duplicate));
 
@@ -340,7 +340,7 @@ fn serve_demo_loads_an_empty_database_once() {
         assert!(printed.contains(&format!("techtrade is serving the demo market at {base}/")), "{printed}");
         assert!(printed.contains(&format!("open {base}/ in a browser: the market")), "{printed}");
         assert!(printed.contains(&format!("sign in at {base}/login")), "{printed}");
-        assert!(printed.contains("demo accounts (password: techtrade-demo)"), "{printed}");
+        assert!(printed.contains("demo accounts (password: Techtrade-demo)"), "{printed}");
         for account in [
             "demo1@techtrade.invalid",
             "demo5@techtrade.invalid",
@@ -357,7 +357,7 @@ fn serve_demo_loads_an_empty_database_once() {
             ("reviewer@techtrade.invalid", "official"),
             ("admin@techtrade.invalid", "admin"),
         ] {
-            let body = format!(r#"{{"email": "{email}", "password": "techtrade-demo"}}"#);
+            let body = format!(r#"{{"email": "{email}", "password": "Techtrade-demo"}}"#);
             let login = http_post_json(server.port, "/api/v1/auth/login", &body).unwrap();
             assert!(login.starts_with("HTTP/1.1 200") && login.contains(&format!("\"{role}\"")), "{login}");
         }
@@ -386,7 +386,7 @@ fn serve_demo_loads_an_empty_database_once() {
         dir.path(),
         Some(&url),
         &["admin", "create-user", "--role", "official", "--email", "a@kjt.gov.cn", "--name", "审核员"],
-        "an official password\n",
+        "an official password 1\n",
     );
     assert!(created.status.success(), "{}", stderr(&created));
     let refused = techtrade(dir.path(), Some(&url), &["serve", "--demo"], "");

@@ -64,7 +64,7 @@ fn audit_verify_passes_an_intact_log_and_names_the_first_edited_row() {
                     "--name",
                     "审核",
                 ],
-                "a long enough password\n",
+                "a long enough password 1\n",
             );
             assert!(created.status.success(), "{}", text(&created.stderr));
         }
@@ -161,7 +161,7 @@ fn a_rewrite_of_the_whole_chain_without_the_key_is_detected() {
                     "--name",
                     "审计",
                 ],
-                "a long enough password\n",
+                "a long enough password 1\n",
             );
             assert!(created.status.success(), "{}", text(&created.stderr));
         }

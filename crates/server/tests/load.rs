@@ -94,9 +94,9 @@ async fn official(dir: &std::path::Path, database_url: &str, http: &reqwest::Cli
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"load official password\n").unwrap();
+    child.stdin.take().unwrap().write_all(b"load official password 1\n").unwrap();
     assert!(child.wait().unwrap().success(), "admin create-user");
-    let login = json!({"email": "official@load.example.cn", "password": "load official password"});
+    let login = json!({"email": "official@load.example.cn", "password": "load official password 1"});
     let (status, answer) =
         send(http, reqwest::Method::POST, &format!("{base}/api/v1/auth/login"), None, Some(&login)).await.unwrap();
     assert_eq!(status, 200, "{answer}");
@@ -245,12 +245,12 @@ async fn run(database_url: &str, label: &str) {
         let email = format!("load{n}@example.cn");
         let body = json!({
             "organization": {"name": format!("负载单位{n}"), "kind": "enterprise", "credit_code": credit_code(n), "region_code": "630100"},
-            "user": {"email": email, "password": "load test password", "name": "负载"},
+            "user": {"email": email, "password": "load test password 1", "name": "负载"},
         });
         let url = format!("{}/api/v1/organizations", server.base);
         let (status, _) = send(&http, reqwest::Method::POST, &url, None, Some(&body)).await.unwrap();
         assert_eq!(status, 201);
-        let login = json!({"email": email, "password": "load test password"});
+        let login = json!({"email": email, "password": "load test password 1"});
         let url = format!("{}/api/v1/auth/login", server.base);
         let (status, answer) = send(&http, reqwest::Method::POST, &url, None, Some(&login)).await.unwrap();
         assert_eq!(status, 200);

@@ -221,7 +221,7 @@ fn two_apis_and_two_workers_process_every_event_once_and_survive_a_killed_worker
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    admin.stdin.take().unwrap().write_all(b"reviewer-password\n").unwrap();
+    admin.stdin.take().unwrap().write_all(b"reviewer-password-1\n").unwrap();
     let output = admin.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
@@ -251,7 +251,7 @@ fn two_apis_and_two_workers_process_every_event_once_and_survive_a_killed_worker
         "POST",
         "/api/v1/auth/login",
         None,
-        Some(json!({"email": "reviewer@kjt.qinghai.gov.cn", "password": "reviewer-password"})),
+        Some(json!({"email": "reviewer@kjt.qinghai.gov.cn", "password": "reviewer-password-1"})),
     )["token"]
         .as_str()
         .unwrap()

@@ -14,7 +14,7 @@ use techtrade_tests::{credit_code, on_both_databases, unique};
 fn registration(credit_code: &str, email: &str) -> Value {
     json!({
         "organization": {"name": "青海盐湖技术研究院", "kind": "institute", "credit_code": credit_code, "region_code": "630100"},
-        "user": {"email": email, "password": "correct horse battery", "name": "李研究"},
+        "user": {"email": email, "password": "correct horse battery 9", "name": "李研究"},
     })
 }
 
@@ -233,7 +233,7 @@ on_both_databases! {
         let org = app.register_org("university").await;
         let other = app.register_org("enterprise").await;
         let n = unique();
-        let colleague = json!({"email": format!("colleague{n}@example.cn"), "password": "colleague password", "name": "同事"});
+        let colleague = json!({"email": format!("colleague{n}@example.cn"), "password": "colleague password 1", "name": "同事"});
         let path = format!("/api/v1/organizations/{}/members", org.id);
 
         app.post(&path, Some(&other.token), colleague.clone()).await.assert_problem(403, "forbidden");
@@ -241,7 +241,7 @@ on_both_databases! {
         added.assert_status(201);
         assert_eq!(added.json["organization_id"], org.id.as_str());
         assert_eq!(added.json["role"], "member");
-        app.login(&format!("colleague{n}@example.cn"), "colleague password").await;
+        app.login(&format!("colleague{n}@example.cn"), "colleague password 1").await;
 
         let members = app.get(&path, Some(&org.token)).await;
         members.assert_status(200);

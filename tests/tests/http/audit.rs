@@ -10,7 +10,7 @@ use techtrade_tests::{on_both_databases, unique};
 
 fn new_staff(role: &str) -> Value {
     let n = unique();
-    json!({"email": format!("{role}{n}@kjt.qinghai.gov.cn"), "password": "a long enough password",
+    json!({"email": format!("{role}{n}@kjt.qinghai.gov.cn"), "password": "a long enough password 1",
         "name": format!("职员{n}"), "role": role})
 }
 

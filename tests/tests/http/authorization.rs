@@ -100,7 +100,7 @@ const TABLE: &[Row] = &[
         "POST",
         "/api/v1/organizations",
         r#"{"organization": {"name": "新单位{n}", "kind": "enterprise", "credit_code": "{credit_code}", "region_code": "630100"},
-        "user": {"email": "{email}", "password": "a long enough password", "name": "新成员"}}"#,
+        "user": {"email": "{email}", "password": "a long enough password 1", "name": "新成员"}}"#,
         [201, 201, 201, 201, 201, 201, 201, 201, 201],
     ),
     row("GET", "/api/v1/organizations/{owner_org}", "", [200, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -108,7 +108,7 @@ const TABLE: &[Row] = &[
     row(
         "POST",
         "/api/v1/organizations/{owner_org}/members",
-        r#"{"email": "{email}", "password": "a long enough password", "name": "新成员"}"#,
+        r#"{"email": "{email}", "password": "a long enough password 1", "name": "新成员"}"#,
         // (Changed: only the organisation's administrators add members; an
         // official employed by it acts as a member, not an administrator.)
         [401, 201, 403, 403, 403, 403, 403, 403, 403],
@@ -144,14 +144,14 @@ const TABLE: &[Row] = &[
     row(
         "POST",
         "/api/v1/admin/users",
-        r#"{"email": "{email}", "password": "a long enough password", "name": "审核员", "role": "official"}"#,
+        r#"{"email": "{email}", "password": "a long enough password 1", "name": "审核员", "role": "official"}"#,
         // (Changed: the security administrator makes security staff only.)
         [401, 403, 403, 403, 403, 403, 201, 403, 403],
     ),
     row(
         "POST",
         "/api/v1/admin/users",
-        r#"{"email": "{email}", "password": "a long enough password", "name": "审计员", "role": "auditor"}"#,
+        r#"{"email": "{email}", "password": "a long enough password 1", "name": "审计员", "role": "auditor"}"#,
         // 三员分立: only the security administrator makes an auditor.
         [401, 403, 403, 403, 403, 403, 403, 201, 403],
     ),
@@ -363,13 +363,13 @@ impl<'a> World<'a> {
         let email = format!("official-of-owner{n}@example.cn");
         let input = techtrade_accounts::NewUser {
             email: email.clone(),
-            password: "official password".into(),
+            password: "official password 1".into(),
             name: format!("本单位审核员{n}"),
             role: Role::Official,
             organization_id: Some(owner.id.clone()),
         };
         techtrade_accounts::create_user(&app.state.db, &app.hasher, input, None, None).await.unwrap();
-        let official_of_owner = app.login(&email, "official password").await;
+        let official_of_owner = app.login(&email, "official password 1").await;
         Self {
             app,
             owner,
@@ -485,7 +485,7 @@ impl<'a> World<'a> {
         let n = unique();
         let input = techtrade_accounts::NewUser {
             email: format!("to-disable{n}@kjt.qinghai.gov.cn"),
-            password: "official password".into(),
+            password: "official password 1".into(),
             name: format!("待停用审核员{n}"),
             role: Role::Official,
             organization_id: None,
@@ -614,7 +614,7 @@ impl<'a> World<'a> {
     async fn owner_member(&mut self) -> String {
         let (owner, org) = (self.owner.token.clone(), self.owner.id.clone());
         let body = format!(
-            r#"{{"email": "member{}@example.cn", "password": "a long enough password", "name": "同事"}}"#,
+            r#"{{"email": "member{}@example.cn", "password": "a long enough password 1", "name": "同事"}}"#,
             unique()
         );
         self.post_ok(&owner, &format!("/api/v1/organizations/{org}/members"), &body, 201).await["id"]

@@ -378,10 +378,10 @@ on_both_databases! {
         short.assert_status(422);
         assert!(short.text.contains("id=\"password-error\"") && short.text.contains(&email), "{}", short.text);
         let made = browser
-            .submit("/console/users", "/console/users", &[("name", "新审核员"), ("email", &email), ("role", "official"), ("password", "a long official password")])
+            .submit("/console/users", "/console/users", &[("name", "新审核员"), ("email", &email), ("role", "official"), ("password", "a long official password 1")])
             .await;
         made.assert_status(303);
-        let mut newcomer = signed_in(&app, &email, "a long official password").await;
+        let mut newcomer = signed_in(&app, &email, "a long official password 1").await;
         newcomer.get("/console").await.assert_status(200);
 
         // Disabled: its sessions end at once and it cannot sign in again.
@@ -391,7 +391,7 @@ on_both_databases! {
         let id = created.text[row_start..row_start + created.text[row_start..].find('"').unwrap()].to_string();
         browser.submit("/console/users", &format!("/console/users/{id}/disable"), &[]).await.assert_status(303);
         assert_eq!(newcomer.get("/console").await.status.as_u16(), 303, "signed out");
-        let again = Browser::new(&app).submit("/login", "/login", &[("email", &email), ("password", "a long official password")]).await;
+        let again = Browser::new(&app).submit("/login", "/login", &[("email", &email), ("password", "a long official password 1")]).await;
         assert!(again.status.is_client_error(), "{}", again.status);
         let listed = app.get("/api/v1/admin/users", Some(&admin.token)).await;
         let user = listed.json["items"].as_array().unwrap().iter().find(|u| u["id"] == id.as_str()).unwrap().clone();

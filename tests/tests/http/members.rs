@@ -12,7 +12,7 @@ use techtrade_tests::{TestApp, TestOrg, on_both_databases, unique};
 
 /// `admin` adds a member to its organisation; (id, email, password).
 async fn add(app: &TestApp, org: &TestOrg) -> (String, String, String) {
-    let (email, password) = (format!("colleague{}@example.cn", unique()), "a colleague's password".to_string());
+    let (email, password) = (format!("colleague{}@example.cn", unique()), "a colleague's password 1".to_string());
     let created = app
         .post(
             &format!("/api/v1/organizations/{}/members", org.id),
@@ -44,7 +44,7 @@ on_both_databases! {
         // A member who is not an administrator may not add, change or remove.
         let refused = app
             .post(&format!("/api/v1/organizations/{}/members", org.id), Some(&colleague_token),
-                  json!({"email": format!("x{}@example.cn", unique()), "password": "a long enough password", "name": "某人"}))
+                  json!({"email": format!("x{}@example.cn", unique()), "password": "a long enough password 1", "name": "某人"}))
             .await;
         refused.assert_problem(403, "forbidden");
         patch(&app, &colleague_token, &member_path(&org, &org.user_id), json!({"disabled": true})).await.assert_problem(403, "forbidden");
@@ -69,7 +69,7 @@ on_both_databases! {
         patch(&app, &org.token, &member_path(&org, &org.user_id), json!({"role": "member"})).await.assert_status(200);
         // The session's rights follow at once: the founder may no longer add.
         app.post(&format!("/api/v1/organizations/{}/members", org.id), Some(&org.token),
-                 json!({"email": format!("y{}@example.cn", unique()), "password": "a long enough password", "name": "某人"}))
+                 json!({"email": format!("y{}@example.cn", unique()), "password": "a long enough password 1", "name": "某人"}))
             .await
             .assert_problem(403, "forbidden");
         // The last administrator can neither step down, be disabled nor leave.

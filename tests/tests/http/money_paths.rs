@@ -399,7 +399,14 @@ on_both_databases! {
         let events = techtrade_db::outbox::events_after(&mut conn, 0, 10_000).unwrap();
         assert_eq!(events.iter().filter(|e| e.event_type == "account.locked").count(), 1);
         let history = techtrade_db::audit::history(&mut conn, "user", &org.user_id).unwrap();
-        assert_eq!(history.iter().filter(|e| e.action == "session.denied").count(), 5, "each checked guess is audited");
+        let denied = |reason: &str| {
+            history
+                .iter()
+                .filter(|e| e.action == "session.denied" && e.after_state.as_deref().unwrap_or_default().contains(reason))
+                .count()
+        };
+        assert_eq!(denied("\"wrong_password\""), 5, "each checked guess is audited");
+        assert_eq!(denied("\"locked\""), 46, "so is each attempt refused while locked, the right password's too");
         assert_eq!(history.iter().filter(|e| e.action == "user.lock").count(), 1);
     }
 }

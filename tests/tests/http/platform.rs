@@ -227,3 +227,36 @@ on_both_databases! {
         assert!(init.text.contains("/api/openapi.json"));
     }
 }
+
+on_both_databases! {
+    async fn every_response_carries_the_security_headers_and_no_server_banner(app: TestApp) {
+        const SITE: &str = "default-src 'self'; script-src 'self' https://js.stripe.com;";
+        for (path, policy_start) in [
+            ("/", SITE),
+            ("/login", SITE),
+            ("/no-such-page", SITE),
+            ("/api/v1/listings", "default-src 'none'; frame-ancestors 'none'"),
+            ("/api/v1/no-such-route", "default-src 'none'; frame-ancestors 'none'"),
+            ("/api/openapi.json", "default-src 'none'; frame-ancestors 'none'"),
+            ("/docs/", "default-src 'self'; style-src 'self' 'unsafe-inline';"),
+        ] {
+            let response = app.get(path, None).await;
+            let policy = response.header("content-security-policy");
+            assert!(policy.starts_with(policy_start), "{path}: {policy}");
+            assert!(policy.contains("frame-ancestors 'none'"), "{path}: {policy}");
+            assert!(!policy.contains("unsafe-inline") || path.starts_with("/docs"), "{path}: {policy}");
+            assert!(!policy.contains("unsafe-eval"), "{path}: {policy}");
+            assert_eq!(response.header("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(response.header("x-frame-options"), "DENY", "{path}");
+            assert_eq!(response.header("referrer-policy"), "strict-origin-when-cross-origin", "{path}");
+            assert!(response.headers.get("server").is_none(), "{path}: no banner");
+            // Plain http (a local trial): HSTS would lock the browser out.
+            assert!(response.headers.get("strict-transport-security").is_none(), "{path}");
+        }
+        let https = app.with_site(techtrade_server::app::SiteOptions::new("https://market.example.cn", None));
+        for path in ["/", "/api/v1/listings"] {
+            let response = https.get(path, None).await;
+            assert_eq!(response.header("strict-transport-security"), "max-age=31536000; includeSubDomains", "{path}");
+        }
+    }
+}

@@ -94,7 +94,7 @@ on_both_databases! {
         let elsewhere = app.login(&org.email, &org.password).await;
         let change = |current: &str, new: &str| json!({"current": current, "new": new});
 
-        let wrong = app.post("/api/v1/me/password", Some(&org.token), change("not it at all", "a brand new passphrase")).await;
+        let wrong = app.post("/api/v1/me/password", Some(&org.token), change("not it at all", "a brand new passphrase 2")).await;
         wrong.assert_problem(422, "validation_failed");
         assert_eq!(wrong.json["errors"][0]["field"], "current");
         assert_eq!(wrong.json["errors"][0]["code"], "wrong_password");
@@ -104,14 +104,14 @@ on_both_databases! {
         assert_eq!(weak.json["errors"][0]["code"], "too_common");
         app.get("/api/v1/me", Some(&elsewhere)).await.assert_status(200);
 
-        let done = app.post("/api/v1/me/password", Some(&org.token), change(&org.password, "a brand new passphrase")).await;
+        let done = app.post("/api/v1/me/password", Some(&org.token), change(&org.password, "a brand new passphrase 2")).await;
         done.assert_status(204);
         app.get("/api/v1/me", Some(&org.token)).await.assert_status(200);
         app.get("/api/v1/me", Some(&elsewhere)).await.assert_problem(401, "invalid_token");
         app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": org.password}))
             .await
             .assert_problem(401, "invalid_credentials");
-        app.login(&org.email, "a brand new passphrase").await;
+        app.login(&org.email, "a brand new passphrase 2").await;
         let mut conn = app.database.connect();
         let history = audit::history(&mut conn, "user", &org.user_id).unwrap();
         let entry = history.iter().find(|e| e.action == "user.password_change").unwrap();
@@ -123,13 +123,13 @@ on_both_databases! {
     async fn wrong_current_passwords_count_towards_the_lockout(app: TestApp) {
         let org = app.register_org("enterprise").await;
         for _ in 0..5 {
-            app.post("/api/v1/me/password", Some(&org.token), json!({"current": "a guess of mine", "new": "a brand new passphrase"}))
+            app.post("/api/v1/me/password", Some(&org.token), json!({"current": "a guess of mine", "new": "a brand new passphrase 2"}))
                 .await
                 .assert_problem(422, "validation_failed");
         }
         // The account is locked: the sixth try is refused before it is
         // checked, the right password too, and so is signing in.
-        app.post("/api/v1/me/password", Some(&org.token), json!({"current": org.password, "new": "a brand new passphrase"}))
+        app.post("/api/v1/me/password", Some(&org.token), json!({"current": org.password, "new": "a brand new passphrase 2"}))
             .await
             .assert_problem(423, "account_locked");
         app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": org.password}))
@@ -160,21 +160,21 @@ on_both_databases! {
         app.get("/api/v1/me", Some(&org.token)).await.assert_problem(401, "invalid_token");
 
         let typo = browser
-            .submit("/account", "/account/password", &[("current", &org.password), ("new", "a brand new passphrase"), ("new_again", "a brand new passphrase!")])
+            .submit("/account", "/account/password", &[("current", &org.password), ("new", "a brand new passphrase 2"), ("new_again", "a brand new passphrase 2!")])
             .await;
         typo.assert_status(422);
         assert!(typo.text.contains("id=\"new_again-error\">两次输入的新密码不一致。<"), "{}", typo.text);
         let wrong = browser
-            .submit("/account", "/account/password", &[("current", "not my password"), ("new", "a brand new passphrase"), ("new_again", "a brand new passphrase")])
+            .submit("/account", "/account/password", &[("current", "not my password"), ("new", "a brand new passphrase 2"), ("new_again", "a brand new passphrase 2")])
             .await;
         wrong.assert_status(422);
         assert!(wrong.text.contains("id=\"current-error\">当前密码不正确。<"), "{}", wrong.text);
         let changed = browser
-            .submit("/account", "/account/password", &[("current", &org.password), ("new", "a brand new passphrase"), ("new_again", "a brand new passphrase")])
+            .submit("/account", "/account/password", &[("current", &org.password), ("new", "a brand new passphrase 2"), ("new_again", "a brand new passphrase 2")])
             .await;
         changed.assert_status(303);
         assert_eq!(changed.header("location"), "/account?done=password_changed");
         browser.get("/account").await.assert_status(200);
-        app.login(&org.email, "a brand new passphrase").await;
+        app.login(&org.email, "a brand new passphrase 2").await;
     }
 }
