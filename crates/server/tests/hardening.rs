@@ -46,28 +46,30 @@ fn databases(dir: &Path) -> Vec<(String, Option<TestDatabase>)> {
     all
 }
 
+/// Three staff accounts made with `techtrade admin create-user`: three audit records.
+fn create_three_users(dir: &Path, url: &str, role: &str) {
+    for n in 1..=3 {
+        let email = format!("{role}{n}@kjt.gov.cn");
+        let args = ["admin", "create-user", "--role", role, "--email", &email, "--name", "职员"];
+        let created = techtrade(dir, url, &args, "a long enough password 1\n");
+        assert!(created.status.success(), "{}", text(&created.stderr));
+    }
+}
+
+/// Drops the trigger that refuses edits of the audit log, as an intruder with database access would.
+fn drop_update_guard(conn: &mut techtrade_db::AnyConnection) {
+    let drop_trigger = match conn {
+        techtrade_db::AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
+        techtrade_db::AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
+    };
+    diesel::sql_query(drop_trigger).execute(conn).unwrap();
+}
+
 #[test]
 fn audit_verify_passes_an_intact_log_and_names_the_first_edited_row() {
     let dir = tempfile::tempdir().unwrap();
     for (url, _keep) in databases(dir.path()) {
-        for n in 1..=3 {
-            let created = techtrade(
-                dir.path(),
-                &url,
-                &[
-                    "admin",
-                    "create-user",
-                    "--role",
-                    "official",
-                    "--email",
-                    &format!("a{n}@kjt.gov.cn"),
-                    "--name",
-                    "审核",
-                ],
-                "a long enough password 1\n",
-            );
-            assert!(created.status.success(), "{}", text(&created.stderr));
-        }
+        create_three_users(dir.path(), &url, "official");
         let intact = techtrade(dir.path(), &url, &["audit", "verify"], "");
         assert!(intact.status.success(), "{}", text(&intact.stderr));
         assert!(text(&intact.stdout).contains("audit log intact: 3 entries verified"), "{}", text(&intact.stdout));
@@ -75,11 +77,7 @@ fn audit_verify_passes_an_intact_log_and_names_the_first_edited_row() {
         // Someone with database access edits the second entry, having first
         // removed the trigger that refuses it.
         let mut conn = DatabaseUrl::parse(&url).unwrap().establish().unwrap();
-        let drop_trigger = match conn {
-            techtrade_db::AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
-            techtrade_db::AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
-        };
-        diesel::sql_query(drop_trigger).execute(&mut conn).unwrap();
+        drop_update_guard(&mut conn);
         let edited = diesel::sql_query("UPDATE audit_log SET subject_id = 'someone-else' WHERE seq = 2")
             .execute(&mut conn)
             .unwrap();
@@ -147,24 +145,7 @@ fn a_rewrite_of_the_whole_chain_without_the_key_is_detected() {
     for (url, _keep) in databases(base.path()) {
         // A data directory of its own per database: its key file and checkpoints.
         let dir = tempfile::tempdir().unwrap();
-        for n in 1..=3 {
-            let created = techtrade(
-                dir.path(),
-                &url,
-                &[
-                    "admin",
-                    "create-user",
-                    "--role",
-                    "auditor",
-                    "--email",
-                    &format!("s{n}@kjt.gov.cn"),
-                    "--name",
-                    "审计",
-                ],
-                "a long enough password 1\n",
-            );
-            assert!(created.status.success(), "{}", text(&created.stderr));
-        }
+        create_three_users(dir.path(), &url, "auditor");
         // No key configured: the first command made a key file, owner-only.
         let key_file = dir.path().join("data/audit.key");
         assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim().len(), 64);
@@ -183,11 +164,7 @@ fn a_rewrite_of_the_whole_chain_without_the_key_is_detected() {
         assert!(text(&intact.stdout).contains("3 entries verified (0 from before the chain was keyed), 1 checkpoints"));
 
         let mut conn = DatabaseUrl::parse(&url).unwrap().establish().unwrap();
-        let drop_trigger = match conn {
-            techtrade_db::AnyConnection::Sqlite(_) => "DROP TRIGGER audit_log_no_update",
-            techtrade_db::AnyConnection::Postgresql(_) => "DROP TRIGGER audit_log_no_update ON audit_log",
-        };
-        diesel::sql_query(drop_trigger).execute(&mut conn).unwrap();
+        drop_update_guard(&mut conn);
 
         // Recomputed without the key: the first record already fails.
         rewrite_whole_chain(&mut conn, true);
