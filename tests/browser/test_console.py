@@ -180,8 +180,19 @@ def test_an_administrator_creates_an_official_who_signs_in(page, context_factory
     expect(page.locator("#done")).to_be_visible()
     expect(page.locator("table#staff")).to_contain_text(email)
 
+    # The administrator chose the password: the newcomer is sent to set
+    # their own before anything else.
     newcomer = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
     sign_in(newcomer, email, "a long official password 1")
+    newcomer.goto("/console")
+    expect(newcomer).to_have_url(re.compile(r"/account$"))
+    expect(newcomer.locator("#password-change")).to_be_visible()
+    check_page(newcomer, "account-password-change")
+    newcomer.fill("#current", "a long official password 1")
+    newcomer.fill("#new", "My own password 2")
+    newcomer.fill("#new_again", "My own password 2")
+    newcomer.locator("#change-password").click()
+    expect(newcomer.locator("#done")).to_be_visible()
     newcomer.goto("/console")
     expect(newcomer.locator("#queue-listings")).to_be_visible()
 

@@ -296,6 +296,7 @@ impl TestApp {
                 name: format!("示例成员{}", i + 1),
                 role: Role::Member,
                 organization_id: Some(organization.id.clone()),
+                must_change_password: false,
             };
             let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
             owners.push(seed::Owner { organization_id: organization.id.clone(), user_id: user.id });
@@ -365,6 +366,15 @@ impl TestApp {
     }
 
     /// Registers an organisation of `kind` and signs its first member in.
+    /// Signs in with a password someone else chose and replaces it, as
+    /// the first sign-in requires; the new password.
+    pub async fn choose_own_password(&self, email: &str, chosen: &str) -> String {
+        let token = self.login(email, chosen).await;
+        let own = format!("{chosen} (own)");
+        self.post("/api/v1/me/password", Some(&token), json!({"current": chosen, "new": own})).await.assert_status(204);
+        own
+    }
+
     pub async fn register_org(&self, kind: &str) -> TestOrg {
         let n = unique();
         let credit_code = credit_code();
@@ -402,6 +412,7 @@ impl TestApp {
             name: format!("兼任官员{n}"),
             role: Role::Official,
             organization_id: Some(org.id.clone()),
+            must_change_password: false,
         };
         techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
         self.login(&email, "official password 1").await
@@ -426,6 +437,7 @@ impl TestApp {
             name: format!("职员{n}"),
             role,
             organization_id: organization_id.map(str::to_string),
+            must_change_password: false,
         };
         let user = techtrade_accounts::create_user(&self.state.db, &self.hasher, input, None, None).await.unwrap();
         let token = self.login(&email, &password).await;

@@ -39,7 +39,7 @@ pub struct AuditQuery {
     #[param(max_length = 64)]
     pub organization: Option<String>,
     /// Only about this object: `type` (`deal`) or `type:id` (`deal:0193…`).
-    #[param(max_length = 160)]
+    #[param(max_length = 160, pattern = "^[^:]+(:.+)?$")]
     pub object: Option<String>,
     /// `noun.verb` exactly (`session.denied`), or `noun` for all its verbs (`session`).
     #[param(pattern = "^[a-z_]+(\\.[a-z_]+)?$")]

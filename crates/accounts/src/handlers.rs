@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(crate::members::router())
         .merge(crate::audit_trail::router())
         .merge(crate::security_admin::router())
+        .merge(crate::reset::router())
 }
 
 /// Kinds an organisation may register itself as (authorities are created by admins).
@@ -145,6 +146,7 @@ pub async fn register(
         name: request.user.name.clone(),
         role: Role::Member,
         organization_id: None,
+        must_change_password: false,
     };
     let user_fields = users::validate(&user_input, "user.", &mut violations);
     let (name, credit_code, region_code, (email, user_name)) =
@@ -178,6 +180,7 @@ pub async fn register(
                     password_hash,
                     role: Role::Member,
                     organization_id: Some(organization.id.clone()),
+                    must_change_password: false,
                 };
                 let user = users::insert(conn, valid, "user.", None, request_id.as_deref())?;
                 let view = OrganizationView::from(organization.clone());
@@ -313,6 +316,8 @@ pub async fn add_to_organization(
         name: request.name,
         role: Role::Member,
         organization_id: Some(id),
+        // The administrator chose it: the colleague sets their own at first sign-in.
+        must_change_password: true,
     };
     let created = users::create_user(&state.db, hasher, input, Some(user.user_id.clone()), request_id).await?;
     Ok(created.into())
@@ -641,6 +646,7 @@ async fn create_user(
         name: request.name,
         role: request.role,
         organization_id: request.organization_id,
+        must_change_password: true,
     };
     let created = users::create_user(&state.db, &hasher, input, Some(user.user_id), request_id).await?;
     Ok((StatusCode::CREATED, Json(created.into())))

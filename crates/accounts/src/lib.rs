@@ -8,6 +8,7 @@ mod me;
 mod members;
 mod password;
 mod rate_limit;
+mod reset;
 mod security_admin;
 mod users;
 mod views;
@@ -20,6 +21,10 @@ pub use handlers::{
 pub use me::{PasswordChangeRequest, SessionView, change as change_password, end as end_session, sessions};
 pub use members::{MemberChange, change as change_member, remove as remove_member};
 pub use password::PasswordHasher;
+pub use reset::{
+    PasswordResetConfirmation, confirm as confirm_password_reset, request as request_password_reset,
+    token_of as password_reset_token,
+};
 pub use security_admin::{UnlockResponse, set_role, unlock};
 pub use users::{NewUser, create_user, disable_user, staff};
 pub use views::{LoginResponse, OrganizationView, RegistrationResponse, UserView};

@@ -149,6 +149,10 @@ pub async fn change(
 ) -> ApiResult<()> {
     let mut violations = Violations::new();
     violations.check("new", password::check_new(&request.new));
+    if request.new == request.current {
+        // A password someone else chose is not made one's own by re-typing it.
+        violations.push("new", "unchanged", "the new password is the current one");
+    }
     if !violations.is_empty() {
         return Err(violations.into());
     }
@@ -186,7 +190,7 @@ pub async fn change(
             techtrade_db::write_transaction(conn, |conn| {
                 let now = techtrade_db::now();
                 rate_limit::succeeded(conn, &settings, attempt_id, now)?;
-                accounts::set_password_hash(conn, &user_id, &hash, now)?;
+                accounts::set_password(conn, &user_id, &hash, false, now)?;
                 let ended = accounts::revoke_other_sessions(conn, &user_id, &keep, now)?;
                 audit::append(
                     conn,

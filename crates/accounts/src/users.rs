@@ -17,6 +17,9 @@ pub struct NewUser {
     pub name: String,
     pub role: Role,
     pub organization_id: Option<String>,
+    /// The password was chosen by someone else (an administrator, the
+    /// command line): its owner changes it at the first sign-in.
+    pub must_change_password: bool,
 }
 
 /// A user whose fields are valid and whose password is hashed.
@@ -26,6 +29,7 @@ pub(crate) struct ValidUser {
     pub password_hash: String,
     pub role: Role,
     pub organization_id: Option<String>,
+    pub must_change_password: bool,
 }
 
 /// Checks a new user's fields, reporting each bad one under `prefix`
@@ -87,6 +91,8 @@ pub(crate) fn insert(
         updated_at: now,
         version: 1,
         organization_role: organization_role.as_str().to_string(),
+        password_changed_at: None,
+        must_change_password: user.must_change_password,
     };
     accounts::insert_user(conn, &row).map_err(|e| unique_or(e, email_taken))?;
     let public = serde_json::json!({
@@ -145,7 +151,14 @@ pub async fn create_user(
     }
     let (email, name) = violations.finish(|| checked)?;
     let password_hash = hash_password(hasher, &input.password).await?;
-    let user = ValidUser { email, name, password_hash, role: input.role, organization_id: input.organization_id };
+    let user = ValidUser {
+        email,
+        name,
+        password_hash,
+        role: input.role,
+        organization_id: input.organization_id,
+        must_change_password: input.must_change_password,
+    };
     db.run(move |conn| {
         techtrade_db::write_transaction(conn, |conn| {
             if let Some(org) = &user.organization_id

@@ -458,6 +458,8 @@ fn user(id: &str, organization: Option<&str>, email: &str, role: &str, hash: &st
         updated_at: t,
         version: 1,
         organization_role: "member".into(),
+        password_changed_at: None,
+        must_change_password: false,
     }
 }
 

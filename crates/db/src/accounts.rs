@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{login_attempts, organizations, registration_attempts, sessions, users};
+use crate::schema::{login_attempts, organizations, password_resets, registration_attempts, sessions, users};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations, check_for_backend(crate::MultiBackend))]
@@ -36,6 +36,30 @@ pub struct User {
     pub version: i64,
     /// `admin` or `member` of its organisation (members only).
     pub organization_role: String,
+    /// When its owner last set the password; `None`: not since the
+    /// account was made (`created_at` counts).
+    pub password_changed_at: Option<NaiveDateTime>,
+    /// Someone else set the password: its owner changes it before anything else.
+    pub must_change_password: bool,
+}
+
+impl User {
+    /// When the password in use was set.
+    pub fn password_set_at(&self) -> NaiveDateTime {
+        self.password_changed_at.unwrap_or(self.created_at)
+    }
+}
+
+/// A password reset sent by e-mail: the token's hash, its expiry, whether used.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = password_resets, check_for_backend(crate::MultiBackend))]
+pub struct PasswordReset {
+    pub id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -288,14 +312,6 @@ pub fn revoke_other_sessions(
     .execute(conn)
 }
 
-/// Stores a new password hash for `user_id`.
-pub fn set_password_hash(conn: &mut AnyConnection, user_id: &str, hash: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(users::table.find(user_id))
-        .set((users::password_hash.eq(hash), users::updated_at.eq(now), users::version.eq(users::version + 1)))
-        .execute(conn)
-        .map(drop)
-}
-
 pub fn revoke_session(conn: &mut AnyConnection, session_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
@@ -376,6 +392,62 @@ pub fn clear_login_failures(conn: &mut AnyConnection, email: &str) -> QueryResul
         login_attempts::table.filter(login_attempts::email.eq(email)).filter(login_attempts::succeeded.eq(false)),
     )
     .execute(conn)
+}
+
+/// Sets user `user_id`'s password hash: by its owner (`must_change` false,
+/// and the time is its new age), or by someone else (`must_change` true).
+pub fn set_password(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    password_hash: &str,
+    must_change: bool,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed_at = (!must_change).then_some(now);
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::must_change_password.eq(must_change),
+            users::password_changed_at.eq(changed_at),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn insert_password_reset(conn: &mut AnyConnection, reset: &PasswordReset) -> QueryResult<()> {
+    diesel::insert_into(password_resets::table).values(reset).execute(conn).map(|_| ())
+}
+
+/// How many resets were sent to `user_id` since `since`.
+pub fn resets_since(conn: &mut AnyConnection, user_id: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    password_resets::table
+        .filter(password_resets::user_id.eq(user_id))
+        .filter(password_resets::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+pub fn find_password_reset(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<PasswordReset>> {
+    password_resets::table.find(id).select(PasswordReset::as_select()).first(conn).optional()
+}
+
+pub fn find_password_reset_by_hash(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<PasswordReset>> {
+    password_resets::table
+        .filter(password_resets::token_hash.eq(token_hash))
+        .select(PasswordReset::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks reset `id` used, unless it was already: whether this call used it
+/// (of two confirmations at once, one wins).
+pub fn use_password_reset(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(password_resets::table.find(id).filter(password_resets::used_at.is_null()))
+        .set(password_resets::used_at.eq(now))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// Gives user `user_id` another role.

@@ -62,6 +62,26 @@ fn installed_key() -> QueryResult<&'static AuditKey> {
     KEY.get().ok_or_else(|| diesel::result::Error::QueryBuilderError("no audit key is installed".into()))
 }
 
+/// The purpose of a password reset's token ([`derived_token`]).
+pub const PASSWORD_RESET: &str = "password-reset";
+
+/// A secret token for `purpose` and `id`, derived from the installed key:
+/// HMAC(HMAC(key, purpose), id), hex. What is derived this way need not be
+/// stored anywhere: a password reset's e-mail carries the token computed
+/// from the reset's id at the moment it is sent, while the database keeps
+/// only the token's hash and the outbox and the e-mail records only the id.
+pub fn derived_token(purpose: &str, id: &str) -> QueryResult<String> {
+    let key = installed_key()?;
+    let mut purpose_key = <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    purpose_key.update(purpose.as_bytes());
+    let purpose_key = purpose_key.finalize().into_bytes();
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&purpose_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(id.as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
 /// Whether what was recorded was allowed to happen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -29,6 +29,19 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         organization_role -> Text,
+        password_changed_at -> Nullable<Timestamp>,
+        must_change_password -> Bool,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -463,6 +476,7 @@ diesel::table! {
 
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(listings -> organizations (owner_organization_id));
 diesel::joinable!(listings -> users (created_by));
 diesel::joinable!(listing_patents -> listings (listing_id));
@@ -500,6 +514,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     login_attempts,
+    password_resets,
     registration_attempts,
     listings,
     listing_patents,

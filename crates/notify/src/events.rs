@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `organization.registered` | `welcome` | the registering user |
 //! | `account.locked` | `account_locked` | the locked account's owner (after too many failed sign-ins) |
+//! | `password.reset_requested` | `password_reset` | the account's owner (its token is added as it is sent: [`crate::worker::with_secrets`]) |
 //! | `listing.published`, `demand.published` | `item_approved` | members of the owner |
 //! | `listing.rejected`, `demand.rejected` | `item_rejected` | members of the owner |
 //! | `deal.opened` | `offer_received` | the party that did not make the offer |
@@ -87,6 +88,16 @@ struct AccountLocked {
     until: String,
     until_local: String,
     minutes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct PasswordResetRequested {
+    user_id: String,
+    /// The reset's id, from which the e-mail's token is derived when it is
+    /// sent; the token itself is never stored.
+    reset_id: String,
+    expires_local: String,
+    minutes: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -265,6 +276,10 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
         "account.locked" => {
             let event: AccountLocked = parse(payload)?;
             simple("account_locked", Audience::User(event.user_id.clone()), to_facts(&event)?)
+        }
+        "password.reset_requested" => {
+            let event: PasswordResetRequested = parse(payload)?;
+            simple("password_reset", Audience::User(event.user_id.clone()), to_facts(&event)?)
         }
         "listing.published" | "listing.rejected" | "demand.published" | "demand.rejected" => {
             let (kind, name) = event_type.split_once('.').unwrap_or_default();
@@ -521,6 +536,12 @@ pub mod samples {
                 "user",
                 json!({"user_id": "user-seller", "until": "2026-12-06T04:30:00Z", "until_local": "2026-12-06 12:30",
                        "minutes": 30}),
+            ),
+            (
+                "password.reset_requested",
+                "user",
+                json!({"user_id": "user-seller", "reset_id": "reset-1", "expires_at": "2026-12-06T04:30:00Z",
+                       "expires_local": "2026-12-06 12:30", "minutes": 30}),
             ),
             (
                 "listing.published",

@@ -37,6 +37,7 @@ macro_rules! emails {
 emails!(
     "welcome",
     "account_locked",
+    "password_reset",
     "item_approved",
     "item_rejected",
     "offer_received",

@@ -407,8 +407,9 @@ impl Worker {
 
     fn compose(&self, email: &SentEmail) -> Result<lettre::Message, crate::mailer::SendError> {
         let permanent = |message: String| crate::mailer::SendError { failure: Failure::Permanent, message };
-        let context: serde_json::Value = serde_json::from_str(email.context.as_deref().unwrap_or("{}"))
+        let mut context: serde_json::Value = serde_json::from_str(email.context.as_deref().unwrap_or("{}"))
             .map_err(|e| permanent(format!("the stored context: {e}")))?;
+        with_secrets(&email.template, &mut context).map_err(permanent)?;
         let rendered = self
             .templates
             .render(&email.template, Locale::from_user(&email.locale), &context)
@@ -485,10 +486,15 @@ fn plan_notice(
     let mut planned = 0;
     for recipient in &recipients {
         let context = context(&facts, recipient, &names, &settings.site_url);
-        let subject = match templates.render(notice.template, recipient.locale, &context) {
+        // Rendered whole once, to know it renders; stored without its secrets.
+        let mut complete = context.clone();
+        let rendered = with_secrets(notice.template, &mut complete).and_then(|()| {
+            templates.render(notice.template, recipient.locale, &complete).map_err(|error| format!("{error:#}"))
+        });
+        let subject = match rendered {
             Ok(rendered) => rendered.subject,
             Err(error) => {
-                tracing::error!(outbox_event_id = event.id, template = notice.template, error = %format!("{error:#}"),
+                tracing::error!(outbox_event_id = event.id, template = notice.template, %error,
                     "email does not render; not planned");
                 continue;
             }
@@ -535,6 +541,19 @@ fn facts(conn: &mut AnyConnection, settings: &Settings, notice: &Notice) -> Resu
         object.insert("title".into(), item.id.clone().into());
     }
     Ok(facts)
+}
+
+/// Adds to an e-mail's context, as it is sent, what is never stored with
+/// it: a password reset's token, derived from the reset's id with the
+/// installation's key (the database keeps only the token's hash).
+pub fn with_secrets(template: &str, context: &mut serde_json::Value) -> Result<(), String> {
+    if template == "password_reset" {
+        let id = context["event"]["reset_id"].as_str().ok_or("a password reset e-mail without its reset id")?;
+        let token = techtrade_db::audit::derived_token(techtrade_db::audit::PASSWORD_RESET, id)
+            .map_err(|e| format!("deriving the reset token: {e}"))?;
+        context["event"]["token"] = token.into();
+    }
+    Ok(())
 }
 
 /// What the templates see.

@@ -70,6 +70,8 @@ fn user(conn: &mut techtrade_db::AnyConnection, id: &str, organization: &str, em
             updated_at: now,
             version: 1,
             organization_role: "member".into(),
+            password_changed_at: None,
+            must_change_password: false,
         },
     )
     .unwrap();
@@ -125,7 +127,7 @@ fn smtp_worker(database: &TestDatabase, url: &str, settings: Settings) -> Worker
 /// confirmed, failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the
 /// seller) + 3 needs refund, 1 search, 2 claim reviewed, 2 claim not in the
 /// round, 3 round.
-const SAMPLE_EMAILS: usize = 50;
+const SAMPLE_EMAILS: usize = 51;
 
 fn all_emails(database: &TestDatabase) -> Vec<SentEmail> {
     let mut conn = database.connect();
@@ -165,13 +167,27 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     let seller = received_by(&messages, "lisi@seller.example.cn");
     let buyer = received_by(&messages, "zhangsan@buyer.example.cn");
     let english = received_by(&messages, "jane@buyer.example.com");
-    // Seller: welcome, account locked, listing approved, the buyer's opening
-    // offer, 6 deal steps, payment recorded + 3, withdrawn, needs refund,
-    // the round.
-    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
+    // Seller: welcome, account locked, password reset, listing approved, the
+    // buyer's opening offer, 6 deal steps, payment recorded + 3, withdrawn,
+    // needs refund, the round.
+    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
     let locked = seller.iter().find(|m| m.subject.contains("锁定")).expect("the lock-out email");
     assert_eq!(locked.subject, "您的技术交易市场账户因多次登录失败已锁定至 2026-12-06 12:30");
     assert!(locked.text.as_deref().unwrap().contains("已被锁定 30 分钟"), "{:?}", locked.text);
+    // The reset's token is in the e-mail, derived as it was sent; the
+    // stored record holds only the reset's id.
+    let reset = seller.iter().find(|m| m.subject.contains("重设")).expect("the password reset email");
+    let token = techtrade_db::audit::derived_token(techtrade_db::audit::PASSWORD_RESET, "reset-1").unwrap();
+    assert!(reset.text.as_deref().unwrap().contains(&format!("/password-reset?token={token}")), "{:?}", reset.text);
+    let stored: Vec<Option<String>> = {
+        use diesel::prelude::*;
+        let mut conn = database.connect();
+        techtrade_db::schema::sent_emails::table
+            .select(techtrade_db::schema::sent_emails::context)
+            .load(&mut conn)
+            .unwrap()
+    };
+    assert!(stored.iter().flatten().all(|context| !context.contains(&token)), "no token is stored");
     // Buyers: demand rejected, the counter-offer, 6 deal steps, 3 payment
     // outcomes, rejected, needs refund, the claim reviewed, the claim left
     // out of the round, the round; the saved search is 张三's alone.

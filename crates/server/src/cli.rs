@@ -336,7 +336,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 StaffRole::Auditor => Role::Auditor,
             };
             let password = read_password()?;
-            let input = NewUser { email, password, name, role, organization_id };
+            let input = NewUser { email, password, name, role, organization_id, must_change_password: true };
             runtime.block_on(create_user(config, input))
         }
         Command::Seed { demo, source, password } => {

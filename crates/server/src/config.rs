@@ -136,6 +136,8 @@ pub struct AuthConfig {
     pub registration_window_seconds: u64,
     pub password_memory_kib: u32,
     pub password_iterations: u32,
+    pub password_reset_minutes: u64,
+    pub staff_password_max_age_days: u64,
 }
 
 impl Default for AuthConfig {
@@ -152,6 +154,8 @@ impl Default for AuthConfig {
             registration_window_seconds: d.registration_window.as_secs(),
             password_memory_kib: d.password_memory_kib,
             password_iterations: d.password_iterations,
+            password_reset_minutes: d.password_reset_ttl.as_secs() / 60,
+            staff_password_max_age_days: d.staff_password_max_age.as_secs() / 86_400,
         }
     }
 }
@@ -492,6 +496,8 @@ impl Config {
                 registration_window: Duration::from_secs(self.auth.registration_window_seconds),
                 password_memory_kib: self.auth.password_memory_kib,
                 password_iterations: self.auth.password_iterations,
+                password_reset_ttl: Duration::from_secs(self.auth.password_reset_minutes * 60),
+                staff_password_max_age: Duration::from_secs(self.auth.staff_password_max_age_days * 86_400),
             },
             trust_forwarded_for: self.server.trust_forwarded_for,
         }
@@ -512,6 +518,18 @@ impl Config {
         }
         if self.auth.token_ttl_minutes == 0 {
             return Err(ConfigError::Invalid { key: "auth.token_ttl_minutes", problem: "must be at least 1".into() });
+        }
+        if !(5..=24 * 60).contains(&self.auth.password_reset_minutes) {
+            return Err(ConfigError::Invalid {
+                key: "auth.password_reset_minutes",
+                problem: "must be 5 to 1440 (a reset link works minutes, not days)".into(),
+            });
+        }
+        if !(1..=365).contains(&self.auth.staff_password_max_age_days) {
+            return Err(ConfigError::Invalid {
+                key: "auth.staff_password_max_age_days",
+                problem: "must be 1 to 365 (等保2.0: staff passwords are changed regularly)".into(),
+            });
         }
         if self.auth.session_idle_minutes == 0 {
             return Err(ConfigError::Invalid {

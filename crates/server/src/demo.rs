@@ -181,6 +181,7 @@ fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewU
             name: format!("示例成员{}", i + 1),
             role: Role::Member,
             organization_id: Some(organization.id.clone()),
+            must_change_password: false,
         };
         let account = DemoAccount {
             email: input.email.clone(),
@@ -202,6 +203,7 @@ fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewU
             name: name.to_string(),
             role,
             organization_id: None,
+            must_change_password: false,
         };
         (input, DemoAccount { email: email.to_string(), role, organization: None })
     });

@@ -85,6 +85,7 @@ async fn official(dir: &std::path::Path, database_url: &str, http: &reqwest::Cli
         .current_dir(dir)
         .env("TECHTRADE_CONFIG_DIR", &config)
         .env("TECHTRADE__DATA_DIR", dir.join("data"))
+        .env("TECHTRADE__AUDIT__KEY", techtrade_db::testing::TEST_AUDIT_KEY)
         .env("TECHTRADE__DATABASE__URL", database_url)
         .env("TECHTRADE__AUTH__PASSWORD_MEMORY_KIB", "1024")
         .env("TECHTRADE__AUTH__PASSWORD_ITERATIONS", "1")
@@ -100,7 +101,15 @@ async fn official(dir: &std::path::Path, database_url: &str, http: &reqwest::Cli
     let (status, answer) =
         send(http, reqwest::Method::POST, &format!("{base}/api/v1/auth/login"), None, Some(&login)).await.unwrap();
     assert_eq!(status, 200, "{answer}");
-    answer["token"].as_str().unwrap().to_string()
+    let token = answer["token"].as_str().unwrap().to_string();
+    // The command line chose the password: the official sets their own first.
+    let change = json!({"current": "load official password 1", "new": "load official password 2"});
+    let (status, answer) =
+        send(http, reqwest::Method::POST, &format!("{base}/api/v1/me/password"), Some(&token), Some(&change))
+            .await
+            .unwrap();
+    assert_eq!(status, 204, "{answer}");
+    token
 }
 
 /// A published licence listing of `seller`, for the deal cycles; its id.

@@ -108,6 +108,8 @@ fn seed(conn: &mut AnyConnection) {
             updated_at: now,
             version: 1,
             organization_role: "member".into(),
+            password_changed_at: None,
+            must_change_password: false,
         };
         accounts::insert_user(conn, &member).unwrap();
     }

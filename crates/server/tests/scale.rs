@@ -256,6 +256,9 @@ fn two_apis_and_two_workers_process_every_event_once_and_survive_a_killed_worker
         .as_str()
         .unwrap()
         .to_string();
+    // The command line chose the password: the reviewer sets their own first.
+    let change = json!({"current": "reviewer-password-1", "new": "reviewer-password-2"});
+    http(api_ports[0], "POST", "/api/v1/me/password", Some(&official), Some(&change)).unwrap();
     // A buyer whose saved search every listing below matches.
     let watcher = register(api_ports[1], 0);
     call(

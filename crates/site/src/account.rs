@@ -28,6 +28,14 @@ struct AccountPage {
 }
 
 impl AccountPage {
+    /// Why the password must be changed now (the catalogue's key), if it must.
+    fn password_change_notice(&self) -> Option<&'static str> {
+        self.user.password_change.map(|change| match change {
+            techtrade_web::auth::PasswordChange::SetByAnother => "password-change-set-by-another",
+            techtrade_web::auth::PasswordChange::Expired => "password-change-expired",
+        })
+    }
+
     /// An instant as Beijing date and time, to the minute.
     fn moment(&self, at: &DateTime<Utc>) -> String {
         at.with_timezone(&techtrade_db::market_offset()).format("%Y-%m-%d %H:%M").to_string()

@@ -24,6 +24,7 @@ mod i18n;
 mod notices;
 mod page;
 mod public;
+mod reset;
 mod session;
 mod signin;
 mod workspace;
@@ -78,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(signin::login_form).post(signin::login))
         .route("/logout", post(signin::logout))
         .route("/register", get(signin::register_form).post(signin::register))
+        .route("/password-reset", get(reset::show).post(reset::ask))
+        .route("/password-reset/confirm", post(reset::choose))
         .route("/static/{hash}/{name}", get(assets::serve))
         .route("/check/{field}", get(checks::check))
         .route("/workspace", get(workspace::home))

@@ -32,6 +32,60 @@ pub struct CurrentUser {
     pub organization_admin: bool,
     pub email: String,
     pub name: String,
+    /// Why the password must be changed before anything else, if it must.
+    pub password_change: Option<PasswordChange>,
+}
+
+/// Why a signed-in user must change their password first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// Someone else chose it (an administrator, the command line).
+    SetByAnother,
+    /// A staff member's password older than `auth.staff_password_max_age`.
+    Expired,
+}
+
+impl PasswordChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SetByAnother => "set_by_another",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Whether `user`'s password must be changed at `now`.
+    pub fn of(
+        user: &techtrade_db::accounts::User,
+        role: Role,
+        max_age: TimeDelta,
+        now: chrono::NaiveDateTime,
+    ) -> Option<Self> {
+        if user.must_change_password {
+            Some(Self::SetByAnother)
+        } else if role.is_staff() && now - user.password_set_at() > max_age {
+            Some(Self::Expired)
+        } else {
+            None
+        }
+    }
+
+    pub fn refusal(self) -> ApiError {
+        let why = match self {
+            Self::SetByAnother => "your password was set by someone else",
+            Self::Expired => "your password has expired",
+        };
+        ApiError::new(
+            ErrorCode::PasswordChangeRequired,
+            format!("{why}: change it (POST /api/v1/me/password) before anything else"),
+        )
+    }
+}
+
+/// What a session whose password must change may still do: see itself,
+/// change the password, see and end its sessions, sign out.
+pub fn allowed_before_password_change(path: &str) -> bool {
+    matches!(path, "/api/v1/me" | "/api/v1/me/password" | "/api/v1/me/sessions" | "/api/v1/auth/logout")
+        || path.starts_with("/api/v1/me/sessions/")
 }
 
 impl CurrentUser {
@@ -143,6 +197,8 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         state.db.run(move |conn| techtrade_db::accounts::touch_session(conn, &id, now).map_err(ApiError::from)).await?;
     }
     let role = Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
+    let max_age = TimeDelta::from_std(state.settings.auth.staff_password_max_age).unwrap_or(TimeDelta::days(90));
+    let password_change = PasswordChange::of(&user, role, max_age, now);
     Ok(CurrentUser {
         user_id: user.id,
         session_id: session.id,
@@ -153,6 +209,7 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         organization_id: user.organization_id,
         email: user.email,
         name: user.name,
+        password_change,
     })
 }
 
@@ -181,6 +238,11 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Ok(user.clone());
         }
         let current = session_user(state, bearer_token(parts)?).await?;
+        if let Some(change) = current.password_change
+            && !allowed_before_password_change(parts.uri.path())
+        {
+            return Err(change.refusal());
+        }
         // Several extractors of one request may ask; look the token up once.
         parts.extensions.insert(current.clone());
         Ok(current)

@@ -48,6 +48,7 @@ catalog! {
     WrongParty => ("wrong_party", FORBIDDEN, "The other party must do this"),
     OwnOrganization => ("own_organization", FORBIDDEN, "Officials may not review their own organisation's claims"),
     SameReviewer => ("same_reviewer", FORBIDDEN, "Level 2 needs another official than level 1"),
+    PasswordChangeRequired => ("password_change_required", FORBIDDEN, "Change the password before anything else"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
     EmailTaken => ("email_taken", CONFLICT, "The e-mail address is already registered"),

@@ -47,6 +47,11 @@ pub struct AuthSettings {
     /// Argon2id memory cost in KiB and number of passes.
     pub password_memory_kib: u32,
     pub password_iterations: u32,
+    /// How long an e-mailed password-reset link works.
+    pub password_reset_ttl: Duration,
+    /// How old a staff member's password may grow before it must be
+    /// changed (等保2.0 level 3: 定期更换); members' passwords do not expire.
+    pub staff_password_max_age: Duration,
 }
 
 impl Default for AuthSettings {
@@ -64,6 +69,8 @@ impl Default for AuthSettings {
             // OWASP's argon2id recommendation: 19 MiB, 2 passes.
             password_memory_kib: 19 * 1024,
             password_iterations: 2,
+            password_reset_ttl: Duration::from_secs(30 * 60),
+            staff_password_max_age: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

@@ -382,6 +382,10 @@ on_both_databases! {
             .await;
         made.assert_status(303);
         let mut newcomer = signed_in(&app, &email, "a long official password 1").await;
+        // The administrator chose the password: the newcomer sets their own first.
+        assert_eq!(newcomer.get("/console").await.header("location"), "/account");
+        let fields = [("current", "a long official password 1"), ("new", "My own password 2"), ("new_again", "My own password 2")];
+        newcomer.submit("/account", "/account/password", &fields).await.assert_status(303);
         newcomer.get("/console").await.assert_status(200);
 
         // Disabled: its sessions end at once and it cannot sign in again.
@@ -391,7 +395,7 @@ on_both_databases! {
         let id = created.text[row_start..row_start + created.text[row_start..].find('"').unwrap()].to_string();
         browser.submit("/console/users", &format!("/console/users/{id}/disable"), &[]).await.assert_status(303);
         assert_eq!(newcomer.get("/console").await.status.as_u16(), 303, "signed out");
-        let again = Browser::new(&app).submit("/login", "/login", &[("email", &email), ("password", "a long official password 1")]).await;
+        let again = Browser::new(&app).submit("/login", "/login", &[("email", &email), ("password", "My own password 2")]).await;
         assert!(again.status.is_client_error(), "{}", again.status);
         let listed = app.get("/api/v1/admin/users", Some(&admin.token)).await;
         let user = listed.json["items"].as_array().unwrap().iter().find(|u| u["id"] == id.as_str()).unwrap().clone();

@@ -17,6 +17,7 @@ mod members;
 mod model;
 mod money_paths;
 mod notify;
+mod passwords;
 mod platform;
 mod regressions;
 mod search;

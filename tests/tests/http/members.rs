@@ -10,7 +10,8 @@ use axum::http::Method;
 use serde_json::{Value, json};
 use techtrade_tests::{TestApp, TestOrg, on_both_databases, unique};
 
-/// `admin` adds a member to its organisation; (id, email, password).
+/// `admin` adds a member to its organisation, who then sets their own
+/// password; (id, email, password).
 async fn add(app: &TestApp, org: &TestOrg) -> (String, String, String) {
     let (email, password) = (format!("colleague{}@example.cn", unique()), "a colleague's password 1".to_string());
     let created = app
@@ -22,7 +23,9 @@ async fn add(app: &TestApp, org: &TestOrg) -> (String, String, String) {
         .await;
     created.assert_status(201);
     assert_eq!(created.json["organization_role"], "member");
-    (created.json["id"].as_str().unwrap().to_string(), email, password)
+    // The administrator chose it: the colleague signs in and sets their own.
+    let own = app.choose_own_password(&email, &password).await;
+    (created.json["id"].as_str().unwrap().to_string(), email, own)
 }
 
 fn member_path(org: &TestOrg, user_id: &str) -> String {

@@ -171,6 +171,8 @@ on_both_databases! {
             ("patch", "/api/v1/admin/users/{id}", Some("RoleChangeRequestPatch"), "200"),
             ("get", "/api/v1/audit", None, "200"),
             ("get", "/api/v1/audit/export.csv", None, "200"),
+            ("post", "/api/v1/auth/password-reset", Some("PasswordResetRequest"), "202"),
+            ("post", "/api/v1/auth/password-reset/confirm", Some("PasswordResetConfirmation"), "204"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

@@ -344,6 +344,7 @@ on_both_databases! {
             name: "审核员".into(),
             role: techtrade_domain::Role::Official,
             organization_id: None,
+            must_change_password: false,
         };
         techtrade_accounts::create_user(&app.state.db, &app.hasher, input, None, None).await.unwrap();
         let mut official = Browser::new(&app);
@@ -713,6 +714,11 @@ on_both_databases! {
         assert!(listed.text.contains(&email) && listed.text.contains("class=\"notice\""));
         let mut colleague = Browser::new(&app);
         colleague.submit("/login", "/login", &[("email", &email), ("password", "a colleague's password 1")]).await.assert_status(303);
+        // The administrator chose the password: the colleague sets their own first.
+        let first = colleague.get("/workspace/organization").await;
+        assert_eq!((first.status.as_u16(), first.header("location")), (303, "/account"));
+        let fields = [("current", "a colleague's password 1"), ("new", "My own password 2"), ("new_again", "My own password 2")];
+        colleague.submit("/account", "/account/password", &fields).await.assert_status(303);
         assert!(colleague.get("/workspace/organization").await.text.contains(&org.email), "the same organisation");
     }
 }

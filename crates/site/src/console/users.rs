@@ -106,6 +106,7 @@ pub async fn create(
         name: typed.name.clone(),
         role,
         organization_id: None,
+        must_change_password: true,
     };
     match techtrade_accounts::create_user(&state.db, &hasher, input, Some(user.user_id.clone()), request_id).await {
         Ok(_) => page::redirect("/console/users?done=created"),

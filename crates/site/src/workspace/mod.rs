@@ -55,12 +55,22 @@ impl FromRequestParts<AppState> for Member {
 /// The signed-in user; the sign-in page (to come back here) for a visitor.
 pub fn signed_in(visitor: &Visitor) -> Result<CurrentUser, Response> {
     match &visitor.user {
+        // A password someone else chose, or a staff password grown too
+        // old: the account page first, as the API's 403 says.
+        Some(user) if user.password_change.is_some() && !may_wait_for_password_change(&visitor.path) => {
+            Err(page::redirect("/account"))
+        }
         Some(user) => Ok(user.clone()),
         None => {
             let next = form_urlencoded::byte_serialize(visitor.path.as_bytes()).collect::<String>();
             Err(page::redirect(&format!("/login?next={next}")))
         }
     }
+}
+
+/// The pages a user whose password must change may still use.
+fn may_wait_for_password_change(path: &str) -> bool {
+    path == "/account" || path.starts_with("/account/") || path.starts_with("/account?") || path.starts_with("/logout")
 }
 
 /// The signed-in member of an organisation; the sign-in page (to come
