@@ -5,7 +5,9 @@ and a subsidy claim taken through level 1 and level 2 by two officials, the
 first of whom is told why level 2 is not theirs. Every page is checked by
 axe-core and screenshotted."""
 
+import csv
 import datetime
+import io
 import random
 import re
 
@@ -290,3 +292,35 @@ def test_a_user_ends_a_session_elsewhere_and_changes_the_password(page, base_url
     expect(page.locator("#done")).to_contain_text("密码已修改")
     assert api(base_url, "POST", "/api/v1/auth/login",
                {"email": member["email"], "password": "a fresh browser passphrase 3"})["token"]
+
+
+def test_the_auditor_reads_and_exports_the_trail_and_an_administrator_cannot(page, context_factory, tmp_path):
+    # A failed sign-in to find in the trail.
+    stranger = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    sign_in(stranger, "demo2@techtrade.invalid", "not the password 1")
+    expect(stranger.locator(".form-error")).to_be_visible()
+
+    sign_in(page, "auditor@techtrade.invalid", DEMO_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/console/audit$"))
+    page.fill("#actor", "demo2@techtrade.invalid")
+    page.fill("#action", "session")
+    page.locator("#audit-filter button[type=submit]").click()
+    denied = page.locator("#audit-records tbody tr[data-action='session.denied'][data-result='denied']")
+    expect(denied.first).to_be_visible()
+    denied.first.locator("summary").click()
+    expect(denied.first.locator("dd").first).to_be_visible()
+    check_page(page, "console-audit")
+
+    with page.expect_download() as download:
+        page.locator("#audit-export").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert rows[0][:3] == ["seq", "time", "actor_id"]
+    assert any(row[6] == "session.denied" and row[9] == "denied" for row in rows[1:]), rows
+
+    # The system administrator, whose own actions are in it, is refused.
+    admin = context_factory(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    sign_in(admin, "admin@techtrade.invalid", DEMO_PASSWORD)
+    response = admin.goto("/console/audit")
+    assert response.status == 403

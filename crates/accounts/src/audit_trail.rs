@@ -31,8 +31,8 @@ pub const MAX_EXPORT: i64 = 200_000;
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Only what this user did (a user id).
-    #[param(max_length = 64)]
+    /// Only what this user did: a user id, or an e-mail address.
+    #[param(max_length = 254)]
     pub actor: Option<String>,
     /// Only what concerns this organisation (an organisation id): its
     /// members' actions and failed sign-ins on their accounts.
@@ -93,6 +93,17 @@ impl AuditQuery {
             before: self.to.and_then(|to| to.succ_opt()).map(midnight),
         })
     }
+}
+
+/// The filter with an actor given by e-mail address turned into the id
+/// (an address no account has matches nothing).
+fn with_actor_id(conn: &mut techtrade_db::AnyConnection, mut filter: AuditFilter) -> Result<AuditFilter, ApiError> {
+    if let Some(actor) = filter.actor_user_id.as_ref().filter(|a| a.contains('@')) {
+        let email = actor.to_lowercase();
+        let found = techtrade_db::accounts::find_user_by_email(conn, &email)?;
+        filter.actor_user_id = Some(found.map_or(email, |user| user.id));
+    }
+    Ok(filter)
 }
 
 /// One record as an auditor reads it.
@@ -185,6 +196,7 @@ pub async fn page(
     state
         .db
         .run(move |conn| {
+            let filter = with_actor_id(conn, filter)?;
             let total = audit::count(conn, &filter)?;
             let records = audit::search(conn, &filter, request.offset(), request.limit())?;
             Ok(Page::new(with_actors(conn, records)?, total, request))
@@ -267,6 +279,7 @@ pub async fn export_csv(
     state
         .db
         .run(move |conn| {
+            let filter = with_actor_id(conn, filter)?;
             let total = audit::count(conn, &filter)?;
             if total > MAX_EXPORT {
                 return Err(ApiError::new(
@@ -322,13 +335,19 @@ async fn export(
     RequestId(request_id): RequestId,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Response> {
-    let bytes = export_csv(&state, &user, query, request_id).await?;
+    Ok(csv_download(export_csv(&state, &user, query, request_id).await?))
+}
+
+/// An export as a download (the API's and the console's): a CSV file
+/// named after today, never cached.
+pub fn csv_download(bytes: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     let name = format!("attachment; filename=\"audit-{}.csv\"", techtrade_db::today());
     if let Ok(value) = HeaderValue::from_str(&name) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    Ok(response)
+    response
 }

@@ -13,7 +13,9 @@ mod security_admin;
 mod users;
 mod views;
 
-pub use audit_trail::{AuditQuery, AuditRecordView, export_csv as export_audit_csv, page as audit_page};
+pub use audit_trail::{
+    AuditQuery, AuditRecordView, csv_download as audit_csv_download, export_csv as export_audit_csv, page as audit_page,
+};
 pub use handlers::{
     Client, LoginRequest, NewOrganizationRequest, NewUserRequest, RegistrableKind, RegistrationRequest,
     add_to_organization, members, organization, register, router, sign_in, sign_out,

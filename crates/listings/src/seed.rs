@@ -225,11 +225,18 @@ pub const DEMO_OFFICIAL_EMAIL: &str = "official@techtrade.invalid";
 /// another official than its level 1.
 pub const DEMO_REVIEWER_EMAIL: &str = "reviewer@techtrade.invalid";
 
-/// The demo's administrator, who creates officials and disables users.
+/// The demo's system administrator, who creates officials and disables users.
 pub const DEMO_ADMIN_EMAIL: &str = "admin@techtrade.invalid";
 
+/// The demo's security administrator, who makes auditors and ends lock-outs.
+pub const DEMO_SECADMIN_EMAIL: &str = "secadmin@techtrade.invalid";
+
+/// The demo's auditor, who reads the audit log.
+pub const DEMO_AUDITOR_EMAIL: &str = "auditor@techtrade.invalid";
+
 /// Every staff account of the demo.
-pub const DEMO_STAFF_EMAILS: [&str; 3] = [DEMO_OFFICIAL_EMAIL, DEMO_REVIEWER_EMAIL, DEMO_ADMIN_EMAIL];
+pub const DEMO_STAFF_EMAILS: [&str; 5] =
+    [DEMO_OFFICIAL_EMAIL, DEMO_REVIEWER_EMAIL, DEMO_ADMIN_EMAIL, DEMO_SECADMIN_EMAIL, DEMO_AUDITOR_EMAIL];
 
 /// What a database holds, as far as the demo is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]

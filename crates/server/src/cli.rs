@@ -121,8 +121,8 @@ pub enum Command {
         #[arg(long)]
         source: Option<PathBuf>,
         /// The password of the demo accounts (demo1@techtrade.invalid …
-        /// demo5@techtrade.invalid, official@, reviewer@ and
-        /// admin@techtrade.invalid).
+        /// demo5@techtrade.invalid, official@, reviewer@, admin@, secadmin@
+        /// and auditor@techtrade.invalid).
         #[arg(long, default_value = crate::demo::DEFAULT_PASSWORD)]
         password: String,
     },

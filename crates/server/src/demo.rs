@@ -171,8 +171,9 @@ pub(crate) async fn prepare_for_serving(
 }
 
 /// The demo's accounts: a member of each organisation, two officials of
-/// the department (a claim's two levels need two) and an administrator,
-/// each with what to create it from.
+/// the department (a claim's two levels need two), and the three separated
+/// duties (system administrator, security administrator, auditor), each
+/// with what to create it from.
 fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewUser, DemoAccount)> {
     let members = organizations.iter().enumerate().map(|(i, organization)| {
         let input = NewUser {
@@ -194,6 +195,8 @@ fn planned_accounts(organizations: &[Organization], password: &str) -> Vec<(NewU
         (seed::DEMO_OFFICIAL_EMAIL, "示例科技厅审核员", Role::Official),
         (seed::DEMO_REVIEWER_EMAIL, "示例科技厅复审员", Role::Official),
         (seed::DEMO_ADMIN_EMAIL, "示例系统管理员", Role::Admin),
+        (seed::DEMO_SECADMIN_EMAIL, "示例安全管理员", Role::SecurityAdmin),
+        (seed::DEMO_AUDITOR_EMAIL, "示例安全审计员", Role::Auditor),
     ]
     .into_iter()
     .map(|(email, name, role)| {
@@ -222,7 +225,9 @@ pub(crate) fn accounts_text(accounts: &[DemoAccount], password: &str) -> String 
     for account in accounts {
         let what = match (&account.role, &account.organization) {
             (Role::Official, _) => "official of the science and technology department".to_string(),
-            (Role::Admin, _) => "administrator (creates officials)".to_string(),
+            (Role::Admin, _) => "system administrator (creates officials)".to_string(),
+            (Role::SecurityAdmin, _) => "security administrator (auditors, lock-outs, roles)".to_string(),
+            (Role::Auditor, _) => "auditor (reads the audit log)".to_string(),
             (_, Some(organization)) => format!("member of {organization}"),
             (_, None) => account.role.as_str().to_string(),
         };

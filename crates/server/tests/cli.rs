@@ -212,7 +212,7 @@ fn seed_demo_is_complete_and_idempotent() {
         assert!(first.status.success(), "{}", stderr(&first));
         assert!(
             stdout(&first).contains(
-                "5 organisations (5 new), 8 accounts (8 new), 9797 listings new, 0 already there, 5 demands new"
+                "5 organisations (5 new), 10 accounts (10 new), 9797 listings new, 0 already there, 5 demands new"
             ),
             "{}",
             stdout(&first)
@@ -224,7 +224,7 @@ fn seed_demo_is_complete_and_idempotent() {
         assert!(second.status.success(), "{}", stderr(&second));
         assert!(
             stdout(&second)
-                .contains("8 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
+                .contains("10 accounts (0 new), 0 listings new, 9797 already there, 0 demands new, 5 already there"),
             "{}",
             stdout(&second)
         );
@@ -347,6 +347,8 @@ fn serve_demo_loads_an_empty_database_once() {
             "official@techtrade.invalid",
             "reviewer@techtrade.invalid",
             "admin@techtrade.invalid",
+            "secadmin@techtrade.invalid",
+            "auditor@techtrade.invalid",
         ] {
             assert!(printed.contains(account), "{account} in {printed}");
         }
@@ -356,6 +358,8 @@ fn serve_demo_loads_an_empty_database_once() {
             ("official@techtrade.invalid", "official"),
             ("reviewer@techtrade.invalid", "official"),
             ("admin@techtrade.invalid", "admin"),
+            ("secadmin@techtrade.invalid", "secadmin"),
+            ("auditor@techtrade.invalid", "auditor"),
         ] {
             let body = format!(r#"{{"email": "{email}", "password": "Techtrade-demo"}}"#);
             let login = http_post_json(server.port, "/api/v1/auth/login", &body).unwrap();

@@ -123,6 +123,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/statistics/export.csv", get(console::statistics::export_csv))
         .route("/console/statistics/export.xlsx", get(console::statistics::export_xlsx))
         .route("/console/users", get(console::users::show).post(console::users::create))
+        .route("/console/audit", get(console::audit::show))
+        .route("/console/audit/export.csv", get(console::audit::export))
         .route("/console/users/{id}/disable", post(console::users::disable))
         .layer(middleware::from_fn(session::csrf_guard))
 }

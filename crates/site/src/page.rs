@@ -44,6 +44,10 @@ pub struct Badge {
     pub official: bool,
     /// An administrator: the console shows the staff page.
     pub admin: bool,
+    /// The auditor: the header leads to the audit log.
+    pub auditor: bool,
+    /// A member of an organisation: the header leads to the workspace.
+    pub member: bool,
 }
 
 /// What every template can read and ask: `ctx.t("key")`, `ctx.yuan(fen)`.
@@ -66,6 +70,8 @@ impl Ctx {
                 name: u.name.clone(),
                 official: u.role.is_official(),
                 admin: u.role == techtrade_domain::Role::Admin,
+                auditor: u.role == techtrade_domain::Role::Auditor,
+                member: u.role == techtrade_domain::Role::Member,
             }),
             csrf: visitor.csrf.clone(),
             path: visitor.path.clone(),

@@ -30,22 +30,30 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Where a sign-in goes when nothing asked for another page.
-const AFTER_SIGN_IN: &str = "/workspace";
-
-/// The page to go to after signing in: the local path asked for, else the workspace.
-fn next_page(next: Option<&str>) -> String {
-    match next {
-        Some(path) if !path.is_empty() => page::local_path(Some(path)),
-        _ => AFTER_SIGN_IN.to_string(),
+/// Where a sign-in goes when nothing asked for another page: each role's
+/// own home (members their workspace, officials and the system
+/// administrator the console, the auditor the audit log, the security
+/// administrator their account).
+fn home_of(role: &str) -> &'static str {
+    match techtrade_domain::Role::from_db(role) {
+        Some(techtrade_domain::Role::Official | techtrade_domain::Role::Admin) => "/console",
+        Some(techtrade_domain::Role::Auditor) => "/console/audit",
+        Some(techtrade_domain::Role::SecurityAdmin) => "/account",
+        Some(techtrade_domain::Role::Member) | None => "/workspace",
     }
+}
+
+/// The page to go to after signing in: the local path asked for, if any.
+fn next_page(next: Option<&str>) -> Option<String> {
+    next.filter(|path| !path.is_empty()).map(|path| page::local_path(Some(path)))
 }
 
 pub async fn login_form(visitor: Visitor, axum::extract::Query(query): axum::extract::Query<NextQuery>) -> Response {
     let next = next_page(query.next.as_deref());
-    if visitor.user.is_some() {
-        return page::redirect(&next);
+    if let Some(user) = &visitor.user {
+        return page::redirect(next.as_deref().unwrap_or(home_of(user.role.as_str())));
     }
+    let next = next.unwrap_or_default();
     let page = LoginPage { ctx: Ctx::new(&visitor), email: String::new(), next, errors: FormErrors::default() };
     page::render(&visitor, StatusCode::OK, &page)
 }
@@ -95,13 +103,16 @@ pub async fn login(
     let request = LoginRequest { email: form.email.clone(), password: form.password };
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
-        Ok(session) => signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), &next),
+        Ok(session) => {
+            let next = next.unwrap_or_else(|| home_of(&session.user.role).to_string());
+            signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), &next)
+        }
         Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
         Err(error) => {
             let page = LoginPage {
                 ctx: Ctx::new(&visitor),
                 email: form.email,
-                next,
+                next: next.unwrap_or_default(),
                 errors: FormErrors::general_only(page::error_message(visitor.lang, &error)),
             };
             page::render(&visitor, error.code().status(), &page)
@@ -215,7 +226,7 @@ pub async fn register(
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
         Ok(session) => {
-            signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), AFTER_SIGN_IN)
+            signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), home_of("member"))
         }
         Err(_) => page::redirect("/login"),
     }

@@ -188,3 +188,51 @@ on_both_databases! {
         assert_eq!(unlocks.json["total"], 1);
     }
 }
+
+on_both_databases! {
+    async fn the_console_shows_the_auditor_the_trail_and_nobody_else(app: TestApp) {
+        use techtrade_tests::web::{Browser, signed_in};
+        let org = app.register_org("enterprise").await;
+        app.post("/api/v1/auth/login", None, json!({"email": org.email, "password": "a wrong guess"}))
+            .await
+            .assert_problem(401, "invalid_credentials");
+        let auditor = app.staff_account(Role::Auditor, None).await;
+
+        // Signing in leads the auditor to the log.
+        let mut browser = Browser::new(&app);
+        let landed = browser
+            .submit("/login", "/login", &[("email", &auditor.email), ("password", &auditor.password)])
+            .await;
+        assert_eq!(landed.header("location"), "/console/audit");
+        let page = browser.get("/console/audit").await;
+        page.assert_status(200);
+        assert!(page.text.contains("href=\"/console/audit\""), "the header leads to the log");
+        assert!(page.text.contains("data-action=\"session.denied\" data-result=\"denied\""), "{}", page.text);
+
+        // Filtered by the member's address and an action; the export keeps the filter.
+        let path = format!("/console/audit?actor={}&action=session", org.email.replace('@', "%40"));
+        let filtered = browser.get(&path).await;
+        filtered.assert_status(200);
+        assert!(filtered.text.contains("id=\"audit-total\">2<"), "a sign-in and a refusal: {}", filtered.text);
+        assert!(filtered.text.contains(&format!("href=\"/console/audit/export.csv?actor={}", org.email.replace('@', "%40"))));
+        let export = browser.get(&format!("/console/audit/export.csv?actor={}&action=session", org.email.replace('@', "%40"))).await;
+        export.assert_status(200);
+        assert!(export.header("content-type").starts_with("text/csv"));
+        assert_eq!(export.text.trim_start_matches('\u{feff}').lines().count(), 1 + 2);
+
+        // A bad filter is shown on its field.
+        let bad = browser.get("/console/audit?from=2026-12-06&to=2026-12-01").await;
+        bad.assert_status(400);
+        assert!(bad.text.contains("id=\"to-error\""), "{}", bad.text);
+
+        // Administrators and officials are refused the page and the export.
+        for role in [Role::Admin, Role::SecurityAdmin, Role::Official] {
+            let staff = app.staff_account(role, None).await;
+            let mut other = signed_in(&app, &staff.email, &staff.password).await;
+            other.get("/console/audit").await.assert_status(403);
+            other.get("/console/audit/export.csv").await.assert_status(403);
+        }
+        let mut member = signed_in(&app, &org.email, &org.password).await;
+        member.get("/console/audit").await.assert_status(403);
+    }
+}

@@ -5,6 +5,7 @@
 //! member gets 403, a visitor the sign-in page. Every decision is the
 //! service function the JSON API calls, with the same refusals.
 
+pub mod audit;
 pub mod charts;
 pub mod claims;
 pub mod programs;
