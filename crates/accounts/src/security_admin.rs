@@ -6,13 +6,13 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use techtrade_db::{accounts, audit};
 use techtrade_domain::Role;
+use techtrade_web::auth::stored_role;
 use techtrade_web::error::Problem;
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Path, RequestId};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::users::stored_role;
 use crate::views::UserView;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -116,11 +116,6 @@ pub(crate) fn insert(
     Ok(row)
 }
 
-/// A stored user's role; an unknown one is the database's fault (500).
-pub(crate) fn stored_role(user: &User) -> Result<Role, ApiError> {
-    Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))
-}
-
 /// A unique violation (a concurrent insert won the race) as `conflict`,
 /// anything else as an internal error.
 pub(crate) fn unique_or(error: DieselError, conflict: impl FnOnce() -> ApiError) -> ApiError {
@@ -203,7 +198,7 @@ pub async fn disable_user(
     db.run(move |conn| {
         techtrade_db::write_transaction(conn, |conn| {
             let found = accounts::find_user(conn, &id)?.ok_or_else(|| ApiError::not_found("user"))?;
-            actor.require_manages(stored_role(&found)?)?;
+            actor.require_manages(techtrade_web::auth::stored_role(&found)?)?;
             let now = techtrade_db::now();
             if !accounts::disable_user(conn, &id, now)? {
                 return Err(ApiError::new(ErrorCode::InvalidState, "this account is disabled already"));

@@ -81,6 +81,11 @@ impl PasswordChange {
     }
 }
 
+/// A stored user's role; an unknown one is the database's fault (500).
+pub fn stored_role(user: &techtrade_db::accounts::User) -> Result<Role, ApiError> {
+    Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))
+}
+
 /// What a session whose password must change may still do: see itself,
 /// change the password, see and end its sessions, sign out.
 pub fn allowed_before_password_change(path: &str) -> bool {
@@ -196,7 +201,7 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         let id = session.id.clone();
         state.db.run(move |conn| techtrade_db::accounts::touch_session(conn, &id, now).map_err(ApiError::from)).await?;
     }
-    let role = Role::from_db(&user.role).ok_or_else(|| ApiError::internal(format!("unknown role '{}'", user.role)))?;
+    let role = stored_role(&user)?;
     let max_age = TimeDelta::from_std(state.settings.auth.staff_password_max_age).unwrap_or(TimeDelta::days(90));
     let password_change = PasswordChange::of(&user, role, max_age, now);
     Ok(CurrentUser {
