@@ -2,7 +2,7 @@
 //!
 //! Asking answers 202 with the same body, after the same least time,
 //! whether the address has an account or not: nothing tells who is
-//! registered. For an account that exists (and is not disabled) a reset
+//! registered (only what is not an e-mail address at all is refused, 422). For an account that exists (and is not disabled) a reset
 //! is recorded and `password.reset_requested` goes to the outbox; the
 //! e-mail's token is derived from the reset's id with the installation's
 //! key when the e-mail is sent (`techtrade_db::audit::derived_token`), and
@@ -62,11 +62,12 @@ const ACCEPTED: &str = "if an account has this address, a link to set a new pass
 pub async fn request(state: &AppState, email: &str, request_id: Option<String>) -> ApiResult<()> {
     let started = tokio::time::Instant::now();
     let ttl = TimeDelta::from_std(state.settings.auth.password_reset_ttl).unwrap_or(TimeDelta::minutes(30));
-    // A malformed address has no account: the same answer.
-    if let Ok(email) = Email::parse(email) {
-        let email = email.to_string();
-        state.db.run(move |conn| record(conn, &email, ttl, request_id.as_deref())).await?;
-    }
+    // What is not an address is refused on its field, as everywhere: that
+    // tells nothing about which accounts exist.
+    let mut violations = Violations::new();
+    let email = violations.check("email", Email::parse(email));
+    let email = violations.finish(|| email)?.to_string();
+    state.db.run(move |conn| record(conn, &email, ttl, request_id.as_deref())).await?;
     tokio::time::sleep_until(started + ANSWER_FLOOR).await;
     Ok(())
 }
@@ -190,10 +191,12 @@ pub async fn confirm(
         .await
 }
 
-/// Asks for a password-reset e-mail. Always 202 with the same body.
+/// Asks for a password-reset e-mail: 202 with the same body for every
+/// address, whether it has an account or not.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "accounts",
     request_body = PasswordResetRequest,
-    responses((status = 202, body = PasswordResetAccepted), (status = 400, body = Problem)))]
+    responses((status = 202, body = PasswordResetAccepted), (status = 400, body = Problem),
+        (status = 422, description = "not an e-mail address", body = Problem)))]
 async fn request_reset(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,

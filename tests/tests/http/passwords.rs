@@ -33,14 +33,17 @@ on_both_databases! {
         let org = app.register_org("enterprise").await;
         let elsewhere = app.login(&org.email, &org.password).await;
 
-        // Known, unknown and malformed addresses get the very same answer.
+        // Known and unknown addresses get the very same answer.
         let known = app.post("/api/v1/auth/password-reset", None, json!({"email": org.email.to_uppercase()})).await;
         let unknown = app.post("/api/v1/auth/password-reset", None, json!({"email": "nobody@example.cn"})).await;
-        let malformed = app.post("/api/v1/auth/password-reset", None, json!({"email": "not an address"})).await;
-        for answer in [&known, &unknown, &malformed] {
+        for answer in [&known, &unknown] {
             answer.assert_status(202);
             assert_eq!(answer.text, known.text);
         }
+        // What is not an address at all is refused on its field.
+        let malformed = app.post("/api/v1/auth/password-reset", None, json!({"email": "not an address"})).await;
+        malformed.assert_problem(422, "validation_failed");
+        assert_eq!(malformed.json["errors"][0]["field"], "email");
         let ids = reset_ids(&app, &org.user_id);
         assert_eq!(ids.len(), 1, "only the account that exists gets a reset");
 
@@ -202,6 +205,10 @@ on_both_databases! {
         let mut browser = techtrade_tests::web::Browser::new(&app);
         let login = browser.get("/login").await;
         assert!(login.text.contains("href=\"/password-reset\""));
+        // Not an address: told on the field.
+        let malformed = browser.submit("/password-reset", "/password-reset", &[("email", "not an address")]).await;
+        malformed.assert_status(422);
+        assert!(malformed.text.contains("id=\"email-error\""), "{}", malformed.text);
         // The same page follows for an address without an account.
         for email in [org.email.as_str(), "nobody@example.cn"] {
             let asked = browser.submit("/password-reset", "/password-reset", &[("email", email)]).await;
