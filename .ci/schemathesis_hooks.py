@@ -312,6 +312,10 @@ def valid_statistics_period(query: dict) -> dict:
     """crates/statistics/src/period.rs `StatisticsQuery::scope`: `to`
     (default today) is not before `from` (default 1 January of `to`'s
     year), and a report covers at most 120 months."""
+    for key in ("to", "from"):
+        # Given empty, a parameter counts as not given (crates/web/src/extract.rs).
+        if query.get(key) == "":
+            del query[key]
     given_to, given_from = parse_date(query.get("to")), parse_date(query.get("from"))
     if (query.get("to") is not None and given_to is None) or (query.get("from") is not None and given_from is None):
         # Not a date (negative data): sent as generated.
