@@ -28,6 +28,7 @@ use tower::ServiceExt;
 pub use serde_json;
 
 pub mod market;
+pub mod second_factor;
 pub mod stripe;
 pub mod web;
 

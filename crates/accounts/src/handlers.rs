@@ -1,10 +1,9 @@
 //! The accounts routes (API.md, "Accounts").
 
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use chrono::TimeDelta;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use techtrade_db::accounts::{self, Organization, Session};
+use techtrade_db::accounts::{self, Organization};
 use techtrade_db::{audit, outbox};
 use techtrade_domain::{CreditCode, Email, OrganizationKind, RegionCode, Role, Violations, ids, text};
 use techtrade_web::{ApiError, ApiResult, AppState, ClientIp, CurrentUser, ErrorCode, Json, Path, RequestId};
@@ -15,7 +14,7 @@ use utoipa_axum::routes;
 use crate::password::PasswordHasher;
 use crate::rate_limit;
 use crate::users::{self, NewUser, ValidUser};
-use crate::views::{LoginResponse, MeResponse, MembersResponse, OrganizationView, RegistrationResponse, UserView};
+use crate::views::{MeResponse, MembersResponse, OrganizationView, RegistrationResponse, UserView};
 
 /// The accounts routes. They need a [`PasswordHasher`] in the request
 /// extensions (`Extension(hasher)` on the application).
@@ -24,11 +23,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register_organization))
         .routes(routes!(get_organization))
         .routes(routes!(list_members, add_member))
-        .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(get_me))
         .routes(routes!(create_user, list_staff))
         .routes(routes!(disable_user))
+        .merge(crate::login::router())
+        .merge(crate::second_factor::router())
         .merge(crate::me::router())
         .merge(crate::members::router())
         .merge(crate::audit_trail::router())
@@ -321,224 +321,6 @@ pub async fn add_to_organization(
     };
     let created = users::create_user(&state.db, hasher, input, Some(user.user_id.clone()), request_id).await?;
     Ok(created.into())
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
-}
-
-/// Signs in; the token goes in `Authorization: Bearer <token>`.
-#[utoipa::path(
-    post, path = "/api/v1/auth/login", tag = "accounts",
-    request_body = LoginRequest,
-    responses(
-        (status = 200, body = LoginResponse),
-        (status = 401, description = "wrong e-mail or password", body = techtrade_web::error::Problem),
-        (status = 423, description = "the account is locked after too many failed sign-ins", body = techtrade_web::error::Problem),
-        (status = 429, description = "too many failed logins from this address", body = techtrade_web::error::Problem),
-    )
-)]
-async fn login(
-    State(state): State<AppState>,
-    Extension(hasher): Extension<PasswordHasher>,
-    ClientIp(ip): ClientIp,
-    RequestId(request_id): RequestId,
-    headers: HeaderMap,
-    Json(request): Json<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let client = Client { ip: &ip, user_agent, request_id };
-    Ok(Json(sign_in(&state, &hasher, request, client).await?))
-}
-
-/// Who is asking, as a session records it.
-pub struct Client<'a> {
-    pub ip: &'a str,
-    pub user_agent: Option<&'a str>,
-    pub request_id: Option<String>,
-}
-
-/// Checks the password under the login limits and opens a session: the
-/// token is returned once and only its hash is kept.
-pub async fn sign_in(
-    state: &AppState,
-    hasher: &PasswordHasher,
-    request: LoginRequest,
-    client: Client<'_>,
-) -> ApiResult<LoginResponse> {
-    let Client { ip, user_agent, request_id } = client;
-    let ip = ip.to_string();
-    // A malformed address cannot belong to an account; it still counts as a
-    // failure so that the limiter sees it.
-    let email =
-        Email::parse(&request.email).map(|e| e.to_string()).unwrap_or_else(|_| request.email.trim().to_lowercase());
-    let settings = state.settings.auth.clone();
-    let (attempt_id, user) = {
-        let (email, ip, settings) = (email.clone(), ip.clone(), settings.clone());
-        let request_id = request_id.clone();
-        state
-            .db
-            .run(move |conn| {
-                let user = accounts::find_user_by_email(conn, &email)?;
-                match rate_limit::reserve(conn, &settings, &email, &ip, techtrade_db::now()) {
-                    Ok(attempt_id) => Ok((attempt_id, user)),
-                    Err(refused) => {
-                        // An attempt on a locked account is a failed
-                        // sign-in too; one refused by the address limit
-                        // never reached an account.
-                        if refused.code() == ErrorCode::AccountLocked {
-                            let (subject_type, subject_id) = match &user {
-                                Some(user) => ("user", user.id.as_str()),
-                                None => ("login", email.as_str()),
-                            };
-                            audit::append(
-                                conn,
-                                audit::AuditEntry {
-                                    actor_user_id: user.as_ref().map(|u| u.id.as_str()),
-                                    action: "session.denied",
-                                    subject_type,
-                                    subject_id,
-                                    after: Some(serde_json::json!({"email": email, "ip": ip, "reason": "locked"})),
-                                    request_id: request_id.as_deref(),
-                                    outcome: audit::Outcome::Denied,
-                                    ..Default::default()
-                                },
-                            )?;
-                        }
-                        Err(refused)
-                    }
-                }
-            })
-            .await?
-    };
-    let stored = user.as_ref().filter(|u| u.disabled_at.is_none()).map(|u| u.password_hash.clone());
-    let password = request.password;
-    let hasher = hasher.clone();
-    let verified = tokio::task::spawn_blocking(move || hasher.verify(&password, stored.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
-    let user = match user {
-        Some(user) if verified => user,
-        // The reserved attempt stays a failure.
-        found => {
-            let user_id = found.map(|u| u.id);
-            wrong_password(state, email, ip, user_id, attempt_id, request_id).await?;
-            return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password"));
-        }
-    };
-    let token = users::random_token()?;
-    let ttl = TimeDelta::from_std(settings.token_ttl).map_err(ApiError::internal)?;
-    let user_agent = user_agent.map(|s| s.chars().take(256).collect());
-    let now = techtrade_db::now();
-    let session = Session {
-        id: ids::new_id(),
-        user_id: user.id.clone(),
-        token_hash: techtrade_web::auth::hash_token(&token),
-        ip: Some(ip.clone()),
-        user_agent,
-        created_at: now,
-        expires_at: now + ttl,
-        revoked_at: None,
-        last_seen_at: None,
-    };
-    let expires_at = session.expires_at.and_utc();
-    let user = state
-        .db
-        .run(move |conn| {
-            techtrade_db::write_transaction(conn, |conn| {
-                rate_limit::succeeded(conn, &settings, attempt_id, now)?;
-                accounts::insert_session(conn, &session)?;
-                audit::append(
-                    conn,
-                    audit::AuditEntry {
-                        actor_user_id: Some(&user.id),
-                        action: "session.create",
-                        subject_type: "session",
-                        subject_id: &session.id,
-                        before: None,
-                        after: Some(
-                            serde_json::json!({"user_id": user.id, "ip": session.ip, "expires_at": expires_at}),
-                        ),
-                        request_id: request_id.as_deref(),
-                        ..Default::default()
-                    },
-                )?;
-                Ok::<_, ApiError>(user)
-            })
-        })
-        .await?;
-    Ok(LoginResponse { token, expires_at, user: user.into() })
-}
-
-/// A wrong password, at sign-in or in a password change (its reserved
-/// attempt stays a failure): a `session.denied` entry in the audit log and,
-/// when it locks the account, a `user.lock` entry and `account.locked` in
-/// the outbox, which e-mails the owner. An address no account has is
-/// audited under it, and locks the same way, without an e-mail.
-pub(crate) async fn wrong_password(
-    state: &AppState,
-    email: String,
-    ip: String,
-    user_id: Option<String>,
-    attempt_id: i64,
-    request_id: Option<String>,
-) -> ApiResult<()> {
-    let settings = state.settings.auth.clone();
-    state
-        .db
-        .run(move |conn| {
-            techtrade_db::write_transaction(conn, |conn| {
-                let now = techtrade_db::now();
-                let locked = rate_limit::failed(conn, &settings, &email, &ip, attempt_id, now)?;
-                let (subject_type, subject_id) = match &user_id {
-                    Some(id) => ("user", id.as_str()),
-                    None => ("login", email.as_str()),
-                };
-                audit::append(
-                    conn,
-                    audit::AuditEntry {
-                        actor_user_id: user_id.as_deref(),
-                        action: "session.denied",
-                        subject_type,
-                        subject_id,
-                        before: None,
-                        after: Some(serde_json::json!({"email": email, "ip": ip, "reason": "wrong_password"})),
-                        request_id: request_id.as_deref(),
-                        outcome: audit::Outcome::Denied,
-                        ..Default::default()
-                    },
-                )?;
-                if let (Some(until), Some(user_id)) = (locked, &user_id) {
-                    let until_utc = until.and_utc();
-                    audit::append(
-                        conn,
-                        audit::AuditEntry {
-                            actor_user_id: None,
-                            action: "user.lock",
-                            subject_type: "user",
-                            subject_id: user_id,
-                            before: None,
-                            after: Some(serde_json::json!({"until": until_utc})),
-                            request_id: request_id.as_deref(),
-                            outcome: audit::Outcome::Denied,
-                            ..Default::default()
-                        },
-                    )?;
-                    let local = until_utc.with_timezone(&techtrade_db::market_offset());
-                    let payload = serde_json::json!({
-                        "user_id": user_id,
-                        "until": until_utc,
-                        "until_local": local.format("%Y-%m-%d %H:%M").to_string(),
-                        "minutes": settings.lockout.as_secs() / 60,
-                    });
-                    outbox::emit(conn, "account.locked", "user", user_id, &payload)?;
-                }
-                Ok::<_, ApiError>(())
-            })
-        })
-        .await
 }
 
 /// Signs out: the token is revoked at once.

@@ -179,8 +179,9 @@ pub async fn change(
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
     let Some(hash) = hashed else {
-        let user_id = Some(user_id);
-        crate::handlers::wrong_password(state, user.email.clone(), ip_address, user_id, attempt_id, request_id).await?;
+        let failure =
+            crate::login::Failure { email: user.email.clone(), user_id: Some(user_id), reason: "wrong_password" };
+        crate::login::failed_sign_in(state, failure, ip_address, attempt_id, request_id).await?;
         return Err(ApiError::invalid_field("current", "wrong_password", "this is not the current password"));
     };
     let keep = user.session_id.clone();

@@ -5,7 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{login_attempts, organizations, password_resets, registration_attempts, sessions, users};
+use crate::schema::{
+    login_attempts, organizations, password_resets, registration_attempts, second_factors, sessions, users,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations, check_for_backend(crate::MultiBackend))]
@@ -177,15 +179,26 @@ pub fn find_live_session(
     conn: &mut AnyConnection,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(Session, User)>> {
-    sessions::table
+) -> QueryResult<Option<LiveSession>> {
+    let found = sessions::table
         .inner_join(users::table)
+        .left_join(second_factors::table.on(second_factors::user_id.eq(users::id)))
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((Session::as_select(), User::as_select()))
-        .first(conn)
-        .optional()
+        .select((Session::as_select(), User::as_select(), second_factors::confirmed_at.nullable()))
+        .first::<(Session, User, Option<NaiveDateTime>)>(conn)
+        .optional()?;
+    Ok(found.map(|(session, user, confirmed)| LiveSession { session, user, second_factor: confirmed.is_some() }))
+}
+
+/// A live session with its user.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: Session,
+    pub user: User,
+    /// Whether the user has a confirmed second factor.
+    pub second_factor: bool,
 }
 
 /// Revokes a session; `false` when it was already revoked.

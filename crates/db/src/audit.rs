@@ -65,21 +65,31 @@ fn installed_key() -> QueryResult<&'static AuditKey> {
 /// The purpose of a password reset's token ([`derived_token`]).
 pub const PASSWORD_RESET: &str = "password-reset";
 
+/// The purpose of the key that seals second-factor secrets ([`derived_key`]).
+pub const SECOND_FACTOR: &str = "second-factor";
+
+/// A 32-byte key for `purpose`, derived from the installed key:
+/// HMAC(key, purpose). Each purpose gets its own key, so that what one
+/// purpose reveals (a token in an e-mail) tells nothing about another.
+pub fn derived_key(purpose: &str) -> QueryResult<[u8; 32]> {
+    let key = installed_key()?;
+    Ok(hmac_sha256(&key.0, purpose.as_bytes()))
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 /// A secret token for `purpose` and `id`, derived from the installed key:
 /// HMAC(HMAC(key, purpose), id), hex. What is derived this way need not be
 /// stored anywhere: a password reset's e-mail carries the token computed
 /// from the reset's id at the moment it is sent, while the database keeps
 /// only the token's hash and the outbox and the e-mail records only the id.
 pub fn derived_token(purpose: &str, id: &str) -> QueryResult<String> {
-    let key = installed_key()?;
-    let mut purpose_key = <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    purpose_key.update(purpose.as_bytes());
-    let purpose_key = purpose_key.finalize().into_bytes();
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&purpose_key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(id.as_bytes());
-    Ok(hex::encode(mac.finalize().into_bytes()))
+    Ok(hex::encode(hmac_sha256(&derived_key(purpose)?, id.as_bytes())))
 }
 
 /// Whether what was recorded was allowed to happen.

@@ -19,6 +19,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod saved_searches;
 pub mod schema;
+pub mod second_factor;
 pub mod statistics;
 pub mod subsidy;
 pub mod testing;

@@ -68,6 +68,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    second_factors (user_id) {
+        user_id -> Text,
+        sealed_secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_challenges (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_attempts (id) {
         id -> BigInt,
         email -> Text,
@@ -477,6 +509,9 @@ diesel::table! {
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
+diesel::joinable!(second_factors -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(login_challenges -> users (user_id));
 diesel::joinable!(listings -> organizations (owner_organization_id));
 diesel::joinable!(listings -> users (created_by));
 diesel::joinable!(listing_patents -> listings (listing_id));
@@ -515,6 +550,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     login_attempts,
     password_resets,
+    second_factors,
+    recovery_codes,
+    login_challenges,
     registration_attempts,
     listings,
     listing_patents,

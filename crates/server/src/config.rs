@@ -138,6 +138,7 @@ pub struct AuthConfig {
     pub password_iterations: u32,
     pub password_reset_minutes: u64,
     pub staff_password_max_age_days: u64,
+    pub require_staff_totp: bool,
 }
 
 impl Default for AuthConfig {
@@ -156,6 +157,7 @@ impl Default for AuthConfig {
             password_iterations: d.password_iterations,
             password_reset_minutes: d.password_reset_ttl.as_secs() / 60,
             staff_password_max_age_days: d.staff_password_max_age.as_secs() / 86_400,
+            require_staff_totp: d.require_staff_totp,
         }
     }
 }
@@ -498,6 +500,7 @@ impl Config {
                 password_iterations: self.auth.password_iterations,
                 password_reset_ttl: Duration::from_secs(self.auth.password_reset_minutes * 60),
                 staff_password_max_age: Duration::from_secs(self.auth.staff_password_max_age_days * 86_400),
+                require_staff_totp: self.auth.require_staff_totp,
             },
             trust_forwarded_for: self.server.trust_forwarded_for,
         }
@@ -675,6 +678,8 @@ mod tests {
         assert_eq!(format!("{from_file:?}"), format!("{:?}", Config::default()));
         let production = Config::figment(&dir, Some("production")).extract_checked().unwrap();
         assert_eq!(production.database_url().unwrap().backend(), techtrade_db::Backend::Postgres);
+        assert!(production.settings().auth.require_staff_totp, "a deployment asks staff for a second factor");
+        assert!(!from_file.settings().auth.require_staff_totp, "a local trial needs no phone");
     }
 
     #[test]

@@ -717,3 +717,37 @@ audit-col-actor = Actor
 audit-col-action = Action
 audit-col-object = Object
 audit-col-organization = Organisation
+
+second-factor = Second factor
+second-factor-title = Enter the code
+second-factor-intro = Your password is right. Open the authenticator app on your phone and enter the six digits it shows for techtrade.
+second-factor-code = Code from the app, or a recovery code
+second-factor-recovery-hint = Phone lost? Enter one of your recovery codes instead; each works once.
+second-factor-verify = Sign in
+second-factor-start-over = Start again with the password
+second-factor-required = Staff sign in with a second factor. Set it up below before anything else: it takes a minute and an authenticator app.
+second-factor-off = Signing in asks only for your password. With a second factor it also asks for a code from an authenticator app on your phone (such as Microsoft Authenticator, Google Authenticator or FreeOTP), so a stolen password is not enough.
+second-factor-start = Set up a second factor
+second-factor-step-app = Install an authenticator app on your phone, if you have none.
+second-factor-step-scan = In the app, add an account and scan this code:
+second-factor-qr = QR code holding the second factor's secret
+second-factor-or-type = Or type this key into the app:
+second-factor-step-confirm = Then enter the six digits the app shows
+second-factor-confirm = Turn it on
+second-factor-on = On since { $since }: signing in asks for a code from your app.
+recovery-codes-left = { $count ->
+    [one] One recovery code is left.
+   *[other] { $count } recovery codes are left.
+}
+recovery-codes-title = Your recovery codes, shown only now.
+recovery-codes-save = Print them or keep them in a safe place: each signs you in once without the phone. New ones replace them all.
+recovery-codes-renew = New recovery codes
+second-factor-remove = Turn it off
+done-second_factor_on = The second factor is on: signing in now asks for a code from your app.
+done-second_factor_off = The second factor is off.
+done-recovery_codes_renewed = New recovery codes are made; the old ones no longer work.
+field-code-wrong_code = Not the code the app shows now (or a recovery code not yet used). Codes change every 30 seconds; check the phone's clock.
+error-wrong_code = The code is wrong or was used already.
+error-invalid_challenge = That took too long: sign in with your password again.
+error-second_factor_required = Enter the code of your authenticator app.
+error-second_factor_enrolment_required = Set up a second factor first.

@@ -174,6 +174,14 @@ impl FormErrors {
         Self { fields, general }
     }
 
+    /// Only the messages next to their fields (when the field says it all).
+    pub fn without_general(mut self) -> Self {
+        if !self.fields.is_empty() {
+            self.general = None;
+        }
+        self
+    }
+
     pub fn general_only(message: String) -> Self {
         Self { fields: BTreeMap::new(), general: Some(message) }
     }

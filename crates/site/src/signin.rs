@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use techtrade_accounts::{
-    Client, LoginRequest, NewOrganizationRequest, NewUserRequest, PasswordHasher, RegistrableKind, RegistrationRequest,
+    Client, LoginRequest, LoginResponse, NewOrganizationRequest, NewUserRequest, PasswordHasher, RegistrableKind,
+    RegistrationRequest, SecondFactorLoginRequest, SignIn,
 };
-use techtrade_web::{ApiError, AppState, ClientIp, RequestId};
+use techtrade_web::{ApiError, AppState, ClientIp, ErrorCode, RequestId};
 
 use crate::SiteOptions;
 use crate::page::{self, Ctx, FormErrors};
@@ -21,6 +22,16 @@ use crate::session::{SESSION_COOKIE, Visitor, set_cookie};
 struct LoginPage {
     ctx: Ctx,
     email: String,
+    next: String,
+    errors: FormErrors,
+}
+
+/// The second step of signing in: the code of the authenticator app.
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct LoginCodePage {
+    ctx: Ctx,
+    challenge: String,
     next: String,
     errors: FormErrors,
 }
@@ -103,15 +114,83 @@ pub async fn login(
     let request = LoginRequest { email: form.email.clone(), password: form.password };
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
-        Ok(session) => {
-            let next = next.unwrap_or_else(|| home_of(&session.user.role).to_string());
-            signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), &next)
+        Ok(SignIn::Session(session)) => session_started(&state, &visitor, &options, &session, next),
+        Ok(SignIn::SecondFactor { challenge, .. }) => {
+            let page = LoginCodePage {
+                ctx: Ctx::new(&visitor),
+                challenge,
+                next: next.unwrap_or_default(),
+                errors: FormErrors::default(),
+            };
+            page::render(&visitor, StatusCode::OK, &page)
         }
         Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
         Err(error) => {
             let page = LoginPage {
                 ctx: Ctx::new(&visitor),
                 email: form.email,
+                next: next.unwrap_or_default(),
+                errors: FormErrors::general_only(page::error_message(visitor.lang, &error)),
+            };
+            page::render(&visitor, error.code().status(), &page)
+        }
+    }
+}
+
+/// A session begun: its cookie, and the page asked for or the role's home.
+fn session_started(
+    state: &AppState,
+    visitor: &Visitor,
+    options: &SiteOptions,
+    session: &LoginResponse,
+    next: Option<String>,
+) -> Response {
+    let next = next.unwrap_or_else(|| home_of(&session.user.role).to_string());
+    signed_in(visitor, options, &session.token, state.settings.auth.token_ttl.as_secs(), &next)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+/// `POST /login/code`: the challenge of a right password and the code of
+/// the app (or a recovery code). A wrong code asks again on the same page;
+/// a challenge that expired, or a lock-out, goes back to the password.
+#[allow(clippy::too_many_arguments)]
+pub async fn login_code(
+    State(state): State<AppState>,
+    Extension(options): Extension<SiteOptions>,
+    ClientIp(ip): ClientIp,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    visitor: Visitor,
+    body: Bytes,
+) -> Response {
+    let form: CodeForm = read_form(&body);
+    let next = next_page(form.next.as_deref());
+    let request = SecondFactorLoginRequest { challenge: form.challenge.clone(), code: form.code };
+    let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
+    match techtrade_accounts::sign_in_with_code(&state, request, client).await {
+        Ok(session) => session_started(&state, &visitor, &options, &session, next),
+        Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
+        Err(error) if error.code() == ErrorCode::WrongCode => {
+            let page = LoginCodePage {
+                ctx: Ctx::new(&visitor),
+                challenge: form.challenge,
+                next: next.unwrap_or_default(),
+                errors: FormErrors::from_error(visitor.lang, &error).without_general(),
+            };
+            page::render(&visitor, error.code().status(), &page)
+        }
+        Err(error) => {
+            let page = LoginPage {
+                ctx: Ctx::new(&visitor),
+                email: String::new(),
                 next: next.unwrap_or_default(),
                 errors: FormErrors::general_only(page::error_message(visitor.lang, &error)),
             };
@@ -225,9 +304,9 @@ pub async fn register(
     let request = LoginRequest { email: form.email, password: form.password };
     let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
-        Ok(session) => {
-            signed_in(&visitor, &options, &session.token, state.settings.auth.token_ttl.as_secs(), home_of("member"))
-        }
-        Err(_) => page::redirect("/login"),
+        Ok(SignIn::Session(session)) => session_started(&state, &visitor, &options, &session, None),
+        // A new account has no second factor; should that change, the
+        // sign-in page asks for everything.
+        Ok(SignIn::SecondFactor { .. }) | Err(_) => page::redirect("/login"),
     }
 }

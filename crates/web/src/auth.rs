@@ -34,6 +34,11 @@ pub struct CurrentUser {
     pub name: String,
     /// Why the password must be changed before anything else, if it must.
     pub password_change: Option<PasswordChange>,
+    /// Whether the user signs in with a second factor (a confirmed TOTP).
+    pub second_factor: bool,
+    /// Staff without a second factor where `auth.require_staff_totp`:
+    /// they enrol one before anything else.
+    pub must_enrol_second_factor: bool,
 }
 
 /// Why a signed-in user must change their password first.
@@ -93,7 +98,34 @@ pub fn allowed_before_password_change(path: &str) -> bool {
         || path.starts_with("/api/v1/me/sessions/")
 }
 
+/// What a staff session without the required second factor may still do:
+/// the same, and enrol it.
+pub fn allowed_before_enrolment(path: &str) -> bool {
+    allowed_before_password_change(path) || matches!(path, "/api/v1/me/totp" | "/api/v1/me/totp/confirm")
+}
+
 impl CurrentUser {
+    /// Whether something must be done before anything else: change the
+    /// password, or enrol a second factor.
+    pub fn has_obligation(&self) -> bool {
+        self.password_change.is_some() || self.must_enrol_second_factor
+    }
+
+    /// The refusal of `path` while an obligation is pending and `path`
+    /// does not meet it; `None` when the request may go on.
+    pub fn obligation_refusal(&self, path: &str) -> Option<ApiError> {
+        if let Some(change) = self.password_change {
+            return (!allowed_before_password_change(path)).then(|| change.refusal());
+        }
+        (self.must_enrol_second_factor && !allowed_before_enrolment(path)).then(|| {
+            ApiError::new(
+                ErrorCode::SecondFactorEnrolmentRequired,
+                "staff sign in with a second factor: enrol one (POST /api/v1/me/totp, then \
+                 POST /api/v1/me/totp/confirm) before anything else",
+            )
+        })
+    }
+
     pub fn require_official(&self) -> Result<(), ApiError> {
         if self.role.is_official() { Ok(()) } else { Err(ApiError::forbidden("only officials may do this")) }
     }
@@ -184,7 +216,7 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         .db
         .run(move |conn| techtrade_db::accounts::find_live_session(conn, &token_hash, now).map_err(ApiError::from))
         .await?;
-    let (session, user) =
+    let techtrade_db::accounts::LiveSession { session, user, second_factor } =
         found.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is unknown, expired or revoked"))?;
     if user.disabled_at.is_some() {
         return Err(ApiError::new(ErrorCode::InvalidToken, "the account is disabled"));
@@ -215,6 +247,8 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         email: user.email,
         name: user.name,
         password_change,
+        second_factor,
+        must_enrol_second_factor: state.settings.auth.require_staff_totp && role.is_staff() && !second_factor,
     })
 }
 
@@ -243,10 +277,8 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Ok(user.clone());
         }
         let current = session_user(state, bearer_token(parts)?).await?;
-        if let Some(change) = current.password_change
-            && !allowed_before_password_change(parts.uri.path())
-        {
-            return Err(change.refusal());
+        if let Some(refusal) = current.obligation_refusal(parts.uri.path()) {
+            return Err(refusal);
         }
         // Several extractors of one request may ask; look the token up once.
         parts.extensions.insert(current.clone());

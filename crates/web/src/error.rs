@@ -43,12 +43,16 @@ catalog! {
     Unauthenticated => ("unauthenticated", UNAUTHORIZED, "Authentication is required"),
     InvalidToken => ("invalid_token", UNAUTHORIZED, "The token is invalid, expired or revoked"),
     InvalidCredentials => ("invalid_credentials", UNAUTHORIZED, "Wrong e-mail or password"),
+    SecondFactorRequired => ("second_factor_required", UNAUTHORIZED, "Enter the code of your authenticator app"),
+    InvalidChallenge => ("invalid_challenge", UNAUTHORIZED, "The sign-in challenge is unknown, used or expired"),
+    WrongCode => ("wrong_code", UNAUTHORIZED, "The code is wrong or was used already"),
     Forbidden => ("forbidden", FORBIDDEN, "Not allowed"),
     NotAParty => ("not_a_party", FORBIDDEN, "Only the parties to the deal may do this"),
     WrongParty => ("wrong_party", FORBIDDEN, "The other party must do this"),
     OwnOrganization => ("own_organization", FORBIDDEN, "Officials may not review their own organisation's claims"),
     SameReviewer => ("same_reviewer", FORBIDDEN, "Level 2 needs another official than level 1"),
     PasswordChangeRequired => ("password_change_required", FORBIDDEN, "Change the password before anything else"),
+    SecondFactorEnrolmentRequired => ("second_factor_enrolment_required", FORBIDDEN, "Set up a second factor before anything else"),
     NotFound => ("not_found", NOT_FOUND, "Not found"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
     EmailTaken => ("email_taken", CONFLICT, "The e-mail address is already registered"),
@@ -98,6 +102,10 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With `second_factor_required`: what `POST /api/v1/auth/login/totp`
+    /// takes with the code (valid for 5 minutes, once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
 }
 
 #[derive(Debug)]
@@ -106,11 +114,12 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     retry_after_seconds: Option<u64>,
+    challenge: Option<String>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), errors: Vec::new(), retry_after_seconds: None }
+        Self { code, detail: detail.into(), errors: Vec::new(), retry_after_seconds: None, challenge: None }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -128,6 +137,12 @@ impl ApiError {
 
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// A sign-in challenge for the client to answer with a code.
+    pub fn with_challenge(mut self, challenge: String) -> Self {
+        self.challenge = Some(challenge);
         self
     }
 
@@ -165,6 +180,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.as_str().to_string(),
             errors: self.errors.clone(),
+            challenge: self.challenge.clone(),
         }
     }
 }
@@ -184,7 +200,7 @@ impl From<Violations> for ApiError {
             .collect();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         let detail = format!("invalid: {}", fields.join(", "));
-        Self { code: ErrorCode::ValidationFailed, detail, errors, retry_after_seconds: None }
+        Self { code: ErrorCode::ValidationFailed, detail, errors, retry_after_seconds: None, challenge: None }
     }
 }
 

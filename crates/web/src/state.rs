@@ -52,6 +52,10 @@ pub struct AuthSettings {
     /// How old a staff member's password may grow before it must be
     /// changed (等保2.0 level 3: 定期更换); members' passwords do not expire.
     pub staff_password_max_age: Duration,
+    /// Staff must sign in with a second factor (TOTP): until they enrol
+    /// one, their sessions may only enrol it. Off by default, so that a
+    /// local trial needs no phone; `config/production.toml` turns it on.
+    pub require_staff_totp: bool,
 }
 
 impl Default for AuthSettings {
@@ -71,6 +75,7 @@ impl Default for AuthSettings {
             password_iterations: 2,
             password_reset_ttl: Duration::from_secs(30 * 60),
             staff_password_max_age: Duration::from_secs(90 * 24 * 3600),
+            require_staff_totp: false,
         }
     }
 }

@@ -146,7 +146,26 @@ const TABLE: &[Row] = &[
         r#"{"token": "tt_made_up", "new": "A new password 1"}"#,
         [422, 422, 422, 422, 422, 422, 422, 422, 422],
     ),
+    // A made-up challenge: 401, whoever sends it.
+    row(
+        "POST",
+        "/api/v1/auth/login/totp",
+        r#"{"challenge": "tt_made_up", "code": "123456"}"#,
+        [401, 401, 401, 401, 401, 401, 401, 401, 401],
+    ),
     row("GET", "/api/v1/me", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    // Everyone may have a second factor; with none enrolled or pending,
+    // the steps that need one are a conflict.
+    row("GET", "/api/v1/me/totp", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("POST", "/api/v1/me/totp", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    row("POST", "/api/v1/me/totp/confirm", r#"{"code": "000000"}"#, [401, 409, 409, 409, 409, 409, 409, 409, 409]),
+    row(
+        "POST",
+        "/api/v1/me/totp/recovery-codes",
+        r#"{"code": "000000"}"#,
+        [401, 409, 409, 409, 409, 409, 409, 409, 409],
+    ),
+    row("DELETE", "/api/v1/me/totp", r#"{"code": "000000"}"#, [401, 409, 409, 409, 409, 409, 409, 409, 409]),
     row("GET", "/api/v1/me/sessions", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
     row("DELETE", "/api/v1/me/sessions/{owner_session}", "", [401, 204, 404, 404, 404, 404, 404, 404, 404]),
     row(
@@ -172,6 +191,8 @@ const TABLE: &[Row] = &[
     row("GET", "/api/v1/admin/users", "", [401, 403, 403, 403, 403, 403, 200, 200, 403]),
     row("POST", "/api/v1/admin/users/{staff_user}/disable", "", [401, 403, 403, 403, 403, 403, 200, 403, 403]),
     row("POST", "/api/v1/admin/users/{staff_user}/unlock", "", [401, 403, 403, 403, 403, 403, 403, 200, 403]),
+    // Only the security administrator resets a second factor (409: none).
+    row("DELETE", "/api/v1/admin/users/{staff_user}/totp", "", [401, 403, 403, 403, 403, 403, 403, 409, 403]),
     row(
         "PATCH",
         "/api/v1/admin/users/{staff_user}",

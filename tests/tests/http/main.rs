@@ -21,6 +21,7 @@ mod passwords;
 mod platform;
 mod regressions;
 mod search;
+mod second_factor;
 mod sessions;
 mod site;
 mod statistics;

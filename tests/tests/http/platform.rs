@@ -173,6 +173,13 @@ on_both_databases! {
             ("get", "/api/v1/audit/export.csv", None, "200"),
             ("post", "/api/v1/auth/password-reset", Some("PasswordResetRequest"), "202"),
             ("post", "/api/v1/auth/password-reset/confirm", Some("PasswordResetConfirmation"), "204"),
+            ("post", "/api/v1/auth/login/totp", Some("SecondFactorLoginRequest"), "200"),
+            ("get", "/api/v1/me/totp", None, "200"),
+            ("post", "/api/v1/me/totp", None, "200"),
+            ("delete", "/api/v1/me/totp", Some("CodeRequest"), "204"),
+            ("post", "/api/v1/me/totp/confirm", Some("CodeRequest"), "200"),
+            ("post", "/api/v1/me/totp/recovery-codes", Some("CodeRequest"), "200"),
+            ("delete", "/api/v1/admin/users/{id}/totp", None, "204"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

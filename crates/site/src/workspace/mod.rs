@@ -55,11 +55,10 @@ impl FromRequestParts<AppState> for Member {
 /// The signed-in user; the sign-in page (to come back here) for a visitor.
 pub fn signed_in(visitor: &Visitor) -> Result<CurrentUser, Response> {
     match &visitor.user {
-        // A password someone else chose, or a staff password grown too
-        // old: the account page first, as the API's 403 says.
-        Some(user) if user.password_change.is_some() && !may_wait_for_password_change(&visitor.path) => {
-            Err(page::redirect("/account"))
-        }
+        // A password someone else chose, a staff password grown too old,
+        // a second factor staff must enrol: the account page first, as
+        // the API's 403 says.
+        Some(user) if user.has_obligation() && !meets_obligations(&visitor.path) => Err(page::redirect("/account")),
         Some(user) => Ok(user.clone()),
         None => {
             let next = form_urlencoded::byte_serialize(visitor.path.as_bytes()).collect::<String>();
@@ -68,8 +67,9 @@ pub fn signed_in(visitor: &Visitor) -> Result<CurrentUser, Response> {
     }
 }
 
-/// The pages a user whose password must change may still use.
-fn may_wait_for_password_change(path: &str) -> bool {
+/// The pages a user with an obligation may still use: the account page,
+/// where it is met, and signing out.
+fn meets_obligations(path: &str) -> bool {
     path == "/account" || path.starts_with("/account/") || path.starts_with("/account?") || path.starts_with("/logout")
 }
 
