@@ -345,16 +345,13 @@ fn recovery_code_used(
             ..Default::default()
         },
     )?;
-    outbox::emit(
-        conn,
-        "second_factor.recovery_code_used",
-        "user",
-        user_id,
-        &serde_json::json!({
-            "user_id": user_id,
-            "left": left,
-        }),
-    )?;
+    let at_local = techtrade_db::now().and_utc().with_timezone(&techtrade_db::market_offset());
+    let payload = serde_json::json!({
+        "user_id": user_id,
+        "left": left,
+        "at_local": at_local.format("%Y-%m-%d %H:%M").to_string(),
+    });
+    outbox::emit(conn, "account.recovery_code_used", "user", user_id, &payload)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `organization.registered` | `welcome` | the registering user |
 //! | `account.locked` | `account_locked` | the locked account's owner (after too many failed sign-ins) |
+//! | `account.recovery_code_used` | `recovery_code_used` | the account's owner (signed in with a recovery code: the phone may be lost, or someone holds the codes) |
 //! | `password.reset_requested` | `password_reset` | the account's owner (its token is added as it is sent: [`crate::worker::with_secrets`]) |
 //! | `listing.published`, `demand.published` | `item_approved` | members of the owner |
 //! | `listing.rejected`, `demand.rejected` | `item_rejected` | members of the owner |
@@ -88,6 +89,15 @@ struct AccountLocked {
     until: String,
     until_local: String,
     minutes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct RecoveryCodeUsed {
+    user_id: String,
+    /// Recovery codes left.
+    left: i64,
+    /// When, in the market's time.
+    at_local: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -276,6 +286,10 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
         "account.locked" => {
             let event: AccountLocked = parse(payload)?;
             simple("account_locked", Audience::User(event.user_id.clone()), to_facts(&event)?)
+        }
+        "account.recovery_code_used" => {
+            let event: RecoveryCodeUsed = parse(payload)?;
+            simple("recovery_code_used", Audience::User(event.user_id.clone()), to_facts(&event)?)
         }
         "password.reset_requested" => {
             let event: PasswordResetRequested = parse(payload)?;
@@ -536,6 +550,11 @@ pub mod samples {
                 "user",
                 json!({"user_id": "user-seller", "until": "2026-12-06T04:30:00Z", "until_local": "2026-12-06 12:30",
                        "minutes": 30}),
+            ),
+            (
+                "account.recovery_code_used",
+                "user",
+                json!({"user_id": "user-seller", "left": 9, "at_local": "2026-12-06 12:30"}),
             ),
             (
                 "password.reset_requested",

@@ -38,6 +38,7 @@ emails!(
     "welcome",
     "account_locked",
     "password_reset",
+    "recovery_code_used",
     "item_approved",
     "item_rejected",
     "offer_received",

@@ -123,11 +123,12 @@ fn smtp_worker(database: &TestDatabase, url: &str, settings: Settings) -> Worker
 }
 
 /// The emails the sample events (`samples::all`) plan: 1 welcome, 1 account
-/// locked, 1 + 2 listing/demand, 1 + 2 offers, 6 × 3 deal, payment: 1 recorded + 3 × 3
-/// confirmed, failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the
-/// seller) + 3 needs refund, 1 search, 2 claim reviewed, 2 claim not in the
-/// round, 3 round.
-const SAMPLE_EMAILS: usize = 51;
+/// locked, 1 recovery code used, 1 password reset, 1 + 2 listing/demand,
+/// 1 + 2 offers, 6 × 3 deal, payment: 1 recorded + 3 × 3 confirmed,
+/// failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the seller) + 3
+/// needs refund, 1 search, 2 claim reviewed, 2 claim not in the round, 3
+/// round.
+const SAMPLE_EMAILS: usize = 52;
 
 fn all_emails(database: &TestDatabase) -> Vec<SentEmail> {
     let mut conn = database.connect();
@@ -167,10 +168,12 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     let seller = received_by(&messages, "lisi@seller.example.cn");
     let buyer = received_by(&messages, "zhangsan@buyer.example.cn");
     let english = received_by(&messages, "jane@buyer.example.com");
-    // Seller: welcome, account locked, password reset, listing approved, the
-    // buyer's opening offer, 6 deal steps, payment recorded + 3, withdrawn,
-    // needs refund, the round.
-    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
+    // Seller: welcome, account locked, recovery code used, password reset,
+    // listing approved, the buyer's opening offer, 6 deal steps, payment
+    // recorded + 3, withdrawn, needs refund, the round.
+    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
+    let recovery = seller.iter().find(|m| m.subject.contains("恢复码")).expect("the recovery code email");
+    assert!(recovery.text.as_deref().unwrap().contains("还剩 9 个恢复码"), "{:?}", recovery.text);
     let locked = seller.iter().find(|m| m.subject.contains("锁定")).expect("the lock-out email");
     assert_eq!(locked.subject, "您的技术交易市场账户因多次登录失败已锁定至 2026-12-06 12:30");
     assert!(locked.text.as_deref().unwrap().contains("已被锁定 30 分钟"), "{:?}", locked.text);

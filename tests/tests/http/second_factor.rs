@@ -116,6 +116,9 @@ on_both_databases! {
         assert_eq!(status.json["recovery_codes_left"], 9);
         assert_eq!(status.json["pending"], serde_json::Value::Null, "the secret is not shown again");
 
+        // The owner is told by e-mail that a recovery code was used.
+        let events = techtrade_tests::market::event_types(&app, &org.user_id);
+        assert_eq!(events.iter().filter(|e| *e == "account.recovery_code_used").count(), 1, "{events:?}");
         let actions = audited(&app, &org.user_id).await;
         for expected in ["user.second_factor_enrol", "session.challenge", "user.recovery_code_use"] {
             assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
