@@ -76,7 +76,7 @@ impl From<Client<'_>> for Origin {
 #[derive(Debug)]
 pub enum SignIn {
     /// A session: no second factor is enrolled.
-    Session(LoginResponse),
+    Session(Box<LoginResponse>),
     /// A challenge to answer with a code ([`sign_in_with_code`]).
     SecondFactor { challenge: String, expires_at: DateTime<Utc> },
 }
@@ -86,7 +86,7 @@ impl SignIn {
     /// carrying the challenge.
     pub fn into_session(self) -> ApiResult<LoginResponse> {
         match self {
-            Self::Session(session) => Ok(session),
+            Self::Session(session) => Ok(*session),
             Self::SecondFactor { challenge, .. } => Err(ApiError::new(
                 ErrorCode::SecondFactorRequired,
                 "the password is right; send the code of your authenticator app with this challenge to \
@@ -186,7 +186,7 @@ pub async fn sign_in(
                 if second_factor::is_enrolled(conn, &user.id)? {
                     return challenge(conn, &user, &origin, now);
                 }
-                open_session(conn, &settings, user, &origin, "password", now).map(SignIn::Session)
+                open_session(conn, &settings, user, &origin, "password", now).map(|s| SignIn::Session(Box::new(s)))
             })
         })
         .await
@@ -378,6 +378,7 @@ fn open_session(
         last_seen_at: None,
     };
     let expires_at = session.expires_at.and_utc();
+    let required_first = required_first(settings, &user, factor != "password", now)?;
     accounts::insert_session(conn, &session)?;
     audit::append(
         conn,
@@ -393,7 +394,26 @@ fn open_session(
             ..Default::default()
         },
     )?;
-    Ok(LoginResponse { token, expires_at, user: user.into() })
+    Ok(LoginResponse { token, expires_at, user: user.into(), required_first })
+}
+
+/// What a new session of `user` must do first, as the guard will ask it
+/// (`techtrade_web::auth`): the codes of its refusals, in order.
+fn required_first(
+    settings: &AuthSettings,
+    user: &User,
+    second_factor: bool,
+    now: NaiveDateTime,
+) -> ApiResult<Vec<String>> {
+    let role = techtrade_web::auth::stored_role(user)?;
+    let mut required = Vec::new();
+    if techtrade_web::auth::PasswordChange::under(settings, user, role, now).is_some() {
+        required.push(ErrorCode::PasswordChangeRequired.as_str().to_string());
+    }
+    if settings.require_staff_totp && role.is_staff() && !second_factor {
+        required.push(ErrorCode::SecondFactorEnrolmentRequired.as_str().to_string());
+    }
+    Ok(required)
 }
 
 /// A failed sign-in: whose, and why (`wrong_password`, `wrong_code`).

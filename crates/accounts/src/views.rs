@@ -81,6 +81,12 @@ pub struct LoginResponse {
     pub token: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
     pub user: UserView,
+    /// What the session must do before anything else, as the codes every
+    /// other route then answers 403 with: `password_change_required` (a
+    /// password someone else chose, or an expired staff password), then
+    /// `second_factor_enrolment_required` (staff, where required). Empty
+    /// for a session free to work.
+    pub required_first: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,6 +7,7 @@
 #[macro_use]
 mod vocabulary;
 
+pub mod calendar;
 pub mod claim;
 pub mod credit_code;
 pub mod deal;

@@ -7,7 +7,7 @@
 //! chain from its first record with the key and checks every checkpoint
 //! (see `techtrade_db::audit`).
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -93,24 +93,50 @@ pub(crate) fn read_checkpoints(path: &Path) -> Result<Vec<Checkpoint>, Failure> 
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(number, line)| {
-            let mut words = line.split_whitespace();
-            let seq = words.next().and_then(|w| w.parse::<i64>().ok());
-            let hash = words.next().filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-            match (seq, hash) {
-                (Some(seq), Some(hash)) => Ok(Checkpoint { seq, hash: hash.to_string() }),
-                _ => Err(Failure::failed(format!("{} line {}: not `<seq> <hash> <time>`", path.display(), number + 1))),
-            }
+            parse_checkpoint(line).ok_or_else(|| {
+                Failure::failed(format!("{} line {}: not `<seq> <hash> <time>`", path.display(), number + 1))
+            })
         })
         .collect()
 }
 
-/// Appends the chain's head to the checkpoint file when it moved since the
-/// last line; returns the checkpoint written, if any.
-pub(crate) async fn write_checkpoint(db: &Database, path: &Path) -> Result<Option<Checkpoint>, Failure> {
-    let head = db.run(|conn| techtrade_db::audit::head(conn).map_err(techtrade_db::DbError::from)).await?;
-    let last = read_checkpoints(path)?.last().map_or(0, |c| c.seq);
-    if head.seq <= last {
-        return Ok(None);
+/// A line of the checkpoint file.
+fn parse_checkpoint(line: &str) -> Option<Checkpoint> {
+    let mut words = line.split_whitespace();
+    let seq = words.next()?.parse::<i64>().ok()?;
+    let hash = words.next().filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+    Some(Checkpoint { seq, hash: hash.to_string() })
+}
+
+/// How much of the file's end holds its last line, and then some.
+const TAIL_BYTES: u64 = 4096;
+
+/// The newest checkpoint, read from the file's end: the file grows by a
+/// line every few minutes for years, and only its last line matters here.
+fn last_checkpoint(path: &Path) -> Result<Option<Checkpoint>, Failure> {
+    let failed = |e: std::io::Error| Failure::failed(format!("reading {}: {e}", path.display()));
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(failed(error)),
+    };
+    let length = file.metadata().map_err(failed)?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES))).map_err(failed)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(failed)?;
+    let tail = String::from_utf8_lossy(&tail);
+    match tail.lines().rev().find(|line| !line.trim().is_empty()) {
+        None => Ok(None),
+        Some(line) => parse_checkpoint(line)
+            .map(Some)
+            .ok_or_else(|| Failure::failed(format!("{}: the last line is not `<seq> <hash> <time>`", path.display()))),
+    }
+}
+
+/// Appends `head` to the checkpoint file unless its last line is as new.
+fn append_checkpoint(path: &Path, head: &Checkpoint) -> Result<bool, Failure> {
+    if last_checkpoint(path)?.is_some_and(|last| last.seq >= head.seq) {
+        return Ok(false);
     }
     let failed = |e: std::io::Error| Failure::failed(format!("writing {}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -120,7 +146,18 @@ pub(crate) async fn write_checkpoint(db: &Database, path: &Path) -> Result<Optio
     let written = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
     file.write_all(format!("{} {} {written}\n", head.seq, head.hash).as_bytes()).map_err(failed)?;
     file.sync_all().map_err(failed)?;
-    Ok(Some(head))
+    Ok(true)
+}
+
+/// Appends the chain's head to the checkpoint file when it moved since the
+/// last line; returns the checkpoint written, if any. The file is written
+/// off the async threads (it is synced to disk).
+pub(crate) async fn write_checkpoint(db: &Database, path: &Path) -> Result<Option<Checkpoint>, Failure> {
+    let head = db.run(|conn| techtrade_db::audit::head(conn).map_err(techtrade_db::DbError::from)).await?;
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || Ok(append_checkpoint(&path, &head)?.then_some(head)))
+        .await
+        .map_err(|e| Failure::failed(format!("the checkpoint writer stopped: {e}")))?
 }
 
 /// Writes a checkpoint now and every `interval` until the process stops.
@@ -177,4 +214,34 @@ async fn verify(config: Config, checkpoints: Option<PathBuf>) -> Result<(), Fail
         started.elapsed()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint(seq: i64) -> Checkpoint {
+        Checkpoint { seq, hash: format!("{seq:064x}") }
+    }
+
+    #[test]
+    fn only_a_newer_head_is_appended_and_the_last_line_is_read_from_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoints");
+        assert_eq!(last_checkpoint(&path).unwrap(), None, "no file yet");
+        // Years of checkpoints: far more than the tail that is read.
+        for seq in 1..=2_000 {
+            assert!(append_checkpoint(&path, &checkpoint(seq)).unwrap());
+        }
+        assert!(std::fs::metadata(&path).unwrap().len() > 10 * TAIL_BYTES);
+        assert_eq!(last_checkpoint(&path).unwrap(), Some(checkpoint(2_000)));
+        assert!(!append_checkpoint(&path, &checkpoint(2_000)).unwrap(), "the head did not move");
+        assert!(!append_checkpoint(&path, &checkpoint(1_999)).unwrap());
+        assert!(append_checkpoint(&path, &checkpoint(2_001)).unwrap());
+        let all = read_checkpoints(&path).unwrap();
+        assert_eq!((all.len(), all.last()), (2_001, Some(&checkpoint(2_001))));
+
+        std::fs::write(&path, "12 not-a-hash 2026-12-06T00:00:00Z\n").unwrap();
+        assert!(last_checkpoint(&path).is_err(), "a damaged last line is an error, not a silent restart");
+    }
 }

@@ -254,6 +254,7 @@ pub enum StaffRole {
 }
 
 /// A command's failure: what to print and how to exit.
+#[derive(Debug)]
 pub struct Failure {
     message: String,
     code: u8,

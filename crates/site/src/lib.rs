@@ -107,6 +107,8 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/saved-searches", get(saved::list).post(saved::save))
         .route("/workspace/saved-searches/{id}/delete", post(saved::delete))
         .route("/account", get(account::show))
+        // The name for it, kept as a way in.
+        .route("/workspace/account", get(|| async { page::redirect("/account") }))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{id}/end", post(account::end_session))
         .route("/account/totp", post(account::start_second_factor))
@@ -130,6 +132,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/audit", get(console::audit::show))
         .route("/console/audit/export.csv", get(console::audit::export))
         .route("/console/users/{id}/disable", post(console::users::disable))
+        .route("/console/users/{id}/unlock", post(console::users::unlock))
+        .route("/console/users/{id}/second-factor/reset", post(console::users::reset_second_factor))
+        .route("/console/users/{id}/role", post(console::users::change_role))
         .layer(middleware::from_fn(session::csrf_guard))
 }
 

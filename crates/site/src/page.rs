@@ -42,8 +42,10 @@ pub struct Badge {
     pub name: String,
     /// An official or administrator: the header leads to the console.
     pub official: bool,
-    /// An administrator: the console shows the staff page.
+    /// A system or security administrator: the console shows the staff page.
     pub admin: bool,
+    /// The security administrator: the header leads to the staff page.
+    pub security_admin: bool,
     /// The auditor: the header leads to the audit log.
     pub auditor: bool,
     /// A member of an organisation: the header leads to the workspace.
@@ -69,7 +71,8 @@ impl Ctx {
             user: visitor.user.as_ref().map(|u| Badge {
                 name: u.name.clone(),
                 official: u.role.is_official(),
-                admin: u.role == techtrade_domain::Role::Admin,
+                admin: matches!(u.role, techtrade_domain::Role::Admin | techtrade_domain::Role::SecurityAdmin),
+                security_admin: u.role == techtrade_domain::Role::SecurityAdmin,
                 auditor: u.role == techtrade_domain::Role::Auditor,
                 member: u.role == techtrade_domain::Role::Member,
             }),

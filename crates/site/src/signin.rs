@@ -44,12 +44,12 @@ pub struct NextQuery {
 /// Where a sign-in goes when nothing asked for another page: each role's
 /// own home (members their workspace, officials and the system
 /// administrator the console, the auditor the audit log, the security
-/// administrator their account).
+/// administrator the staff page).
 fn home_of(role: &str) -> &'static str {
     match techtrade_domain::Role::from_db(role) {
         Some(techtrade_domain::Role::Official | techtrade_domain::Role::Admin) => "/console",
         Some(techtrade_domain::Role::Auditor) => "/console/audit",
-        Some(techtrade_domain::Role::SecurityAdmin) => "/account",
+        Some(techtrade_domain::Role::SecurityAdmin) => "/console/users",
         Some(techtrade_domain::Role::Member) | None => "/workspace",
     }
 }

@@ -74,6 +74,17 @@ impl PasswordChange {
         }
     }
 
+    /// [`Self::of`] under the configured maximum age.
+    pub fn under(
+        settings: &crate::AuthSettings,
+        user: &techtrade_db::accounts::User,
+        role: Role,
+        now: chrono::NaiveDateTime,
+    ) -> Option<Self> {
+        let max_age = TimeDelta::from_std(settings.staff_password_max_age).unwrap_or(TimeDelta::days(90));
+        Self::of(user, role, max_age, now)
+    }
+
     pub fn refusal(self) -> ApiError {
         let why = match self {
             Self::SetByAnother => "your password was set by someone else",
@@ -234,8 +245,7 @@ pub async fn session_user(state: &AppState, token: &str) -> Result<CurrentUser, 
         state.db.run(move |conn| techtrade_db::accounts::touch_session(conn, &id, now).map_err(ApiError::from)).await?;
     }
     let role = stored_role(&user)?;
-    let max_age = TimeDelta::from_std(state.settings.auth.staff_password_max_age).unwrap_or(TimeDelta::days(90));
-    let password_change = PasswordChange::of(&user, role, max_age, now);
+    let password_change = PasswordChange::under(&state.settings.auth, &user, role, now);
     Ok(CurrentUser {
         user_id: user.id,
         session_id: session.id,

@@ -408,6 +408,68 @@ on_both_databases! {
 }
 
 on_both_databases! {
+    async fn the_security_administrator_unlocks_resets_a_second_factor_and_changes_a_role_on_the_staff_page(app: TestApp) {
+        let secadmin = app.staff_account(Role::SecurityAdmin, None).await;
+        let official = app.staff_account(Role::Official, None).await;
+        let enrolled = techtrade_tests::second_factor::enrol(&app, &official.token).await;
+        let mut browser = console(&app, &secadmin).await;
+        // Signing in leads the security administrator to the staff page.
+        let landing = Browser::new(&app)
+            .submit("/login", "/login", &[("email", &secadmin.email), ("password", &secadmin.password)])
+            .await;
+        assert_eq!(landing.header("location"), "/console/users");
+        let page = browser.get("/console/users").await;
+        page.assert_status(200);
+        assert!(!page.text.contains("href=\"/console/reviews\""), "no official's tabs");
+        // It makes security staff only; the official's row has no disable button.
+        let form = &page.text[page.text.find("id=\"new-user\"").unwrap()..];
+        assert!(form.contains("<option value=\"auditor\"") && !form.contains("<option value=\"official\""), "{form}");
+        let row = &page.text[page.text.find(&format!("id=\"user-{}\"", official.user_id)).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(!row.contains("disable-user") && row.contains("unlock-user") && row.contains("reset-second-factor"), "{row}");
+
+        // A lock-out ended.
+        for _ in 0..5 {
+            app.post("/api/v1/auth/login", None, json!({"email": official.email, "password": "wrong guess"})).await;
+        }
+        app.post("/api/v1/auth/login", None, json!({"email": official.email, "password": official.password}))
+            .await
+            .assert_problem(423, "account_locked");
+        let unlocked = browser.submit("/console/users", &format!("/console/users/{}/unlock", official.user_id), &[]).await;
+        unlocked.assert_status(303);
+        assert_eq!(unlocked.header("location"), "/console/users?done=unlocked");
+        techtrade_tests::second_factor::forget_used_codes(&app, &official.user_id);
+        let token = techtrade_tests::second_factor::login(&app, &official.user_id, &official.email, &official.password,
+            &enrolled.secret).await;
+
+        // A lost phone: the factor reset, the sessions ended; twice is refused on the page.
+        let path = format!("/console/users/{}/second-factor/reset", official.user_id);
+        browser.submit("/console/users", &path, &[]).await.assert_status(303);
+        app.get("/api/v1/me", Some(&token)).await.assert_problem(401, "invalid_token");
+        let again = browser.submit("/console/users", &path, &[]).await;
+        again.assert_status(409);
+        assert!(again.text.contains("id=\"users-error\""), "{}", again.text);
+
+        // Another role, which ends the sessions; nonsense is refused on its field.
+        let token = app.login(&official.email, &official.password).await;
+        let path = format!("/console/users/{}/role", official.user_id);
+        browser.submit("/console/users", &path, &[("role", "root")]).await.assert_status(422);
+        browser.submit("/console/users", &path, &[("role", "admin")]).await.assert_status(303);
+        app.get("/api/v1/me", Some(&token)).await.assert_problem(401, "invalid_token");
+        let listed = app.get("/api/v1/admin/users", Some(&secadmin.token)).await;
+        let user = listed.json["items"].as_array().unwrap().iter().find(|u| u["id"] == official.user_id.as_str()).unwrap().clone();
+        assert_eq!(user["role"], "admin");
+
+        // The system administrator's page offers none of these.
+        let admin = app.staff_account(Role::Admin, None).await;
+        let page = console(&app, &admin).await.get("/console/users").await;
+        assert!(!page.text.contains("unlock-user") && !page.text.contains("reset-second-factor"));
+        let form = &page.text[page.text.find("id=\"new-user\"").unwrap()..];
+        assert!(form.contains("<option value=\"official\"") && !form.contains("<option value=\"auditor\""), "{form}");
+    }
+}
+
+on_both_databases! {
     async fn without_programs_the_rounds_and_programs_pages_say_so(app: TestApp) {
         let app = app.with_programs(Vec::new());
         let official = app.staff_account(Role::Official, None).await;

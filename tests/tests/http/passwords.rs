@@ -130,6 +130,8 @@ on_both_databases! {
                 json!({"email": email, "password": "Chosen by admin 1", "name": "新审核员", "role": "official"}))
             .await;
         created.assert_status(201);
+        let signed_in = app.post("/api/v1/auth/login", None, json!({"email": email, "password": "Chosen by admin 1"})).await;
+        assert_eq!(signed_in.json["required_first"], json!(["password_change_required"]), "the sign-in says so");
         let token = app.login(&email, "Chosen by admin 1").await;
 
         // Only the account itself answers until the password is changed.

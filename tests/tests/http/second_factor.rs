@@ -215,7 +215,14 @@ on_both_databases! {
         let app = requiring_staff_totp(app);
         let official = app.staff_account(Role::Official, None).await;
 
-        // Signed in with the password, the session may only enrol.
+        // Signed in with the password, the session may only enrol, as the
+        // sign-in's answer says.
+        let signed_in = app.post("/api/v1/auth/login", None,
+            json!({"email": official.email, "password": official.password})).await;
+        assert_eq!(signed_in.json["required_first"], json!(["second_factor_enrolment_required"]));
+        let member = app.register_org("agency").await;
+        let free = app.post("/api/v1/auth/login", None, json!({"email": member.email, "password": member.password})).await;
+        assert_eq!(free.json["required_first"], json!([]));
         let refused = app.get("/api/v1/subsidy/claims?status=submitted", Some(&official.token)).await;
         refused.assert_problem(403, "second_factor_enrolment_required");
         app.get("/api/v1/me", Some(&official.token)).await.assert_status(200);

@@ -52,8 +52,9 @@ impl FromRequestParts<AppState> for Official {
     }
 }
 
-/// A console page's signed-in administrator: a visitor is sent to sign
-/// in, anyone else gets 403.
+/// A console page's signed-in administrator, system or security (each
+/// manages the staff of its own side): a visitor is sent to sign in,
+/// anyone else gets 403.
 pub struct Administrator(pub CurrentUser);
 
 impl FromRequestParts<AppState> for Administrator {
@@ -62,8 +63,8 @@ impl FromRequestParts<AppState> for Administrator {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let visitor = Visitor::from_request_parts(parts, state).await?;
         let user = signed_in(&visitor)?;
-        if user.role != techtrade_domain::Role::Admin {
-            return Err(page::error_page(&visitor, &ApiError::forbidden("this page is for administrators")));
+        if let Err(refusal) = user.require_staff_manager() {
+            return Err(page::error_page(&visitor, &refusal));
         }
         Ok(Self(user))
     }
