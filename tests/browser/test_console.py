@@ -324,3 +324,33 @@ def test_the_auditor_reads_and_exports_the_trail_and_an_administrator_cannot(pag
     sign_in(admin, "admin@techtrade.invalid", DEMO_PASSWORD)
     response = admin.goto("/console/audit")
     assert response.status == 403
+
+
+def test_the_security_administrator_makes_an_auditor_and_changes_a_role(page, phone):
+    rng = random.Random()
+    sign_in(page, "secadmin@techtrade.invalid", DEMO_PASSWORD)
+    # Signing in leads the security administrator to the staff page.
+    expect(page).to_have_url(re.compile(r"/console/users$"))
+    expect(page.locator("nav.tabs a[href='/console/reviews']")).to_have_count(0)
+    email = f"auditor{rng.randrange(10**9)}@kjt.qinghai.gov.cn"
+    page.fill("#name", "新任审计员")
+    page.fill("#email", email)
+    page.select_option("#role", "auditor")
+    page.fill("#password", "a long auditor password 1")
+    page.locator("#create-user").click()
+    expect(page.locator("#done")).to_be_visible()
+    row = page.locator("table#staff tbody tr", has_text=email)
+    expect(row.locator(".disable-user")).to_be_visible()
+    check_page(page, "console-users-security-administrator")
+
+    # Another role: the select in the row, then its button.
+    row.locator("select").select_option("secadmin")
+    row.locator(".change-role").click()
+    expect(page.locator("#done")).to_be_visible()
+    row = page.locator("table#staff tbody tr", has_text=email)
+    expect(row.locator("td").nth(2)).to_have_text("安全管理员")
+
+    sign_in(phone, "secadmin@techtrade.invalid", DEMO_PASSWORD)
+    phone.goto("/console/users")
+    no_horizontal_scroll(phone)
+    check_page(phone, "phone-console-users-security-administrator")

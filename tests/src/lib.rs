@@ -207,6 +207,14 @@ impl TestApp {
         self
     }
 
+    /// The same application with the registration office's day fixed (its
+    /// clock counts working days from it).
+    pub fn with_office_day(mut self, day: chrono::NaiveDate) -> Self {
+        self.services.registry.clock = techtrade_registry::Clock::Fixed(day);
+        self.rebuild();
+        self
+    }
+
     /// The same application and database with other settings (a limit a
     /// test wants low).
     pub fn with_settings(mut self, settings: Settings) -> Self {
@@ -226,6 +234,17 @@ impl TestApp {
             search: search.clone(),
             programs: Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap()),
             deals: techtrade_deals::DealSettings::default(),
+            registry: techtrade_registry::RegistrySettings {
+                calendar: Arc::new(
+                    techtrade_domain::calendar::Calendar::load_dir(
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/calendars"),
+                    )
+                    .unwrap(),
+                ),
+                limits: techtrade_domain::registration::TimeLimits::default(),
+                office: techtrade_deals::DealSettings::default().registration_office,
+                clock: techtrade_registry::Clock::Market,
+            },
             stripe: techtrade_payments::Stripe::default(),
             matching: techtrade_matching::MatchingSettings::default(),
             site: techtrade_server::app::SiteOptions::default(),

@@ -17,6 +17,7 @@ pub mod leases;
 pub mod listings;
 pub mod migrations;
 pub mod outbox;
+pub mod registry;
 pub mod saved_searches;
 pub mod schema;
 pub mod second_factor;

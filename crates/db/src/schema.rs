@@ -289,6 +289,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    registration_applications (id) {
+        id -> Text,
+        seller_organization_id -> Text,
+        deal_id -> Nullable<Text>,
+        status -> Text,
+        category -> Text,
+        subcategory -> Nullable<Text>,
+        buyer_organization_id -> Nullable<Text>,
+        buyer_name -> Text,
+        buyer_credit_code -> Text,
+        buyer_region_code -> Text,
+        total_amount_fen -> BigInt,
+        non_technical_amount_fen -> BigInt,
+        signed_on -> Date,
+        valid_until -> Date,
+        technology_field -> Nullable<Text>,
+        ip_type -> Nullable<Text>,
+        government_project -> Bool,
+        related_party -> Bool,
+        submitted_on -> Nullable<Date>,
+        decide_by -> Nullable<Date>,
+        stopped_on -> Nullable<Date>,
+        deadline_provisional -> Bool,
+        registration_number -> Nullable<Text>,
+        registered_total_fen -> Nullable<BigInt>,
+        registered_technology_fen -> Nullable<BigInt>,
+        refusal_reasons -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    registration_application_events (id) {
+        id -> Text,
+        application_id -> Text,
+        event -> Text,
+        message -> Nullable<Text>,
+        decide_by -> Nullable<Date>,
+        actor_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     registration_serials (prefix) {
         prefix -> Text,
         last_serial -> BigInt,
@@ -543,6 +592,7 @@ diesel::joinable!(disbursements -> subsidy_claims (claim_id));
 diesel::joinable!(disbursements -> organizations (organization_id));
 diesel::joinable!(disbursements -> users (recorded_by));
 diesel::joinable!(sent_emails -> outbox (outbox_event_id));
+diesel::joinable!(registration_application_events -> registration_applications (application_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -565,6 +615,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     contracts,
     registrations,
     registration_serials,
+    registration_applications,
+    registration_application_events,
     payments,
     payment_refunds,
     listing_reservations,

@@ -65,6 +65,8 @@ fn schema_matches(conn: &mut AnyConnection) {
         contracts,
         registrations,
         registration_serials,
+        registration_applications,
+        registration_application_events,
         payments,
         payment_refunds,
         listing_reservations,

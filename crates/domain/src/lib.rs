@@ -25,6 +25,7 @@ pub mod organization;
 pub mod patent;
 pub mod policy;
 pub mod region;
+pub mod registration;
 pub mod role;
 pub mod text;
 pub mod violations;

@@ -41,6 +41,18 @@ impl Violations {
         }
     }
 
+    /// A nested check's outcome: its violations recorded under `prefix`
+    /// (`contract.` + `total_amount_fen`); `None` when it failed.
+    pub fn nested<T>(&mut self, prefix: &str, checked: Result<T, Violations>) -> Option<T> {
+        match checked {
+            Ok(value) => Some(value),
+            Err(inner) => {
+                self.0.extend(inner.0.into_iter().map(|v| Violation { field: format!("{prefix}{}", v.field), ..v }));
+                None
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -48,10 +48,11 @@ pub enum ApiService {
     Subsidy,
     Matching,
     Statistics,
+    Registry,
 }
 
 impl ApiService {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Accounts,
         Self::Listings,
         Self::Deals,
@@ -60,6 +61,7 @@ impl ApiService {
         Self::Subsidy,
         Self::Matching,
         Self::Statistics,
+        Self::Registry,
     ];
 
     fn router(self) -> OpenApiRouter<AppState> {
@@ -72,6 +74,7 @@ impl ApiService {
             Self::Subsidy => techtrade_subsidy::router(),
             Self::Matching => techtrade_matching::router(),
             Self::Statistics => techtrade_statistics::router(),
+            Self::Registry => techtrade_registry::router(),
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct Services {
     pub search: SharedIndex,
     pub programs: techtrade_subsidy::Programs,
     pub deals: techtrade_deals::DealSettings,
+    /// The registration office: its holiday calendar, time limits and code.
+    pub registry: techtrade_registry::RegistrySettings,
     /// The Stripe gateway, when Stripe is configured.
     pub stripe: techtrade_payments::Stripe,
     pub matching: techtrade_matching::MatchingSettings,
@@ -125,6 +130,7 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
         .layer(Extension(services.search))
         .layer(Extension(services.programs))
         .layer(Extension(services.deals))
+        .layer(Extension(services.registry))
         .layer(Extension(services.stripe))
         .layer(Extension(services.matching))
         .layer(Extension(services.site))

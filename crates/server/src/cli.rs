@@ -418,6 +418,31 @@ pub(crate) fn load_policies(config: &Config) -> Result<Vec<techtrade_domain::pol
     })
 }
 
+/// The registration office's settings: the holiday calendars of
+/// `registration.calendar_dir` (a bad file stops start-up naming it; a
+/// missing directory means weekends only, with a warning), its time limits
+/// and code.
+pub(crate) fn registry_settings(config: &Config) -> Result<techtrade_registry::RegistrySettings, Failure> {
+    let dir = &config.registration.calendar_dir;
+    let calendar = if dir.is_dir() {
+        techtrade_domain::calendar::Calendar::load_dir(dir)
+            .map_err(|error| Failure::usage(format!("configuration: registration.calendar_dir: {error}")))?
+    } else {
+        tracing::warn!(dir = %dir.display(), "registration.calendar_dir does not exist: working days are Monday to Friday");
+        techtrade_domain::calendar::Calendar::default()
+    };
+    let next_year = chrono::Datelike::year(&techtrade_db::today()) + 1;
+    if !calendar.years().any(|year| year.year == next_year) {
+        tracing::info!(next_year, "no holiday calendar for next year yet: deadlines running into it are provisional");
+    }
+    Ok(techtrade_registry::RegistrySettings {
+        calendar: std::sync::Arc::new(calendar),
+        limits: config.registration.limits(),
+        office: config.deals.registration_office.clone(),
+        clock: techtrade_registry::Clock::Market,
+    })
+}
+
 /// What `serve` and `worker` both set up before their own part: the
 /// policies, the database (migrated when configured so), the search index
 /// and the consumers' context.
@@ -498,6 +523,7 @@ async fn serve(
         search,
         programs: std::sync::Arc::new(programs),
         deals,
+        registry: registry_settings(&config)?,
         stripe,
         matching: config.matching(),
         site: techtrade_site::SiteOptions::new(

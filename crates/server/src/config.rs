@@ -32,6 +32,7 @@ pub struct Config {
     pub deals: DealsConfig,
     pub payments: PaymentsConfig,
     pub subsidy: SubsidyConfig,
+    pub registration: RegistrationConfig,
     pub matching: MatchingConfig,
     pub workers: WorkersConfig,
     pub audit: AuditConfig,
@@ -51,6 +52,7 @@ impl Default for Config {
             deals: DealsConfig::default(),
             payments: PaymentsConfig::default(),
             subsidy: SubsidyConfig::default(),
+            registration: RegistrationConfig::default(),
             matching: MatchingConfig::default(),
             workers: WorkersConfig::default(),
             audit: AuditConfig::default(),
@@ -317,6 +319,41 @@ impl Default for DealsConfig {
     }
 }
 
+/// The registration office (技术合同认定登记).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// The national holiday calendars, a file a year (`2026.toml`).
+    pub calendar_dir: PathBuf,
+    /// Working days the office has to decide an application…
+    pub working_days: u32,
+    /// …or one of `large_contract_yuan` or more (or in dispute).
+    pub extended_working_days: u32,
+    pub large_contract_yuan: i64,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        let limits = techtrade_domain::registration::TimeLimits::default();
+        Self {
+            calendar_dir: PathBuf::from("config/calendars"),
+            working_days: limits.working_days,
+            extended_working_days: limits.extended_working_days,
+            large_contract_yuan: limits.large_contract_fen / 100,
+        }
+    }
+}
+
+impl RegistrationConfig {
+    pub fn limits(&self) -> techtrade_domain::registration::TimeLimits {
+        techtrade_domain::registration::TimeLimits {
+            working_days: self.working_days,
+            extended_working_days: self.extended_working_days,
+            large_contract_fen: self.large_contract_yuan.saturating_mul(100),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SubsidyConfig {
@@ -532,6 +569,19 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "auth.staff_password_max_age_days",
                 problem: "must be 1 to 365 (等保2.0: staff passwords are changed regularly)".into(),
+            });
+        }
+        let limits = self.registration.limits();
+        if !(1..=limits.extended_working_days).contains(&limits.working_days) || limits.extended_working_days > 120 {
+            return Err(ConfigError::Invalid {
+                key: "registration.working_days",
+                problem: "must be at least 1 and at most registration.extended_working_days (≤ 120)".into(),
+            });
+        }
+        if limits.large_contract_fen <= 0 {
+            return Err(ConfigError::Invalid {
+                key: "registration.large_contract_yuan",
+                problem: "must be more than zero".into(),
             });
         }
         if self.auth.session_idle_minutes == 0 {

@@ -84,6 +84,10 @@ const DEMAND: &str = r#"{"title": "退役动力锂电池回收技术", "descript
 const OFFER: &str = r#"{"amount_fen": 90000000, "trade_mode": "assignment", "terms": "含技术培训"}"#;
 const CONTRACT: &str = r#"{"category": "transfer", "total_amount_fen": 1000000, "non_technical_amount_fen": 200000,
     "signed_on": "{today}", "related_party": false}"#;
+/// An application for a contract signed off the platform, the buyer named.
+const APPLICATION: &str = r#"{"contract": {"category": "transfer", "buyer": {"name": "青海某新能源有限公司",
+    "credit_code": "{credit_code}", "region_code": "630104"}, "total_amount_fen": 1000000,
+    "non_technical_amount_fen": 0, "signed_on": "{today}", "valid_until": "2099-12-31", "related_party": false}}"#;
 const PAYMENT: &str = r#"{"method": "offline", "amount_fen": 1000000, "paid_on": "{today}", "reference": "ICBC-0001"}"#;
 /// The completed deal's payment, dated in the year claimed for.
 const PAYMENT_LAST_YEAR: &str =
@@ -154,6 +158,24 @@ const TABLE: &[Row] = &[
         [401, 401, 401, 401, 401, 401, 401, 401, 401],
     ),
     row("GET", "/api/v1/me", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
+    // The registration office: members apply for their organisation,
+    // officials decide (never for a party), the parties see the record.
+    row("POST", "/api/v1/registrations", APPLICATION, [401, 201, 201, 201, 403, 201, 403, 403, 403]),
+    row("GET", "/api/v1/registrations", "", [401, 200, 200, 200, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/registrations/{application}", "", [401, 200, 200, 404, 200, 200, 200, 404, 404]),
+    row("POST", "/api/v1/registrations/{application}/submit", "", [401, 200, 403, 404, 403, 200, 403, 404, 404]),
+    row(
+        "POST",
+        "/api/v1/registrations/{asked_application}/answer",
+        r#"{"message": "已补充。"}"#,
+        [401, 200, 403, 404, 403, 200, 403, 404, 404],
+    ),
+    row(
+        "POST",
+        "/api/v1/registrations/{submitted_application}/decision",
+        r#"{"decision": "register"}"#,
+        [401, 403, 403, 404, 200, 403, 200, 404, 404],
+    ),
     // Everyone may have a second factor; with none enrolled or pending,
     // the steps that need one are a conflict.
     row("GET", "/api/v1/me/totp", "", [401, 200, 200, 200, 200, 200, 200, 200, 200]),
@@ -492,6 +514,11 @@ impl<'a> World<'a> {
             "staff_user" => self.once("staff_user", |w| Box::pin(w.staff_user())).await,
             "owner_session" => self.once("owner_session", |w| Box::pin(w.owner_session())).await,
             "owner_member" => self.once("owner_member", |w| Box::pin(w.owner_member())).await,
+            "application" => self.once("application", |w| Box::pin(w.application("draft"))).await,
+            "submitted_application" => {
+                self.once("submitted_application", |w| Box::pin(w.application("submitted"))).await
+            }
+            "asked_application" => self.once("asked_application", |w| Box::pin(w.application("more_requested"))).await,
             other => panic!("unknown placeholder {{{other}}}"),
         }
     }
@@ -528,6 +555,26 @@ impl<'a> World<'a> {
             must_change_password: false,
         };
         techtrade_accounts::create_user(&self.app.state.db, &self.app.hasher, input, None, None).await.unwrap().id
+    }
+
+    /// A registration application of the owner's, the counterparty its
+    /// buyer on the platform, in `status`.
+    async fn application(&mut self, status: &str) -> String {
+        let (owner, official) = (self.owner.token.clone(), self.official.clone());
+        let body = APPLICATION.replace(
+            r#""buyer": {"name": "青海某新能源有限公司",
+    "credit_code": "{credit_code}", "region_code": "630104"}"#,
+            &format!(r#""buyer": {{"organization_id": "{}"}}"#, self.counterparty.id),
+        );
+        let id = self.post_ok(&owner, "/api/v1/registrations", &body, 201).await["id"].as_str().unwrap().to_string();
+        if status != "draft" {
+            self.post_ok(&owner, &format!("/api/v1/registrations/{id}/submit"), "", 200).await;
+        }
+        if status == "more_requested" {
+            let ask = r#"{"decision": "request_more", "message": "请补充合同附件。"}"#;
+            self.post_ok(&official, &format!("/api/v1/registrations/{id}/decision"), ask, 200).await;
+        }
+        id
     }
 
     /// A listing of the owner in `status`.

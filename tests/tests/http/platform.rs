@@ -180,6 +180,12 @@ on_both_databases! {
             ("post", "/api/v1/me/totp/confirm", Some("CodeRequest"), "200"),
             ("post", "/api/v1/me/totp/recovery-codes", Some("CodeRequest"), "200"),
             ("delete", "/api/v1/admin/users/{id}/totp", None, "204"),
+            ("post", "/api/v1/registrations", Some("ApplicationRequest"), "201"),
+            ("get", "/api/v1/registrations", None, "200"),
+            ("get", "/api/v1/registrations/{id}", None, "200"),
+            ("post", "/api/v1/registrations/{id}/submit", None, "200"),
+            ("post", "/api/v1/registrations/{id}/answer", Some("AnswerRequest"), "200"),
+            ("post", "/api/v1/registrations/{id}/decision", Some("DecisionRequest"), "200"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

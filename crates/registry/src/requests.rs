@@ -1,0 +1,244 @@
+//! What the registration routes take, and their checks.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use techtrade_domain::deal::{ContractAmounts, ContractCategory, not_in_future, positive};
+use techtrade_domain::registration::{ContractSubcategory, IpType, RefusalReason, TechnologyField};
+use techtrade_domain::{CreditCode, Money, RegionCode, Violations, text};
+use utoipa::ToSchema;
+
+/// The buyer: an organisation on the platform, or one named by its credit code.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct BuyerRequest {
+    /// A registered organisation; its name, credit code and region are taken from it.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// The buyer's name as the contract writes it (required without `organization_id`).
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+    /// 统一社会信用代码 (required without `organization_id`).
+    #[serde(default)]
+    #[schema(value_type = Option<techtrade_domain::CreditCode>)]
+    pub credit_code: Option<String>,
+    /// GB/T 2260 region code (required without `organization_id`).
+    #[serde(default)]
+    #[schema(value_type = Option<techtrade_domain::RegionCode>)]
+    pub region_code: Option<String>,
+}
+
+/// The technology contract to register, as signed.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ContractToRegister {
+    pub category: ContractCategory,
+    /// 委托开发 / 合作开发 within development; 技术培训 / 技术中介 within service.
+    #[serde(default)]
+    pub subcategory: Option<ContractSubcategory>,
+    pub buyer: BuyerRequest,
+    /// 成交额: the contract's whole amount, in fen.
+    #[schema(minimum = 1)]
+    pub total_amount_fen: i64,
+    /// Equipment, parts, raw materials and other non-technical parts of it.
+    #[schema(minimum = 0)]
+    pub non_technical_amount_fen: i64,
+    /// Today or earlier.
+    pub signed_on: NaiveDate,
+    /// The end of the contract's period of validity: an application is
+    /// made before it.
+    pub valid_until: NaiveDate,
+    #[serde(default)]
+    pub technology_field: Option<TechnologyField>,
+    #[serde(default)]
+    pub ip_type: Option<IpType>,
+    /// Whether the technology comes from a government-funded project.
+    #[serde(default)]
+    pub government_project: bool,
+    /// Whether buyer and seller are related parties (关联交易), as declared.
+    pub related_party: bool,
+}
+
+/// A seller's application for a contract signed off the platform.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ApplicationRequest {
+    pub contract: ContractToRegister,
+}
+
+/// The buyer as checked: either an organisation to look up, or named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidBuyer {
+    Registered(String),
+    Named { name: String, credit_code: CreditCode, region_code: RegionCode },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidContract {
+    pub category: ContractCategory,
+    pub subcategory: Option<ContractSubcategory>,
+    pub buyer: ValidBuyer,
+    pub amounts: ContractAmounts,
+    pub signed_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub technology_field: Option<TechnologyField>,
+    pub ip_type: Option<IpType>,
+    pub government_project: bool,
+    pub related_party: bool,
+}
+
+impl ContractToRegister {
+    /// Every field checked at once, under `contract.…`.
+    pub fn validate(&self, today: NaiveDate) -> Result<ValidContract, Violations> {
+        let mut violations = Violations::new();
+        let amounts =
+            violations.nested("contract.", ContractAmounts::new(self.total_amount_fen, self.non_technical_amount_fen));
+        let signed_on = violations.check("contract.signed_on", not_in_future(self.signed_on, today));
+        if self.valid_until < self.signed_on {
+            violations.push("contract.valid_until", "before_signing", "the contract ends before it was signed");
+        }
+        if let Some(sub) = self.subcategory
+            && sub.category() != self.category
+        {
+            violations.push(
+                "contract.subcategory",
+                "wrong_category",
+                format!("{sub} is a kind of {}, not of {}", sub.category(), self.category),
+            );
+        }
+        let buyer = self.buyer_checked(&mut violations);
+        violations.finish(|| {
+            Some(ValidContract {
+                category: self.category,
+                subcategory: self.subcategory,
+                buyer: buyer?,
+                amounts: amounts?,
+                signed_on: signed_on?,
+                valid_until: self.valid_until,
+                technology_field: self.technology_field,
+                ip_type: self.ip_type,
+                government_project: self.government_project,
+                related_party: self.related_party,
+            })
+        })
+    }
+
+    fn buyer_checked(&self, violations: &mut Violations) -> Option<ValidBuyer> {
+        let buyer = &self.buyer;
+        if let Some(id) = &buyer.organization_id {
+            return Some(ValidBuyer::Registered(id.clone()));
+        }
+        let required = |value: &Option<String>| value.clone().unwrap_or_default();
+        let name = violations.check("contract.buyer.name", text::required(&required(&buyer.name), 200));
+        let credit_code =
+            violations.check("contract.buyer.credit_code", CreditCode::parse(&required(&buyer.credit_code)));
+        let region_code =
+            violations.check("contract.buyer.region_code", RegionCode::parse(&required(&buyer.region_code)));
+        Some(ValidBuyer::Named { name: name?, credit_code: credit_code?, region_code: region_code? })
+    }
+}
+
+/// The office's decision on a submitted application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Register,
+    Refuse,
+    RequestMore,
+}
+
+/// An official's decision: register (the amounts as registered, by default
+/// the contract's), refuse (one or more catalogued reasons), or ask for
+/// more material (补正, with what is missing), which stops the clock.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct DecisionRequest {
+    pub decision: Decision,
+    /// With `refuse`: why, from the catalogue.
+    #[serde(default)]
+    pub reasons: Vec<RefusalReason>,
+    /// With `register`: the 成交额 as registered (the contract's by default).
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub registered_total_fen: Option<i64>,
+    /// With `register`: the 技术交易额 as registered (核定; the contract's
+    /// total less its non-technical part by default), at most the registered total.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub registered_technology_amount_fen: Option<i64>,
+    /// With `request_more`: what to supply (required); otherwise a note.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub message: Option<String>,
+}
+
+/// A decision as checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidDecision {
+    Register { total: Money, technology: Money, note: Option<String> },
+    Refuse { reasons: Vec<RefusalReason>, note: Option<String> },
+    RequestMore { message: String },
+}
+
+const MAX_MESSAGE: usize = 2000;
+
+impl DecisionRequest {
+    /// Checks the decision against the contract's own amounts.
+    pub fn validate(&self, contract: &ContractAmounts) -> Result<ValidDecision, Violations> {
+        let mut violations = Violations::new();
+        let note = match self.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(message) if message.chars().count() > MAX_MESSAGE => {
+                violations.push("message", "too_long", format!("at most {MAX_MESSAGE} characters"));
+                None
+            }
+            other => other.map(str::to_string),
+        };
+        let decision = match self.decision {
+            Decision::Register => {
+                let total_fen = self.registered_total_fen.unwrap_or(contract.total.fen());
+                let technology_fen = self.registered_technology_amount_fen.unwrap_or(contract.technology.fen());
+                let total = violations.check("registered_total_fen", positive(total_fen));
+                let technology = violations.check("registered_technology_amount_fen", Money::from_fen(technology_fen));
+                if let Some(total) = total
+                    && total > contract.total
+                {
+                    let message = format!("the contract's total is {}", contract.total);
+                    violations.push("registered_total_fen", "exceeds_contract", message);
+                }
+                if let (Some(total), Some(technology)) = (total, technology)
+                    && technology > total
+                {
+                    let message = "the technology amount cannot exceed the registered total";
+                    violations.push("registered_technology_amount_fen", "exceeds_total", message);
+                }
+                total.zip(technology).map(|(total, technology)| ValidDecision::Register {
+                    total,
+                    technology,
+                    note: note.clone(),
+                })
+            }
+            Decision::Refuse => {
+                let mut reasons = self.reasons.clone();
+                reasons.sort();
+                reasons.dedup();
+                if reasons.is_empty() {
+                    violations.push("reasons", "required", "name at least one reason from the catalogue");
+                }
+                Some(ValidDecision::Refuse { reasons, note: note.clone() })
+            }
+            Decision::RequestMore => match &note {
+                Some(message) => Some(ValidDecision::RequestMore { message: message.clone() }),
+                None => {
+                    violations.push("message", "required", "say what material is missing");
+                    None
+                }
+            },
+        };
+        violations.finish(|| decision)
+    }
+}
+
+/// The seller's answer to a request for more material.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AnswerRequest {
+    /// What was supplied.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub message: Option<String>,
+}

@@ -1,0 +1,151 @@
+//! What the registration routes answer.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use techtrade_db::registry::{Application, ApplicationEvent};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BuyerView {
+    /// When the buyer is an organisation on the platform.
+    pub organization_id: Option<String>,
+    pub name: String,
+    pub credit_code: String,
+    pub region_code: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContractView {
+    /// development | transfer | license | consulting | service
+    pub category: String,
+    pub subcategory: Option<String>,
+    pub buyer: BuyerView,
+    /// 成交额 as the contract states it.
+    pub total_amount_fen: i64,
+    pub non_technical_amount_fen: i64,
+    /// 技术交易额 as the contract states it: the total less its non-technical part.
+    pub technology_amount_fen: i64,
+    pub signed_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub technology_field: Option<String>,
+    pub ip_type: Option<String>,
+    pub government_project: bool,
+    pub related_party: bool,
+}
+
+/// An application for 技术合同认定登记.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicationView {
+    pub id: String,
+    /// draft | submitted | more_requested | registered | refused
+    pub status: String,
+    pub seller_organization_id: String,
+    /// The platform deal the contract came from, if any.
+    pub deal_id: Option<String>,
+    pub contract: ContractView,
+    /// The day it was (last) submitted, in Beijing time.
+    pub submitted_on: Option<NaiveDate>,
+    /// The last day the office may decide on (15 working days, 30 for
+    /// 500万 yuan or more), moved by the days a request for more material waited.
+    pub decide_by: Option<NaiveDate>,
+    /// While more material is awaited: the day it was asked for (the clock stands still).
+    pub clock_stopped_on: Option<NaiveDate>,
+    /// The deadline crossed a year without a holiday calendar: counted by
+    /// weekends alone, it may move once that year is announced.
+    pub deadline_provisional: bool,
+    /// Working days left until `decide_by` (negative: overdue); none while
+    /// the clock stands still or nothing is due.
+    pub working_days_left: Option<i64>,
+    pub registration_number: Option<String>,
+    /// 成交额 as registered.
+    pub registered_total_fen: Option<i64>,
+    /// 技术交易额 as registered (核定).
+    pub registered_technology_amount_fen: Option<i64>,
+    /// With `refused`: the catalogued reasons.
+    pub refusal_reasons: Vec<String>,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub decided_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl ApplicationView {
+    pub fn new(application: Application, working_days_left: Option<i64>) -> Self {
+        let a = application;
+        Self {
+            contract: ContractView {
+                category: a.category,
+                subcategory: a.subcategory,
+                buyer: BuyerView {
+                    organization_id: a.buyer_organization_id,
+                    name: a.buyer_name,
+                    credit_code: a.buyer_credit_code,
+                    region_code: a.buyer_region_code,
+                },
+                total_amount_fen: a.total_amount_fen,
+                non_technical_amount_fen: a.non_technical_amount_fen,
+                technology_amount_fen: a.total_amount_fen - a.non_technical_amount_fen,
+                signed_on: a.signed_on,
+                valid_until: a.valid_until,
+                technology_field: a.technology_field,
+                ip_type: a.ip_type,
+                government_project: a.government_project,
+                related_party: a.related_party,
+            },
+            id: a.id,
+            status: a.status,
+            seller_organization_id: a.seller_organization_id,
+            deal_id: a.deal_id,
+            submitted_on: a.submitted_on,
+            decide_by: a.decide_by,
+            clock_stopped_on: a.stopped_on,
+            deadline_provisional: a.deadline_provisional,
+            working_days_left,
+            registration_number: a.registration_number,
+            registered_total_fen: a.registered_total_fen,
+            registered_technology_amount_fen: a.registered_technology_fen,
+            refusal_reasons: a
+                .refusal_reasons
+                .map(|r| r.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            decided_at: a.decided_at,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+            version: a.version,
+        }
+    }
+}
+
+/// One step of an application's record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    /// created | submitted | more_requested | answered | registered | refused
+    pub event: String,
+    pub message: Option<String>,
+    /// The deadline this step set.
+    pub decide_by: Option<NaiveDate>,
+    pub actor_id: String,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
+    pub at: NaiveDateTime,
+}
+
+impl From<ApplicationEvent> for EventView {
+    fn from(e: ApplicationEvent) -> Self {
+        Self { event: e.event, message: e.message, decide_by: e.decide_by, actor_id: e.actor_id, at: e.created_at }
+    }
+}
+
+/// An application with its record, oldest step first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicationDetail {
+    #[serde(flatten)]
+    pub application: ApplicationView,
+    pub events: Vec<EventView>,
+}

@@ -1,0 +1,2 @@
+DROP TABLE registration_application_events;
+DROP TABLE registration_applications;
