@@ -205,6 +205,54 @@ def fix_reasoned_decision(body: dict) -> None:
         body["reason"] = "材料不全"
 
 
+# crates/domain/src/registration.rs `ContractSubcategory::category`.
+SUBCATEGORY_OF = {
+    "commissioned_development": "development",
+    "cooperative_development": "development",
+    "training": "service",
+    "brokerage": "service",
+}
+
+
+def fix_registration_application(body: dict) -> None:
+    """crates/registry/src/requests.rs `ContractToRegister::validate`: signed
+    on or before today and valid until then or later, the non-technical part
+    within the total, a subcategory of the category, and a buyer named by
+    name, credit code and region (an organisation id must exist; none of the
+    generated ones does)."""
+    contract = body.get("contract")
+    if not isinstance(contract, dict):
+        return
+    not_after_today(contract, "signed_on")
+    signed, valid = parse_date(contract.get("signed_on")), parse_date(contract.get("valid_until"))
+    if signed and valid and valid < signed:
+        contract["valid_until"] = signed.isoformat()
+    total, part = contract.get("total_amount_fen"), contract.get("non_technical_amount_fen")
+    if isinstance(total, (int, float)) and isinstance(part, (int, float)) and part > total:
+        contract["non_technical_amount_fen"] = total
+    sub = contract.get("subcategory")
+    if sub is not None and SUBCATEGORY_OF.get(sub) != contract.get("category"):
+        contract["subcategory"] = None
+    buyer = contract.get("buyer")
+    if isinstance(buyer, dict):
+        buyer["organization_id"] = None
+        if not str(buyer.get("name") or "").strip():
+            buyer["name"] = "青海某新能源有限公司"
+        if not buyer.get("credit_code"):
+            buyer["credit_code"] = complete_credit_code("91630104MA752C4W50")
+        if not buyer.get("region_code"):
+            buyer["region_code"] = "630104"
+
+
+def fix_registration_decision(body: dict) -> None:
+    """requests.rs `DecisionRequest::validate`: a refusal names a reason, a
+    request for more material says what."""
+    if body.get("decision") == "refuse" and not body.get("reasons"):
+        body["reasons"] = ["proofs_missing"]
+    if body.get("decision") == "request_more" and not str(body.get("message") or "").strip():
+        body["message"] = "请补充合同附件。"
+
+
 def walk(value, visit) -> None:
     if isinstance(value, dict):
         visit(value)
@@ -296,6 +344,10 @@ def valid_body(method: str, path: str, body: dict) -> dict:
         # one, crates/listings/src/seed.rs); an official may name none.
         university = complete_credit_code("12630000MB0000001" + "0").lower()
         body["organization_id"] = f"demo-org-{university}" if body.get("role") == "member" else None
+    if method == "POST" and path == "/api/v1/registrations":
+        fix_registration_application(body)
+    if path == "/api/v1/registrations/{id}/decision":
+        fix_registration_decision(body)
     if path == "/api/v1/saved-searches":
         body["query"] = {"q": "锂电池", "type": "listing"}
     return body

@@ -15,7 +15,7 @@ pub struct BuyerRequest {
     pub organization_id: Option<String>,
     /// The buyer's name as the contract writes it (required without `organization_id`).
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"[^\s\u0085]")]
     pub name: Option<String>,
     /// 统一社会信用代码 (required without `organization_id`).
     #[serde(default)]
