@@ -151,3 +151,107 @@ pub fn events_of(conn: &mut AnyConnection, application_id: &str) -> QueryResult<
         .select(ApplicationEvent::as_select())
         .load(conn)
 }
+
+/// What a registration certificate states, found by its number: from an
+/// application the office registered, or from a platform deal's
+/// registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub registration_number: String,
+    pub category: String,
+    pub seller_name: String,
+    pub seller_credit_code: String,
+    pub buyer_name: String,
+    pub registered_total_fen: i64,
+    pub registered_technology_fen: i64,
+    pub registered_at: NaiveDateTime,
+}
+
+/// The certificate numbered `number`, if one was issued.
+pub fn find_certificate(conn: &mut AnyConnection, number: &str) -> QueryResult<Option<Certificate>> {
+    use crate::schema::{contracts, deals, organizations, registrations};
+    let applied = registration_applications::table
+        .filter(registration_applications::registration_number.eq(number))
+        .filter(registration_applications::status.eq("registered"))
+        .select(Application::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some(application) = applied {
+        let seller = organizations::table
+            .find(&application.seller_organization_id)
+            .select((organizations::name, organizations::credit_code))
+            .first::<(String, String)>(conn)?;
+        return Ok(Some(Certificate {
+            registration_number: number.to_string(),
+            category: application.category,
+            seller_name: seller.0,
+            seller_credit_code: seller.1,
+            buyer_name: application.buyer_name,
+            registered_total_fen: application.registered_total_fen.unwrap_or(application.total_amount_fen),
+            registered_technology_fen: application
+                .registered_technology_fen
+                .unwrap_or(application.total_amount_fen - application.non_technical_amount_fen),
+            registered_at: application.decided_at.unwrap_or(application.updated_at),
+        }));
+    }
+    let found = registrations::table
+        .inner_join(deals::table.on(deals::id.eq(registrations::deal_id)))
+        .inner_join(contracts::table.on(contracts::deal_id.eq(registrations::deal_id)))
+        .filter(registrations::registration_number.eq(number))
+        .filter(registrations::decision.eq("register"))
+        .select((
+            contracts::category,
+            deals::seller_organization_id,
+            deals::buyer_organization_id,
+            contracts::total_amount_fen,
+            registrations::registered_technology_amount_fen,
+            contracts::technology_amount_fen,
+            registrations::created_at,
+        ))
+        .first::<(String, String, String, i64, Option<i64>, i64, NaiveDateTime)>(conn)
+        .optional()?;
+    let Some((category, seller_id, buyer_id, total, registered, technology, at)) = found else { return Ok(None) };
+    let mut party = |id: &str| {
+        organizations::table
+            .find(id)
+            .select((organizations::name, organizations::credit_code))
+            .first::<(String, String)>(conn)
+    };
+    let (seller_name, seller_credit_code) = party(&seller_id)?;
+    let (buyer_name, _) = party(&buyer_id)?;
+    Ok(Some(Certificate {
+        registration_number: number.to_string(),
+        category,
+        seller_name,
+        seller_credit_code,
+        buyer_name,
+        registered_total_fen: total,
+        registered_technology_fen: registered.unwrap_or(technology),
+        registered_at: at,
+    }))
+}
+
+/// Certificate checks from `ip` after `since`.
+pub fn checks_from_ip(conn: &mut AnyConnection, ip: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    use crate::schema::certificate_checks;
+    certificate_checks::table
+        .filter(certificate_checks::ip.eq(ip))
+        .filter(certificate_checks::checked_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Counts a check from `ip`, and forgets those before `forget_before`.
+pub fn record_check(
+    conn: &mut AnyConnection,
+    ip: &str,
+    at: NaiveDateTime,
+    forget_before: NaiveDateTime,
+) -> QueryResult<()> {
+    use crate::schema::certificate_checks;
+    diesel::delete(certificate_checks::table.filter(certificate_checks::checked_at.lt(forget_before))).execute(conn)?;
+    diesel::insert_into(certificate_checks::table)
+        .values((certificate_checks::ip.eq(ip), certificate_checks::checked_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -338,6 +338,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    certificate_checks (id) {
+        id -> BigInt,
+        ip -> Text,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     registration_serials (prefix) {
         prefix -> Text,
         last_serial -> BigInt,
@@ -617,6 +625,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     registration_serials,
     registration_applications,
     registration_application_events,
+    certificate_checks,
     payments,
     payment_refunds,
     listing_reservations,

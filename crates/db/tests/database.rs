@@ -67,6 +67,7 @@ fn schema_matches(conn: &mut AnyConnection) {
         registration_serials,
         registration_applications,
         registration_application_events,
+        certificate_checks,
         payments,
         payment_refunds,
         listing_reservations,

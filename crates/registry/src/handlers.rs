@@ -3,13 +3,14 @@
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use techtrade_web::error::Problem;
-use techtrade_web::{ApiResult, AppState, CurrentUser, Json, Page, PageQuery, Path, Query, RequestId};
+use techtrade_web::{ApiResult, AppState, ClientIp, CurrentUser, Json, Page, PageQuery, Path, Query, RequestId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::RegistrySettings;
 use crate::requests::{AnswerRequest, ApplicationRequest, DecisionRequest};
 use crate::service::{self, ListQuery};
+use crate::verify::{Verification, VerifyQuery};
 use crate::views::{ApplicationDetail, ApplicationView};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -19,6 +20,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_application))
         .routes(routes!(answer_request))
         .routes(routes!(decide_application))
+        .routes(routes!(verify_certificate))
+}
+
+/// Checks a registration certificate (public): whether the number and the
+/// seller's credit code belong together, and what the certificate states.
+/// At most 30 checks per address in 10 minutes.
+#[utoipa::path(get, path = "/api/v1/registrations/verify", tag = "registrations", params(VerifyQuery),
+    responses((status = 200, body = Verification), (status = 400, body = Problem), (status = 429, body = Problem)))]
+async fn verify_certificate(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Query(query): Query<VerifyQuery>,
+) -> ApiResult<Json<Verification>> {
+    Ok(Json(crate::verify::verify(&state, &ip, query).await?))
 }
 
 /// A seller's application for a technology contract signed off the

@@ -12,10 +12,14 @@
 //!       request_more ▼  │ answer
 //!                 more_requested   (the clock stands still)
 //! ```
+//!
+//! Anyone holding a certificate checks it with its number and the seller's
+//! credit code (`verify`).
 
 mod handlers;
 mod requests;
 mod service;
+mod verify;
 mod views;
 
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use techtrade_domain::registration::TimeLimits;
 pub use handlers::router;
 pub use requests::{AnswerRequest, ApplicationRequest, BuyerRequest, ContractToRegister, Decision, DecisionRequest};
 pub use service::{ListQuery, answer, create, decide, get, issue_number, list, submit};
+pub use verify::{CertificateView, Verification, VerifyQuery, verify};
 pub use views::{ApplicationDetail, ApplicationView, BuyerView, ContractView, EventView};
 
 /// Which day it is for the office: the market's today, or a fixed day (tests

@@ -162,6 +162,13 @@ const TABLE: &[Row] = &[
     // officials decide (never for a party), the parties see the record.
     row("POST", "/api/v1/registrations", APPLICATION, [401, 201, 201, 201, 403, 201, 403, 403, 403]),
     row("GET", "/api/v1/registrations", "", [401, 200, 200, 200, 200, 200, 200, 403, 403]),
+    // Anyone checks a certificate they hold (a pair that matches none: not valid).
+    row(
+        "GET",
+        "/api/v1/registrations/verify?number=6301012026999999&credit_code={credit_code}",
+        "",
+        [200, 200, 200, 200, 200, 200, 200, 200, 200],
+    ),
     row("GET", "/api/v1/registrations/{application}", "", [401, 200, 200, 404, 200, 200, 200, 404, 404]),
     row("POST", "/api/v1/registrations/{application}/submit", "", [401, 200, 403, 404, 403, 200, 403, 404, 404]),
     row(

@@ -186,6 +186,7 @@ on_both_databases! {
             ("post", "/api/v1/registrations/{id}/submit", None, "200"),
             ("post", "/api/v1/registrations/{id}/answer", Some("AnswerRequest"), "200"),
             ("post", "/api/v1/registrations/{id}/decision", Some("DecisionRequest"), "200"),
+            ("get", "/api/v1/registrations/verify", None, "200"),
         ];
         let listed: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(listed, expected.len(), "every route is documented, and only those");

@@ -235,3 +235,57 @@ on_both_databases! {
             .assert_problem(403, "own_organization");
     }
 }
+
+on_both_databases! {
+    async fn a_certificate_is_checked_by_its_number_and_the_sellers_credit_code_and_no_one_walks_the_numbers(app: TestApp) {
+        let seller = app.register_org("university").await;
+        let (_, official) = app.staff(Role::Official).await;
+        let application = submitted(&app, &seller, yuan(800_000)).await;
+        let decided = app.post(&format!("/api/v1/registrations/{}/decision", application["id"].as_str().unwrap()),
+            Some(&official), json!({"decision": "register", "registered_technology_amount_fen": yuan(700_000)})).await;
+        let number = decided.json["registration_number"].as_str().unwrap().to_string();
+
+        let check = |number: String, credit_code: String| {
+            let app = &app;
+            async move { app.get(&format!("/api/v1/registrations/verify?number={number}&credit_code={credit_code}"), None).await }
+        };
+        let genuine = check(number.clone(), seller.credit_code.clone()).await;
+        genuine.assert_status(200);
+        assert_eq!(genuine.json["valid"], true);
+        let certificate = &genuine.json["certificate"];
+        assert_eq!(certificate["registration_number"], number.as_str());
+        assert_eq!(certificate["category"], "development");
+        assert_eq!(certificate["buyer_name"], "西宁高原光伏科技有限公司");
+        assert_eq!((certificate["registered_total_fen"].as_i64(), certificate["registered_technology_amount_fen"].as_i64()),
+            (Some(yuan(800_000)), Some(yuan(700_000))));
+        assert_eq!(certificate["registered_on"], techtrade_db::today().to_string());
+        // Another seller's code, or a number never issued: not valid, and nothing more.
+        let wrong = check(number.clone(), techtrade_tests::credit_code()).await;
+        assert_eq!(wrong.json, json!({"valid": false}));
+        let unissued = check(format!("{}999999", &number[..10]), seller.credit_code.clone()).await;
+        assert_eq!(unissued.json, json!({"valid": false}));
+        // Malformed input is told on its parameter.
+        let short = check("1234".into(), seller.credit_code.clone()).await;
+        short.assert_problem(400, "invalid_query");
+        assert_eq!(short.json["errors"][0]["field"], "number");
+        let bad_code = check(number.clone(), "91630100MA752C4W5X".into()).await;
+        assert_eq!(bad_code.json["errors"][0]["field"], "credit_code");
+
+        // A deal registered on the platform is checked the same way.
+        let m = techtrade_tests::market::market(&app, &["assignment"]).await;
+        let deal = techtrade_tests::market::contracted_deal(&app, &m, 1_000_000).await;
+        let registered = techtrade_tests::market::register(&app, &m, &deal, 800_000).await;
+        let deal_number = registered.json["registration_number"].as_str().unwrap().to_string();
+        let from_deal = check(deal_number, m.seller.credit_code.clone()).await;
+        assert_eq!(from_deal.json["valid"], true);
+        assert_eq!(from_deal.json["certificate"]["registered_technology_amount_fen"], 800_000);
+
+        // Thirty checks per address in ten minutes; the next is refused.
+        let mut last = check(number.clone(), seller.credit_code.clone()).await;
+        while last.status.as_u16() == 200 {
+            last = check(number.clone(), seller.credit_code.clone()).await;
+        }
+        last.assert_problem(429, "rate_limited");
+        assert!(!last.header("retry-after").is_empty());
+    }
+}
