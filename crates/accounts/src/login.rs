@@ -54,6 +54,13 @@ pub struct Client<'a> {
     pub request_id: Option<String>,
 }
 
+impl<'a> Client<'a> {
+    /// The client of a request: its address, its `User-Agent`, its id.
+    pub fn of(ip: &'a str, headers: &'a HeaderMap, request_id: Option<String>) -> Self {
+        Self { ip, user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()), request_id }
+    }
+}
+
 /// The same, owned, to go into a database closure.
 #[derive(Clone)]
 struct Origin {
@@ -118,8 +125,7 @@ async fn login(
     headers: HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let client = Client { ip: &ip, user_agent, request_id };
+    let client = Client::of(&ip, &headers, request_id);
     Ok(Json(sign_in(&state, &hasher, request, client).await?.into_session()?))
 }
 
@@ -142,8 +148,7 @@ async fn login_with_code(
     headers: HeaderMap,
     Json(request): Json<SecondFactorLoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
-    let client = Client { ip: &ip, user_agent, request_id };
+    let client = Client::of(&ip, &headers, request_id);
     Ok(Json(sign_in_with_code(&state, request, client).await?))
 }
 

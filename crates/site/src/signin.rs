@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use techtrade_accounts::{
@@ -94,10 +94,6 @@ fn read_form<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> T {
     std::str::from_utf8(body).ok().and_then(|text| techtrade_web::parse_query(text).ok()).unwrap_or_default()
 }
 
-fn user_agent(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok())
-}
-
 #[allow(clippy::too_many_arguments)]
 pub async fn login(
     State(state): State<AppState>,
@@ -112,7 +108,7 @@ pub async fn login(
     let form: LoginForm = read_form(&body);
     let next = next_page(form.next.as_deref());
     let request = LoginRequest { email: form.email.clone(), password: form.password };
-    let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
+    let client = Client::of(&ip, &headers, request_id);
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
         Ok(SignIn::Session(session)) => session_started(&state, &visitor, &options, &session, next),
         Ok(SignIn::SecondFactor { challenge, .. }) => {
@@ -174,7 +170,7 @@ pub async fn login_code(
     let form: CodeForm = read_form(&body);
     let next = next_page(form.next.as_deref());
     let request = SecondFactorLoginRequest { challenge: form.challenge.clone(), code: form.code };
-    let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
+    let client = Client::of(&ip, &headers, request_id);
     match techtrade_accounts::sign_in_with_code(&state, request, client).await {
         Ok(session) => session_started(&state, &visitor, &options, &session, next),
         Err(error) if error.code().status().is_server_error() => page::error_page(&visitor, &error),
@@ -302,7 +298,7 @@ pub async fn register(
     }
     // Registered: signed in at once, as the first member.
     let request = LoginRequest { email: form.email, password: form.password };
-    let client = Client { ip: &ip, user_agent: user_agent(&headers), request_id };
+    let client = Client::of(&ip, &headers, request_id);
     match techtrade_accounts::sign_in(&state, &hasher, request, client).await {
         Ok(SignIn::Session(session)) => session_started(&state, &visitor, &options, &session, None),
         // A new account has no second factor; should that change, the
