@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::RegistrySettings;
 use crate::requests::{AnswerRequest, ApplicationRequest, DecisionRequest};
-use crate::service::{self, ListQuery};
+use crate::service::{self, ApplicationListQuery};
 use crate::verify::{Verification, VerifyQuery};
 use crate::views::{ApplicationDetail, ApplicationView};
 
@@ -55,7 +55,7 @@ async fn create_application(
 
 /// Applications: for officials the office's queue, the earliest deadline
 /// first; for members their organisation's.
-#[utoipa::path(get, path = "/api/v1/registrations", tag = "registrations", params(ListQuery, PageQuery),
+#[utoipa::path(get, path = "/api/v1/registrations", tag = "registrations", params(ApplicationListQuery, PageQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<ApplicationView>), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -63,7 +63,7 @@ async fn list_applications(
     State(state): State<AppState>,
     Extension(settings): Extension<RegistrySettings>,
     user: CurrentUser,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<ApplicationListQuery>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<ApplicationView>>> {
     Ok(Json(service::list(&state, &settings, &user, query, page).await?))

@@ -29,10 +29,12 @@ use techtrade_domain::calendar::Calendar;
 use techtrade_domain::registration::TimeLimits;
 
 pub use handlers::router;
-pub use requests::{AnswerRequest, ApplicationRequest, BuyerRequest, ContractToRegister, Decision, DecisionRequest};
-pub use service::{ListQuery, answer, create, decide, get, issue_number, list, submit};
+pub use requests::{
+    AnswerRequest, ApplicationRequest, BuyerRequest, ContractToRegister, DecisionRequest, OfficeDecision,
+};
+pub use service::{ApplicationListQuery, answer, create, decide, get, issue_number, list, submit};
 pub use verify::{CertificateView, Verification, VerifyQuery, verify};
-pub use views::{ApplicationDetail, ApplicationView, BuyerView, ContractView, EventView};
+pub use views::{ApplicationDetail, ApplicationView, BuyerView, EventView, RegisteredContractView};
 
 /// Which day it is for the office: the market's today, or a fixed day (tests
 /// that count working days across a holiday).

@@ -138,7 +138,7 @@ impl ContractToRegister {
 /// The office's decision on a submitted application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum OfficeDecision {
     Register,
     Refuse,
     RequestMore,
@@ -149,7 +149,7 @@ pub enum Decision {
 /// more material (补正, with what is missing), which stops the clock.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct DecisionRequest {
-    pub decision: Decision,
+    pub decision: OfficeDecision,
     /// With `refuse`: why, from the catalogue.
     #[serde(default)]
     pub reasons: Vec<RefusalReason>,
@@ -190,7 +190,7 @@ impl DecisionRequest {
             other => other.map(str::to_string),
         };
         let decision = match self.decision {
-            Decision::Register => {
+            OfficeDecision::Register => {
                 let total_fen = self.registered_total_fen.unwrap_or(contract.total.fen());
                 let technology_fen = self.registered_technology_amount_fen.unwrap_or(contract.technology.fen());
                 let total = violations.check("registered_total_fen", positive(total_fen));
@@ -213,7 +213,7 @@ impl DecisionRequest {
                     note: note.clone(),
                 })
             }
-            Decision::Refuse => {
+            OfficeDecision::Refuse => {
                 let mut reasons = self.reasons.clone();
                 reasons.sort();
                 reasons.dedup();
@@ -222,7 +222,7 @@ impl DecisionRequest {
                 }
                 Some(ValidDecision::Refuse { reasons, note: note.clone() })
             }
-            Decision::RequestMore => match &note {
+            OfficeDecision::RequestMore => match &note {
                 Some(message) => Some(ValidDecision::RequestMore { message: message.clone() }),
                 None => {
                     violations.push("message", "required", "say what material is missing");

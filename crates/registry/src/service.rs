@@ -210,7 +210,7 @@ pub async fn create(
 /// Query parameters of the list.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub struct ApplicationListQuery {
     /// draft | submitted | more_requested | registered | refused
     #[serde(default)]
     pub status: Option<ApplicationStatus>,
@@ -229,7 +229,7 @@ pub async fn list(
     state: &AppState,
     settings: &RegistrySettings,
     user: &CurrentUser,
-    query: ListQuery,
+    query: ApplicationListQuery,
     page: PageQuery,
 ) -> ApiResult<Page<ApplicationView>> {
     let request = page.validate()?;

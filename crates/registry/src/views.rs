@@ -15,7 +15,7 @@ pub struct BuyerView {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ContractView {
+pub struct RegisteredContractView {
     /// development | transfer | license | consulting | service
     pub category: String,
     pub subcategory: Option<String>,
@@ -42,7 +42,7 @@ pub struct ApplicationView {
     pub seller_organization_id: String,
     /// The platform deal the contract came from, if any.
     pub deal_id: Option<String>,
-    pub contract: ContractView,
+    pub contract: RegisteredContractView,
     /// The day it was (last) submitted, in Beijing time.
     pub submitted_on: Option<NaiveDate>,
     /// The last day the office may decide on (15 working days, 30 for
@@ -79,7 +79,7 @@ impl ApplicationView {
     pub fn new(application: Application, working_days_left: Option<i64>) -> Self {
         let a = application;
         Self {
-            contract: ContractView {
+            contract: RegisteredContractView {
                 category: a.category,
                 subcategory: a.subcategory,
                 buyer: BuyerView {

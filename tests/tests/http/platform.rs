@@ -276,3 +276,58 @@ on_both_databases! {
         }
     }
 }
+
+/// The OpenAPI document names a schema after its Rust type, and merging
+/// the services' documents keeps one schema per name: two types of one
+/// name in different crates would silently document one of them wrongly
+/// (a registration decision once showed the listings' `approve`). So
+/// every type that derives `ToSchema` has a name of its own.
+#[test]
+fn every_documented_type_has_a_name_of_its_own() {
+    fn sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut files = Vec::new();
+    for krate in std::fs::read_dir(&crates).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if src.is_dir() {
+            sources(&src, &mut files);
+        }
+    }
+    let mut seen: std::collections::HashMap<String, std::path::PathBuf> = std::collections::HashMap::new();
+    let mut clashes = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut documented = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                documented = true;
+            } else if documented && (line.starts_with("pub struct ") || line.starts_with("pub enum ")) {
+                let name: String = line
+                    .split_whitespace()
+                    .nth(2)
+                    .unwrap()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(first) = seen.insert(name.clone(), file.clone()) {
+                    clashes.push(format!("{name}: {} and {}", first.display(), file.display()));
+                }
+                documented = false;
+            } else if !line.starts_with("#[") && !line.starts_with("///") && !line.is_empty() {
+                documented = false;
+            }
+        }
+    }
+    assert!(seen.len() > 100, "the scan found {} documented types", seen.len());
+    assert!(clashes.is_empty(), "documented types sharing a name: {clashes:#?}");
+}
