@@ -95,9 +95,12 @@ pub fn complete_document(openapi: &mut utoipa::openapi::OpenApi) {
 /// The query extractor takes a parameter given empty (`?kind=`, as an HTML
 /// form sends a filter left unset) as not given; says so on every query
 /// parameter whose schema an empty string would not otherwise satisfy (a
-/// pattern, a format such as `date`, an enum or a minimum length).
+/// pattern, a format such as `date`, an enum or a minimum length). A
+/// required parameter given empty is a missing one, refused: its schema
+/// stays as it is.
 fn document_empty_query_values(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::RefOr;
+    use utoipa::openapi::Required;
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
 
@@ -105,7 +108,7 @@ fn document_empty_query_values(openapi: &mut utoipa::openapi::OpenApi) {
     for (_, operation) in operations_mut(openapi) {
         for parameter in operation.parameters.iter_mut().flatten() {
             let RefOr::T(parameter) = parameter else { continue };
-            if parameter.parameter_in != ParameterIn::Query {
+            if parameter.parameter_in != ParameterIn::Query || parameter.required == Required::True {
                 continue;
             }
             let Some(schema) = parameter.schema.take() else { continue };
