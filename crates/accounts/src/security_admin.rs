@@ -134,7 +134,31 @@ async fn unlock_user(
 pub struct RoleChangeRequest {
     /// A staff role: `official`, `admin` (the system administrator),
     /// `secadmin` or `auditor`. Absent: nothing changes.
-    pub role: Option<Role>,
+    pub role: Option<StaffRole>,
+}
+
+/// The roles a role change names: members act for their organisation and
+/// are not made staff this way, so `member` is not among them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Official,
+    /// The system administrator (also written `sysadmin`).
+    #[serde(alias = "sysadmin")]
+    Admin,
+    Secadmin,
+    Auditor,
+}
+
+impl From<StaffRole> for Role {
+    fn from(role: StaffRole) -> Self {
+        match role {
+            StaffRole::Official => Self::Official,
+            StaffRole::Admin => Self::Admin,
+            StaffRole::Secadmin => Self::SecurityAdmin,
+            StaffRole::Auditor => Self::Auditor,
+        }
+    }
 }
 
 /// Gives a staff member another staff role (security administrators only);
@@ -155,7 +179,7 @@ async fn change_role(
     Json(request): Json<RoleChangeRequest>,
 ) -> ApiResult<Json<UserView>> {
     let changed = match request.role {
-        Some(role) => set_role(&state.db, &user, request_id, id, role).await?,
+        Some(role) => set_role(&state.db, &user, request_id, id, role.into()).await?,
         None => staff_member(&state.db, &user, id).await?,
     };
     Ok(Json(changed))

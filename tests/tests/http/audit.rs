@@ -173,6 +173,13 @@ on_both_databases! {
                 Some(json!({"role": "official"})))
             .await;
         member.assert_problem(409, "invalid_state");
+        // Nor is anyone made a member this way: not a role a change names.
+        let demoted = app
+            .request(axum::http::Method::PATCH, &format!("/api/v1/admin/users/{}", official.user_id), Some(&secadmin),
+                Some(json!({"role": "member"})))
+            .await;
+        demoted.assert_problem(422, "validation_failed");
+        assert_eq!(demoted.json["errors"][0]["field"], "role");
         let own = app
             .request(axum::http::Method::PATCH, &format!("/api/v1/admin/users/{sysadmin_id}"), Some(&sysadmin),
                 Some(json!({"role": "auditor"})))
