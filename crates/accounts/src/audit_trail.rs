@@ -57,6 +57,14 @@ fn query_error(field: &str, code: &str, message: &str) -> ApiError {
 impl AuditQuery {
     /// The filter asked for: ids as given, the days as instants.
     pub fn filter(self) -> Result<AuditFilter, ApiError> {
+        // The lengths the document states (`#[param(max_length)]` above).
+        for (field, value, max) in
+            [("actor", &self.actor, 254), ("organization", &self.organization, 64), ("object", &self.object, 160)]
+        {
+            if value.as_deref().is_some_and(|v| v.chars().count() > max) {
+                return Err(query_error(field, "too_long", &format!("at most {max} characters")));
+            }
+        }
         let given = |value: Option<String>| value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let (subject_type, subject_id) = match given(self.object) {
             None => (None, None),

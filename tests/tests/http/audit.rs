@@ -72,6 +72,8 @@ on_both_databases! {
             (format!("from={today}&to={}", today.pred_opt().unwrap()), "to", "before_from"),
             ("object=:x".to_string(), "object", "bad_format"),
             ("action=Session.Create".to_string(), "action", "bad_format"),
+            (format!("organization={}", "0".repeat(65)), "organization", "too_long"),
+            (format!("actor={}", "a".repeat(255)), "actor", "too_long"),
         ] {
             let refused = app.get(&format!("/api/v1/audit?{query}"), Some(&auditor)).await;
             refused.assert_problem(400, "invalid_query");
