@@ -355,9 +355,22 @@ def valid_body(method: str, path: str, body: dict) -> dict:
 
 @schemathesis.hook
 def map_query(ctx, query):
-    if not isinstance(query, dict) or ctx.operation is None or ctx.operation.path != "/api/v1/statistics":
+    if not isinstance(query, dict) or ctx.operation is None:
         return query
-    return valid_statistics_period(query)
+    if ctx.operation.path == "/api/v1/statistics":
+        return valid_statistics_period(query)
+    if ctx.operation.path in ("/api/v1/audit", "/api/v1/audit/export.csv"):
+        return valid_audit_period(query)
+    return query
+
+
+def valid_audit_period(query: dict) -> dict:
+    """crates/accounts/src/audit_trail.rs `AuditQuery::filter`: `to` is not
+    before `from`."""
+    start, end = parse_date(query.get("from")), parse_date(query.get("to"))
+    if start and end and end < start:
+        query["from"], query["to"] = end.isoformat(), start.isoformat()
+    return query
 
 
 def valid_statistics_period(query: dict) -> dict:
