@@ -93,6 +93,8 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     pub text: String,
     pub json: Value,
+    /// The body as sent (a download's bytes).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -244,6 +246,15 @@ impl TestApp {
                 limits: techtrade_domain::registration::TimeLimits::default(),
                 office: techtrade_deals::DealSettings::default().registration_office,
                 clock: techtrade_registry::Clock::Market,
+                // Both stores are tried: files beside a SQLite database, and
+                // the database itself on PostgreSQL (as replicas run it).
+                documents: match &database.url {
+                    techtrade_db::DatabaseUrl::Sqlite(path) => {
+                        techtrade_registry::DocumentStore::Files(path.with_file_name("documents"))
+                    }
+                    _ => techtrade_registry::DocumentStore::Database,
+                },
+                max_document_bytes: 2 * 1024 * 1024,
             },
             stripe: techtrade_payments::Stripe::default(),
             matching: techtrade_matching::MatchingSettings::default(),
@@ -348,7 +359,45 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, text, json }
+        TestResponse { status, headers, text, json, bytes: bytes.to_vec() }
+    }
+
+    /// POSTs a `multipart/form-data` form: text `fields`, and one `file`
+    /// part (name, content type as the client claims it, bytes).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> TestResponse {
+        const BOUNDARY: &str = "techtrade-test-boundary-7d3f";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        if let Some((file_name, content_type, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"));
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(builder.body(Body::from(body)).unwrap()).await
     }
 
     /// POSTs `body` (JSON text, sent as is) with extra headers.

@@ -8,8 +8,7 @@
 //! market rather than about its readers.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use techtrade_db::audit::{self, AuditFilter, AuditRecord};
@@ -349,13 +348,5 @@ async fn export(
 /// An export as a download (the API's and the console's): a CSV file
 /// named after today, never cached.
 pub fn csv_download(bytes: Vec<u8>) -> Response {
-    let mut response = (StatusCode::OK, bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    let name = format!("attachment; filename=\"audit-{}.csv\"", techtrade_db::today());
-    if let Ok(value) = HeaderValue::from_str(&name) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
+    techtrade_web::download::csv(&format!("audit-{}.csv", techtrade_db::today()), bytes)
 }

@@ -5,7 +5,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
-use crate::schema::{registration_application_events, registration_applications};
+use crate::schema::{
+    registration_application_events, registration_applications, registration_changes, registration_documents,
+    registration_payments,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = registration_applications, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
@@ -20,6 +23,9 @@ pub struct Application {
     pub buyer_name: String,
     pub buyer_credit_code: String,
     pub buyer_region_code: String,
+    /// enterprise | university | institute | agency | authority: the
+    /// platform organisation's, or as the seller declared an outside buyer.
+    pub buyer_kind: String,
     pub total_amount_fen: i64,
     pub non_technical_amount_fen: i64,
     pub signed_on: NaiveDate,
@@ -165,6 +171,8 @@ pub struct Certificate {
     pub registered_total_fen: i64,
     pub registered_technology_fen: i64,
     pub registered_at: NaiveDateTime,
+    /// The office cancelled the registration (注销): the certificate is void.
+    pub cancelled: bool,
 }
 
 /// The certificate numbered `number`, if one was issued.
@@ -172,7 +180,7 @@ pub fn find_certificate(conn: &mut AnyConnection, number: &str) -> QueryResult<O
     use crate::schema::{contracts, deals, organizations, registrations};
     let applied = registration_applications::table
         .filter(registration_applications::registration_number.eq(number))
-        .filter(registration_applications::status.eq("registered"))
+        .filter(registration_applications::status.eq_any(IN_FORCE.iter().chain(&["cancelled"])))
         .select(Application::as_select())
         .first(conn)
         .optional()?;
@@ -192,6 +200,7 @@ pub fn find_certificate(conn: &mut AnyConnection, number: &str) -> QueryResult<O
                 .registered_technology_fen
                 .unwrap_or(application.total_amount_fen - application.non_technical_amount_fen),
             registered_at: application.decided_at.unwrap_or(application.updated_at),
+            cancelled: application.status == "cancelled",
         }));
     }
     let found = registrations::table
@@ -228,6 +237,7 @@ pub fn find_certificate(conn: &mut AnyConnection, number: &str) -> QueryResult<O
         registered_total_fen: total,
         registered_technology_fen: registered.unwrap_or(technology),
         registered_at: at,
+        cancelled: false,
     }))
 }
 
@@ -254,4 +264,219 @@ pub fn record_check(
         .values((certificate_checks::ip.eq(ip), certificate_checks::checked_at.eq(at)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// A change the seller asked for to a registered contract: an amendment
+/// (变更: new amounts or validity) or a cancellation (注销), decided by the office.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = registration_changes, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
+pub struct Change {
+    pub id: String,
+    pub application_id: String,
+    /// `amendment` | `cancellation`.
+    pub kind: String,
+    /// `pending` | `approved` | `refused`.
+    pub status: String,
+    /// With an amendment: the contract's new amounts and validity (unset: unchanged).
+    pub total_amount_fen: Option<i64>,
+    pub non_technical_amount_fen: Option<i64>,
+    pub valid_until: Option<NaiveDate>,
+    pub reason: String,
+    /// With `refused`: the catalogued reasons, comma-separated.
+    pub refusal_reasons: Option<String>,
+    pub requested_by: String,
+    pub requested_at: NaiveDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_change(conn: &mut AnyConnection, change: &Change) -> QueryResult<()> {
+    diesel::insert_into(registration_changes::table).values(change).execute(conn).map(|_| ())
+}
+
+/// The change of application `id` waiting for the office, if any.
+pub fn pending_change(conn: &mut AnyConnection, application_id: &str) -> QueryResult<Option<Change>> {
+    registration_changes::table
+        .filter(registration_changes::application_id.eq(application_id))
+        .filter(registration_changes::status.eq("pending"))
+        .select(Change::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Writes the office's decision on a pending change.
+pub fn decide_change(conn: &mut AnyConnection, change: &Change) -> QueryResult<bool> {
+    diesel::update(registration_changes::table.find(&change.id).filter(registration_changes::status.eq("pending")))
+        .set(change)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Every change asked for, oldest first.
+pub fn changes_of(conn: &mut AnyConnection, application_id: &str) -> QueryResult<Vec<Change>> {
+    registration_changes::table
+        .filter(registration_changes::application_id.eq(application_id))
+        .order((registration_changes::requested_at.asc(), registration_changes::id.asc()))
+        .select(Change::as_select())
+        .load(conn)
+}
+
+/// A document of an application, without its bytes.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = registration_documents, check_for_backend(crate::MultiBackend))]
+pub struct Document {
+    pub id: String,
+    pub application_id: String,
+    /// `contract` | `annex` | `invoice` | `proof`.
+    pub kind: String,
+    /// As the uploader named it (shown, never used as a path).
+    pub file_name: String,
+    /// As read from the bytes: application/pdf, image/jpeg or image/png.
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: NaiveDateTime,
+}
+
+/// Stores a document's row; `content` when the database keeps the bytes.
+pub fn insert_document(conn: &mut AnyConnection, document: &Document, content: Option<&[u8]>) -> QueryResult<()> {
+    diesel::insert_into(registration_documents::table)
+        .values((
+            registration_documents::id.eq(&document.id),
+            registration_documents::application_id.eq(&document.application_id),
+            registration_documents::kind.eq(&document.kind),
+            registration_documents::file_name.eq(&document.file_name),
+            registration_documents::media_type.eq(&document.media_type),
+            registration_documents::size_bytes.eq(document.size_bytes),
+            registration_documents::sha256.eq(&document.sha256),
+            registration_documents::content.eq(content),
+            registration_documents::uploaded_by.eq(&document.uploaded_by),
+            registration_documents::uploaded_at.eq(document.uploaded_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// An application's documents, oldest first.
+pub fn documents_of(conn: &mut AnyConnection, application_id: &str) -> QueryResult<Vec<Document>> {
+    registration_documents::table
+        .filter(registration_documents::application_id.eq(application_id))
+        .order((registration_documents::uploaded_at.asc(), registration_documents::id.asc()))
+        .select(Document::as_select())
+        .load(conn)
+}
+
+/// Document `id` of application `application_id`, with the bytes the database holds (if it holds them).
+pub fn find_document(
+    conn: &mut AnyConnection,
+    application_id: &str,
+    id: &str,
+) -> QueryResult<Option<(Document, Option<Vec<u8>>)>> {
+    registration_documents::table
+        .find(id)
+        .filter(registration_documents::application_id.eq(application_id))
+        .select((Document::as_select(), registration_documents::content))
+        .first(conn)
+        .optional()
+}
+
+/// Whether the application has a document of `kind`.
+pub fn has_document(conn: &mut AnyConnection, application_id: &str, kind: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        registration_documents::table
+            .filter(registration_documents::application_id.eq(application_id))
+            .filter(registration_documents::kind.eq(kind)),
+    ))
+    .get_result(conn)
+}
+
+/// Removes a document's row (a draft's; no payment names it).
+pub fn delete_document(conn: &mut AnyConnection, application_id: &str, id: &str) -> QueryResult<bool> {
+    diesel::delete(
+        registration_documents::table.find(id).filter(registration_documents::application_id.eq(application_id)),
+    )
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// A payment the seller declared on an off-platform contract, with a proof
+/// document, for an official to confirm.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = registration_payments, check_for_backend(crate::MultiBackend), treat_none_as_null = true)]
+pub struct DeclaredPayment {
+    pub id: String,
+    pub application_id: String,
+    pub amount_fen: i64,
+    /// The day the buyer paid, as the proof shows it.
+    pub paid_on: NaiveDate,
+    pub proof_document_id: String,
+    /// `declared` | `confirmed` | `rejected`.
+    pub status: String,
+    /// The official's note on the decision.
+    pub note: Option<String>,
+    pub declared_by: String,
+    pub declared_at: NaiveDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_payment(conn: &mut AnyConnection, payment: &DeclaredPayment) -> QueryResult<()> {
+    diesel::insert_into(registration_payments::table).values(payment).execute(conn).map(|_| ())
+}
+
+pub fn find_payment(conn: &mut AnyConnection, application_id: &str, id: &str) -> QueryResult<Option<DeclaredPayment>> {
+    registration_payments::table
+        .find(id)
+        .filter(registration_payments::application_id.eq(application_id))
+        .select(DeclaredPayment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Writes an official's decision on a payment still `declared`: false when
+/// someone decided it meanwhile.
+pub fn decide_payment(conn: &mut AnyConnection, payment: &DeclaredPayment) -> QueryResult<bool> {
+    diesel::update(registration_payments::table.find(&payment.id).filter(registration_payments::status.eq("declared")))
+        .set(payment)
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// The payments declared on some applications, in the order they were paid.
+pub fn payments_of(conn: &mut AnyConnection, application_ids: &[String]) -> QueryResult<Vec<DeclaredPayment>> {
+    registration_payments::table
+        .filter(registration_payments::application_id.eq_any(application_ids))
+        .order((registration_payments::paid_on.asc(), registration_payments::id.asc()))
+        .select(DeclaredPayment::as_select())
+        .load(conn)
+}
+
+/// The statuses in which an application's registration is in force: the
+/// office registered it and it is not cancelled (a change may be waiting).
+pub const IN_FORCE: [&str; 3] = ["registered", "amendment_requested", "cancellation_requested"];
+
+/// The registrations in force of contracts signed off the platform, where
+/// `seller` sells or `buyer` buys (both unset: all of them).
+pub fn registered_off_platform(
+    conn: &mut AnyConnection,
+    seller: Option<&str>,
+    buyer: Option<&str>,
+) -> QueryResult<Vec<Application>> {
+    let mut query = registration_applications::table
+        .filter(registration_applications::deal_id.is_null())
+        .filter(registration_applications::registration_number.is_not_null())
+        .filter(registration_applications::status.eq_any(IN_FORCE))
+        .into_boxed();
+    if let Some(seller) = seller {
+        query = query.filter(registration_applications::seller_organization_id.eq(seller.to_string()));
+    }
+    if let Some(buyer) = buyer {
+        query = query.filter(registration_applications::buyer_organization_id.eq(buyer.to_string()));
+    }
+    query
+        .order((registration_applications::decided_at.asc(), registration_applications::id.asc()))
+        .select(Application::as_select())
+        .load(conn)
 }

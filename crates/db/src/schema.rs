@@ -300,6 +300,7 @@ diesel::table! {
         buyer_name -> Text,
         buyer_credit_code -> Text,
         buyer_region_code -> Text,
+        buyer_kind -> Text,
         total_amount_fen -> BigInt,
         non_technical_amount_fen -> BigInt,
         signed_on -> Date,
@@ -334,6 +335,55 @@ diesel::table! {
         decide_by -> Nullable<Date>,
         actor_id -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registration_changes (id) {
+        id -> Text,
+        application_id -> Text,
+        kind -> Text,
+        status -> Text,
+        total_amount_fen -> Nullable<BigInt>,
+        non_technical_amount_fen -> Nullable<BigInt>,
+        valid_until -> Nullable<Date>,
+        reason -> Text,
+        refusal_reasons -> Nullable<Text>,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    registration_documents (id) {
+        id -> Text,
+        application_id -> Text,
+        kind -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Nullable<Binary>,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registration_payments (id) {
+        id -> Text,
+        application_id -> Text,
+        amount_fen -> BigInt,
+        paid_on -> Date,
+        proof_document_id -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        declared_by -> Text,
+        declared_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
     }
 }
 
@@ -601,6 +651,10 @@ diesel::joinable!(disbursements -> organizations (organization_id));
 diesel::joinable!(disbursements -> users (recorded_by));
 diesel::joinable!(sent_emails -> outbox (outbox_event_id));
 diesel::joinable!(registration_application_events -> registration_applications (application_id));
+diesel::joinable!(registration_changes -> registration_applications (application_id));
+diesel::joinable!(registration_documents -> registration_applications (application_id));
+diesel::joinable!(registration_payments -> registration_applications (application_id));
+diesel::joinable!(registration_payments -> registration_documents (proof_document_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -625,6 +679,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     registration_serials,
     registration_applications,
     registration_application_events,
+    registration_changes,
+    registration_documents,
+    registration_payments,
     certificate_checks,
     payments,
     payment_refunds,

@@ -28,24 +28,17 @@ pub fn market_figures(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryRe
     let published_listings =
         listings::table.filter(listings::status.eq("published")).select(count_star()).first(conn)?;
     let published_demands = demands::table.filter(demands::status.eq("published")).select(count_star()).first(conn)?;
-    let registered: Vec<(String, i64)> = registrations::table
-        .inner_join(contracts::table.on(contracts::deal_id.eq(registrations::deal_id)))
-        .filter(registrations::decision.eq("register"))
-        .filter(registrations::created_at.ge(since))
-        .select((registrations::deal_id, contracts::total_amount_fen))
-        .load(conn)?;
-    // Counted per deal, whatever its history of decisions; summed checked
-    // (an overflow is a fault in the data, reported, never wrapped).
-    let mut deals = std::collections::BTreeMap::new();
-    deals.extend(registered);
-    let registered_amount_fen = deals
-        .values()
-        .try_fold(0_i64, |total, amount| total.checked_add(*amount))
+    let now = crate::now();
+    let registered = registered_contracts(conn, Span { start: since, end: now + chrono::TimeDelta::seconds(1) }, None)?;
+    // Summed checked: an overflow is a fault in the data, reported, never wrapped.
+    let registered_amount_fen = registered
+        .iter()
+        .try_fold(0_i64, |total, contract| total.checked_add(contract.total_amount_fen))
         .ok_or_else(|| diesel::result::Error::DeserializationError("registered amounts overflow i64 fen".into()))?;
     Ok(MarketFigures {
         published_listings,
         published_demands,
-        registered_contracts: i64::try_from(deals.len()).unwrap_or(i64::MAX),
+        registered_contracts: i64::try_from(registered.len()).unwrap_or(i64::MAX),
         registered_amount_fen,
     })
 }
@@ -182,27 +175,37 @@ pub fn deals_completed(conn: &mut AnyConnection, span: Span, region: Option<&str
         .load(conn)
 }
 
-/// A contract registered (技术合同认定登记) with what the office recorded.
+/// A contract registered (技术合同认定登记) with what the office recorded:
+/// at the end of a platform deal, or on an application for a contract
+/// signed elsewhere — they count alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredContract {
-    pub deal_id: String,
+    /// The deal's id, or the application's for a contract signed off the platform.
+    pub source_id: String,
     pub registered_at: NaiveDateTime,
     pub seller_region: String,
+    /// enterprise | university | institute | agency | authority
+    pub seller_kind: String,
+    pub buyer_region: String,
     pub category: String,
-    /// 成交额: the contract's total.
+    /// As the application declared it (a deal's contract records none).
+    pub technology_field: Option<String>,
+    /// 成交额 as registered.
     pub total_amount_fen: i64,
     /// 技术交易额 as registered (核定).
     pub technology_amount_fen: i64,
 }
 
 /// The contracts registered in `span` whose seller is under `region`, each
-/// once, at its registration.
+/// once, at its registration, with the amounts in force now (after any
+/// amendment); a cancelled registration is not among them.
 pub fn registered_contracts(
     conn: &mut AnyConnection,
     span: Span,
     region: Option<&str>,
 ) -> QueryResult<Vec<RegisteredContract>> {
-    type Row = (String, NaiveDateTime, String, String, i64, Option<i64>, i64);
+    use crate::schema::registration_applications as applications;
+    type Row = (String, NaiveDateTime, String, String, String, String, i64, Option<i64>, i64);
     let rows: Vec<Row> = registrations::table
         .inner_join(deals::table.on(deals::id.eq(registrations::deal_id)))
         .inner_join(organizations::table.on(organizations::id.eq(deals::seller_organization_id)))
@@ -216,27 +219,88 @@ pub fn registered_contracts(
             registrations::deal_id,
             registrations::created_at,
             organizations::region_code,
+            organizations::kind,
+            deals::buyer_organization_id,
             contracts::category,
             contracts::total_amount_fen,
             registrations::registered_technology_amount_fen,
             contracts::technology_amount_fen,
         ))
         .load(conn)?;
+    let mut buyer_ids: Vec<String> = rows.iter().map(|row| row.4.clone()).collect();
+    buyer_ids.sort_unstable();
+    buyer_ids.dedup();
+    let mut buyer_regions = std::collections::HashMap::new();
+    for chunk in buyer_ids.chunks(500) {
+        buyer_regions.extend(
+            organizations::table
+                .filter(organizations::id.eq_any(chunk))
+                .select((organizations::id, organizations::region_code))
+                .load::<(String, String)>(conn)?,
+        );
+    }
     let mut seen = std::collections::HashSet::new();
-    Ok(rows
+    let mut registered: Vec<RegisteredContract> = rows
         .into_iter()
         .filter(|row| seen.insert(row.0.clone()))
-        .map(|(deal_id, registered_at, seller_region, category, total, registered, declared)| RegisteredContract {
-            deal_id,
+        .map(|(deal_id, registered_at, seller_region, seller_kind, buyer, category, total, registered, declared)| {
+            RegisteredContract {
+                source_id: deal_id,
+                registered_at,
+                seller_region,
+                seller_kind,
+                buyer_region: buyer_regions.get(&buyer).cloned().unwrap_or_default(),
+                category,
+                technology_field: None,
+                total_amount_fen: total,
+                // A registration always records its 核定 amount; a row from
+                // before that column counts what the contract declared.
+                technology_amount_fen: registered.unwrap_or(declared),
+            }
+        })
+        .collect();
+    // A deal's registration counts through the deal, whatever the path it took.
+    type Applied =
+        (String, Option<NaiveDateTime>, String, String, String, String, Option<String>, Option<i64>, Option<i64>);
+    let applied: Vec<Applied> = applications::table
+        .inner_join(organizations::table.on(organizations::id.eq(applications::seller_organization_id)))
+        .filter(applications::deal_id.is_null())
+        .filter(applications::status.eq_any(crate::registry::IN_FORCE))
+        .filter(applications::decided_at.ge(span.start))
+        .filter(applications::decided_at.lt(span.end))
+        .filter(organizations::region_code.like(region_pattern(region)))
+        .select((
+            applications::id,
+            applications::decided_at,
+            organizations::region_code,
+            organizations::kind,
+            applications::buyer_region_code,
+            applications::category,
+            applications::technology_field,
+            applications::registered_total_fen,
+            applications::registered_technology_fen,
+        ))
+        .load(conn)?;
+    for (id, decided_at, seller_region, seller_kind, buyer_region, category, field, total, technology) in applied {
+        let (Some(registered_at), Some(total), Some(technology)) = (decided_at, total, technology) else {
+            return Err(diesel::result::Error::DeserializationError(
+                format!("registration application {id} is in force without its amounts").into(),
+            ));
+        };
+        registered.push(RegisteredContract {
+            source_id: id,
             registered_at,
             seller_region,
+            seller_kind,
+            buyer_region,
             category,
+            technology_field: field,
             total_amount_fen: total,
-            // A registration always records its 核定 amount; a row from
-            // before that column counts what the contract declared.
-            technology_amount_fen: registered.unwrap_or(declared),
-        })
-        .collect())
+            technology_amount_fen: technology,
+        });
+    }
+    registered.sort_by(|a, b| (a.registered_at, &a.source_id).cmp(&(b.registered_at, &b.source_id)));
+    Ok(registered)
 }
 
 /// A subsidy amount of one program: a claim approved, awarded or paid.

@@ -101,6 +101,11 @@ pub struct DealRecords {
     pub payments: Vec<Payment>,
     /// The recorded refunds of those payments.
     pub refunds: Vec<crate::deals::Refund>,
+    /// Contracts signed off the platform whose registration is in force
+    /// (a claim counts them as it counts deals)…
+    pub off_platform: Vec<crate::registry::Application>,
+    /// …and the payments their sellers declared on them.
+    pub declared_payments: Vec<crate::registry::DeclaredPayment>,
     pub organizations: Vec<OrganizationFacts>,
 }
 
@@ -167,6 +172,23 @@ pub fn deal_records(
                 .load(conn)?,
         );
     }
+    // No agency acts on a contract signed elsewhere; an outside buyer
+    // (no organisation on the platform) claims nothing.
+    records.off_platform = match side {
+        DealSide::Seller => crate::registry::registered_off_platform(conn, organization_id, None)?,
+        DealSide::Buyer => match organization_id {
+            Some(buyer) => crate::registry::registered_off_platform(conn, None, Some(buyer))?,
+            None => crate::registry::registered_off_platform(conn, None, None)?
+                .into_iter()
+                .filter(|a| a.buyer_organization_id.is_some())
+                .collect(),
+        },
+        DealSide::Agency => Vec::new(),
+    };
+    let application_ids: Vec<String> = records.off_platform.iter().map(|a| a.id.clone()).collect();
+    for chunk in application_ids.chunks(500) {
+        records.declared_payments.extend(crate::registry::payments_of(conn, chunk)?);
+    }
     let mut org_ids: Vec<String> = records
         .deals
         .iter()
@@ -177,6 +199,12 @@ pub fn deal_records(
                 d.agency_organization_id.clone(),
             ]
         })
+        .chain(
+            records
+                .off_platform
+                .iter()
+                .flat_map(|a| [Some(a.seller_organization_id.clone()), a.buyer_organization_id.clone(), None]),
+        )
         .flatten()
         .collect();
     org_ids.sort_unstable();

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// What an organisation is. `authority` is a government body (科技厅, a
 /// registration office); only admins create those, for officials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrganizationKind {
     Enterprise,

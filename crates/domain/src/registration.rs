@@ -42,14 +42,37 @@ impl ContractSubcategory {
 
 vocabulary! {
     /// Where an application is: a draft the seller may still change, then
-    /// with the office, waiting for more material (补正), and decided.
+    /// with the office, waiting for more material (补正), and decided; once
+    /// registered, a change the seller asked for waits for the office (the
+    /// registration stays in force meanwhile), and a cancellation ends it.
     ApplicationStatus {
         Draft = "draft",
         Submitted = "submitted",
         MoreRequested = "more_requested",
         Registered = "registered",
         Refused = "refused",
+        AmendmentRequested = "amendment_requested",
+        CancellationRequested = "cancellation_requested",
+        Cancelled = "cancelled",
     }
+}
+
+impl ApplicationStatus {
+    /// Whether a registration is in force: registered and not cancelled.
+    pub fn in_force(self) -> bool {
+        matches!(self, Self::Registered | Self::AmendmentRequested | Self::CancellationRequested)
+    }
+}
+
+vocabulary! {
+    /// A change to a registered contract, decided by the office like an
+    /// application: 变更 (new amounts or validity) or 注销.
+    ChangeKind { Amendment = "amendment", Cancellation = "cancellation" }
+}
+
+vocabulary! {
+    /// What an application's document is.
+    DocumentKind { Contract = "contract", Annex = "annex", Invoice = "invoice", Proof = "proof" }
 }
 
 vocabulary! {

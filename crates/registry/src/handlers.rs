@@ -1,17 +1,22 @@
 //! The registration routes (API.md, "Registration office").
 
-use axum::extract::{Extension, State};
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use techtrade_web::error::Problem;
 use techtrade_web::{ApiResult, AppState, ClientIp, CurrentUser, Json, Page, PageQuery, Path, Query, RequestId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::RegistrySettings;
-use crate::requests::{AnswerRequest, ApplicationRequest, DecisionRequest};
+use crate::documents::UploadForm;
+use crate::requests::{
+    AmendmentRequest, AnswerRequest, ApplicationRequest, CancellationRequest, DecisionRequest, PaymentDecision,
+    PaymentDeclaration,
+};
 use crate::service::{self, ApplicationListQuery};
 use crate::verify::{Verification, VerifyQuery};
-use crate::views::{ApplicationDetail, ApplicationView};
+use crate::views::{ApplicationDetail, ApplicationView, DeclaredPaymentView, DocumentView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,6 +26,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(answer_request))
         .routes(routes!(decide_application))
         .routes(routes!(verify_certificate))
+        .routes(routes!(get_document, remove_document))
+        .routes(routes!(request_amendment))
+        .routes(routes!(request_cancellation))
+        .routes(routes!(declare_payment))
+        .routes(routes!(decide_payment))
+        // A document may be larger than the server's body limit for JSON:
+        // its own limit (`registration.max_document_mb`) is counted as it is read.
+        .merge(OpenApiRouter::new().routes(routes!(upload_document)).layer(DefaultBodyLimit::disable()))
 }
 
 /// Checks a registration certificate (public): whether the number and the
@@ -129,4 +142,145 @@ async fn decide_application(
     Json(request): Json<DecisionRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
     Ok(Json(service::decide(&state, &settings, &user, request_id, id, request).await?))
+}
+
+/// The seller adds a document (`multipart/form-data`: `file`, `kind` =
+/// contract | annex | invoice | proof): PDF, JPEG or PNG as its bytes show,
+/// at most `registration.max_document_mb`.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/documents", tag = "registrations",
+    params(("id" = String, Path)), request_body(content = UploadForm, content_type = "multipart/form-data"),
+    security(("bearer" = [])),
+    responses((status = 201, body = DocumentView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn upload_document(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<DocumentView>)> {
+    let form = form.map_err(|e| {
+        techtrade_web::ApiError::new(
+            techtrade_web::ErrorCode::UnsupportedMediaType,
+            format!("send multipart/form-data with the parts file and kind: {e}"),
+        )
+    })?;
+    let upload = crate::documents::read_upload(form, settings.max_document_bytes).await?;
+    let document = crate::documents::upload(&state, &settings, &user, request_id, id, upload).await?;
+    Ok((StatusCode::CREATED, Json(document)))
+}
+
+/// A document's bytes (the parties and officials; each read is audited).
+#[utoipa::path(get, path = "/api/v1/registrations/{id}/documents/{document_id}", tag = "registrations",
+    params(("id" = String, Path), ("document_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The document", content(
+            (Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get_document(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path((id, document_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (document, bytes) = crate::documents::read(&state, &settings, &user, request_id, id, document_id).await?;
+    Ok(techtrade_web::download::attachment(&document.file_name, content_type(&document.media_type), bytes))
+}
+
+/// The stored media type as a header value (only the accepted ones are stored).
+fn content_type(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "application/pdf",
+        "image/jpeg" => "image/jpeg",
+        "image/png" => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The seller removes a document from its draft.
+#[utoipa::path(delete, path = "/api/v1/registrations/{id}/documents/{document_id}", tag = "registrations",
+    params(("id" = String, Path), ("document_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn remove_document(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path((id, document_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    crate::documents::remove(&state, &settings, &user, request_id, id, document_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The seller asks the office to amend its registered contract (变更);
+/// the office decides through `…/decision`.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/amendments", tag = "registrations",
+    params(("id" = String, Path)), request_body = AmendmentRequest, security(("bearer" = [])),
+    responses((status = 200, body = ApplicationView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn request_amendment(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<AmendmentRequest>,
+) -> ApiResult<Json<ApplicationView>> {
+    Ok(Json(crate::changes::request_amendment(&state, &settings, &user, request_id, id, request).await?))
+}
+
+/// The seller asks the office to cancel its registration (注销); the
+/// office decides through `…/decision`.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/cancellation", tag = "registrations",
+    params(("id" = String, Path)), request_body = CancellationRequest, security(("bearer" = [])),
+    responses((status = 200, body = ApplicationView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn request_cancellation(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<CancellationRequest>,
+) -> ApiResult<Json<ApplicationView>> {
+    Ok(Json(crate::changes::request_cancellation(&state, &settings, &user, request_id, id, request).await?))
+}
+
+/// The seller declares a payment on its registered off-platform contract,
+/// with a proof document; it counts for subsidies once an official confirms it.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/payments", tag = "registrations",
+    params(("id" = String, Path)), request_body = PaymentDeclaration, security(("bearer" = [])),
+    responses((status = 201, body = DeclaredPaymentView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn declare_payment(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<PaymentDeclaration>,
+) -> ApiResult<(StatusCode, Json<DeclaredPaymentView>)> {
+    let payment = crate::payments::declare(&state, &settings, &user, request_id, id, request).await?;
+    Ok((StatusCode::CREATED, Json(payment)))
+}
+
+/// An official confirms a declared payment or rejects it with a note.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/payments/{payment_id}/decision", tag = "registrations",
+    params(("id" = String, Path), ("payment_id" = String, Path)), request_body = PaymentDecision,
+    security(("bearer" = [])),
+    responses((status = 200, body = DeclaredPaymentView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn decide_payment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path((id, payment_id)): Path<(String, String)>,
+    Json(request): Json<PaymentDecision>,
+) -> ApiResult<Json<DeclaredPaymentView>> {
+    Ok(Json(crate::payments::decide(&state, &user, request_id, id, payment_id, request).await?))
 }

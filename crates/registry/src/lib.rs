@@ -13,28 +13,44 @@
 //!                 more_requested   (the clock stands still)
 //! ```
 //!
+//! Once registered, the seller may ask for an amendment (变更) or a
+//! cancellation (注销), decided by the office through the same decision
+//! (`changes`); it uploads the contract text and its proofs (`documents`)
+//! and declares the payments on a contract signed elsewhere for an official
+//! to confirm (`payments`), so that subsidies count such a contract as
+//! they count a platform deal.
+//!
 //! Anyone holding a certificate checks it with its number and the seller's
 //! credit code (`verify`).
 
+mod changes;
+mod documents;
 mod handlers;
+mod payments;
 mod requests;
 mod service;
 mod verify;
 mod views;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use techtrade_domain::calendar::Calendar;
 use techtrade_domain::registration::TimeLimits;
 
+pub use documents::{DocumentStore, UploadForm};
 pub use handlers::router;
 pub use requests::{
-    AnswerRequest, ApplicationRequest, BuyerRequest, ContractToRegister, DecisionRequest, OfficeDecision,
+    AmendmentRequest, AnswerRequest, ApplicationRequest, BuyerRequest, CancellationRequest, ContractToRegister,
+    DecisionRequest, OfficeDecision, PaymentDecision, PaymentDeclaration,
 };
 pub use service::{ApplicationListQuery, answer, create, decide, get, issue_number, list, submit};
 pub use verify::{CertificateView, Verification, VerifyQuery, verify};
-pub use views::{ApplicationDetail, ApplicationView, BuyerView, EventView, RegisteredContractView};
+pub use views::{
+    ApplicationDetail, ApplicationView, BuyerView, ChangeView, DeclaredPaymentView, DocumentView, EventView,
+    RegisteredContractView,
+};
 
 /// Which day it is for the office: the market's today, or a fixed day (tests
 /// that count working days across a holiday).
@@ -55,7 +71,7 @@ impl Clock {
 }
 
 /// What the registration office needs besides the database.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistrySettings {
     /// The national holiday calendar (`registration.calendar_dir`).
     pub calendar: Arc<Calendar>,
@@ -65,4 +81,27 @@ pub struct RegistrySettings {
     /// (`deals.registration_office`).
     pub office: String,
     pub clock: Clock,
+    /// Where documents' bytes are kept (`registration.document_storage`).
+    pub documents: DocumentStore,
+    /// The largest document accepted (`registration.max_document_mb`).
+    pub max_document_bytes: usize,
+}
+
+impl Default for DocumentStore {
+    fn default() -> Self {
+        Self::Files(PathBuf::from("data/documents"))
+    }
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            calendar: Arc::default(),
+            limits: TimeLimits::default(),
+            office: String::new(),
+            clock: Clock::Market,
+            documents: DocumentStore::default(),
+            max_document_bytes: 20 * 1024 * 1024,
+        }
+    }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use techtrade_domain::deal::{ContractAmounts, ContractCategory, not_in_future, positive};
 use techtrade_domain::registration::{ContractSubcategory, IpType, RefusalReason, TechnologyField};
-use techtrade_domain::{CreditCode, Money, RegionCode, Violations, text};
+use techtrade_domain::{CreditCode, Money, OrganizationKind, RegionCode, Violations, text};
 use utoipa::ToSchema;
 
 /// The buyer: an organisation on the platform, or one named by its credit code.
@@ -25,6 +25,11 @@ pub struct BuyerRequest {
     #[serde(default)]
     #[schema(value_type = Option<techtrade_domain::RegionCode>)]
     pub region_code: Option<String>,
+    /// What kind of organisation an outside buyer is (seller kinds and
+    /// subsidy rules tell them apart). Default: an enterprise when the
+    /// credit code says so (it starts with 9, 工商 registration); otherwise required.
+    #[serde(default)]
+    pub kind: Option<OrganizationKind>,
 }
 
 /// The technology contract to register, as signed.
@@ -67,7 +72,7 @@ pub struct ApplicationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidBuyer {
     Registered(String),
-    Named { name: String, credit_code: CreditCode, region_code: RegionCode },
+    Named { name: String, credit_code: CreditCode, region_code: RegionCode, kind: OrganizationKind },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +136,20 @@ impl ContractToRegister {
             violations.check("contract.buyer.credit_code", CreditCode::parse(&required(&buyer.credit_code)));
         let region_code =
             violations.check("contract.buyer.region_code", RegionCode::parse(&required(&buyer.region_code)));
-        Some(ValidBuyer::Named { name: name?, credit_code: credit_code?, region_code: region_code? })
+        // 统一社会信用代码 begin with the registering authority: 9 is 工商
+        // (market regulation), where enterprises register.
+        let kind = buyer.kind.or_else(|| {
+            let code = credit_code.as_ref()?;
+            code.as_str().starts_with('9').then_some(OrganizationKind::Enterprise)
+        });
+        if kind.is_none() && credit_code.is_some() {
+            violations.push(
+                "contract.buyer.kind",
+                "required",
+                "the credit code does not say what kind of organisation the buyer is",
+            );
+        }
+        Some(ValidBuyer::Named { name: name?, credit_code: credit_code?, region_code: region_code?, kind: kind? })
     }
 }
 
@@ -241,4 +259,115 @@ pub struct AnswerRequest {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub message: Option<String>,
+}
+
+/// The seller asks the office to amend a registered contract (变更): new
+/// amounts or a new period of validity, with the reason (a supplementary
+/// agreement among the documents, as a rule).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct AmendmentRequest {
+    /// The new 成交额 (unset: unchanged).
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub total_amount_fen: Option<i64>,
+    /// The new non-technical part (unset: unchanged).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub non_technical_amount_fen: Option<i64>,
+    /// The new end of the period of validity (unset: unchanged).
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
+    /// Why the contract changed.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
+    pub reason: String,
+}
+
+/// An amendment as checked: the contract as it will read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidAmendment {
+    pub amounts: ContractAmounts,
+    pub valid_until: NaiveDate,
+    pub reason: String,
+}
+
+impl AmendmentRequest {
+    /// Checks the amendment against the contract as registered: something
+    /// must change, and the amounts must still hold together.
+    pub fn validate(
+        &self,
+        current: &ContractAmounts,
+        signed_on: NaiveDate,
+        valid_until: NaiveDate,
+    ) -> Result<ValidAmendment, Violations> {
+        let mut violations = Violations::new();
+        let reason = violations.check("reason", text::required(&self.reason, MAX_MESSAGE));
+        let amounts = violations.nested(
+            "",
+            ContractAmounts::new(
+                self.total_amount_fen.unwrap_or(current.total.fen()),
+                self.non_technical_amount_fen.unwrap_or(current.non_technical.fen()),
+            ),
+        );
+        let new_valid_until = self.valid_until.unwrap_or(valid_until);
+        if new_valid_until < signed_on {
+            violations.push("valid_until", "before_signing", "the contract ends before it was signed");
+        }
+        if let Some(amounts) = &amounts
+            && amounts == current
+            && new_valid_until == valid_until
+        {
+            violations.push("total_amount_fen", "unchanged", "an amendment changes an amount or the validity");
+        }
+        violations.finish(|| Some(ValidAmendment { amounts: amounts?, valid_until: new_valid_until, reason: reason? }))
+    }
+}
+
+/// The seller asks the office to cancel a registration (注销): the
+/// contract was terminated or rescinded.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CancellationRequest {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
+    pub reason: String,
+}
+
+impl CancellationRequest {
+    pub fn validate(&self) -> Result<String, Violations> {
+        let mut violations = Violations::new();
+        let reason = violations.check("reason", text::required(&self.reason, MAX_MESSAGE));
+        violations.finish(|| reason)
+    }
+}
+
+/// A payment on an off-platform contract, declared by the seller with a
+/// proof (a bank slip or an invoice uploaded as a document of the application).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PaymentDeclaration {
+    #[schema(minimum = 1)]
+    pub amount_fen: i64,
+    /// The day the buyer paid; today or earlier, not before signing.
+    pub paid_on: NaiveDate,
+    /// A `proof` or `invoice` document of this application.
+    pub proof_document_id: String,
+}
+
+impl PaymentDeclaration {
+    pub fn validate(&self, today: NaiveDate, signed_on: NaiveDate) -> Result<(Money, NaiveDate), Violations> {
+        let mut violations = Violations::new();
+        let amount = violations.check("amount_fen", positive(self.amount_fen));
+        let paid_on = violations.check("paid_on", not_in_future(self.paid_on, today));
+        if self.paid_on < signed_on {
+            violations.push("paid_on", "before_signing", "paid before the contract was signed");
+        }
+        violations.finish(|| amount.zip(paid_on))
+    }
+}
+
+/// An official confirms a declared payment (it then counts for subsidies)
+/// or rejects it, with a note.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PaymentDecision {
+    pub confirmed: bool,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
 }

@@ -7,16 +7,16 @@ use techtrade_db::registry::{self, Application, ApplicationEvent, ApplicationFil
 use techtrade_db::{AnyConnection, accounts, audit};
 use techtrade_domain::deal::{ContractAmounts, RegistrationNumber};
 use techtrade_domain::ids;
-use techtrade_domain::registration::{ApplicationStatus, DecisionClock};
+use techtrade_domain::registration::{ApplicationStatus, DecisionClock, DocumentKind};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Page, PageQuery};
 
 use crate::RegistrySettings;
 use crate::requests::{AnswerRequest, ApplicationRequest, DecisionRequest, ValidBuyer, ValidDecision};
-use crate::views::{ApplicationDetail, ApplicationView, EventView};
+use crate::views::{ApplicationDetail, ApplicationView, ChangeView, DeclaredPaymentView, DocumentView, EventView};
 
 /// Who the caller is to an application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Standing {
+pub(crate) enum Standing {
     Seller,
     Buyer,
     Official,
@@ -34,23 +34,23 @@ fn standing(user: &CurrentUser, application: &Application) -> Option<Standing> {
     }
 }
 
-fn status_of(application: &Application) -> ApiResult<ApplicationStatus> {
+pub(crate) fn status_of(application: &Application) -> ApiResult<ApplicationStatus> {
     ApplicationStatus::from_db(&application.status)
         .ok_or_else(|| ApiError::internal(format!("unknown application status '{}'", application.status)))
 }
 
-fn wrong_state(status: ApplicationStatus, what: &str) -> ApiError {
+pub(crate) fn wrong_state(status: ApplicationStatus, what: &str) -> ApiError {
     ApiError::new(ErrorCode::InvalidState, format!("an application that is {status} cannot be {what}"))
 }
 
 /// The application `id` as `user` may see it: 404 for anyone else.
-fn visible(conn: &mut AnyConnection, user: &CurrentUser, id: &str) -> ApiResult<(Application, Standing)> {
+pub(crate) fn visible(conn: &mut AnyConnection, user: &CurrentUser, id: &str) -> ApiResult<(Application, Standing)> {
     let application = registry::find(conn, id)?.ok_or_else(|| ApiError::not_found("registration application"))?;
     let standing = standing(user, &application).ok_or_else(|| ApiError::not_found("registration application"))?;
     Ok((application, standing))
 }
 
-fn view(settings: &RegistrySettings, application: Application) -> ApplicationView {
+pub(crate) fn view(settings: &RegistrySettings, application: Application) -> ApplicationView {
     let today = settings.clock.today();
     let left = match (application.decide_by, application.status.as_str()) {
         (Some(decide_by), "submitted") => {
@@ -63,7 +63,7 @@ fn view(settings: &RegistrySettings, application: Application) -> ApplicationVie
 }
 
 /// Records a step: the application's record, and the audit log.
-fn record(
+pub(crate) fn record(
     conn: &mut AnyConnection,
     application: &Application,
     event: &str,
@@ -106,7 +106,7 @@ fn record(
 }
 
 /// Writes the changed application (its version bumped) and records the step.
-fn save(
+pub(crate) fn save(
     conn: &mut AnyConnection,
     mut application: Application,
     event: &str,
@@ -141,7 +141,7 @@ pub async fn create(
             techtrade_db::write_transaction(conn, |conn| {
                 let seller_row = accounts::find_organization(conn, &seller)?
                     .ok_or_else(|| ApiError::internal("the caller's organisation vanished"))?;
-                let (buyer_id, name, credit_code, region_code) = match &contract.buyer {
+                let (buyer_id, name, credit_code, region_code, kind) = match &contract.buyer {
                     ValidBuyer::Registered(id) => {
                         let buyer = accounts::find_organization(conn, id)?.ok_or_else(|| {
                             ApiError::invalid_field(
@@ -150,11 +150,15 @@ pub async fn create(
                                 "no such organisation",
                             )
                         })?;
-                        (Some(buyer.id), buyer.name, buyer.credit_code, buyer.region_code)
+                        (Some(buyer.id), buyer.name, buyer.credit_code, buyer.region_code, buyer.kind)
                     }
-                    ValidBuyer::Named { name, credit_code, region_code } => {
-                        (None, name.clone(), credit_code.to_string(), region_code.to_string())
-                    }
+                    ValidBuyer::Named { name, credit_code, region_code, kind } => (
+                        None,
+                        name.clone(),
+                        credit_code.to_string(),
+                        region_code.to_string(),
+                        kind.as_str().to_string(),
+                    ),
                 };
                 if credit_code == seller_row.credit_code {
                     return Err(ApiError::invalid_field(
@@ -175,6 +179,7 @@ pub async fn create(
                     buyer_name: name,
                     buyer_credit_code: credit_code,
                     buyer_region_code: region_code,
+                    buyer_kind: kind,
                     total_amount_fen: contract.amounts.total.fen(),
                     non_technical_amount_fen: contract.amounts.non_technical.fen(),
                     signed_on: contract.signed_on,
@@ -278,23 +283,29 @@ pub async fn get(
     id: String,
 ) -> ApiResult<ApplicationDetail> {
     let user = user.clone();
-    let (application, events) = state
+    let (application, events, documents, changes, payments) = state
         .db
         .run(move |conn| {
             let (application, _) = visible(conn, &user, &id)?;
             let events = registry::events_of(conn, &id)?;
-            Ok::<_, ApiError>((application, events))
+            let documents = registry::documents_of(conn, &id)?;
+            let changes = registry::changes_of(conn, &id)?;
+            let payments = registry::payments_of(conn, std::slice::from_ref(&id))?;
+            Ok::<_, ApiError>((application, events, documents, changes, payments))
         })
         .await?;
     Ok(ApplicationDetail {
         application: view(settings, application),
+        documents: documents.into_iter().map(DocumentView::from).collect(),
+        changes: changes.into_iter().map(ChangeView::from).collect(),
+        payments: payments.into_iter().map(DeclaredPaymentView::from).collect(),
         events: events.into_iter().map(EventView::from).collect(),
     })
 }
 
 /// Changes application `id` under `step` in one transaction, for a caller
 /// of one of `allowed` standings (others: 403, or 404 when they may not see it).
-async fn change(
+pub(crate) async fn change(
     state: &AppState,
     settings: &RegistrySettings,
     user: &CurrentUser,
@@ -341,6 +352,13 @@ pub async fn submit(
         let status = status_of(&application)?;
         if status != ApplicationStatus::Draft {
             return Err(wrong_state(status, "submitted"));
+        }
+        if !registry::has_document(conn, &application.id, DocumentKind::Contract.as_str())? {
+            return Err(ApiError::invalid_field(
+                "documents",
+                "contract_required",
+                "upload the contract's text (a document of kind contract) first",
+            ));
         }
         let today = settings_in.clock.today();
         if today > application.valid_until {
@@ -415,6 +433,9 @@ pub async fn decide(
     let settings_in = settings.clone();
     change(state, settings, user, id, &[Standing::Official], move |conn, mut application, user| {
         let status = status_of(&application)?;
+        if matches!(status, ApplicationStatus::AmendmentRequested | ApplicationStatus::CancellationRequested) {
+            return crate::changes::decide(conn, application, user, request_id.as_deref(), &request);
+        }
         if status != ApplicationStatus::Submitted {
             return Err(wrong_state(status, "decided"));
         }

@@ -45,10 +45,14 @@ pub struct CertificateView {
     pub registered_on: NaiveDate,
 }
 
-/// Whether the number and credit code belong to a certificate, and what it states.
+/// Whether the number and credit code belong to a certificate in force,
+/// and what it states.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Verification {
+    /// The certificate exists for this seller and is in force.
     pub valid: bool,
+    /// The certificate exists but the office cancelled the registration (注销).
+    pub cancelled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateView>,
 }
@@ -88,7 +92,9 @@ pub async fn verify(state: &AppState, ip: &str, query: VerifyQuery) -> ApiResult
             })
         })
         .await?;
-    let certificate = found.filter(|c| c.seller_credit_code == credit_code.as_str()).map(|c| CertificateView {
+    let found = found.filter(|c| c.seller_credit_code == credit_code.as_str());
+    let cancelled = found.as_ref().is_some_and(|c| c.cancelled);
+    let certificate = found.map(|c| CertificateView {
         registration_number: c.registration_number,
         category: c.category,
         seller_name: c.seller_name,
@@ -97,5 +103,5 @@ pub async fn verify(state: &AppState, ip: &str, query: VerifyQuery) -> ApiResult
         registered_technology_amount_fen: c.registered_technology_fen,
         registered_on: techtrade_db::market_date(c.registered_at),
     });
-    Ok(Verification { valid: certificate.is_some(), certificate })
+    Ok(Verification { valid: certificate.is_some() && !cancelled, cancelled, certificate })
 }

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
-use techtrade_db::registry::{Application, ApplicationEvent};
+use techtrade_db::registry::{Application, ApplicationEvent, Change, DeclaredPayment, Document};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -12,6 +12,8 @@ pub struct BuyerView {
     pub name: String,
     pub credit_code: String,
     pub region_code: String,
+    /// enterprise | university | institute | agency | authority
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -37,7 +39,8 @@ pub struct RegisteredContractView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApplicationView {
     pub id: String,
-    /// draft | submitted | more_requested | registered | refused
+    /// draft | submitted | more_requested | registered | refused |
+    /// amendment_requested | cancellation_requested | cancelled
     pub status: String,
     pub seller_organization_id: String,
     /// The platform deal the contract came from, if any.
@@ -87,6 +90,7 @@ impl ApplicationView {
                     name: a.buyer_name,
                     credit_code: a.buyer_credit_code,
                     region_code: a.buyer_region_code,
+                    kind: a.buyer_kind,
                 },
                 total_amount_fen: a.total_amount_fen,
                 non_technical_amount_fen: a.non_technical_amount_fen,
@@ -110,10 +114,7 @@ impl ApplicationView {
             registration_number: a.registration_number,
             registered_total_fen: a.registered_total_fen,
             registered_technology_amount_fen: a.registered_technology_fen,
-            refusal_reasons: a
-                .refusal_reasons
-                .map(|r| r.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
-                .unwrap_or_default(),
+            refusal_reasons: codes(a.refusal_reasons),
             decided_at: a.decided_at,
             created_at: a.created_at,
             updated_at: a.updated_at,
@@ -125,7 +126,10 @@ impl ApplicationView {
 /// One step of an application's record.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
-    /// created | submitted | more_requested | answered | registered | refused
+    /// created | submitted | more_requested | answered | registered | refused |
+    /// amendment_requested | cancellation_requested | amended | cancelled |
+    /// change_refused | document_added | document_removed |
+    /// payment_declared | payment_confirmed | payment_rejected
     pub event: String,
     pub message: Option<String>,
     /// The deadline this step set.
@@ -142,10 +146,125 @@ impl From<ApplicationEvent> for EventView {
     }
 }
 
-/// An application with its record, oldest step first.
+/// A document of an application (its bytes at `GET …/documents/{id}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub id: String,
+    /// contract | annex | invoice | proof
+    pub kind: String,
+    pub file_name: String,
+    /// application/pdf | image/jpeg | image/png, as read from the bytes.
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the bytes, to show they are the ones uploaded.
+    pub sha256: String,
+    pub uploaded_by: String,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
+    pub uploaded_at: NaiveDateTime,
+}
+
+impl From<Document> for DocumentView {
+    fn from(d: Document) -> Self {
+        Self {
+            id: d.id,
+            kind: d.kind,
+            file_name: d.file_name,
+            media_type: d.media_type,
+            size_bytes: d.size_bytes,
+            sha256: d.sha256,
+            uploaded_by: d.uploaded_by,
+            uploaded_at: d.uploaded_at,
+        }
+    }
+}
+
+/// An amendment (变更) or cancellation (注销) the seller asked for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub id: String,
+    /// amendment | cancellation
+    pub kind: String,
+    /// pending | approved | refused
+    pub status: String,
+    /// The amendment's new amounts and validity (unset: unchanged).
+    pub total_amount_fen: Option<i64>,
+    pub non_technical_amount_fen: Option<i64>,
+    pub valid_until: Option<NaiveDate>,
+    pub reason: String,
+    /// With `refused`: the catalogued reasons.
+    pub refusal_reasons: Vec<String>,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
+    pub requested_at: NaiveDateTime,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+impl From<Change> for ChangeView {
+    fn from(c: Change) -> Self {
+        Self {
+            id: c.id,
+            kind: c.kind,
+            status: c.status,
+            total_amount_fen: c.total_amount_fen,
+            non_technical_amount_fen: c.non_technical_amount_fen,
+            valid_until: c.valid_until,
+            reason: c.reason,
+            refusal_reasons: codes(c.refusal_reasons),
+            requested_at: c.requested_at,
+            decided_at: c.decided_at,
+        }
+    }
+}
+
+/// A payment the seller declared on a contract signed off the platform.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeclaredPaymentView {
+    pub id: String,
+    pub amount_fen: i64,
+    pub paid_on: NaiveDate,
+    pub proof_document_id: String,
+    /// declared | confirmed | rejected: only a confirmed payment counts for subsidies.
+    pub status: String,
+    pub note: Option<String>,
+    #[serde(serialize_with = "techtrade_web::utc::time")]
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
+    pub declared_at: NaiveDateTime,
+    #[serde(serialize_with = "techtrade_web::utc::optional_time")]
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+impl From<DeclaredPayment> for DeclaredPaymentView {
+    fn from(p: DeclaredPayment) -> Self {
+        Self {
+            id: p.id,
+            amount_fen: p.amount_fen,
+            paid_on: p.paid_on,
+            proof_document_id: p.proof_document_id,
+            status: p.status,
+            note: p.note,
+            declared_at: p.declared_at,
+            decided_at: p.decided_at,
+        }
+    }
+}
+
+/// Comma-separated codes as a list.
+fn codes(joined: Option<String>) -> Vec<String> {
+    joined.map(|r| r.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// An application with its documents, changes, declared payments and
+/// record, each oldest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApplicationDetail {
     #[serde(flatten)]
     pub application: ApplicationView,
+    pub documents: Vec<DocumentView>,
+    pub changes: Vec<ChangeView>,
+    pub payments: Vec<DeclaredPaymentView>,
     pub events: Vec<EventView>,
 }

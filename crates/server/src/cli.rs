@@ -440,6 +440,13 @@ pub(crate) fn registry_settings(config: &Config) -> Result<techtrade_registry::R
         limits: config.registration.limits(),
         office: config.deals.registration_office.clone(),
         clock: techtrade_registry::Clock::Market,
+        documents: match config.registration.document_storage {
+            crate::config::DocumentStorage::Files => techtrade_registry::DocumentStore::Files(
+                config.registration.document_dir.clone().unwrap_or_else(|| config.data_dir.join("documents")),
+            ),
+            crate::config::DocumentStorage::Database => techtrade_registry::DocumentStore::Database,
+        },
+        max_document_bytes: config.registration.max_document_mb.saturating_mul(1024 * 1024),
     })
 }
 

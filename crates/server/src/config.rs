@@ -330,6 +330,21 @@ pub struct RegistrationConfig {
     /// …or one of `large_contract_yuan` or more (or in dispute).
     pub extended_working_days: u32,
     pub large_contract_yuan: i64,
+    /// Where documents' bytes are kept: `files` (under `document_dir`) or
+    /// `database` (when replicas share no disk).
+    pub document_storage: DocumentStorage,
+    /// Unset: `<data_dir>/documents`.
+    pub document_dir: Option<PathBuf>,
+    /// The largest document accepted, in MiB.
+    pub max_document_mb: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStorage {
+    #[default]
+    Files,
+    Database,
 }
 
 impl Default for RegistrationConfig {
@@ -340,6 +355,9 @@ impl Default for RegistrationConfig {
             working_days: limits.working_days,
             extended_working_days: limits.extended_working_days,
             large_contract_yuan: limits.large_contract_fen / 100,
+            document_storage: DocumentStorage::Files,
+            document_dir: None,
+            max_document_mb: 20,
         }
     }
 }

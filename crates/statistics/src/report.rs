@@ -311,10 +311,13 @@ mod tests {
 
     fn contract(total: i64, technology: i64) -> RegisteredContract {
         RegisteredContract {
-            deal_id: "d".into(),
+            source_id: "d".into(),
             registered_at: NaiveDateTime::default(),
             seller_region: "630102".into(),
+            seller_kind: "enterprise".into(),
+            buyer_region: "630105".into(),
             category: "license".into(),
+            technology_field: None,
             total_amount_fen: total,
             technology_amount_fen: technology,
         }

@@ -1,6 +1,8 @@
 //! The deal records of the database as the policy engine's [`DealFacts`]:
 //! the contract, the registration decision in force, the payments in full
-//! with each refund in the year it was made, and each party's region and kind.
+//! with each refund in the year it was made, and each party's region and
+//! kind — and likewise each contract signed off the platform whose
+//! registration is in force, with the payments declared on it.
 
 use std::collections::HashMap;
 
@@ -112,7 +114,60 @@ fn build(records: &DealRecords) -> Result<Vec<(String, DealFacts)>, ApiError> {
         };
         all.push((deal.id.clone(), facts));
     }
+    for application in &records.off_platform {
+        all.push((application.id.clone(), off_platform(records, application, &party)?));
+    }
     Ok(all)
+}
+
+/// A contract signed off the platform, registered by the office, as a
+/// deal: its payments are those the seller declared, counting once an
+/// official confirmed them; it is completed once they reach its total. An
+/// outside buyer is known by its credit code.
+fn off_platform(
+    records: &DealRecords,
+    application: &techtrade_db::registry::Application,
+    party: &dyn Fn(&str) -> Result<Party, ApiError>,
+) -> Result<DealFacts, ApiError> {
+    let category = ContractCategory::from_db(&application.category)
+        .ok_or_else(|| ApiError::internal(format!("unknown contract category {:?}", application.category)))?;
+    let mut payments = Vec::new();
+    let mut confirmed_fen = 0_i64;
+    for payment in records.declared_payments.iter().filter(|p| p.application_id == application.id) {
+        let confirmed = match payment.status.as_str() {
+            "confirmed" => true,
+            "declared" => false,
+            _ => continue,
+        };
+        if confirmed {
+            confirmed_fen = confirmed_fen.saturating_add(payment.amount_fen);
+        }
+        payments.push(Payment { paid_on: payment.paid_on, amount: money(payment.amount_fen)?, confirmed });
+    }
+    let buyer = match &application.buyer_organization_id {
+        Some(id) => party(id)?,
+        None => Party {
+            organization_id: application.buyer_credit_code.clone(),
+            region_code: application.buyer_region_code.clone(),
+            kind: OrganizationKind::from_db(&application.buyer_kind)
+                .ok_or_else(|| ApiError::internal(format!("unknown buyer kind {:?}", application.buyer_kind)))?,
+        },
+    };
+    Ok(DealFacts {
+        deal_id: application.id.clone(),
+        category,
+        trade_mode: None,
+        related_party: application.related_party,
+        registered: true,
+        completed: confirmed_fen >= application.total_amount_fen,
+        registered_technology_amount: money(application.registered_technology_fen.unwrap_or(0))?,
+        contract_total: money(application.total_amount_fen)?,
+        buyer,
+        seller: party(&application.seller_organization_id)?,
+        agency: None,
+        payments,
+        refunds: Vec::new(),
+    })
 }
 
 /// The refunds of a confirmed payment: each recorded one on its day, and

@@ -3,8 +3,7 @@
 //! record of each payment. Closing one is `close.rs`.
 
 use axum::extract::{Extension, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -198,14 +197,7 @@ pub async fn round_csv(state: &AppState, user: &CurrentUser, id: String) -> ApiR
             Ok::<_, ApiError>((round, bytes))
         })
         .await?;
-    let mut response = (StatusCode::OK, bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    let filename = format!("attachment; filename=\"{}-{}.csv\"", round.program_id, round.year);
-    if let Ok(value) = HeaderValue::from_str(&filename) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(techtrade_web::download::csv(&format!("{}-{}.csv", round.program_id, round.year), bytes))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

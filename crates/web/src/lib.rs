@@ -4,6 +4,7 @@
 //! base document.
 
 pub mod auth;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

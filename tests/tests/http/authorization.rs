@@ -92,6 +92,8 @@ const PAYMENT: &str = r#"{"method": "offline", "amount_fen": 1000000, "paid_on":
 /// The completed deal's payment, dated in the year claimed for.
 const PAYMENT_LAST_YEAR: &str =
     r#"{"method": "offline", "amount_fen": 1000000, "paid_on": "{last_year_day}", "reference": "ICBC-0002"}"#;
+/// An upload's file: a minimal PDF.
+const PDF_FILE: (&str, &str, &[u8]) = ("合同.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n");
 /// Claims for a year open once it has ended: the claim is for last year.
 const CLAIM: &str = r#"{"program_id": "qinghai", "year": {last_year}, "role": "seller"}"#;
 
@@ -181,6 +183,51 @@ const TABLE: &[Row] = &[
         "POST",
         "/api/v1/registrations/{submitted_application}/decision",
         r#"{"decision": "register"}"#,
+        [401, 403, 403, 404, 200, 403, 200, 404, 404],
+    ),
+    // The seller adds documents (a body `multipart:<kind>` is sent as the
+    // upload form with a PDF); the parties and officials read them.
+    row(
+        "POST",
+        "/api/v1/registrations/{application}/documents",
+        "multipart:proof",
+        [401, 201, 403, 404, 403, 201, 403, 404, 404],
+    ),
+    row(
+        "GET",
+        "/api/v1/registrations/{application}/documents/{application_document}",
+        "",
+        [401, 200, 200, 404, 200, 200, 200, 404, 404],
+    ),
+    row(
+        "DELETE",
+        "/api/v1/registrations/{application}/documents/{application_document}",
+        "",
+        [401, 204, 403, 404, 403, 204, 403, 404, 404],
+    ),
+    // The seller asks for changes and declares payments; officials decide.
+    row(
+        "POST",
+        "/api/v1/registrations/{registered_application}/amendments",
+        r#"{"total_amount_fen": 500000, "reason": "补充协议降低价款"}"#,
+        [401, 200, 403, 404, 403, 200, 403, 404, 404],
+    ),
+    row(
+        "POST",
+        "/api/v1/registrations/{registered_application}/cancellation",
+        r#"{"reason": "合同已解除"}"#,
+        [401, 200, 403, 404, 403, 200, 403, 404, 404],
+    ),
+    row(
+        "POST",
+        "/api/v1/registrations/{registered_application}/payments",
+        r#"{"amount_fen": 1000, "paid_on": "{today}", "proof_document_id": "{proof_document}"}"#,
+        [401, 201, 403, 404, 403, 201, 403, 404, 404],
+    ),
+    row(
+        "POST",
+        "/api/v1/registrations/{registered_application}/payments/{declared_payment}/decision",
+        r#"{"confirmed": true}"#,
         [401, 403, 403, 404, 200, 403, 200, 404, 404],
     ),
     // Everyone may have a second factor; with none enrolled or pending,
@@ -389,6 +436,8 @@ const TABLE: &[Row] = &[
     ),
     // Statistics: officials and administrators.
     row("GET", "/api/v1/statistics", "", [401, 403, 403, 403, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/statistics/registrations", "", [401, 403, 403, 403, 200, 200, 200, 403, 403]),
+    row("GET", "/api/v1/statistics/registrations.csv", "", [401, 403, 403, 403, 200, 200, 200, 403, 403]),
 ];
 
 /// The callers and the objects of one run of a cell (or of many cells).
@@ -526,6 +575,12 @@ impl<'a> World<'a> {
                 self.once("submitted_application", |w| Box::pin(w.application("submitted"))).await
             }
             "asked_application" => self.once("asked_application", |w| Box::pin(w.application("more_requested"))).await,
+            "registered_application" => {
+                self.once("registered_application", |w| Box::pin(w.application("registered"))).await
+            }
+            "application_document" => self.once("application_document", |w| Box::pin(w.contract_document())).await,
+            "proof_document" => self.once("proof_document", |w| Box::pin(w.proof_document())).await,
+            "declared_payment" => self.once("declared_payment", |w| Box::pin(w.declared_payment())).await,
             other => panic!("unknown placeholder {{{other}}}"),
         }
     }
@@ -574,6 +629,7 @@ impl<'a> World<'a> {
             &format!(r#""buyer": {{"organization_id": "{}"}}"#, self.counterparty.id),
         );
         let id = self.post_ok(&owner, "/api/v1/registrations", &body, 201).await["id"].as_str().unwrap().to_string();
+        self.upload(&id, "contract").await;
         if status != "draft" {
             self.post_ok(&owner, &format!("/api/v1/registrations/{id}/submit"), "", 200).await;
         }
@@ -581,7 +637,43 @@ impl<'a> World<'a> {
             let ask = r#"{"decision": "request_more", "message": "请补充合同附件。"}"#;
             self.post_ok(&official, &format!("/api/v1/registrations/{id}/decision"), ask, 200).await;
         }
+        if status == "registered" {
+            let register = r#"{"decision": "register"}"#;
+            self.post_ok(&official, &format!("/api/v1/registrations/{id}/decision"), register, 200).await;
+        }
         id
+    }
+
+    /// The owner uploads a document of `kind` (a PDF) to application `id`; its id.
+    async fn upload(&mut self, id: &str, kind: &str) -> String {
+        let path = format!("/api/v1/registrations/{id}/documents");
+        let uploaded = self.app.post_multipart(&path, Some(&self.owner.token), &[("kind", kind)], Some(PDF_FILE)).await;
+        uploaded.assert_status(201);
+        uploaded.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// The contract's text of the draft `{application}`.
+    async fn contract_document(&mut self) -> String {
+        let id = self.fill("{application}").await;
+        let shown = self.app.get(&format!("/api/v1/registrations/{id}"), Some(&self.owner.token)).await;
+        shown.json["documents"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// A proof of payment on `{registered_application}`.
+    async fn proof_document(&mut self) -> String {
+        let id = self.fill("{registered_application}").await;
+        self.upload(&id, "proof").await
+    }
+
+    /// A payment declared on `{registered_application}`, not yet decided.
+    async fn declared_payment(&mut self) -> String {
+        let id = self.fill("{registered_application}").await;
+        let owner = self.owner.token.clone();
+        let body = r#"{"amount_fen": 500, "paid_on": "{today}", "proof_document_id": "{proof_document}"}"#;
+        self.post_ok(&owner, &format!("/api/v1/registrations/{id}/payments"), body, 201).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// A listing of the owner in `status`.
@@ -770,10 +862,14 @@ on_both_databases! {
                 world.fill(row.needs).await;
                 let path = world.fill(row.path).await;
                 let body = world.fill(row.body).await;
-                let body = if body.is_empty() { None } else { Some(serde_json::from_str::<Value>(&body).unwrap()) };
-                let method = Method::from_bytes(row.method.as_bytes()).unwrap();
-                let body = body.or_else(|| (method == Method::POST).then(|| json!({})));
-                let response = app.request(method, &path, world.token(*caller), body).await;
+                let response = if let Some(kind) = body.strip_prefix("multipart:") {
+                    app.post_multipart(&path, world.token(*caller), &[("kind", kind)], Some(PDF_FILE)).await
+                } else {
+                    let body = if body.is_empty() { None } else { Some(serde_json::from_str::<Value>(&body).unwrap()) };
+                    let method = Method::from_bytes(row.method.as_bytes()).unwrap();
+                    let body = body.or_else(|| (method == Method::POST).then(|| json!({})));
+                    app.request(method, &path, world.token(*caller), body).await
+                };
                 cells += 1;
                 let status = response.status.as_u16();
                 if status != expected {

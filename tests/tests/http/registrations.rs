@@ -12,7 +12,7 @@ use techtrade_domain::Role;
 use techtrade_tests::{TestApp, TestOrg, on_both_databases};
 
 /// Fen of `n` yuan.
-const fn yuan(n: i64) -> i64 {
+pub(crate) const fn yuan(n: i64) -> i64 {
     n * 100
 }
 
@@ -21,7 +21,7 @@ fn day(text: &str) -> NaiveDate {
 }
 
 /// A contract of `total_fen` with a buyer not on the platform, signed before the office's day.
-fn contract(total_fen: i64, non_technical_fen: i64) -> Value {
+pub(crate) fn contract(total_fen: i64, non_technical_fen: i64) -> Value {
     json!({"contract": {
         "category": "development", "subcategory": "commissioned_development",
         "buyer": {"name": "西宁高原光伏科技有限公司", "credit_code": techtrade_tests::credit_code(), "region_code": "630104"},
@@ -32,15 +32,42 @@ fn contract(total_fen: i64, non_technical_fen: i64) -> Value {
     }})
 }
 
-async fn draft(app: &TestApp, seller: &TestOrg, body: Value) -> String {
+pub(crate) async fn draft(app: &TestApp, seller: &TestOrg, body: Value) -> String {
     let created = app.post("/api/v1/registrations", Some(&seller.token), body).await;
     created.assert_status(201);
     assert_eq!(created.json["status"], "draft");
     created.json["id"].as_str().unwrap().to_string()
 }
 
+/// A minimal PDF: what the office reads as the contract's text.
+pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// Uploads a document of `kind` (a PDF) to application `id`; its view.
+pub(crate) async fn upload(app: &TestApp, seller: &TestOrg, id: &str, kind: &str) -> Value {
+    let path = format!("/api/v1/registrations/{id}/documents");
+    let uploaded = app
+        .post_multipart(
+            &path,
+            Some(&seller.token),
+            &[("kind", kind)],
+            Some(("技术开发合同.pdf", "application/pdf", PDF)),
+        )
+        .await;
+    uploaded.assert_status(201);
+    uploaded.json
+}
+
+pub(crate) async fn submitted_with(app: &TestApp, seller: &TestOrg, body: Value) -> Value {
+    let id = draft(app, seller, body).await;
+    upload(app, seller, &id, "contract").await;
+    let answer = app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await;
+    answer.assert_status(200);
+    answer.json
+}
+
 async fn submitted(app: &TestApp, seller: &TestOrg, total_fen: i64) -> Value {
     let id = draft(app, seller, contract(total_fen, 0)).await;
+    upload(app, seller, &id, "contract").await;
     let answer = app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await;
     answer.assert_status(200);
     answer.json
@@ -64,6 +91,12 @@ on_both_databases! {
         app.post(&format!("/api/v1/registrations/{id}/decision"), Some(&official), json!({"decision": "register"}))
             .await
             .assert_problem(409, "invalid_state");
+        // Not without the contract's text.
+        let bare = app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await;
+        bare.assert_problem(422, "validation_failed");
+        assert_eq!((bare.json["errors"][0]["field"].as_str(), bare.json["errors"][0]["code"].as_str()),
+            (Some("documents"), Some("contract_required")));
+        upload(&app, &seller, &id, "contract").await;
 
         let sent = app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await;
         sent.assert_status(200);
@@ -96,7 +129,7 @@ on_both_databases! {
         assert!(number.len() == 16 && number.starts_with("630101") && number.bytes().all(|b| b.is_ascii_digit()), "{number}");
         let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
         let events: Vec<&str> = record.json["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-        assert_eq!(events, ["created", "submitted", "registered"]);
+        assert_eq!(events, ["created", "document_added", "submitted", "registered"]);
 
         // Numbers never repeat: the next registration gets the next serial.
         let other = submitted(&app, &seller, yuan(1_000)).await;
@@ -162,9 +195,9 @@ on_both_databases! {
         let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&official)).await;
         let events: Vec<(&str, Option<&str>)> = record.json["events"].as_array().unwrap().iter()
             .map(|e| (e["event"].as_str().unwrap(), e["decide_by"].as_str())).collect();
-        assert_eq!(events, [("created", None), ("submitted", Some("2026-10-23")),
+        assert_eq!(events, [("created", None), ("document_added", None), ("submitted", Some("2026-10-23")),
             ("more_requested", Some("2026-10-23")), ("answered", Some("2026-11-10"))]);
-        assert_eq!(record.json["events"][2]["message"], "请补充技术开发合同的签字页和发票。");
+        assert_eq!(record.json["events"][3]["message"], "请补充技术开发合同的签字页和发票。");
     }
 }
 
@@ -228,6 +261,7 @@ on_both_databases! {
         app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&buyer.token), json!({}))
             .await
             .assert_problem(403, "forbidden");
+        upload(&app, &seller, &id, "contract").await;
         app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await.assert_status(200);
         let official_of_buyer = app.official_of(&buyer).await;
         app.post(&format!("/api/v1/registrations/{id}/decision"), Some(&official_of_buyer), json!({"decision": "register"}))
@@ -261,9 +295,9 @@ on_both_databases! {
         assert_eq!(certificate["registered_on"], techtrade_db::today().to_string());
         // Another seller's code, or a number never issued: not valid, and nothing more.
         let wrong = check(number.clone(), techtrade_tests::credit_code()).await;
-        assert_eq!(wrong.json, json!({"valid": false}));
+        assert_eq!(wrong.json, json!({"valid": false, "cancelled": false}));
         let unissued = check(format!("{}999999", &number[..10]), seller.credit_code.clone()).await;
-        assert_eq!(unissued.json, json!({"valid": false}));
+        assert_eq!(unissued.json, json!({"valid": false, "cancelled": false}));
         // Malformed input is told on its parameter.
         let short = check("1234".into(), seller.credit_code.clone()).await;
         short.assert_problem(400, "invalid_query");

@@ -6,8 +6,7 @@
 
 use askama::Template;
 use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{Datelike, NaiveDate};
 use techtrade_domain::ContractCategory;
 use techtrade_statistics::export::{self, Words};
@@ -376,18 +375,7 @@ impl Words for CatalogueWords<'_> {
 /// A download of the report, named by its period.
 fn download(report: &MarketReport, extension: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
     let name = format!("techtrade-statistics-{}-{}.{extension}", report.from, report.to);
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-        ],
-        bytes,
-    )
-        .into_response()
+    techtrade_web::download::attachment(&name, content_type, bytes)
 }
 
 /// `GET /console/statistics/export.csv[?from=&to=&region=]`.

@@ -1,0 +1,4 @@
+DROP TABLE registration_payments;
+DROP TABLE registration_documents;
+DROP TABLE registration_changes;
+ALTER TABLE registration_applications DROP COLUMN buyer_kind;

@@ -1,0 +1,406 @@
+//! What follows a registration application: its documents (type read from
+//! the bytes, read only by the parties and officials, audited), changes
+//! to a registered contract (an amendment, a cancellation) decided by the
+//! office, payments declared on an off-platform contract and confirmed by
+//! an official — which make it count for subsidies as a platform deal
+//! does — and the office's statistics.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use techtrade_domain::Role;
+use techtrade_tests::{TestApp, TestOrg, on_both_databases};
+
+use crate::registrations::{PDF, contract, draft, submitted_with, upload, yuan};
+
+/// A PNG's first bytes: a proof scanned as an image.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+/// A ZIP's first bytes (a .docx is one).
+const ZIP: &[u8] = b"PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0";
+
+/// A license to a buyer in Qinghai off the platform, signed in the claim
+/// year: `total_fen` all technology.
+fn license(total_fen: i64) -> Value {
+    let year = crate::subsidy::year();
+    let mut body = contract(total_fen, 0);
+    body["contract"]["category"] = json!("license");
+    body["contract"]["subcategory"] = Value::Null;
+    body["contract"]["signed_on"] = json!(format!("{year}-01-15"));
+    body["contract"]["valid_until"] = json!(format!("{}-12-31", year + 2));
+    body
+}
+
+/// Registers `body` for `seller`: its id and number.
+async fn registered(app: &TestApp, seller: &TestOrg, official: &str, body: Value) -> (String, String) {
+    let application = submitted_with(app, seller, body).await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let decided = app
+        .post(&format!("/api/v1/registrations/{id}/decision"), Some(official), json!({"decision": "register"}))
+        .await;
+    decided.assert_status(200);
+    (id, decided.json["registration_number"].as_str().unwrap().to_string())
+}
+
+/// The seller declares `amount` paid on day `paid_on` with a proof, and an official confirms it.
+async fn paid(app: &TestApp, seller: &TestOrg, official: &str, id: &str, amount: i64, paid_on: &str) {
+    let proof = upload(app, seller, id, "proof").await;
+    let declared = app
+        .post(
+            &format!("/api/v1/registrations/{id}/payments"),
+            Some(&seller.token),
+            json!({"amount_fen": amount, "paid_on": paid_on, "proof_document_id": proof["id"]}),
+        )
+        .await;
+    declared.assert_status(201);
+    assert_eq!(declared.json["status"], "declared");
+    let path = format!("/api/v1/registrations/{id}/payments/{}/decision", declared.json["id"].as_str().unwrap());
+    let confirmed = app.post(&path, Some(official), json!({"confirmed": true})).await;
+    confirmed.assert_status(200);
+    assert_eq!(confirmed.json["status"], "confirmed");
+}
+
+async fn seller_preview(app: &TestApp, seller: &TestOrg) -> Value {
+    let preview = app
+        .post("/api/v1/subsidy/claims/preview", Some(&seller.token), crate::subsidy::claim_body("qinghai", "seller"))
+        .await;
+    assert!(matches!(preview.status.as_u16(), 200 | 422), "{}", preview.text);
+    preview.json
+}
+
+on_both_databases! {
+    async fn documents_are_typed_by_their_bytes_and_read_only_by_the_parties_and_officials(app: TestApp) {
+        let seller = app.register_org("university").await;
+        let buyer = app.register_org("enterprise").await;
+        let stranger = app.register_org("enterprise").await;
+        let (_, official) = app.staff(Role::Official).await;
+        let mut body = contract(yuan(200_000), 0);
+        body["contract"]["buyer"] = json!({"organization_id": buyer.id});
+        let id = draft(&app, &seller, body).await;
+        let path = format!("/api/v1/registrations/{id}/documents");
+
+        // A ZIP named .pdf and sent as application/pdf is still a ZIP.
+        let zip = app.post_multipart(&path, Some(&seller.token), &[("kind", "contract")],
+            Some(("合同.pdf", "application/pdf", ZIP))).await;
+        zip.assert_problem(422, "validation_failed");
+        assert_eq!((zip.json["errors"][0]["field"].as_str(), zip.json["errors"][0]["code"].as_str()),
+            (Some("file"), Some("unsupported_type")));
+        assert!(zip.json["errors"][0]["message"].as_str().unwrap().contains("zip"), "{}", zip.text);
+        // Too large: 413 on the field, before the whole body is kept.
+        let big = [PDF, &vec![b' '; 2 * 1024 * 1024]].concat();
+        app.post_multipart(&path, Some(&seller.token), &[("kind", "annex")], Some(("big.pdf", "application/pdf", &big)))
+            .await
+            .assert_problem(413, "payload_too_large");
+        // Each part is required; the kind is one of the four.
+        let nameless = app.post_multipart(&path, Some(&seller.token), &[], Some(("a.pdf", "application/pdf", PDF))).await;
+        assert_eq!(nameless.json["errors"][0]["field"], "kind");
+        let odd = app.post_multipart(&path, Some(&seller.token), &[("kind", "photo")], Some(("a.pdf", "application/pdf", PDF))).await;
+        assert_eq!((odd.status.as_u16(), odd.json["errors"][0]["code"].as_str()), (422, Some("unknown")));
+        let empty = app.post_multipart(&path, Some(&seller.token), &[("kind", "proof")], None).await;
+        assert_eq!(empty.json["errors"][0]["field"], "file");
+        app.post(&path, Some(&seller.token), json!({"kind": "contract"})).await.assert_problem(415, "unsupported_media_type");
+        // Only the seller adds documents; others do not see the application.
+        app.post_multipart(&path, Some(&buyer.token), &[("kind", "proof")], Some(("a.pdf", "application/pdf", PDF)))
+            .await
+            .assert_problem(403, "forbidden");
+        app.post_multipart(&path, Some(&stranger.token), &[("kind", "proof")], Some(("a.pdf", "application/pdf", PDF)))
+            .await
+            .assert_problem(404, "not_found");
+
+        // A PDF sent as octet-stream, and a PNG: stored with the type their bytes show.
+        let contract_text = app.post_multipart(&path, Some(&seller.token), &[("kind", "contract")],
+            Some(("C:\\合同\\技术开发合同.pdf", "application/octet-stream", PDF))).await;
+        contract_text.assert_status(201);
+        assert_eq!(contract_text.json["media_type"], "application/pdf");
+        assert_eq!(contract_text.json["file_name"], "技术开发合同.pdf");
+        assert_eq!(contract_text.json["sha256"], hex::encode(Sha256::digest(PDF)));
+        assert_eq!(contract_text.json["size_bytes"], PDF.len());
+        let scan = app.post_multipart(&path, Some(&seller.token), &[("kind", "invoice")],
+            Some(("发票.png", "image/png", PNG))).await;
+        scan.assert_status(201);
+        assert_eq!(scan.json["media_type"], "image/png");
+
+        // The parties and officials read the bytes back; anyone else: 404.
+        let document = format!("{path}/{}", contract_text.json["id"].as_str().unwrap());
+        for token in [&seller.token, &buyer.token, &official] {
+            let read = app.get(&document, Some(token)).await;
+            read.assert_status(200);
+            assert_eq!(read.bytes, PDF);
+            assert_eq!(read.header("content-type"), "application/pdf");
+            assert_eq!(read.header("cache-control"), "private, no-store");
+            assert!(read.header("content-disposition").contains("%E6%8A%80"), "{}", read.header("content-disposition"));
+        }
+        app.get(&document, Some(&stranger.token)).await.assert_problem(404, "not_found");
+        app.get(&document, None).await.assert_problem(401, "unauthenticated");
+        // Another application's document is not found under this one.
+        let other = draft(&app, &stranger, contract(yuan(1_000), 0)).await;
+        let theirs = upload(&app, &stranger, &other, "contract").await;
+        app.get(&format!("{path}/{}", theirs["id"].as_str().unwrap()), Some(&seller.token))
+            .await
+            .assert_problem(404, "not_found");
+
+        // The application lists them; a draft's may be removed, a submitted one's not.
+        let shown = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+        let kinds: Vec<&str> = shown.json["documents"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["contract", "invoice"]);
+        let invoice = format!("{path}/{}", scan.json["id"].as_str().unwrap());
+        app.request(axum::http::Method::DELETE, &invoice, Some(&buyer.token), None).await.assert_problem(403, "forbidden");
+        app.request(axum::http::Method::DELETE, &invoice, Some(&seller.token), None).await.assert_status(204);
+        app.get(&invoice, Some(&seller.token)).await.assert_problem(404, "not_found");
+        app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await.assert_status(200);
+        app.request(axum::http::Method::DELETE, &document, Some(&seller.token), None)
+            .await
+            .assert_problem(409, "invalid_state");
+
+        // Uploads and reads are in the audit log, with the hash.
+        let (_, auditor) = app.staff(Role::Auditor).await;
+        let trail = app.get(&format!("/api/v1/audit?organization={}&per_page=100", seller.id), Some(&auditor)).await;
+        trail.assert_status(200);
+        let actions: Vec<&str> = trail.json["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+        assert_eq!(actions.iter().filter(|a| **a == "registration.document_upload").count(), 2, "{actions:?}");
+        assert_eq!(actions.iter().filter(|a| **a == "registration.document_read").count(), 3, "{actions:?}");
+        assert!(actions.contains(&"registration.document_delete"), "{actions:?}");
+    }
+}
+
+on_both_databases! {
+    async fn an_amendment_lowering_the_technology_amount_is_what_the_subsidy_then_counts(app: TestApp) {
+        let seller = app.register_org("university").await;
+        let (_, official) = app.staff(Role::Official).await;
+        let year = crate::subsidy::year();
+        let (id, number) = registered(&app, &seller, &official, license(yuan(1_000_000))).await;
+
+        // Not counted until paid in full (交易完成) and the payment is confirmed.
+        let before = seller_preview(&app, &seller).await;
+        assert_eq!((before["amount_fen"].as_i64(), before["ineligible"][0]["deal_id"].as_str()), (Some(0), Some(id.as_str())));
+        let reasons: Vec<&str> = before["ineligible"][0]["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+        assert_eq!(reasons, ["no_payment_in_year", "not_completed"]);
+        paid(&app, &seller, &official, &id, yuan(1_000_000), &format!("{year}-06-30")).await;
+        // 1% of the paid technology amount (100万): 1万 yuan.
+        let counted = seller_preview(&app, &seller).await;
+        assert_eq!(counted["amount_fen"], yuan(10_000), "{counted}");
+
+        // The seller asks to lower the technology amount; the office approves.
+        let path = format!("/api/v1/registrations/{id}/amendments");
+        let unchanged = app.post(&path, Some(&seller.token), json!({"reason": "无变化"})).await;
+        assert_eq!(unchanged.json["errors"][0]["code"], "unchanged");
+        let too_much = app.post(&path, Some(&seller.token),
+            json!({"non_technical_amount_fen": yuan(2_000_000), "reason": "设备"})).await;
+        too_much.assert_problem(422, "validation_failed");
+        let asked = app.post(&path, Some(&seller.token),
+            json!({"non_technical_amount_fen": yuan(400_000), "reason": "补充协议：设备费40万元另计"})).await;
+        asked.assert_status(200);
+        assert_eq!(asked.json["status"], "amendment_requested");
+        assert!(asked.json["decide_by"].is_string(), "the office's clock runs for a change too");
+        app.post(&path, Some(&seller.token), json!({"total_amount_fen": yuan(900_000), "reason": "再改"}))
+            .await
+            .assert_problem(409, "invalid_state");
+        // The registration stays in force meanwhile.
+        let check = format!("/api/v1/registrations/verify?number={number}&credit_code={}", seller.credit_code);
+        assert_eq!(app.get(&check, None).await.json["valid"], true);
+        let decision = format!("/api/v1/registrations/{id}/decision");
+        app.post(&decision, Some(&official), json!({"decision": "request_more", "message": "?"}))
+            .await
+            .assert_problem(409, "invalid_state");
+        let amended = app.post(&decision, Some(&official), json!({"decision": "register"})).await;
+        amended.assert_status(200);
+        assert_eq!(amended.json["status"], "registered");
+        assert_eq!(amended.json["registration_number"], number.as_str(), "the number stays");
+        assert_eq!(amended.json["registered_technology_amount_fen"], yuan(600_000));
+        assert_eq!(amended.json["contract"]["non_technical_amount_fen"], yuan(400_000));
+        assert_eq!(amended.json["decide_by"], Value::Null);
+
+        // The subsidy now counts 60万: 6000 yuan.
+        let after = seller_preview(&app, &seller).await;
+        assert_eq!(after["amount_fen"], yuan(6_000), "{after}");
+        assert_eq!(app.get(&check, None).await.json["certificate"]["registered_technology_amount_fen"], yuan(600_000));
+
+        // A refused change leaves the registration as it was, in the record.
+        app.post(&path, Some(&seller.token), json!({"total_amount_fen": yuan(800_000), "reason": "降价"}))
+            .await
+            .assert_status(200);
+        let refused = app.post(&decision, Some(&official),
+            json!({"decision": "refuse", "reasons": ["proofs_missing"], "message": "未附补充协议"})).await;
+        refused.assert_status(200);
+        assert_eq!(refused.json["status"], "registered");
+        assert_eq!(refused.json["contract"]["total_amount_fen"], yuan(1_000_000));
+        let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+        let changes: Vec<(&str, &str)> = record.json["changes"].as_array().unwrap().iter()
+            .map(|c| (c["kind"].as_str().unwrap(), c["status"].as_str().unwrap())).collect();
+        assert_eq!(changes, [("amendment", "approved"), ("amendment", "refused")]);
+        assert_eq!(record.json["changes"][1]["refusal_reasons"], json!(["proofs_missing"]));
+        let events: Vec<&str> = record.json["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+        assert!(events.ends_with(&["amendment_requested", "amended", "amendment_requested", "change_refused"]), "{events:?}");
+    }
+}
+
+on_both_databases! {
+    async fn a_cancellation_voids_the_certificate_and_leaves_statistics_and_subsidies(app: TestApp) {
+        let seller = app.register_org("institute").await;
+        let (_, official) = app.staff(Role::Official).await;
+        let year = crate::subsidy::year();
+        let (id, number) = registered(&app, &seller, &official, license(yuan(500_000))).await;
+        paid(&app, &seller, &official, &id, yuan(500_000), &format!("{year}-03-01")).await;
+        assert_eq!(seller_preview(&app, &seller).await["amount_fen"], yuan(5_000));
+        let today = techtrade_db::today();
+        let statistics = format!("/api/v1/statistics/registrations?from={today}&to={today}&region=6301");
+        let counted = |page: &Value| -> i64 {
+            page["rows"].as_array().unwrap().iter().filter(|r| r["key"] == "license").map(|r| r["count"].as_i64().unwrap()).sum()
+        };
+        let before = counted(&app.get(&statistics, Some(&official)).await.json);
+        assert!(before >= 1);
+
+        // Only the seller asks; a buyer or stranger cannot.
+        let path = format!("/api/v1/registrations/{id}/cancellation");
+        app.post(&path, Some(&official), json!({"reason": "x"})).await.assert_problem(403, "forbidden");
+        let blank = app.post(&path, Some(&seller.token), json!({"reason": "  "})).await;
+        assert_eq!(blank.json["errors"][0]["field"], "reason");
+        let asked = app.post(&path, Some(&seller.token), json!({"reason": "合同已协议解除"})).await;
+        assert_eq!(asked.json["status"], "cancellation_requested");
+        let cancelled = app.post(&format!("/api/v1/registrations/{id}/decision"), Some(&official),
+            json!({"decision": "register", "message": "准予注销"})).await;
+        cancelled.assert_status(200);
+        assert_eq!(cancelled.json["status"], "cancelled");
+
+        // The certificate is void; the contract leaves the statistics and the subsidy.
+        let check = app.get(&format!("/api/v1/registrations/verify?number={number}&credit_code={}", seller.credit_code), None).await;
+        assert_eq!((check.json["valid"].as_bool(), check.json["cancelled"].as_bool()), (Some(false), Some(true)));
+        assert_eq!(counted(&app.get(&statistics, Some(&official)).await.json), before - 1);
+        let after = seller_preview(&app, &seller).await;
+        assert_eq!((after["amount_fen"].as_i64(), after["ineligible"].as_array().map(Vec::len)), (Some(0), Some(0)),
+            "the seller has no contract left: {after}");
+        // Nothing more is done to a cancelled registration.
+        app.post(&format!("/api/v1/registrations/{id}/amendments"), Some(&seller.token),
+            json!({"total_amount_fen": yuan(1), "reason": "x"})).await.assert_problem(409, "invalid_state");
+        app.post_multipart(&format!("/api/v1/registrations/{id}/documents"), Some(&seller.token), &[("kind", "proof")],
+            Some(("a.pdf", "application/pdf", PDF))).await.assert_problem(409, "invalid_state");
+    }
+}
+
+on_both_databases! {
+    async fn declared_payments_need_a_proof_of_the_application_and_an_officials_word(app: TestApp) {
+        let seller = app.register_org("enterprise").await;
+        let buyer = app.register_org("enterprise").await;
+        let official_of_seller = app.official_of(&seller).await;
+        let (_, official) = app.staff(Role::Official).await;
+        let year = crate::subsidy::year();
+        let id = draft(&app, &seller, license(yuan(100_000))).await;
+        let path = format!("/api/v1/registrations/{id}/payments");
+        let contract_text = upload(&app, &seller, &id, "contract").await;
+        let body = |amount: i64, paid_on: String, proof: &Value| json!({"amount_fen": amount, "paid_on": paid_on, "proof_document_id": proof["id"]});
+        // Not before registration.
+        app.post(&path, Some(&seller.token), body(yuan(1), format!("{year}-02-01"), &contract_text))
+            .await
+            .assert_problem(409, "invalid_state");
+        app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await.assert_status(200);
+        app.post(&format!("/api/v1/registrations/{id}/decision"), Some(&official), json!({"decision": "register"}))
+            .await
+            .assert_status(200);
+        let proof = upload(&app, &seller, &id, "proof").await;
+
+        // The contract's text proves no payment; a future day, a day before
+        // signing, more than the contract: each told on its field.
+        let not_proof = app.post(&path, Some(&seller.token), body(yuan(1), format!("{year}-02-01"), &contract_text)).await;
+        assert_eq!(not_proof.json["errors"][0]["code"], "not_a_proof");
+        let ghost = app.post(&path, Some(&seller.token), json!({"amount_fen": 1, "paid_on": format!("{year}-02-01"), "proof_document_id": "nope"})).await;
+        assert_eq!(ghost.json["errors"][0]["field"], "proof_document_id");
+        let future = app.post(&path, Some(&seller.token), body(yuan(1), "2999-01-01".into(), &proof)).await;
+        assert_eq!(future.json["errors"][0]["field"], "paid_on");
+        let early = app.post(&path, Some(&seller.token), body(yuan(1), format!("{year}-01-01"), &proof)).await;
+        assert_eq!(early.json["errors"][0]["code"], "before_signing");
+        let first = app.post(&path, Some(&seller.token), body(yuan(60_000), format!("{year}-02-01"), &proof)).await;
+        first.assert_status(201);
+        let over = app.post(&path, Some(&seller.token), body(yuan(50_000), format!("{year}-03-01"), &proof)).await;
+        assert_eq!(over.json["errors"][0]["code"], "exceeds_contract");
+        app.post(&path, Some(&buyer.token), body(yuan(1), format!("{year}-02-01"), &proof)).await.assert_problem(404, "not_found");
+
+        // An official decides; not one of the seller's, and a rejection says why.
+        let decision = format!("{path}/{}/decision", first.json["id"].as_str().unwrap());
+        app.post(&decision, Some(&seller.token), json!({"confirmed": true})).await.assert_problem(403, "forbidden");
+        app.post(&decision, Some(&official_of_seller), json!({"confirmed": true})).await.assert_problem(403, "own_organization");
+        let bare = app.post(&decision, Some(&official), json!({"confirmed": false})).await;
+        assert_eq!(bare.json["errors"][0]["field"], "note");
+        let rejected = app.post(&decision, Some(&official), json!({"confirmed": false, "note": "回单金额与合同不符"})).await;
+        assert_eq!(rejected.json["status"], "rejected");
+        app.post(&decision, Some(&official), json!({"confirmed": true})).await.assert_problem(409, "invalid_state");
+        // A rejected payment no longer counts against the contract's total.
+        app.post(&path, Some(&seller.token), body(yuan(100_000), format!("{year}-03-01"), &proof)).await.assert_status(201);
+        let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+        let statuses: Vec<&str> = record.json["payments"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["rejected", "declared"]);
+    }
+}
+
+on_both_databases! {
+    async fn the_statistics_are_the_sums_of_the_registrations_made(app: TestApp) {
+        let (_, official) = app.staff(Role::Official).await;
+        let university = app.register_org("university").await;
+        let enterprise = app.register_org("enterprise").await;
+        // Contracts of this test alone: a region prefix no other test's sellers have is not
+        // available, so the figures are compared before and after.
+        let today = techtrade_db::today();
+        let path = |group: &str| format!("/api/v1/statistics/registrations?from={today}&to={today}&group_by={group}");
+        let before = app.get(&path("seller_kind"), Some(&official)).await;
+        before.assert_status(200);
+
+        let made = [
+            (&university, "license", yuan(1_000_000), yuan(100_000), "agriculture"),
+            (&university, "development", yuan(300_000), 0, "new_materials"),
+            (&enterprise, "license", yuan(50_000), yuan(20_000), "agriculture"),
+        ];
+        for (seller, category, total, non_technical, field) in made {
+            let mut body = license(total);
+            body["contract"]["category"] = json!(category);
+            body["contract"]["non_technical_amount_fen"] = json!(non_technical);
+            body["contract"]["technology_field"] = json!(field);
+            registered(&app, seller, &official, body).await;
+        }
+        // A refused one counts nowhere.
+        let refused = submitted_with(&app, &enterprise, license(yuan(70_000))).await;
+        app.post(&format!("/api/v1/registrations/{}/decision", refused["id"].as_str().unwrap()), Some(&official),
+            json!({"decision": "refuse", "reasons": ["not_technology_contract"]})).await.assert_status(200);
+
+        let after = app.get(&path("seller_kind"), Some(&official)).await;
+        let figures = |page: &Value, key: &str| -> (i64, i64, i64) {
+            page["rows"].as_array().unwrap().iter().find(|r| r["key"] == key)
+                .map_or((0, 0, 0), |r| (r["count"].as_i64().unwrap(), r["total_fen"].as_i64().unwrap(), r["technology_fen"].as_i64().unwrap()))
+        };
+        let grew = |key: &str, page_before: &Value, page_after: &Value| {
+            let (a, b) = (figures(page_before, key), figures(page_after, key));
+            (b.0 - a.0, b.1 - a.1, b.2 - a.2)
+        };
+        let mut expected_university = (0, 0, 0);
+        let mut expected_enterprise = (0, 0, 0);
+        for (seller, _, total, non_technical, _) in made {
+            let sums = if seller.id == university.id { &mut expected_university } else { &mut expected_enterprise };
+            *sums = (sums.0 + 1, sums.1 + total, sums.2 + total - non_technical);
+        }
+        assert_eq!(grew("university", &before.json, &after.json), expected_university);
+        assert_eq!(grew("enterprise", &before.json, &after.json), expected_enterprise);
+        // The totals are the rows' sums, under every grouping.
+        for group in ["category", "technology_field", "seller_kind", "region", "month"] {
+            let page = app.get(&path(group), Some(&official)).await;
+            page.assert_status(200);
+            let rows = page.json["rows"].as_array().unwrap();
+            for (i, column) in [(0, "count"), (1, "total_fen"), (2, "technology_fen")] {
+                let sum: i64 = rows.iter().map(|r| r[column].as_i64().unwrap()).sum();
+                assert_eq!(sum, page.json["totals"][column].as_i64().unwrap(), "{group} {column} ({i})");
+            }
+            assert_eq!(page.json["totals"]["count"], after.json["totals"]["count"]);
+        }
+        let total_growth = after.json["totals"]["total_fen"].as_i64().unwrap() - before.json["totals"]["total_fen"].as_i64().unwrap();
+        assert_eq!(total_growth, made.iter().map(|m| m.2).sum::<i64>());
+
+        // The CSV carries the same numbers, the totals last.
+        let csv = app.get(&path("seller_kind").replace("/registrations?", "/registrations.csv?"), Some(&official)).await;
+        csv.assert_status(200);
+        assert!(csv.header("content-type").starts_with("text/csv"));
+        let text = csv.text.trim_start_matches('\u{feff}');
+        let last = text.lines().last().unwrap();
+        assert_eq!(last, format!("total,{},{},{}", after.json["totals"]["count"], after.json["totals"]["total_fen"], after.json["totals"]["technology_fen"]));
+        // Members see none of it; a bad grouping is told on its parameter.
+        app.get(&path("category"), Some(&university.token)).await.assert_problem(403, "forbidden");
+        let odd = app.get(&path("colour"), Some(&official)).await;
+        odd.assert_status(400);
+    }
+}
