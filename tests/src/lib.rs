@@ -170,6 +170,16 @@ pub fn credit_code() -> String {
     CreditCode::complete(&format!("91630100MA{n:07}")).unwrap().to_string()
 }
 
+/// The PDF certificates' font, read once for every test: Debian's
+/// fonts-noto-cjk (`.ci/run` installs it), as in production.
+static CERTIFICATE_FONT: std::sync::LazyLock<techtrade_registry::CertificateFont> = std::sync::LazyLock::new(|| {
+    techtrade_registry::CertificateFont::load(
+        std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
+        2,
+    )
+    .unwrap_or_default()
+});
+
 impl TestApp {
     pub fn sqlite() -> Self {
         Self::on(TestDatabase::sqlite())
@@ -255,6 +265,9 @@ impl TestApp {
                     _ => techtrade_registry::DocumentStore::Database,
                 },
                 max_document_bytes: 2 * 1024 * 1024,
+                office_name: "青海省技术合同认定登记机构".to_string(),
+                certificate_font: CERTIFICATE_FONT.clone(),
+                certificate_page: techtrade_site::certificate_page(),
             },
             stripe: techtrade_payments::Stripe::default(),
             matching: techtrade_matching::MatchingSettings::default(),

@@ -30,6 +30,16 @@ vocabulary! {
 }
 
 impl ContractSubcategory {
+    /// The kind as the registration form names it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::CommissionedDevelopment => "委托开发",
+            Self::CooperativeDevelopment => "合作开发",
+            Self::Training => "技术培训",
+            Self::Brokerage => "技术中介",
+        }
+    }
+
     /// The category a subcategory belongs to.
     pub fn category(self) -> crate::deal::ContractCategory {
         use crate::deal::ContractCategory;

@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(answer_request))
         .routes(routes!(decide_application))
         .routes(routes!(verify_certificate))
+        .routes(routes!(get_certificate))
         .routes(routes!(get_document, remove_document))
         .routes(routes!(request_amendment))
         .routes(routes!(request_cancellation))
@@ -283,4 +284,41 @@ async fn decide_payment(
     Json(request): Json<PaymentDecision>,
 ) -> ApiResult<Json<DeclaredPaymentView>> {
     Ok(Json(crate::payments::decide(&state, &user, request_id, id, payment_id, request).await?))
+}
+
+/// The registration certificate (the parties and officials): JSON by
+/// default, the printable page with `Accept: text/html`, a PDF with
+/// `Accept: application/pdf`. 409 until the contract is registered.
+#[utoipa::path(get, path = "/api/v1/registrations/{id}/certificate", tag = "registrations",
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The certificate", content(
+            (crate::certificate::CertificateFacts = "application/json"), (String = "text/html"),
+            (Vec<u8> = "application/pdf"))),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 503, body = Problem)))]
+async fn get_certificate(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    use axum::response::IntoResponse;
+    let facts = crate::certificate::facts(&state, &settings, &user, id).await?;
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if accept.contains("application/pdf") {
+        let font = settings.certificate_font.clone();
+        let name = format!("技术合同登记证明-{}.pdf", facts.registration_number);
+        let bytes = tokio::task::spawn_blocking(move || crate::certificate::pdf(&facts, &font))
+            .await
+            .map_err(|e| techtrade_web::ApiError::internal(format!("the certificate PDF task: {e}")))??;
+        return Ok(techtrade_web::download::attachment(&name, "application/pdf", bytes));
+    }
+    if accept.contains("text/html")
+        && let Some(render) = &settings.certificate_page.0
+    {
+        let page = render(&facts).map_err(techtrade_web::ApiError::internal)?;
+        return Ok(axum::response::Html(page).into_response());
+    }
+    Ok(Json(facts).into_response())
 }

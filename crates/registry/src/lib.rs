@@ -23,6 +23,7 @@
 //! Anyone holding a certificate checks it with its number and the seller's
 //! credit code (`verify`).
 
+mod certificate;
 mod changes;
 mod documents;
 mod handlers;
@@ -39,6 +40,7 @@ use chrono::NaiveDate;
 use techtrade_domain::calendar::Calendar;
 use techtrade_domain::registration::TimeLimits;
 
+pub use certificate::{CertificateFacts, CertificateFont, CertificatePage, zh_date};
 pub use documents::{DocumentStore, UploadForm};
 pub use handlers::router;
 pub use requests::{
@@ -85,6 +87,12 @@ pub struct RegistrySettings {
     pub documents: DocumentStore,
     /// The largest document accepted (`registration.max_document_mb`).
     pub max_document_bytes: usize,
+    /// The office's name on certificates (`registration.office_name`).
+    pub office_name: String,
+    /// The font PDF certificates are set in (`registration.certificate_font`).
+    pub certificate_font: CertificateFont,
+    /// The printable certificate, as the web front renders it.
+    pub certificate_page: CertificatePage,
 }
 
 impl Default for DocumentStore {
@@ -102,6 +110,9 @@ impl Default for RegistrySettings {
             clock: Clock::Market,
             documents: DocumentStore::default(),
             max_document_bytes: 20 * 1024 * 1024,
+            office_name: "技术合同认定登记机构".to_string(),
+            certificate_font: CertificateFont::default(),
+            certificate_page: CertificatePage::default(),
         }
     }
 }

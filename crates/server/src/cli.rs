@@ -447,7 +447,22 @@ pub(crate) fn registry_settings(config: &Config) -> Result<techtrade_registry::R
             crate::config::DocumentStorage::Database => techtrade_registry::DocumentStore::Database,
         },
         max_document_bytes: config.registration.max_document_mb.saturating_mul(1024 * 1024),
+        office_name: config.registration.office_name.clone(),
+        certificate_font: certificate_font(&config.registration),
+        certificate_page: techtrade_site::certificate_page(),
     })
+}
+
+/// The certificates' PDF font, or none (with a warning: the page still prints).
+fn certificate_font(registration: &crate::config::RegistrationConfig) -> techtrade_registry::CertificateFont {
+    let Some(path) = &registration.certificate_font else { return techtrade_registry::CertificateFont::default() };
+    match techtrade_registry::CertificateFont::load(path, registration.certificate_font_index) {
+        Ok(font) => font,
+        Err(error) => {
+            tracing::warn!(%error, "registration.certificate_font: no PDF certificates (install fonts-noto-cjk)");
+            techtrade_registry::CertificateFont::default()
+        }
+    }
 }
 
 /// What `serve` and `worker` both set up before their own part: the

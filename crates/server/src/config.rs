@@ -337,6 +337,14 @@ pub struct RegistrationConfig {
     pub document_dir: Option<PathBuf>,
     /// The largest document accepted, in MiB.
     pub max_document_mb: usize,
+    /// The office's name on certificates.
+    pub office_name: String,
+    /// A font with Chinese glyphs for PDF certificates (OpenType, TrueType
+    /// or a collection); unset or missing: certificates are printed from
+    /// the page only.
+    pub certificate_font: Option<PathBuf>,
+    /// The face in a font collection (Noto Serif CJK's SC is 2).
+    pub certificate_font_index: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -358,6 +366,9 @@ impl Default for RegistrationConfig {
             document_storage: DocumentStorage::Files,
             document_dir: None,
             max_document_mb: 20,
+            office_name: "青海省技术合同认定登记机构".to_string(),
+            certificate_font: Some(PathBuf::from("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")),
+            certificate_font_index: 2,
         }
     }
 }

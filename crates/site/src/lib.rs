@@ -17,6 +17,7 @@
 mod account;
 mod assets;
 mod calculation;
+mod certificate;
 mod checks;
 mod console;
 mod format;
@@ -35,6 +36,7 @@ use axum::routing::{get, post};
 use techtrade_web::AppState;
 use workspace::{DemandForm, ListingForm, claims, deals, items, organization, saved};
 
+pub use certificate::page as certificate_page;
 pub use i18n::Lang;
 
 /// How the web front is served.

@@ -205,6 +205,12 @@ const TABLE: &[Row] = &[
         "",
         [401, 204, 403, 404, 403, 204, 403, 404, 404],
     ),
+    row(
+        "GET",
+        "/api/v1/registrations/{registered_application}/certificate",
+        "",
+        [401, 200, 200, 404, 200, 200, 200, 404, 404],
+    ),
     // The seller asks for changes and declares payments; officials decide.
     row(
         "POST",

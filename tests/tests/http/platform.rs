@@ -194,6 +194,7 @@ on_both_databases! {
             ("post", "/api/v1/registrations/{id}/cancellation", Some("CancellationRequest"), "200"),
             ("post", "/api/v1/registrations/{id}/payments", Some("PaymentDeclaration"), "201"),
             ("post", "/api/v1/registrations/{id}/payments/{payment_id}/decision", Some("PaymentDecision"), "200"),
+            ("get", "/api/v1/registrations/{id}/certificate", None, "200"),
             ("get", "/api/v1/statistics/registrations", None, "200"),
             ("get", "/api/v1/statistics/registrations.csv", None, "200"),
         ];

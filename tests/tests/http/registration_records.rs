@@ -265,6 +265,10 @@ on_both_databases! {
         // The certificate is void; the contract leaves the statistics and the subsidy.
         let check = app.get(&format!("/api/v1/registrations/verify?number={number}&credit_code={}", seller.credit_code), None).await;
         assert_eq!((check.json["valid"].as_bool(), check.json["cancelled"].as_bool()), (Some(false), Some(true)));
+        let certificate = format!("/api/v1/registrations/{id}/certificate");
+        let void = crate::registrations::certificate_as(&app, &certificate, &seller.token, "text/html").await;
+        assert!(void.text.contains("本登记已注销"), "{}", void.text);
+        assert_eq!(app.get(&certificate, Some(&seller.token)).await.json["cancelled"], true);
         assert_eq!(counted(&app.get(&statistics, Some(&official)).await.json), before - 1);
         let after = seller_preview(&app, &seller).await;
         assert_eq!((after["amount_fen"].as_i64(), after["ineligible"].as_array().map(Vec::len)), (Some(0), Some(0)),

@@ -32,6 +32,22 @@ pub(crate) fn contract(total_fen: i64, non_technical_fen: i64) -> Value {
     }})
 }
 
+/// GET `path` asking for `accept`.
+pub(crate) async fn certificate_as(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    accept: &str,
+) -> techtrade_tests::TestResponse {
+    let request = axum::http::Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("accept", accept)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.send(request).await
+}
+
 pub(crate) async fn draft(app: &TestApp, seller: &TestOrg, body: Value) -> String {
     let created = app.post("/api/v1/registrations", Some(&seller.token), body).await;
     created.assert_status(201);
@@ -100,6 +116,9 @@ on_both_databases! {
 
         let sent = app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await;
         sent.assert_status(200);
+        app.get(&format!("/api/v1/registrations/{id}/certificate"), Some(&seller.token))
+            .await
+            .assert_problem(409, "invalid_state");
         assert_eq!((sent.json["status"].as_str(), sent.json["decide_by"].as_str()), (Some("submitted"), Some("2026-10-23")));
         assert_eq!(sent.json["working_days_left"], 15);
         app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({}))
@@ -130,6 +149,31 @@ on_both_databases! {
         let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
         let events: Vec<&str> = record.json["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
         assert_eq!(events, ["created", "document_added", "submitted", "registered"]);
+
+        // The certificate: as data, as the printable page, as a PDF with its font embedded.
+        let certificate = format!("/api/v1/registrations/{id}/certificate");
+        let facts = app.get(&certificate, Some(&seller.token)).await;
+        facts.assert_status(200);
+        assert_eq!(facts.json["registration_number"], number);
+        assert_eq!(facts.json["category_name"], "技术开发（委托开发）");
+        assert_eq!((facts.json["total_fen"].as_i64(), facts.json["technology_fen"].as_i64()),
+            (Some(yuan(3_000_000)), Some(yuan(2_500_000))));
+        assert_eq!(facts.json["buyer_name"], "西宁高原光伏科技有限公司");
+        let page = certificate_as(&app, &certificate, &official, "text/html").await;
+        page.assert_status(200);
+        assert!(page.header("content-type").starts_with("text/html"));
+        for shown in [number, "技术合同登记证明", "3,000,000.00 元", "2,500,000.00 元", "技术开发（委托开发）", "西宁高原光伏科技有限公司"] {
+            assert!(page.text.contains(shown), "the page shows {shown}");
+        }
+        let pdf = certificate_as(&app, &certificate, &seller.token, "application/pdf").await;
+        pdf.assert_status(200);
+        assert_eq!(pdf.header("content-type"), "application/pdf");
+        assert!(pdf.bytes.starts_with(b"%PDF-"), "a PDF");
+        assert!(pdf.header("content-disposition").contains(".pdf"));
+        let raw = String::from_utf8_lossy(&pdf.bytes);
+        assert!(raw.contains("/FontFile"), "the font is embedded");
+        assert!(pdf.bytes.len() < 300_000, "as a subset: {} bytes", pdf.bytes.len());
+        app.get(&certificate, Some(&stranger.token)).await.assert_problem(404, "not_found");
 
         // Numbers never repeat: the next registration gets the next serial.
         let other = submitted(&app, &seller, yuan(1_000)).await;
