@@ -27,6 +27,7 @@ pub mod policy;
 pub mod region;
 pub mod registration;
 pub mod role;
+pub mod tax;
 pub mod text;
 pub mod violations;
 

@@ -73,7 +73,8 @@ pub fn guidance(contract: &RegisteredContract) -> TaxGuidance {
     let (vat, vat_note) = match contract.category {
         C::Transfer | C::License | C::Development => (
             Relief::Applies,
-            "技术转让（含许可）、技术开发收入免征增值税（财税〔2016〕36号），须持本登记证明向主管税务机关备查".to_string(),
+            "技术转让（含许可）、技术开发收入免征增值税（财税〔2016〕36号），须持本登记证明向主管税务机关备查"
+                .to_string(),
         ),
         C::Consulting | C::Service => (
             Relief::Conditional,
@@ -89,10 +90,9 @@ pub fn guidance(contract: &RegisteredContract) -> TaxGuidance {
     let (income_tax, income_tax_note) = match contract.category {
         C::Transfer => (Relief::Applies, "技术所有权转让所得".to_string()),
         C::License if five_years => (Relief::Applies, "五年以上（含）许可使用权转让所得".to_string()),
-        C::License => (
-            Relief::DoesNotApply,
-            "许可期限不足五年，不适用技术转让所得减免（财税〔2015〕116号）".to_string(),
-        ),
+        C::License => {
+            (Relief::DoesNotApply, "许可期限不足五年，不适用技术转让所得减免（财税〔2015〕116号）".to_string())
+        }
         C::Development | C::Consulting | C::Service => {
             (Relief::DoesNotApply, "技术转让所得减免仅适用于技术转让及五年以上许可".to_string())
         }
@@ -104,7 +104,9 @@ pub fn guidance(contract: &RegisteredContract) -> TaxGuidance {
         ),
         Relief::Applies => (
             Relief::Applies,
-            format!("{income_tax_note}：一个纳税年度内不超过500万元的部分免征、超过部分减半征收企业所得税（按全年合计）"),
+            format!(
+                "{income_tax_note}：一个纳税年度内不超过500万元的部分免征、超过部分减半征收企业所得税（按全年合计）"
+            ),
         ),
         other => (other, income_tax_note),
     };
@@ -155,7 +157,10 @@ mod tests {
         let five = guidance(&contract(ContractCategory::License, 100, "2031-03-01", false));
         assert_eq!(five.income_tax, Relief::Applies);
         let short = guidance(&contract(ContractCategory::License, 100, "2031-02-28", false));
-        assert_eq!((short.vat, short.income_tax, short.income_tax_exempt_fen), (Relief::Applies, Relief::DoesNotApply, 0));
+        assert_eq!(
+            (short.vat, short.income_tax, short.income_tax_exempt_fen),
+            (Relief::Applies, Relief::DoesNotApply, 0)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use techtrade_db::registry::{self, Application, ApplicationEvent, ApplicationFilter};
 use techtrade_db::{AnyConnection, accounts, audit};
-use techtrade_domain::deal::{ContractAmounts, RegistrationNumber};
+use techtrade_domain::deal::{ContractAmounts, ContractCategory, RegistrationNumber};
 use techtrade_domain::ids;
 use techtrade_domain::registration::{ApplicationStatus, DecisionClock, DocumentKind};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Page, PageQuery};
@@ -295,12 +295,33 @@ pub async fn get(
         })
         .await?;
     Ok(ApplicationDetail {
+        tax_guidance: tax_guidance(&application)?,
         application: view(settings, application),
         documents: documents.into_iter().map(DocumentView::from).collect(),
         changes: changes.into_iter().map(ChangeView::from).collect(),
         payments: payments.into_iter().map(DeclaredPaymentView::from).collect(),
         events: events.into_iter().map(EventView::from).collect(),
     })
+}
+
+/// The tax guidance of a registration in force (none before, or once cancelled).
+fn tax_guidance(application: &Application) -> ApiResult<Option<techtrade_domain::tax::TaxGuidance>> {
+    if !status_of(application)?.in_force() {
+        return Ok(None);
+    }
+    let category = ContractCategory::from_db(&application.category)
+        .ok_or_else(|| ApiError::internal(format!("unknown contract category {:?}", application.category)))?;
+    let technology = application
+        .registered_technology_fen
+        .ok_or_else(|| ApiError::internal("a registration in force without its technology amount"))?;
+    let contract = techtrade_domain::tax::RegisteredContract {
+        category,
+        technology_amount: techtrade_domain::Money::from_fen(technology).map_err(ApiError::internal)?,
+        signed_on: application.signed_on,
+        valid_until: application.valid_until,
+        related_party: application.related_party,
+    };
+    Ok(Some(techtrade_domain::tax::guidance(&contract)))
 }
 
 /// Changes application `id` under `step` in one transaction, for a caller

@@ -266,5 +266,8 @@ pub struct ApplicationDetail {
     pub documents: Vec<DocumentView>,
     pub changes: Vec<ChangeView>,
     pub payments: Vec<DeclaredPaymentView>,
+    /// While the registration is in force: what it suggests for VAT and
+    /// income tax — guidance, never a ruling of the tax office.
+    pub tax_guidance: Option<techtrade_domain::tax::TaxGuidance>,
     pub events: Vec<EventView>,
 }

@@ -239,13 +239,21 @@ on_both_databases! {
         let seller = app.register_org("institute").await;
         let (_, official) = app.staff(Role::Official).await;
         let year = crate::subsidy::year();
-        let (id, number) = registered(&app, &seller, &official, license(yuan(500_000))).await;
-        paid(&app, &seller, &official, &id, yuan(500_000), &format!("{year}-03-01")).await;
-        assert_eq!(seller_preview(&app, &seller).await["amount_fen"], yuan(5_000));
+        // A transfer of 600万: exempt from VAT; of income tax, 500万 at most exempt and the rest halved.
+        let mut transfer = license(yuan(6_000_000));
+        transfer["contract"]["category"] = json!("transfer");
+        let (id, number) = registered(&app, &seller, &official, transfer).await;
+        let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+        let tax = &record.json["tax_guidance"];
+        assert_eq!((tax["vat"].as_str(), tax["income_tax"].as_str()), (Some("applies"), Some("applies")));
+        assert_eq!((tax["income_tax_exempt_fen"].as_i64(), tax["income_tax_halved_fen"].as_i64()),
+            (Some(yuan(5_000_000)), Some(yuan(1_000_000))));
+        paid(&app, &seller, &official, &id, yuan(6_000_000), &format!("{year}-03-01")).await;
+        assert_eq!(seller_preview(&app, &seller).await["amount_fen"], yuan(60_000));
         let today = techtrade_db::today();
         let statistics = format!("/api/v1/statistics/registrations?from={today}&to={today}&region=6301");
         let counted = |page: &Value| -> i64 {
-            page["rows"].as_array().unwrap().iter().filter(|r| r["key"] == "license").map(|r| r["count"].as_i64().unwrap()).sum()
+            page["rows"].as_array().unwrap().iter().filter(|r| r["key"] == "transfer").map(|r| r["count"].as_i64().unwrap()).sum()
         };
         let before = counted(&app.get(&statistics, Some(&official)).await.json);
         assert!(before >= 1);
@@ -269,6 +277,8 @@ on_both_databases! {
         let void = crate::registrations::certificate_as(&app, &certificate, &seller.token, "text/html").await;
         assert!(void.text.contains("本登记已注销"), "{}", void.text);
         assert_eq!(app.get(&certificate, Some(&seller.token)).await.json["cancelled"], true);
+        let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+        assert_eq!(record.json["tax_guidance"], Value::Null, "no guidance on a cancelled registration");
         assert_eq!(counted(&app.get(&statistics, Some(&official)).await.json), before - 1);
         let after = seller_preview(&app, &seller).await;
         assert_eq!((after["amount_fen"].as_i64(), after["ineligible"].as_array().map(Vec::len)), (Some(0), Some(0)),

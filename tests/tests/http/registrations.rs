@@ -149,6 +149,11 @@ on_both_databases! {
         let record = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
         let events: Vec<&str> = record.json["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
         assert_eq!(events, ["created", "document_added", "submitted", "registered"]);
+        // Tax guidance: development is exempt from VAT; income-tax relief is for transfers.
+        let tax = &record.json["tax_guidance"];
+        assert_eq!((tax["vat"].as_str(), tax["income_tax"].as_str()), (Some("applies"), Some("does_not_apply")));
+        assert!(tax["notice"].as_str().unwrap().contains("仅供参考"));
+        assert_eq!(shown.json["tax_guidance"], Value::Null, "none before registration");
 
         // The certificate: as data, as the printable page, as a PDF with its font embedded.
         let certificate = format!("/api/v1/registrations/{id}/certificate");
