@@ -227,6 +227,12 @@ impl TestApp {
         self
     }
 
+    /// Runs the registration office's deadline reminders once, as the
+    /// `reminders` worker does, on the office's day; how many it sent.
+    pub async fn remind_due(&self) -> usize {
+        techtrade_registry::remind_due(&self.state.db, &self.services.registry).await.unwrap()
+    }
+
     /// The same application and database with other settings (a limit a
     /// test wants low).
     pub fn with_settings(mut self, settings: Settings) -> Self {

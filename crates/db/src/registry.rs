@@ -26,6 +26,8 @@ pub struct Application {
     /// enterprise | university | institute | agency | authority: the
     /// platform organisation's, or as the seller declared an outside buyer.
     pub buyer_kind: String,
+    /// The deadline the office was last reminded of.
+    pub reminded_for: Option<NaiveDate>,
     pub total_amount_fen: i64,
     pub non_technical_amount_fen: i64,
     pub signed_on: NaiveDate,
@@ -479,4 +481,37 @@ pub fn registered_off_platform(
         .order((registration_applications::decided_at.asc(), registration_applications::id.asc()))
         .select(Application::as_select())
         .load(conn)
+}
+
+/// The applications waiting for the office's decision (new ones, answers,
+/// changes) whose deadline the office has not yet been reminded of.
+pub fn awaiting_reminder(conn: &mut AnyConnection) -> QueryResult<Vec<Application>> {
+    registration_applications::table
+        .filter(registration_applications::status.eq_any([
+            "submitted",
+            "amendment_requested",
+            "cancellation_requested",
+        ]))
+        .filter(registration_applications::decide_by.is_not_null())
+        .filter(
+            registration_applications::reminded_for
+                .is_null()
+                .or(registration_applications::reminded_for.ne(registration_applications::decide_by)),
+        )
+        .order((registration_applications::decide_by.asc(), registration_applications::id.asc()))
+        .select(Application::as_select())
+        .load(conn)
+}
+
+/// Notes that the office was reminded of `decide_by` for application `id`,
+/// unless someone did meanwhile (false then: no second reminder).
+pub fn mark_reminded(conn: &mut AnyConnection, id: &str, decide_by: NaiveDate) -> QueryResult<bool> {
+    diesel::update(
+        registration_applications::table.find(id).filter(registration_applications::decide_by.eq(decide_by)).filter(
+            registration_applications::reminded_for.is_null().or(registration_applications::reminded_for.ne(decide_by)),
+        ),
+    )
+    .set(registration_applications::reminded_for.eq(decide_by))
+    .execute(conn)
+    .map(|n| n == 1)
 }

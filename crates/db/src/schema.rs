@@ -301,6 +301,7 @@ diesel::table! {
         buyer_credit_code -> Text,
         buyer_region_code -> Text,
         buyer_kind -> Text,
+        reminded_for -> Nullable<Date>,
         total_amount_fen -> BigInt,
         non_technical_amount_fen -> BigInt,
         signed_on -> Date,

@@ -26,6 +26,7 @@
 //! | `claim.reviewed` | `claim_reviewed` | members of the claimant |
 //! | `claim.not_in_round` | `claim_not_in_round` | members of the claimant (left out of the closed round) |
 //! | `round.publicized` | `round_publicized` | members of every listed organisation |
+//! | `registration.more_requested` / `.registered` / `.refused` / `.amended` / `.cancelled` / `.change_refused` | `registration_decided` | members of the seller |
 //!
 //! The officials' queues, from [`queue_notice`] (besides the email above):
 //!
@@ -34,6 +35,7 @@
 //! | `listing.submitted`, `demand.submitted`, `…unpublished` (edited after publication) | `review_item` | officials |
 //! | `deal.contracted` | `review_registration` | officials |
 //! | `claim.submitted` (level 1), `claim.reviewed` approved at level 1 (level 2) | `review_claim` | officials |
+//! | `registration.submitted` / `.answered` / `.amendment_requested` / `.cancellation_requested`, and `registration.due` (a deadline near) | `registration_queue` | officials |
 //!
 //! Any other event has no email; the worker moves past it. A payload that
 //! lacks a field its email needs is an error naming the event and the field.
@@ -218,6 +220,25 @@ struct ClaimReviewed {
     reason: Option<String>,
 }
 
+/// A step of a registration application (`techtrade_registry::events`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct RegistrationChanged {
+    application_id: String,
+    step: String,
+    seller_organization_id: String,
+    buyer_organization_id: Option<String>,
+    buyer_name: String,
+    category: String,
+    total_amount_fen: i64,
+    technology_amount_fen: i64,
+    decide_by: Option<String>,
+    registration_number: Option<String>,
+    message: Option<String>,
+    #[serde(default)]
+    reasons: Vec<String>,
+    working_days_left: Option<i64>,
+}
+
 /// A claim still under review when its year's round closed without it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 struct ClaimNotInRound {
@@ -380,6 +401,16 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
                 ..simple("claim_not_in_round", audience, to_facts(&event)?)
             }
         }
+        "registration.more_requested"
+        | "registration.registered"
+        | "registration.refused"
+        | "registration.amended"
+        | "registration.cancelled"
+        | "registration.change_refused" => {
+            let event: RegistrationChanged = parse(payload)?;
+            let audience = Audience::Organizations(vec![event.seller_organization_id.clone()]);
+            simple("registration_decided", audience, to_facts(&event)?)
+        }
         "round.publicized" => {
             let event: RoundPublicized = parse(payload)?;
             let audience = Audience::Organizations(event.organization_ids.clone());
@@ -426,6 +457,15 @@ fn build_queue(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_
             event.contract.as_ref().ok_or_else(|| missing("contract"))?;
             let named = vec![event.buyer_organization_id.clone(), event.seller_organization_id.clone()];
             queue("review_registration", to_facts(&event)?, named, None)
+        }
+        "registration.submitted"
+        | "registration.answered"
+        | "registration.amendment_requested"
+        | "registration.cancellation_requested"
+        | "registration.due" => {
+            let event: RegistrationChanged = parse(payload)?;
+            let named = vec![event.seller_organization_id.clone()];
+            queue("registration_queue", to_facts(&event)?, named, None)
         }
         "claim.submitted" => {
             let event: ClaimSubmitted = parse(payload)?;
@@ -653,7 +693,51 @@ pub mod samples {
                 json!({"round_id": "round-1", "program_id": "qinghai", "year": 2026,
                        "organization_ids": [BUYER, SELLER]}),
             ),
+            ("registration.submitted", "registration_application", registration("submitted", json!({}))),
+            (
+                "registration.more_requested",
+                "registration_application",
+                registration("more_requested", json!({"message": "请补充技术开发合同的签字页和发票。"})),
+            ),
+            (
+                "registration.registered",
+                "registration_application",
+                registration("registered", json!({"registration_number": "6301012026000001", "decide_by": null})),
+            ),
+            (
+                "registration.refused",
+                "registration_application",
+                registration(
+                    "refused",
+                    json!({"decide_by": null, "reasons": ["当事人不明确", "价款、报酬或使用费及其支付方式不明确"],
+                           "message": "合同未载明买方的统一社会信用代码。"}),
+                ),
+            ),
+            ("registration.due", "registration_application", registration("due", json!({"working_days_left": 2}))),
         ]
+    }
+
+    /// A registration application of the seller's at `step`.
+    fn registration(step: &str, extra: Value) -> Value {
+        let mut event = json!({
+            "application_id": "application-1",
+            "step": step,
+            "seller_organization_id": SELLER,
+            "buyer_organization_id": null,
+            "buyer_name": "西宁高原光伏科技有限公司",
+            "category": "development",
+            "total_amount_fen": 300_000_000,
+            "technology_amount_fen": 296_000_000,
+            "decide_by": "2026-10-23",
+            "registration_number": null,
+            "message": null,
+            "reasons": [],
+            "working_days_left": null,
+        });
+        if let (Some(event), Some(extra)) = (event.as_object_mut(), extra.as_object()) {
+            event.extend(extra.clone());
+        }
+        event
     }
 }
 

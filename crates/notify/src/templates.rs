@@ -63,6 +63,8 @@ emails!(
     "review_item",
     "review_registration",
     "review_claim",
+    "registration_decided",
+    "registration_queue",
 );
 
 /// The language of an email: the recipient's `locale`.

@@ -127,8 +127,9 @@ fn smtp_worker(database: &TestDatabase, url: &str, settings: Settings) -> Worker
 /// 1 + 2 offers, 6 × 3 deal, payment: 1 recorded + 3 × 3 confirmed,
 /// failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the seller) + 3
 /// needs refund, 1 search, 2 claim reviewed, 2 claim not in the round, 3
-/// round.
-const SAMPLE_EMAILS: usize = 52;
+/// round, 3 registration decisions (the seller; the queue's go to officials,
+/// of whom the seed has none).
+const SAMPLE_EMAILS: usize = 55;
 
 fn all_emails(database: &TestDatabase) -> Vec<SentEmail> {
     let mut conn = database.connect();
@@ -170,8 +171,11 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     let english = received_by(&messages, "jane@buyer.example.com");
     // Seller: welcome, account locked, recovery code used, password reset,
     // listing approved, the buyer's opening offer, 6 deal steps, payment
-    // recorded + 3, withdrawn, needs refund, the round.
-    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1);
+    // recorded + 3, withdrawn, needs refund, the round, and the
+    // registration office's request for material, registration and refusal.
+    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1 + 3);
+    let refused = seller.iter().find(|m| m.subject.contains("未予登记")).expect("the refusal email");
+    assert!(refused.text.as_deref().unwrap().contains("理由：当事人不明确"), "{:?}", refused.text);
     let recovery = seller.iter().find(|m| m.subject.contains("恢复码")).expect("the recovery code email");
     assert!(recovery.text.as_deref().unwrap().contains("还剩 9 个恢复码"), "{:?}", recovery.text);
     let locked = seller.iter().find(|m| m.subject.contains("锁定")).expect("the lock-out email");

@@ -26,8 +26,10 @@
 mod certificate;
 mod changes;
 mod documents;
+mod events;
 mod handlers;
 mod payments;
+mod reminders;
 mod requests;
 mod service;
 mod verify;
@@ -43,6 +45,7 @@ use techtrade_domain::registration::TimeLimits;
 pub use certificate::{CertificateFacts, CertificateFont, CertificatePage, zh_date};
 pub use documents::{DocumentStore, UploadForm};
 pub use handlers::router;
+pub use reminders::{REMIND_EVERY, REMIND_WITHIN, remind_due, run as run_reminders};
 pub use requests::{
     AmendmentRequest, AnswerRequest, ApplicationRequest, BuyerRequest, CancellationRequest, ContractToRegister,
     DecisionRequest, OfficeDecision, PaymentDecision, PaymentDeclaration,

@@ -102,6 +102,7 @@ pub(crate) fn record(
             ..Default::default()
         },
     )?;
+    crate::events::announce(conn, application, event, message.as_deref())?;
     Ok(())
 }
 
@@ -180,6 +181,7 @@ pub async fn create(
                     buyer_credit_code: credit_code,
                     buyer_region_code: region_code,
                     buyer_kind: kind,
+                    reminded_for: None,
                     total_amount_fen: contract.amounts.total.fen(),
                     non_technical_amount_fen: contract.amounts.non_technical.fen(),
                     signed_on: contract.signed_on,

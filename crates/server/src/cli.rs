@@ -499,6 +499,7 @@ async fn prepare(config: &Config) -> Result<Prepared, Failure> {
         notifier,
         lease: Duration::from_secs(config.workers.lease_seconds),
         holder: crate::workers::holder_id(),
+        registry: registry_settings(config)?,
     };
     Ok(Prepared { programs, db, search, workers })
 }

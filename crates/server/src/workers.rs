@@ -5,7 +5,8 @@
 //! Two kinds:
 //! - **Shared** consumers keep one cursor in the database: saved-search
 //!   alerts, the notify worker, and the search indexer when the index is a
-//!   Meilisearch server. N worker processes may run on one database, so
+//!   Meilisearch server; the registration office's deadline reminders run
+//!   the same way, under a lease, though they read no cursor. N worker processes may run on one database, so
 //!   each shared consumer runs under a lease (`techtrade_db::leases`): a
 //!   process waits for the lease, runs the consumer while it renews the
 //!   lease every third of `workers.lease_seconds`, and stops it as soon as
@@ -46,10 +47,12 @@ pub enum Consumer {
     Alerts,
     /// Email: planning from the outbox and delivery.
     Notify,
+    /// The registration office's deadline reminders (into the outbox).
+    Reminders,
 }
 
 impl Consumer {
-    pub const ALL: [Self; 3] = [Self::Indexer, Self::Alerts, Self::Notify];
+    pub const ALL: [Self; 4] = [Self::Indexer, Self::Alerts, Self::Notify, Self::Reminders];
 
     /// The consumer's row in `consumer_leases`.
     pub fn lease_name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Consumer {
             Self::Indexer => "search_indexer",
             Self::Alerts => "saved_search_alerts",
             Self::Notify => "notify",
+            Self::Reminders => "registration_reminders",
         }
     }
 }
@@ -72,6 +76,8 @@ pub(crate) struct Context {
     pub lease: Duration,
     /// Who this process is in `consumer_leases` (host, pid and a random part).
     pub holder: String,
+    /// The registration office's calendar and clock, for its reminders.
+    pub registry: techtrade_registry::RegistrySettings,
 }
 
 /// This process's name in `consumer_leases`: unique per start, and telling
@@ -115,7 +121,7 @@ impl Running {
 pub(crate) fn start(context: Context, shared: &[Consumer]) -> Running {
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
-    let Context { db, search, search_is_local, notifier, lease, holder } = context;
+    let Context { db, search, search_is_local, notifier, lease, holder, registry } = context;
     if search_is_local {
         let (db, search, stopped) = (db.clone(), search.clone(), stopped.clone());
         tasks.push(tokio::spawn(techtrade_search::indexer::run(db, search, IDLE, until_stopped(stopped))));
@@ -144,6 +150,14 @@ pub(crate) fn start(context: Context, shared: &[Consumer]) -> Running {
                     continue;
                 };
                 Arc::new(move |shutdown: Shutdown, fence: Fence| Box::pin(worker.fenced(Some(fence)).run(shutdown)))
+            }
+            Consumer::Reminders => {
+                // A reminder is noted in the same transaction as its event,
+                // once per deadline: a stalled holder's replay adds nothing.
+                let (db, registry) = (db.clone(), registry.clone());
+                Arc::new(move |shutdown: Shutdown, _: Fence| {
+                    Box::pin(techtrade_registry::run_reminders(db.clone(), registry.clone(), shutdown))
+                })
             }
         };
         let leased = Leased { db: db.clone(), consumer: consumer.lease_name(), holder: holder.clone(), lease };

@@ -1,5 +1,6 @@
 -- What follows a registration (技术合同认定登记): the buyer's kind (an
--- off-platform buyer has no organisation row to read it from), changes to
+-- off-platform buyer has no organisation row to read it from), the
+-- deadline reminder sent to the office, changes to
 -- a registered contract (变更 and 注销, each decided by the office and kept
 -- here), the documents of an application (contract text, annexes,
 -- invoices, proofs: the bytes on disk under the data directory, or in
@@ -7,6 +8,8 @@
 -- payments a seller declares on an off-platform contract, with proof, for
 -- an official to confirm before a subsidy counts them.
 ALTER TABLE registration_applications ADD COLUMN buyer_kind TEXT NOT NULL DEFAULT 'enterprise';
+-- The deadline the office was last reminded of (once per deadline).
+ALTER TABLE registration_applications ADD COLUMN reminded_for DATE;
 CREATE TABLE registration_changes (
     id TEXT PRIMARY KEY NOT NULL,
     application_id TEXT NOT NULL REFERENCES registration_applications (id),

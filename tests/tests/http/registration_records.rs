@@ -418,3 +418,57 @@ on_both_databases! {
         odd.assert_status(400);
     }
 }
+
+on_both_databases! {
+    async fn the_office_hears_of_its_queue_and_nearing_deadlines_and_the_seller_of_decisions(app: TestApp) {
+        let day = |text: &str| text.parse::<chrono::NaiveDate>().unwrap();
+        let app = app.with_office_day(day("2026-09-28"));
+        let seller = app.register_org("university").await;
+        let (_, official) = app.staff(Role::Official).await;
+        let application = submitted_with(&app, &seller, contract(yuan(1_000_000), 0)).await;
+        let id = application["id"].as_str().unwrap().to_string();
+        assert_eq!(application["decide_by"], "2026-10-23");
+        let events = |app: &TestApp| {
+            let mut conn = app.database.connect();
+            techtrade_db::outbox::events_after(&mut conn, 0, 10_000)
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.aggregate_id == id)
+                .map(|e| (e.event_type, serde_json::from_str::<Value>(&e.payload).unwrap()))
+                .collect::<Vec<_>>()
+        };
+        let submitted = events(&app);
+        assert_eq!(submitted.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["registration.submitted"]);
+        assert_eq!(submitted[0].1["decide_by"], "2026-10-23");
+        assert_eq!(submitted[0].1["seller_organization_id"], seller.id.as_str());
+
+        // Nothing is near on 28 September; on Tuesday 20 October three
+        // working days are left: one reminder, once.
+        assert_eq!(app.remind_due().await, 0);
+        let app = app.with_office_day(day("2026-10-20"));
+        assert_eq!(app.remind_due().await, 1);
+        assert_eq!(app.remind_due().await, 0, "once per deadline");
+        let (kind, due) = events(&app).pop().unwrap();
+        assert_eq!((kind.as_str(), due["working_days_left"].as_i64()), ("registration.due", Some(3)));
+
+        // More material asked: the seller hears of it, with what is missing;
+        // answered, the deadline moves and is a new one to remind of.
+        app.post(&format!("/api/v1/registrations/{id}/decision"), Some(&official),
+            json!({"decision": "request_more", "message": "请补充发票。"})).await.assert_status(200);
+        let app = app.with_office_day(day("2026-10-26"));
+        let answered = app.post(&format!("/api/v1/registrations/{id}/answer"), Some(&seller.token), json!({})).await;
+        assert_eq!(answered.json["decide_by"], "2026-10-29");
+        assert_eq!(app.remind_due().await, 1, "the moved deadline is near too");
+        let registered = app.post(&format!("/api/v1/registrations/{id}/decision"), Some(&official),
+            json!({"decision": "register"})).await;
+        registered.assert_status(200);
+        let all = events(&app);
+        let kinds: Vec<&str> = all.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(kinds, ["registration.submitted", "registration.due", "registration.more_requested",
+            "registration.answered", "registration.due", "registration.registered"]);
+        assert_eq!(all[2].1["message"], "请补充发票。");
+        assert_eq!(all[5].1["registration_number"], registered.json["registration_number"]);
+        // Decided, it is no longer reminded of.
+        assert_eq!(app.with_office_day(day("2026-10-29")).remind_due().await, 0);
+    }
+}
