@@ -8,8 +8,10 @@ axe-core and screenshotted."""
 import csv
 import datetime
 import io
+import json
 import random
 import re
+import urllib.request
 
 from conftest import check_page
 from playwright.sync_api import expect
@@ -201,7 +203,7 @@ def test_an_administrator_creates_an_official_who_signs_in(page, context_factory
 
 def test_every_console_page_fits_a_phone(phone):
     sign_in(phone, "official@techtrade.invalid", DEMO_PASSWORD)
-    for path in ["/console", "/console/reviews", "/console/registrations", "/console/claims?level=1",
+    for path in ["/console", "/console/reviews", "/console/registrations", "/console/office", "/console/claims?level=1",
                  "/console/rounds", "/console/programs", "/console/statistics"]:
         phone.goto(path)
         expect(phone.locator("nav.tabs").first).to_be_visible()
@@ -354,3 +356,61 @@ def test_the_security_administrator_makes_an_auditor_and_changes_a_role(page, ph
     phone.goto("/console/users")
     no_horizontal_scroll(phone)
     check_page(phone, "phone-console-users-security-administrator")
+
+
+def upload(base_url, token, application_id, kind, name, data):
+    """A document added to an application (multipart/form-data)."""
+    boundary = "techtrade-browser-test"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(base_url + f"/api/v1/registrations/{application_id}/documents", method="POST")
+    request.add_header("content-type", f"multipart/form-data; boundary={boundary}")
+    request.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, data=body, timeout=10) as response:
+        return json.load(response)
+
+
+def test_the_registration_office_registers_a_contract_signed_elsewhere(page, base_url, phone):
+    """A university applies for a contract it signed off the platform; the
+    registrar opens its contract text from the queue, registers it with a
+    lower 技术交易额, and prints the certificate."""
+    rng = random.Random()
+    seller = organisation(base_url, rng, "university")
+    body = {"contract": {
+        "category": "development", "subcategory": "commissioned_development",
+        "buyer": {"name": "西宁高原光伏科技有限公司", "credit_code": credit_code(rng), "region_code": "630104"},
+        "total_amount_fen": 300_000_000, "non_technical_amount_fen": 4_000_000,
+        "signed_on": datetime.date.today().isoformat(), "valid_until": "2029-12-31",
+        "technology_field": "new_energy_and_efficiency", "ip_type": "patent",
+        "government_project": True, "related_party": False,
+    }}
+    application = api(base_url, "POST", "/api/v1/registrations", body, seller["token"])
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    upload(base_url, seller["token"], application["id"], "contract", "光伏组件技术开发合同.pdf", pdf)
+    api(base_url, "POST", f"/api/v1/registrations/{application['id']}/submit", {}, seller["token"])
+
+    sign_in(page, "official@techtrade.invalid", DEMO_PASSWORD)
+    page.goto("/console/office")
+    item = page.locator(f"#application-{application['id']}")
+    expect(item).to_be_visible()
+    expect(item.locator(".documents a")).to_have_text("光伏组件技术开发合同.pdf")
+    check_page(page, "console-office")
+    item.locator("input[name=technology_yuan]").fill("2,900,000")
+    item.locator("button.register").click()
+    expect(page.locator("#issued-number")).to_be_visible()
+    number = page.locator("#issued-number").inner_text()
+    assert re.fullmatch(r"\d{16}", number), number
+
+    page.goto(f"/registrations/{application['id']}/certificate")
+    expect(page.locator("h1")).to_have_text("技术合同登记证明")
+    expect(page.locator(".certificate")).to_contain_text(number)
+    expect(page.locator(".certificate")).to_contain_text("2,900,000.00 元")
+    check_page(page, "registration-certificate")
+
+    sign_in(phone, seller["email"], seller["password"])
+    phone.goto(f"/registrations/{application['id']}/certificate")
+    no_horizontal_scroll(phone)
+    check_page(phone, "phone-registration-certificate")

@@ -179,6 +179,23 @@ pub async fn facts(
         .await
 }
 
+/// The certificate of application `id` as a PDF, with its file name (the
+/// API's and the web front's download alike).
+pub async fn pdf_of(
+    state: &AppState,
+    settings: &RegistrySettings,
+    user: &CurrentUser,
+    id: String,
+) -> ApiResult<(String, Vec<u8>)> {
+    let facts = facts(state, settings, user, id).await?;
+    let font = settings.certificate_font.clone();
+    let name = format!("技术合同登记证明-{}.pdf", facts.registration_number);
+    let bytes = tokio::task::spawn_blocking(move || pdf(&facts, &font))
+        .await
+        .map_err(|e| ApiError::internal(format!("the certificate PDF task: {e}")))??;
+    Ok((name, bytes))
+}
+
 /// A4 in points.
 const PAGE: (f32, f32) = (595.0, 842.0);
 const MARGIN: f32 = 72.0;

@@ -122,6 +122,11 @@ fn media_type_of(bytes: &[u8]) -> ApiResult<&'static str> {
     }
 }
 
+/// The stored media type as a header value (only accepted ones are stored).
+pub fn content_type(media_type: &str) -> &'static str {
+    ACCEPTED.into_iter().find(|accepted| *accepted == media_type).unwrap_or("application/octet-stream")
+}
+
 fn document_path(root: &Path, application_id: &str, document_id: &str) -> PathBuf {
     // Both are ids the platform made: no part of the path comes from the client.
     root.join(application_id).join(document_id)

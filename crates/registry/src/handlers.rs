@@ -187,17 +187,11 @@ async fn get_document(
     Path((id, document_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (document, bytes) = crate::documents::read(&state, &settings, &user, request_id, id, document_id).await?;
-    Ok(techtrade_web::download::attachment(&document.file_name, content_type(&document.media_type), bytes))
-}
-
-/// The stored media type as a header value (only the accepted ones are stored).
-fn content_type(media_type: &str) -> &'static str {
-    match media_type {
-        "application/pdf" => "application/pdf",
-        "image/jpeg" => "image/jpeg",
-        "image/png" => "image/png",
-        _ => "application/octet-stream",
-    }
+    Ok(techtrade_web::download::attachment(
+        &document.file_name,
+        crate::documents::content_type(&document.media_type),
+        bytes,
+    ))
 }
 
 /// The seller removes a document from its draft.
@@ -304,16 +298,12 @@ async fn get_certificate(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     use axum::response::IntoResponse;
-    let facts = crate::certificate::facts(&state, &settings, &user, id).await?;
     let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if accept.contains("application/pdf") {
-        let font = settings.certificate_font.clone();
-        let name = format!("技术合同登记证明-{}.pdf", facts.registration_number);
-        let bytes = tokio::task::spawn_blocking(move || crate::certificate::pdf(&facts, &font))
-            .await
-            .map_err(|e| techtrade_web::ApiError::internal(format!("the certificate PDF task: {e}")))??;
+        let (name, bytes) = crate::certificate::pdf_of(&state, &settings, &user, id).await?;
         return Ok(techtrade_web::download::attachment(&name, "application/pdf", bytes));
     }
+    let facts = crate::certificate::facts(&state, &settings, &user, id).await?;
     if accept.contains("text/html")
         && let Some(render) = &settings.certificate_page.0
     {

@@ -42,8 +42,10 @@ use chrono::NaiveDate;
 use techtrade_domain::calendar::Calendar;
 use techtrade_domain::registration::TimeLimits;
 
-pub use certificate::{CertificateFacts, CertificateFont, CertificatePage, zh_date};
-pub use documents::{DocumentStore, UploadForm};
+pub use certificate::{
+    CertificateFacts, CertificateFont, CertificatePage, facts as certificate_facts, pdf_of as certificate_pdf, zh_date,
+};
+pub use documents::{DocumentStore, UploadForm, content_type as document_content_type, read as read_document};
 pub use handlers::router;
 pub use reminders::{REMIND_EVERY, REMIND_WITHIN, remind_due, run as run_reminders};
 pub use requests::{

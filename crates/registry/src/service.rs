@@ -285,20 +285,23 @@ pub async fn get(
     id: String,
 ) -> ApiResult<ApplicationDetail> {
     let user = user.clone();
-    let (application, events, documents, changes, payments) = state
+    let (application, seller_name, events, documents, changes, payments) = state
         .db
         .run(move |conn| {
             let (application, _) = visible(conn, &user, &id)?;
+            let seller = accounts::find_organization(conn, &application.seller_organization_id)?
+                .ok_or_else(|| ApiError::internal("the seller organisation vanished"))?;
             let events = registry::events_of(conn, &id)?;
             let documents = registry::documents_of(conn, &id)?;
             let changes = registry::changes_of(conn, &id)?;
             let payments = registry::payments_of(conn, std::slice::from_ref(&id))?;
-            Ok::<_, ApiError>((application, events, documents, changes, payments))
+            Ok::<_, ApiError>((application, seller.name, events, documents, changes, payments))
         })
         .await?;
     Ok(ApplicationDetail {
         tax_guidance: tax_guidance(&application)?,
         application: view(settings, application),
+        seller_name,
         documents: documents.into_iter().map(DocumentView::from).collect(),
         changes: changes.into_iter().map(ChangeView::from).collect(),
         payments: payments.into_iter().map(DeclaredPaymentView::from).collect(),

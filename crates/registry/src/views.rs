@@ -263,6 +263,8 @@ fn codes(joined: Option<String>) -> Vec<String> {
 pub struct ApplicationDetail {
     #[serde(flatten)]
     pub application: ApplicationView,
+    /// The seller's name, as the platform knows it.
+    pub seller_name: String,
     pub documents: Vec<DocumentView>,
     pub changes: Vec<ChangeView>,
     pub payments: Vec<DeclaredPaymentView>,

@@ -472,3 +472,75 @@ on_both_databases! {
         assert_eq!(app.with_office_day(day("2026-10-29")).remind_due().await, 0);
     }
 }
+
+on_both_databases! {
+    async fn the_office_works_its_queue_in_the_console(app: TestApp) {
+        use techtrade_tests::web::signed_in;
+        let seller = app.register_org("university").await;
+        let application = submitted_with(&app, &seller, contract(yuan(3_000_000), yuan(40_000))).await;
+        let id = application["id"].as_str().unwrap().to_string();
+        let official = app.staff_account(Role::Official, None).await;
+        let mut browser = signed_in(&app, &official.email, &official.password).await;
+
+        // The queue: the application, its deadline, its documents, the forms prefilled.
+        let queue = browser.get("/console/office").await;
+        queue.assert_status(200);
+        assert!(queue.text.contains(&format!("id=\"application-{id}\"")), "{}", queue.text);
+        assert!(queue.text.contains("剩余 15 个工作日") || queue.text.contains("working days left"), "{}", queue.text);
+        assert!(queue.text.contains("value=\"3000000.00\"") || queue.text.contains("value=\"3000000\""), "prefilled");
+        assert!(queue.text.contains("技术开发合同.pdf"), "the contract's document is listed");
+        let document = application_document(&app, &seller, &id).await;
+        let opened = browser.get(&format!("/registrations/{id}/documents/{document}")).await;
+        opened.assert_status(200);
+        assert_eq!(opened.bytes, crate::registrations::PDF);
+
+        // More material without saying what: refused on the field, the form kept.
+        let path = format!("/console/office/{id}");
+        let bare = browser.submit("/console/office", &path, &[("decision", "request_more"), ("message", "")]).await;
+        bare.assert_status(422);
+        assert!(bare.text.contains(&format!("id=\"more-{id}-error\"")), "{}", bare.text);
+        // A registered technology amount above the total: refused on its field.
+        let over = browser.submit("/console/office", &path,
+            &[("decision", "register"), ("total_yuan", "3000000"), ("technology_yuan", "3000000.01")]).await;
+        over.assert_status(422);
+        assert!(over.text.contains(&format!("id=\"technology-{id}-error\"")), "{}", over.text);
+        // Registered with the 核定 amount: the number shown, the certificate printable.
+        let done = browser.submit("/console/office", &path,
+            &[("decision", "register"), ("total_yuan", "3000000"), ("technology_yuan", "2,900,000")]).await;
+        done.assert_status(303);
+        let shown = browser.get(done.header("location")).await;
+        let stored = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+        let number = stored.json["registration_number"].as_str().unwrap();
+        assert_eq!(stored.json["registered_technology_amount_fen"], yuan(2_900_000));
+        assert!(shown.text.contains(&format!("id=\"issued-number\">{number}<")), "{}", shown.text);
+        let mut member = signed_in(&app, &seller.email, &seller.password).await;
+        let page = member.get(&format!("/registrations/{id}/certificate")).await;
+        page.assert_status(200);
+        assert!(page.text.contains(number) && page.text.contains("2,900,000.00 元"), "{}", page.text);
+        let pdf = member.get(&format!("/registrations/{id}/certificate.pdf")).await;
+        assert!(pdf.bytes.starts_with(b"%PDF-"));
+        // Another member sees neither.
+        let stranger = app.register_org("enterprise").await;
+        let mut other = signed_in(&app, &stranger.email, &stranger.password).await;
+        other.get(&format!("/registrations/{id}/certificate")).await.assert_status(404);
+
+        // A refusal names its reasons, ticked.
+        let refused = submitted_with(&app, &seller, contract(yuan(100_000), 0)).await;
+        let refused_id = refused["id"].as_str().unwrap();
+        let path = format!("/console/office/{refused_id}");
+        let none = browser.submit("/console/office", &path, &[("decision", "refuse")]).await;
+        assert!(none.text.contains(&format!("id=\"reasons-{refused_id}-error\"")), "{}", none.text);
+        browser.submit("/console/office", &path,
+            &[("decision", "refuse"), ("reasons", "price_unclear"), ("reasons", "proofs_missing")]).await.assert_status(303);
+        let stored = app.get(&format!("/api/v1/registrations/{refused_id}"), Some(&seller.token)).await;
+        assert_eq!(stored.json["refusal_reasons"], json!(["price_unclear", "proofs_missing"]));
+        let listed = browser.get("/console/office?view=refused").await;
+        assert!(listed.text.contains(&format!("id=\"application-{refused_id}\"")));
+    }
+}
+
+/// The id of application `id`'s first document.
+async fn application_document(app: &TestApp, seller: &TestOrg, id: &str) -> String {
+    let shown = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
+    shown.json["documents"][0]["id"].as_str().unwrap().to_string()
+}

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod charts;
 pub mod claims;
+pub mod office;
 pub mod programs;
 pub mod registrations;
 pub mod reviews;
