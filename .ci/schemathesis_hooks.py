@@ -242,6 +242,10 @@ def fix_registration_application(body: dict) -> None:
             buyer["credit_code"] = complete_credit_code("91630104MA752C4W50")
         if not buyer.get("region_code"):
             buyer["region_code"] = "630104"
+        if not buyer.get("kind"):
+            # requests.rs `buyer_checked`: a credit code not issued by 工商
+            # (not starting with 9) does not say the buyer's kind.
+            buyer["kind"] = "enterprise"
 
 
 def fix_registration_decision(body: dict) -> None:
@@ -251,6 +255,23 @@ def fix_registration_decision(body: dict) -> None:
         body["reasons"] = ["proofs_missing"]
     if body.get("decision") == "request_more" and not str(body.get("message") or "").strip():
         body["message"] = "请补充合同附件。"
+
+
+def fix_payment_decision(body: dict) -> None:
+    """crates/registry/src/payments.rs `decide`: a rejected payment says why."""
+    if body.get("confirmed") is False and not str(body.get("note") or "").strip():
+        body["note"] = "回单金额与合同不符"
+
+
+# A document the upload takes (documents.rs: PDF, JPEG or PNG by its bytes).
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def valid_upload(body: dict) -> dict:
+    """The upload form (documents.rs `read_upload`): its two parts, the file a
+    real PDF (random bytes are refused by type), nothing else."""
+    kind = body.get("kind")
+    return {"file": PDF, "kind": kind if kind in ("contract", "annex", "invoice", "proof") else "contract"}
 
 
 def walk(value, visit) -> None:
@@ -348,6 +369,10 @@ def valid_body(method: str, path: str, body: dict) -> dict:
         fix_registration_application(body)
     if path == "/api/v1/registrations/{id}/decision":
         fix_registration_decision(body)
+    if path == "/api/v1/registrations/{id}/payments/{payment_id}/decision":
+        fix_payment_decision(body)
+    if method == "POST" and path == "/api/v1/registrations/{id}/documents":
+        return valid_upload(body)
     if path == "/api/v1/saved-searches":
         body["query"] = {"q": "锂电池", "type": "listing"}
     return body
@@ -357,7 +382,8 @@ def valid_body(method: str, path: str, body: dict) -> dict:
 def map_query(ctx, query):
     if not isinstance(query, dict) or ctx.operation is None:
         return query
-    if ctx.operation.path == "/api/v1/statistics":
+    if ctx.operation.path in ("/api/v1/statistics", "/api/v1/statistics/registrations",
+                              "/api/v1/statistics/registrations.csv"):
         return valid_statistics_period(query)
     if ctx.operation.path in ("/api/v1/audit", "/api/v1/audit/export.csv"):
         return valid_audit_period(query)

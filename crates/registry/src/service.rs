@@ -380,11 +380,13 @@ pub async fn submit(
             return Err(wrong_state(status, "submitted"));
         }
         if !registry::has_document(conn, &application.id, DocumentKind::Contract.as_str())? {
-            return Err(ApiError::invalid_field(
-                "documents",
-                "contract_required",
-                "upload the contract's text (a document of kind contract) first",
-            ));
+            // The request is fine; the application is not ready: 409, the
+            // missing document named as a field.
+            return Err(ApiError::new(
+                ErrorCode::InvalidState,
+                "documents: upload the contract's text (a document of kind contract) first",
+            )
+            .with_field("documents", "contract_required", "upload the contract's text first"));
         }
         let today = settings_in.clock.today();
         if today > application.valid_until {

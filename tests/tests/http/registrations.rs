@@ -109,7 +109,7 @@ on_both_databases! {
             .assert_problem(409, "invalid_state");
         // Not without the contract's text.
         let bare = app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await;
-        bare.assert_problem(422, "validation_failed");
+        bare.assert_problem(409, "invalid_state");
         assert_eq!((bare.json["errors"][0]["field"].as_str(), bare.json["errors"][0]["code"].as_str()),
             (Some("documents"), Some("contract_required")));
         upload(&app, &seller, &id, "contract").await;
