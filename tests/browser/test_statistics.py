@@ -86,6 +86,19 @@ def figures_from_the_api(base_url, token, start, end):
                 row[1] += total
                 row[2] += technology
                 row[3] += total - technology
+    # Contracts signed off the platform and registered by the office count
+    # alike, with their amounts as registered (crates/db/src/statistics.rs).
+    for status in ["registered", "amendment_requested", "cancellation_requested"]:
+        for application in every(base_url, f"/api/v1/registrations?status={status}", token):
+            if application["deal_id"] is None and within(beijing_day(application["decided_at"])):
+                total = application["registered_total_fen"]
+                technology = application["registered_technology_amount_fen"]
+                for key in (application["contract"]["category"], "all"):
+                    row = contracts[key]
+                    row[0] += 1
+                    row[1] += total
+                    row[2] += technology
+                    row[3] += total - technology
     subsidies = collections.defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     for claim in every(base_url, "/api/v1/subsidy/claims", token):
         claim = api(base_url, "GET", f"/api/v1/subsidy/claims/{claim['id']}", None, token)
