@@ -54,6 +54,13 @@ pub struct CertificateFacts {
 }
 
 impl CertificateFacts {
+    /// The footnote the page and the PDF both print.
+    pub const NOTE: &'static str =
+        "凭登记号和卖方统一社会信用代码可在本平台核验本证明的真伪。成交额、技术交易额以登记（含变更）为准。";
+
+    pub fn note(&self) -> &'static str {
+        Self::NOTE
+    }
     /// `1,234,567.89 元`.
     pub fn total_yuan(&self) -> String {
         yuan(self.total_fen)
@@ -214,16 +221,16 @@ fn width(text: &str, size: f32) -> f32 {
 /// typesetting has it).
 fn wrap(text: &str, size: f32, max: f32) -> Vec<String> {
     const CLOSING: &str = "）。，、；：！？」』”’)]";
-    let mut lines = vec![String::new()];
+    let mut lines = Vec::new();
+    let mut current = String::new();
     for c in text.chars() {
-        let current = lines.last_mut().expect("lines is never empty");
         let hangs = CLOSING.contains(c);
-        if !current.is_empty() && !hangs && width(current, size) + width(&c.to_string(), size) > max {
-            lines.push(c.to_string());
-        } else {
-            current.push(c);
+        if !current.is_empty() && !hangs && width(&current, size) + width(&c.to_string(), size) > max {
+            lines.push(std::mem::take(&mut current));
         }
+        current.push(c);
     }
+    lines.push(current);
     lines
 }
 
@@ -279,11 +286,7 @@ pub fn pdf(facts: &CertificateFacts, font: &CertificateFont) -> ApiResult<Vec<u8
     }
     y += LINE * 1.5;
     surface.set_fill(Some(fill(90, 90, 90)));
-    for line in wrap(
-        "凭登记号和卖方统一社会信用代码可在本平台核验本证明的真伪。成交额、技术交易额以登记（含变更）为准。",
-        10.0,
-        PAGE.0 - 2.0 * MARGIN,
-    ) {
+    for line in wrap(CertificateFacts::NOTE, 10.0, PAGE.0 - 2.0 * MARGIN) {
         text(&mut surface, MARGIN, y, 10.0, &line);
         y += 16.0;
     }

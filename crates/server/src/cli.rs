@@ -546,7 +546,8 @@ async fn serve(
         search,
         programs: std::sync::Arc::new(programs),
         deals,
-        registry: registry_settings(&config)?,
+        // Loaded once in `prepare` (the calendar, the PDF font): the same for both.
+        registry: workers.registry.clone(),
         stripe,
         matching: config.matching(),
         site: techtrade_site::SiteOptions::new(
