@@ -220,9 +220,21 @@ def fix_registration_application(body: dict) -> None:
     within the total, a subcategory of the category, and a buyer named by
     name, credit code and region (an organisation id must exist; none of the
     generated ones does)."""
+    # An application is for a contract signed elsewhere (`contract`) or for
+    # a platform deal (`deal_id` with `terms`); no generated deal id names a
+    # deal of the caller, so the generated body applies with a contract.
+    body["deal_id"], body["terms"] = None, None
     contract = body.get("contract")
     if not isinstance(contract, dict):
-        return
+        body["contract"] = contract = {
+            "category": "development",
+            "buyer": {},
+            "total_amount_fen": 100_000,
+            "non_technical_amount_fen": 0,
+            "signed_on": today().isoformat(),
+            "valid_until": today().isoformat(),
+            "related_party": False,
+        }
     not_after_today(contract, "signed_on")
     signed, valid = parse_date(contract.get("signed_on")), parse_date(contract.get("valid_until"))
     if signed and valid and valid < signed:

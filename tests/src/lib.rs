@@ -227,6 +227,13 @@ impl TestApp {
         self
     }
 
+    /// The same application with the registration office numbering as `format` says.
+    pub fn with_number_format(mut self, format: techtrade_domain::deal::NumberFormat) -> Self {
+        self.services.registry.numbering.format = format;
+        self.rebuild();
+        self
+    }
+
     /// Runs the registration office's deadline reminders once, as the
     /// `reminders` worker does, on the office's day; how many it sent.
     pub async fn remind_due(&self) -> usize {
@@ -251,7 +258,6 @@ impl TestApp {
             hasher: hasher.clone(),
             search: search.clone(),
             programs: Arc::new(techtrade_domain::policy::Program::load_dir(policies).unwrap()),
-            deals: techtrade_deals::DealSettings::default(),
             registry: techtrade_registry::RegistrySettings {
                 calendar: Arc::new(
                     techtrade_domain::calendar::Calendar::load_dir(
@@ -260,7 +266,7 @@ impl TestApp {
                     .unwrap(),
                 ),
                 limits: techtrade_domain::registration::TimeLimits::default(),
-                office: techtrade_deals::DealSettings::default().registration_office,
+                numbering: techtrade_registry::Numbering::default(),
                 clock: techtrade_registry::Clock::Market,
                 // Both stores are tried: files beside a SQLite database, and
                 // the database itself on PostgreSQL (as replicas run it).

@@ -17,7 +17,7 @@ use techtrade_db::accounts::{self, Organization, User};
 use techtrade_db::deals::{self, Contract, Deal, Offer, Payment, Registration};
 use techtrade_db::subsidy::{self, ClaimReview, SubsidyClaim};
 use techtrade_db::{AnyConnection, write_transaction};
-use techtrade_domain::deal::RegistrationNumber;
+use techtrade_domain::deal::{NumberFormat, RegistrationNumber};
 use techtrade_domain::{ApplicationNumber, CreditCode, Maturity, Money, PatentType, RegionCode, TradeMode};
 use techtrade_listings::requests::{DemandRequest, ValidListing};
 use techtrade_listings::seed::{self, Dice, Owner, PatentRecord};
@@ -323,10 +323,10 @@ pub fn generate(conn: &mut AnyConnection, records: &[PatentRecord], plan: &Plan)
                 created_at: contracted_at,
             },
         )?;
-        // Numbers as the registration office issues them: the seller's
-        // prefecture, the office, the year, a serial per prefix.
+        // Numbers as the registration office issues them: the year, the
+        // seller's prefecture, the office, a serial per prefix.
         let region: String = seller.region.chars().take(4).collect();
-        let prefix = RegistrationNumber::prefix(&region, "01", registered_on)
+        let prefix = RegistrationNumber::prefix(NumberFormat::default(), &region, "01", registered_on)
             .map_err(|e| anyhow::anyhow!("registration prefix: {e}"))?;
         let serial = serials.entry(prefix.clone()).or_insert(0);
         *serial += 1;

@@ -51,6 +51,8 @@ pub struct Application {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The office found the contract in dispute: the longer time limit.
+    pub disputed: bool,
 }
 
 /// One step in an application's record.
@@ -76,6 +78,17 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Applicatio
     registration_applications::table.find(id).select(Application::as_select()).first(conn).optional()
 }
 
+/// The application of deal `deal_id` that is open or in force (at most
+/// one: a unique index), if any.
+pub fn open_for_deal(conn: &mut AnyConnection, deal_id: &str) -> QueryResult<Option<Application>> {
+    registration_applications::table
+        .filter(registration_applications::deal_id.eq(deal_id))
+        .filter(registration_applications::status.ne_all(["refused", "cancelled"]))
+        .select(Application::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Writes `application` over its stored row if that row is still at
 /// `application.version - 1`: false when someone changed it meanwhile.
 pub fn update(conn: &mut AnyConnection, application: &Application) -> QueryResult<bool> {
@@ -99,6 +112,8 @@ pub struct ApplicationFilter {
     pub due_before: Option<NaiveDate>,
     /// Only sellers in this region (a prefix of their region code): an office's own.
     pub office_region: Option<String>,
+    /// Leave out drafts: the office sees an application once it is submitted.
+    pub without_drafts: bool,
 }
 
 fn filtered(filter: &ApplicationFilter) -> registration_applications::BoxedQuery<'static, crate::MultiBackend> {
@@ -112,6 +127,9 @@ fn filtered(filter: &ApplicationFilter) -> registration_applications::BoxedQuery
     }
     if let Some(day) = filter.due_before {
         query = query.filter(registration_applications::decide_by.le(day));
+    }
+    if filter.without_drafts {
+        query = query.filter(registration_applications::status.ne("draft"));
     }
     if let Some(region) = &filter.office_region {
         let sellers = organizations::table

@@ -324,6 +324,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        disputed -> Bool,
     }
 }
 

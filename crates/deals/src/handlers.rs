@@ -1,25 +1,23 @@
 //! The deal routes (API.md, "Deals"): open with an offer, counter, accept,
-//! record the contract, register it, cancel; read one or a page.
+//! record the contract, cancel, terminate; read one or a page. The
+//! contract's registration is the registration office's
+//! (`techtrade-registry`, which also serves `POST /deals/{id}/registration`).
 
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use techtrade_db::deals::{self as db, Contract, Deal, DealFilter, Offer, Registration};
+use techtrade_db::deals::{self as db, Contract, Deal, DealFilter, Offer};
 use techtrade_db::{AnyConnection, accounts, listings};
-use techtrade_domain::deal::{AgencyStatus, DealAction, RegistrationNumber};
+use techtrade_domain::deal::{AgencyStatus, DealAction};
 use techtrade_domain::{DealStatus, ListingStatus, OrganizationKind, TradeMode, Violations, ids};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Json, Page, Path, Query, RequestId};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::DealSettings;
 use crate::lifecycle::{self, Actor};
-use crate::requests::{
-    CancelRequest, ContractRegistrationRequest, ContractRequest, CreateDealRequest, OfferRequest, TerminateRequest,
-    ValidOffer, ValidRegistration,
-};
+use crate::requests::{CancelRequest, ContractRequest, CreateDealRequest, OfferRequest, TerminateRequest, ValidOffer};
 use crate::views::{self, DealView};
 
 type Problem = techtrade_web::error::Problem;
@@ -33,7 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(make_offer))
         .routes(routes!(accept_offer))
         .routes(routes!(sign_contract))
-        .routes(routes!(decide_registration))
         .routes(routes!(cancel_deal))
         .routes(routes!(terminate_deal))
 }
@@ -450,109 +447,6 @@ pub async fn record_contract(
         lifecycle::commit(conn, deal, next, "contracted", Actor::user(user, request_id.as_deref()), payload, now)
     })
     .await
-}
-
-/// An official registers the contract (技术合同认定登记) with the 核定
-/// technology amount, issuing its number, or rejects it with a reason.
-#[utoipa::path(post, path = "/api/v1/deals/{id}/registration", tag = "deals", request_body = ContractRegistrationRequest,
-    security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = DealView), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn decide_registration(
-    State(state): State<AppState>,
-    Extension(settings): Extension<DealSettings>,
-    user: CurrentUser,
-    RequestId(request_id): RequestId,
-    Path(id): Path<String>,
-    Json(request): Json<ContractRegistrationRequest>,
-) -> ApiResult<Json<DealView>> {
-    register(state, settings, user, request_id, id, request).await.map(Json)
-}
-
-/// An official's decision on deal `id`'s contract: registered with the 核定
-/// technology amount and a new number, or rejected with a reason; never by
-/// an official of a party or of the deal's agency.
-pub async fn register(
-    state: AppState,
-    settings: DealSettings,
-    user: CurrentUser,
-    request_id: Option<String>,
-    id: String,
-    request: ContractRegistrationRequest,
-) -> ApiResult<DealView> {
-    change_deal(state, user, id, move |conn, deal, user| {
-        let action = match request.decision {
-            crate::requests::RegistrationDecision::Register => DealAction::Register,
-            crate::requests::RegistrationDecision::Reject => DealAction::RejectRegistration,
-        };
-        if user.role.is_official() && lifecycle::involves(deal, user) {
-            return Err(ApiError::new(
-                ErrorCode::OwnOrganization,
-                "an official of a party or of the deal's agency may not decide its registration",
-            ));
-        }
-        let next = lifecycle::decide(conn, deal, user, action)?;
-        let contract = db::find_contract(conn, &deal.id)?
-            .ok_or_else(|| ApiError::internal(format!("contracted deal {} has no contract", deal.id)))?;
-        let technology =
-            techtrade_domain::Money::from_fen(contract.technology_amount_fen).map_err(ApiError::internal)?;
-        let decision = request.validate(technology)?;
-        let now = techtrade_db::now();
-        let actor = Actor::user(user, request_id.as_deref());
-        let mut registration = Registration {
-            id: ids::new_id(),
-            deal_id: deal.id.clone(),
-            decision: String::new(),
-            registration_number: None,
-            registered_technology_amount_fen: None,
-            reason: None,
-            official_id: user.user_id.clone(),
-            created_at: now,
-        };
-        match decision {
-            ValidRegistration::Reject { reason } => {
-                registration.decision = "reject".into();
-                registration.reason = Some(reason.clone());
-                db::insert_registration(conn, &registration)?;
-                lifecycle::commit(conn, deal, next, "registration_rejected", actor, json!({"reason": reason}), now)
-            }
-            ValidRegistration::Register { amount, note } => {
-                let number = issue_number(conn, deal, &settings, now)?;
-                registration.decision = "register".into();
-                registration.registration_number = Some(number.clone());
-                registration.registered_technology_amount_fen = Some(amount.fen());
-                registration.reason = note;
-                deal.registered_at = Some(now);
-                db::insert_registration(conn, &registration)?;
-                let payload = json!({
-                    "registration_number": number,
-                    "registered_technology_amount_fen": amount.fen(),
-                });
-                lifecycle::commit(conn, deal, next, "registered", actor, payload, now)?;
-                lifecycle::complete_if_settled(conn, deal, actor, now).map(drop)
-            }
-        }
-    })
-    .await
-}
-
-/// The next registration number: the seller's prefecture (技术合同 are
-/// registered where the seller is), the office, the year, a serial.
-fn issue_number(
-    conn: &mut AnyConnection,
-    deal: &Deal,
-    settings: &DealSettings,
-    now: chrono::NaiveDateTime,
-) -> Result<String, ApiError> {
-    let seller = accounts::find_organization(conn, &deal.seller_organization_id)?
-        .ok_or_else(|| ApiError::internal("the seller organisation vanished"))?;
-    let region: String = seller.region_code.chars().take(4).collect();
-    let prefix = RegistrationNumber::prefix(&region, &settings.registration_office, techtrade_db::market_date(now))
-        .map_err(ApiError::internal)?;
-    let serial = db::next_registration_serial(conn, &prefix)?;
-    let number =
-        RegistrationNumber::new(&prefix, serial).map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;
-    Ok(number.as_str().to_string())
 }
 
 /// Either party ends a registered contract (合同解除), with the day it

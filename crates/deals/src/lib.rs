@@ -7,21 +7,8 @@
 mod agency;
 mod handlers;
 pub mod lifecycle;
+pub mod registration;
 pub mod requests;
 pub mod views;
 
-pub use handlers::{ListDealsQuery, accept, counter, deal, deals, open, record_contract, register, router};
-
-/// Settings of the deals service.
-#[derive(Debug, Clone)]
-pub struct DealSettings {
-    /// The two-digit code of the registration office (登记机构) in the
-    /// numbers it issues.
-    pub registration_office: String,
-}
-
-impl Default for DealSettings {
-    fn default() -> Self {
-        Self { registration_office: "01".into() }
-    }
-}
+pub use handlers::{ListDealsQuery, accept, counter, deal, deals, open, record_contract, router};

@@ -130,6 +130,11 @@ pub struct ContractRegistrationRequest {
     #[serde(default)]
     #[schema(max_length = 1_000)]
     pub reason: Option<String>,
+    /// To reject when the seller applied for the registration (`POST
+    /// /registrations` with the deal): the catalogued reasons the office's
+    /// refusal gives, as `POST /registrations/{id}/decision` takes them.
+    #[serde(default)]
+    pub reasons: Vec<techtrade_domain::registration::RefusalReason>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +267,7 @@ mod tests {
             decision: RegistrationDecision::Register,
             registered_technology_amount_fen: amount,
             reason: None,
+            reasons: Vec::new(),
         };
         assert_eq!(
             register(Some(1_000)).validate(technology),
@@ -273,6 +279,7 @@ mod tests {
             decision: RegistrationDecision::Reject,
             registered_technology_amount_fen: None,
             reason: Some("  ".into()),
+            reasons: Vec::new(),
         };
         assert_eq!(fields(reject.validate(technology).unwrap_err()), [("reason".to_string(), "required")]);
     }

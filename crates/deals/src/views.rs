@@ -122,6 +122,9 @@ pub struct DealView {
     pub registration_number: Option<String>,
     /// Every registration decision, oldest first.
     pub registrations: Vec<RegistrationView>,
+    /// The seller's application to register the contract
+    /// (`/registrations/{id}`), while it is open or in force.
+    pub registration_application_id: Option<String>,
     pub payments: Vec<PaymentView>,
     /// Confirmed payments net of refunds.
     pub paid_amount_fen: i64,
@@ -257,6 +260,7 @@ pub fn deal_view(conn: &mut AnyConnection, deal: Deal) -> Result<DealView, ApiEr
     let offers = db::offers_of(conn, &deal.id)?;
     let contract = db::find_contract(conn, &deal.id)?;
     let registrations = db::registrations_of(conn, &deal.id)?;
+    let application = techtrade_db::registry::open_for_deal(conn, &deal.id)?;
     let payments = db::payments_of(conn, &deal.id)?;
     let paid = paid_amount(&payments)?;
     let mut org_ids = vec![deal.buyer_organization_id.clone(), deal.seller_organization_id.clone()];
@@ -292,6 +296,7 @@ pub fn deal_view(conn: &mut AnyConnection, deal: Deal) -> Result<DealView, ApiEr
         contract: contract.map(contract_view).transpose()?,
         registration_number,
         registrations: registrations.into_iter().map(registration_view).collect(),
+        registration_application_id: application.map(|a| a.id),
         payments: payments.iter().map(payment_view).collect::<Result<_, _>>()?,
         paid_amount_fen: paid.fen(),
         outstanding_amount_fen: outstanding,

@@ -461,10 +461,29 @@ pub fn not_in_future(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, Dat
     if date > today { Err(DateError::InFuture) } else { Ok(date) }
 }
 
-/// 技术合同登记号: region (4) + registration office (2) + year (4) + serial (6),
-/// e.g. `6301` `01` `2026` `000042`.
+/// 技术合同登记号: 16 digits, laid out as [`NumberFormat`] says, e.g.
+/// `2026` `6301` `01` `000042` (year first, the default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrationNumber(String);
+
+/// How a registration number's 16 digits are laid out
+/// (`registration.number_format`). Either way the prefix names the year,
+/// the seller's prefecture and the office, and a serial is counted under
+/// it; the two layouts never produce the same number, since a year starts
+/// with 20 and no province code does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberFormat {
+    /// The registration form's (技术合同登记表) 16 digits: year (4),
+    /// province and prefecture (4), office (2), serial (6) — the layout the
+    /// model contracts' 填写说明 give for their 14-digit 合同登记编号, with
+    /// the year written in full. The default for a new office.
+    #[default]
+    YearFirst,
+    /// Prefecture (4), office (2), year (4), serial (6): the numbers this
+    /// platform issued first, kept for an office that already uses them.
+    RegionFirst,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistrationNumberError {
@@ -478,7 +497,12 @@ pub enum RegistrationNumberError {
 
 impl RegistrationNumber {
     /// The prefix serials are counted under: one sequence per region, office and year.
-    pub fn prefix(region: &str, office: &str, date: NaiveDate) -> Result<String, RegistrationNumberError> {
+    pub fn prefix(
+        format: NumberFormat,
+        region: &str,
+        office: &str,
+        date: NaiveDate,
+    ) -> Result<String, RegistrationNumberError> {
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(region, 4) {
             return Err(RegistrationNumberError::BadRegion(region.to_string()));
@@ -486,7 +510,11 @@ impl RegistrationNumber {
         if !digits(office, 2) {
             return Err(RegistrationNumberError::BadOffice(office.to_string()));
         }
-        Ok(format!("{region}{office}{:04}", date.year()))
+        let year = date.year();
+        Ok(match format {
+            NumberFormat::YearFirst => format!("{year:04}{region}{office}"),
+            NumberFormat::RegionFirst => format!("{region}{office}{year:04}"),
+        })
     }
 
     pub fn new(prefix: &str, serial: i64) -> Result<Self, RegistrationNumberError> {
@@ -717,15 +745,24 @@ mod tests {
     #[test]
     fn registration_numbers() {
         let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let prefix = RegistrationNumber::prefix("6301", "01", date).unwrap();
-        assert_eq!(prefix, "6301012026");
+        let prefix = RegistrationNumber::prefix(NumberFormat::RegionFirst, "6301", "01", date).unwrap();
         assert_eq!(RegistrationNumber::new(&prefix, 42).unwrap().as_str(), "6301012026000042");
+        let prefix = RegistrationNumber::prefix(NumberFormat::YearFirst, "6301", "01", date).unwrap();
+        assert_eq!(RegistrationNumber::new(&prefix, 42).unwrap().as_str(), "2026630101000042");
         assert_eq!(RegistrationNumber::new(&prefix, 999_999).unwrap().as_str().len(), 16);
         assert_eq!(
             RegistrationNumber::new(&prefix, 1_000_000),
             Err(RegistrationNumberError::SerialExhausted(1_000_000))
         );
-        assert!(matches!(RegistrationNumber::prefix("63010", "01", date), Err(RegistrationNumberError::BadRegion(_))));
-        assert!(matches!(RegistrationNumber::prefix("6301", "1", date), Err(RegistrationNumberError::BadOffice(_))));
+        for format in [NumberFormat::YearFirst, NumberFormat::RegionFirst] {
+            assert!(matches!(
+                RegistrationNumber::prefix(format, "63010", "01", date),
+                Err(RegistrationNumberError::BadRegion(_))
+            ));
+            assert!(matches!(
+                RegistrationNumber::prefix(format, "6301", "1", date),
+                Err(RegistrationNumberError::BadOffice(_))
+            ));
+        }
     }
 }

@@ -211,6 +211,19 @@ impl DecisionClock {
         Self { decide_by: value, stopped_on: None, provisional }
     }
 
+    /// The office found the contract in dispute: it has the longer limit,
+    /// the extra working days added to the day it had (a contract already
+    /// large had the longer limit from the start, and keeps its day). A
+    /// stopped clock stays stopped, its day moved.
+    pub fn extend_for_dispute(self, calendar: &Calendar, limits: &TimeLimits, total_fen: i64) -> Self {
+        let extra = limits.working_days_for(total_fen, true).saturating_sub(limits.working_days_for(total_fen, false));
+        if extra == 0 {
+            return self;
+        }
+        let moved = calendar.add_working_days(self.decide_by, extra);
+        Self { decide_by: moved.value, provisional: self.provisional || moved.provisional, ..self }
+    }
+
     /// More material was asked for on `on`: the clock stops (asking again
     /// while stopped changes nothing).
     pub fn stop(self, on: NaiveDate) -> Self {
@@ -295,6 +308,24 @@ mod tests {
         assert_eq!(waited, 12);
         assert_eq!(calendar.working_days_between(date(2026, 10, 23), resumed.decide_by).value, waited);
         assert_eq!(clock.resume(&calendar, date(2026, 10, 26)), clock, "a running clock is unchanged");
+    }
+
+    #[test]
+    fn a_dispute_found_later_gives_the_longer_limit() {
+        let (calendar, limits) = (calendar(), TimeLimits::default());
+        let monday = date(2026, 9, 28);
+        let small = DecisionClock::start(&calendar, &limits, monday, 100, false);
+        // Found in dispute: the same day as if it had been known at submission.
+        let extended = small.extend_for_dispute(&calendar, &limits, 100);
+        assert_eq!(extended, DecisionClock::start(&calendar, &limits, monday, 100, true));
+        assert_eq!(extended.decide_by, date(2026, 11, 13));
+        // A large contract had the 30 days already.
+        let large = DecisionClock::start(&calendar, &limits, monday, 6_000_000 * 100, false);
+        assert_eq!(large.extend_for_dispute(&calendar, &limits, 6_000_000 * 100), large);
+        // A stopped clock stays stopped; its day moves by the same 15.
+        let stopped = small.stop(date(2026, 10, 9)).extend_for_dispute(&calendar, &limits, 100);
+        assert_eq!(stopped.stopped_on, Some(date(2026, 10, 9)));
+        assert_eq!(stopped.decide_by, date(2026, 11, 13));
     }
 
     #[test]

@@ -32,6 +32,16 @@ fn request(
     request_id: Option<&str>,
     change: Change,
 ) -> ApiResult<Application> {
+    if let Some(deal) = &application.deal_id {
+        // The platform holds the deal's contract: it changes only with the
+        // deal, and ends with it (合同解除, the deal's terminate route).
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
+            format!(
+                "a platform deal's registration changes with the deal: end it with POST /api/v1/deals/{deal}/terminate"
+            ),
+        ));
+    }
     let total = change.total_amount_fen.unwrap_or(application.total_amount_fen);
     let today = settings.clock.today();
     let clock = DecisionClock::start(&settings.calendar, &settings.limits, today, total, false);

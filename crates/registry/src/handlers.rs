@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 use crate::RegistrySettings;
 use crate::documents::UploadForm;
 use crate::requests::{
-    AmendmentRequest, AnswerRequest, ApplicationRequest, CancellationRequest, DecisionRequest, PaymentDecision,
-    PaymentDeclaration,
+    AmendmentRequest, AnswerRequest, ApplicationRequest, CancellationRequest, DecisionRequest, DisputeRequest,
+    PaymentDecision, PaymentDeclaration,
 };
 use crate::service::{self, ApplicationListQuery};
 use crate::verify::{Verification, VerifyQuery};
@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_application))
         .routes(routes!(answer_request))
         .routes(routes!(decide_application))
+        .routes(routes!(find_in_dispute))
+        .routes(routes!(decide_deal_registration))
         .routes(routes!(verify_certificate))
         .routes(routes!(get_certificate))
         .routes(routes!(get_document, remove_document))
@@ -143,6 +145,46 @@ async fn decide_application(
     Json(request): Json<DecisionRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
     Ok(Json(service::decide(&state, &settings, &user, request_id, id, request).await?))
+}
+
+/// The office finds the contract in dispute (officials, never of a party,
+/// while it decides): 30 working days instead of 15, the extra days added
+/// to the deadline.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/dispute", tag = "registrations",
+    params(("id" = String, Path)), request_body = DisputeRequest, security(("bearer" = [])),
+    responses((status = 200, body = ApplicationView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn find_in_dispute(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<DisputeRequest>,
+) -> ApiResult<Json<ApplicationView>> {
+    Ok(Json(service::dispute(&state, &settings, &user, request_id, id, request).await?))
+}
+
+/// An official registers a deal's contract (技术合同认定登记) with the 核定
+/// technology amount, or rejects it. When the seller applied
+/// (`POST /registrations` with the deal) this decides that application —
+/// a rejection then names catalogued `reasons` —; otherwise the contract
+/// the platform holds is registered at once. Never by an official of a
+/// party or of the deal's agency.
+#[utoipa::path(post, path = "/api/v1/deals/{id}/registration", tag = "deals",
+    request_body = techtrade_deals::requests::ContractRegistrationRequest,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = techtrade_deals::views::DealView), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn decide_deal_registration(
+    State(state): State<AppState>,
+    Extension(settings): Extension<RegistrySettings>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    Json(request): Json<techtrade_deals::requests::ContractRegistrationRequest>,
+) -> ApiResult<Json<techtrade_deals::views::DealView>> {
+    Ok(Json(crate::deals::register_deal(&state, &settings, &user, request_id, id, request).await?))
 }
 
 /// The seller adds a document (`multipart/form-data`: `file`, `kind` =

@@ -20,11 +20,16 @@
 //! to confirm (`payments`), so that subsidies count such a contract as
 //! they count a platform deal.
 //!
+//! A platform deal's contract is registered the same way: the seller
+//! applies with the deal, its contract taken from it, and the office's
+//! decision moves the deal on (`deals`).
+//!
 //! Anyone holding a certificate checks it with its number and the seller's
 //! credit code (`verify`).
 
 mod certificate;
 mod changes;
+mod deals;
 mod documents;
 mod events;
 mod handlers;
@@ -40,14 +45,17 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use techtrade_domain::calendar::Calendar;
+use techtrade_domain::deal::NumberFormat;
 use techtrade_domain::registration::TimeLimits;
 
 pub use certificate::{
     CertificateFacts, CertificateFont, CertificatePage, facts as certificate_facts, pdf_of as certificate_pdf, zh_date,
 };
+pub use deals::register_deal;
 pub use documents::{DocumentStore, UploadForm, content_type as document_content_type, read as read_document};
 pub use handlers::router;
 pub use reminders::{REMIND_EVERY, REMIND_WITHIN, remind_due, run as run_reminders};
+pub use requests::DealContractTerms;
 pub use requests::{
     AmendmentRequest, AnswerRequest, ApplicationRequest, BuyerRequest, CancellationRequest, ContractToRegister,
     DecisionRequest, OfficeDecision, PaymentDecision, PaymentDeclaration,
@@ -77,6 +85,20 @@ impl Clock {
     }
 }
 
+/// How an office numbers its registrations: its two-digit code
+/// (`deals.registration_office`) and the layout (`registration.number_format`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Numbering {
+    pub office: String,
+    pub format: NumberFormat,
+}
+
+impl Default for Numbering {
+    fn default() -> Self {
+        Self { office: "01".to_string(), format: NumberFormat::default() }
+    }
+}
+
 /// What the registration office needs besides the database.
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
@@ -84,9 +106,8 @@ pub struct RegistrySettings {
     pub calendar: Arc<Calendar>,
     /// How long the office has to decide (`registration.working_days`, …).
     pub limits: TimeLimits,
-    /// The office's two-digit code in the numbers it issues
-    /// (`deals.registration_office`).
-    pub office: String,
+    /// How the office numbers its registrations.
+    pub numbering: Numbering,
     pub clock: Clock,
     /// Where documents' bytes are kept (`registration.document_storage`).
     pub documents: DocumentStore,
@@ -111,7 +132,7 @@ impl Default for RegistrySettings {
         Self {
             calendar: Arc::default(),
             limits: TimeLimits::default(),
-            office: String::new(),
+            numbering: Numbering::default(),
             clock: Clock::Market,
             documents: DocumentStore::default(),
             max_document_bytes: 20 * 1024 * 1024,

@@ -62,10 +62,102 @@ pub struct ContractToRegister {
     pub related_party: bool,
 }
 
-/// A seller's application for a contract signed off the platform.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// A seller's application: for a contract signed off the platform
+/// (`contract`), or for a platform deal's (`deal_id`, with the `terms` its
+/// contract does not say).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ApplicationRequest {
-    pub contract: ContractToRegister,
+    /// A deal of the caller's organisation as seller, its contract signed
+    /// and not yet registered: the parties, category, amounts, signing day
+    /// and related-party flag are taken from its contract.
+    #[serde(default)]
+    pub deal_id: Option<String>,
+    /// The contract as signed: required without `deal_id`, left out with it.
+    #[serde(default)]
+    pub contract: Option<ContractToRegister>,
+    /// With `deal_id` (and required with it): what the deal's contract does not say.
+    #[serde(default)]
+    pub terms: Option<DealContractTerms>,
+}
+
+/// What registering a platform deal's contract needs besides the contract
+/// the platform holds.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct DealContractTerms {
+    /// The end of the contract's period of validity.
+    pub valid_until: NaiveDate,
+    #[serde(default)]
+    pub subcategory: Option<ContractSubcategory>,
+    #[serde(default)]
+    pub technology_field: Option<TechnologyField>,
+    #[serde(default)]
+    pub ip_type: Option<IpType>,
+    #[serde(default)]
+    pub government_project: bool,
+}
+
+/// An application as checked: which contract it is for.
+#[derive(Debug, Clone)]
+pub enum ValidApplication {
+    /// A contract signed elsewhere, as the seller entered it.
+    OffPlatform(ValidContract),
+    /// A platform deal's contract, checked against the deal when it is read.
+    Deal { deal_id: String, terms: DealContractTerms },
+}
+
+impl ApplicationRequest {
+    pub fn validate(&self, today: NaiveDate) -> Result<ValidApplication, Violations> {
+        let mut violations = Violations::new();
+        match (&self.deal_id, &self.contract) {
+            (Some(deal_id), contract) => {
+                if contract.is_some() {
+                    violations.push("contract", "taken_from_deal", "the deal's contract is registered: leave it out");
+                }
+                if self.terms.is_none() {
+                    violations.push("terms", "required", "give the contract's period of validity");
+                }
+                violations
+                    .finish(|| Some(ValidApplication::Deal { deal_id: deal_id.clone(), terms: self.terms.clone()? }))
+            }
+            (None, Some(contract)) => {
+                if self.terms.is_some() {
+                    violations.push("terms", "only_with_deal", "terms go with deal_id; put them in the contract");
+                }
+                let contract = violations.nested("", contract.validate(today));
+                violations.finish(|| contract.map(ValidApplication::OffPlatform))
+            }
+            (None, None) => {
+                violations.push("contract", "required", "the contract to register, or the deal_id of a platform deal");
+                Err(violations)
+            }
+        }
+    }
+}
+
+impl DealContractTerms {
+    /// The deal's contract with these terms added, checked as an
+    /// off-platform contract is (under `terms.…`).
+    pub fn complete(&self, mut contract: ValidContract) -> Result<ValidContract, Violations> {
+        let mut violations = Violations::new();
+        if self.valid_until < contract.signed_on {
+            violations.push("terms.valid_until", "before_signing", "the contract ends before it was signed");
+        }
+        if let Some(sub) = self.subcategory
+            && sub.category() != contract.category
+        {
+            violations.push(
+                "terms.subcategory",
+                "wrong_category",
+                format!("{sub} is a kind of {}, not of {}", sub.category(), contract.category),
+            );
+        }
+        contract.subcategory = self.subcategory;
+        contract.valid_until = self.valid_until;
+        contract.technology_field = self.technology_field;
+        contract.ip_type = self.ip_type;
+        contract.government_project = self.government_project;
+        violations.finish(|| Some(contract))
+    }
 }
 
 /// The buyer as checked: either an organisation to look up, or named.
@@ -332,9 +424,28 @@ pub struct CancellationRequest {
 
 impl CancellationRequest {
     pub fn validate(&self) -> Result<String, Violations> {
-        let mut violations = Violations::new();
-        let reason = violations.check("reason", text::required(&self.reason, MAX_MESSAGE));
-        violations.finish(|| reason)
+        required_reason(&self.reason)
+    }
+}
+
+/// A `reason` that must say something, within the message length.
+fn required_reason(reason: &str) -> Result<String, Violations> {
+    let mut violations = Violations::new();
+    let reason = violations.check("reason", text::required(reason, MAX_MESSAGE));
+    violations.finish(|| reason)
+}
+
+/// The office finds the contract in dispute (a party contests it, or a
+/// third party claims the technology): why, for the record.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct DisputeRequest {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"[^\s\u0085]")]
+    pub reason: String,
+}
+
+impl DisputeRequest {
+    pub fn validate(&self) -> Result<String, Violations> {
+        required_reason(&self.reason)
     }
 }
 

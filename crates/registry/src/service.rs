@@ -10,9 +10,12 @@ use techtrade_domain::ids;
 use techtrade_domain::registration::{ApplicationStatus, DecisionClock, DocumentKind};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, ErrorCode, Page, PageQuery};
 
-use crate::RegistrySettings;
-use crate::requests::{AnswerRequest, ApplicationRequest, DecisionRequest, ValidBuyer, ValidDecision};
+use crate::deals::DealOutcome;
+use crate::requests::{
+    AnswerRequest, ApplicationRequest, DecisionRequest, DisputeRequest, ValidApplication, ValidBuyer, ValidDecision,
+};
 use crate::views::{ApplicationDetail, ApplicationView, ChangeView, DeclaredPaymentView, DocumentView, EventView};
+use crate::{Numbering, RegistrySettings};
 
 /// Who the caller is to an application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +30,8 @@ fn standing(user: &CurrentUser, application: &Application) -> Option<Standing> {
         Some(Standing::Seller)
     } else if application.buyer_organization_id.as_deref().is_some_and(|id| user.is_member_of(id)) {
         Some(Standing::Buyer)
-    } else if user.role.is_official() {
+    } else if user.role.is_official() && application.status != ApplicationStatus::Draft.as_str() {
+        // A draft is the seller's own until it is submitted.
         Some(Standing::Official)
     } else {
         None
@@ -134,12 +138,18 @@ pub async fn create(
     request: ApplicationRequest,
 ) -> ApiResult<ApplicationView> {
     let seller = user.organization()?.to_string();
-    let contract = request.contract.validate(settings.clock.today())?;
+    let valid = request.validate(settings.clock.today())?;
     let (user, settings_for_view) = (user.clone(), settings.clone());
     let created = state
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
+                let (contract, deal_id) = match valid {
+                    ValidApplication::OffPlatform(contract) => (contract, None),
+                    ValidApplication::Deal { deal_id, terms } => {
+                        (crate::deals::contract_of(conn, &user, &deal_id, &terms)?, Some(deal_id))
+                    }
+                };
                 let seller_row = accounts::find_organization(conn, &seller)?
                     .ok_or_else(|| ApiError::internal("the caller's organisation vanished"))?;
                 let (buyer_id, name, credit_code, region_code, kind) = match &contract.buyer {
@@ -172,7 +182,7 @@ pub async fn create(
                 let application = Application {
                     id: ids::new_id(),
                     seller_organization_id: seller,
-                    deal_id: None,
+                    deal_id,
                     status: ApplicationStatus::Draft.as_str().to_string(),
                     category: contract.category.as_str().to_string(),
                     subcategory: contract.subcategory.map(|s| s.as_str().to_string()),
@@ -204,6 +214,7 @@ pub async fn create(
                     created_at: now,
                     updated_at: now,
                     version: 1,
+                    disputed: false,
                 };
                 registry::insert(conn, &application)?;
                 record(conn, &application, "created", None, &user, request_id.as_deref(), now)?;
@@ -231,7 +242,8 @@ pub struct ApplicationListQuery {
 }
 
 /// The applications the caller may see: officials the whole queue (the
-/// earliest deadline first), members their organisation's as seller.
+/// earliest deadline first, drafts left out), members their
+/// organisation's as seller.
 pub async fn list(
     state: &AppState,
     settings: &RegistrySettings,
@@ -249,6 +261,8 @@ pub async fn list(
         status: query.status.map(|s| s.as_str().to_string()),
         due_before: query.due_before,
         office_region,
+        // Officials see the office's queue: drafts are not in it yet.
+        without_drafts: user.role.is_official(),
     };
     if !user.role.is_official() {
         filter.seller_organization_id = Some(user.organization()?.to_string());
@@ -344,24 +358,35 @@ pub(crate) async fn change(
         .db
         .run(move |conn| {
             techtrade_db::write_transaction(conn, |conn| {
-                let (application, standing) = visible(conn, &user, &id)?;
-                if !allowed.contains(&standing) {
-                    return Err(match standing {
-                        Standing::Official => ApiError::forbidden("the seller does this"),
-                        // An official employed by a party sees the
-                        // application as that party does, and never decides it.
-                        _ if user.role.is_official() && allowed.contains(&Standing::Official) => ApiError::new(
-                            ErrorCode::OwnOrganization,
-                            "an official of a party may not decide its registration",
-                        ),
-                        _ => ApiError::forbidden("the registration office does this"),
-                    });
-                }
+                let application = authorized(conn, &user, &id, allowed)?;
                 step(conn, application, &user)
             })
         })
         .await?;
     Ok(view(settings, changed))
+}
+
+/// Application `id` if `user` stands to it as one of `allowed` (others:
+/// 403, or 404 when they may not see it).
+pub(crate) fn authorized(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    id: &str,
+    allowed: &[Standing],
+) -> ApiResult<Application> {
+    let (application, standing) = visible(conn, user, id)?;
+    if allowed.contains(&standing) {
+        return Ok(application);
+    }
+    Err(match standing {
+        Standing::Official => ApiError::forbidden("the seller does this"),
+        // An official employed by a party sees the application as that
+        // party does, and never decides it.
+        _ if user.role.is_official() && allowed.contains(&Standing::Official) => {
+            ApiError::new(ErrorCode::OwnOrganization, "an official of a party may not decide its registration")
+        }
+        _ => ApiError::forbidden("the registration office does this"),
+    })
 }
 
 /// The seller submits its draft: the office's clock starts (15 working
@@ -400,7 +425,7 @@ pub async fn submit(
             &settings_in.limits,
             today,
             application.total_amount_fen,
-            false,
+            application.disputed,
         );
         application.status = ApplicationStatus::Submitted.as_str().to_string();
         application.submitted_on = Some(today);
@@ -459,68 +484,131 @@ pub async fn decide(
     request: DecisionRequest,
 ) -> ApiResult<ApplicationView> {
     let settings_in = settings.clone();
-    change(state, settings, user, id, &[Standing::Official], move |conn, mut application, user| {
-        let status = status_of(&application)?;
-        if matches!(status, ApplicationStatus::AmendmentRequested | ApplicationStatus::CancellationRequested) {
-            return crate::changes::decide(conn, application, user, request_id.as_deref(), &request);
-        }
-        if status != ApplicationStatus::Submitted {
-            return Err(wrong_state(status, "decided"));
-        }
-        let contract = ContractAmounts::new(application.total_amount_fen, application.non_technical_amount_fen)
-            .map_err(|_| ApiError::internal("a stored application has amounts that do not check"))?;
-        let now = techtrade_db::now();
-        let today = settings_in.clock.today();
-        match request.validate(&contract)? {
-            ValidDecision::RequestMore { message } => {
-                let clock = DecisionClock {
-                    decide_by: application.decide_by.unwrap_or(today),
-                    stopped_on: None,
-                    provisional: application.deadline_provisional,
-                }
-                .stop(today);
-                application.status = ApplicationStatus::MoreRequested.as_str().to_string();
-                application.stopped_on = clock.stopped_on;
-                save(conn, application, "more_requested", Some(message), user, request_id.as_deref(), now)
-            }
-            ValidDecision::Refuse { reasons, note } => {
-                let codes: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-                application.status = ApplicationStatus::Refused.as_str().to_string();
-                application.refusal_reasons = Some(codes.join(","));
-                application.decided_by = Some(user.user_id.clone());
-                application.decided_at = Some(now);
-                save(conn, application, "refused", note, user, request_id.as_deref(), now)
-            }
-            ValidDecision::Register { total, technology, note } => {
-                let number = issue_number(conn, &application.seller_organization_id, &settings_in.office, now)?;
-                application.status = ApplicationStatus::Registered.as_str().to_string();
-                application.registration_number = Some(number);
-                application.registered_total_fen = Some(total.fen());
-                application.registered_technology_fen = Some(technology.fen());
-                application.decided_by = Some(user.user_id.clone());
-                application.decided_at = Some(now);
-                save(conn, application, "registered", note, user, request_id.as_deref(), now)
-            }
-        }
+    change(state, settings, user, id, &[Standing::Official], move |conn, application, user| {
+        decide_in(conn, &settings_in, application, user, request_id.as_deref(), &request)
     })
     .await
 }
 
-/// The next registration number for a seller: its prefecture (a contract
-/// is registered where the seller is), the office's code, the year, a
-/// serial counted per prefix — shared by every path that registers, so
-/// that no number is issued twice.
+/// [`decide`] inside the caller's transaction, on an application the
+/// caller may decide. A platform deal's application moves the deal on too.
+pub(crate) fn decide_in(
+    conn: &mut AnyConnection,
+    settings: &RegistrySettings,
+    mut application: Application,
+    user: &CurrentUser,
+    request_id: Option<&str>,
+    request: &DecisionRequest,
+) -> ApiResult<Application> {
+    let status = status_of(&application)?;
+    if matches!(status, ApplicationStatus::AmendmentRequested | ApplicationStatus::CancellationRequested) {
+        return crate::changes::decide(conn, application, user, request_id, request);
+    }
+    if status != ApplicationStatus::Submitted {
+        return Err(wrong_state(status, "decided"));
+    }
+    let contract = ContractAmounts::new(application.total_amount_fen, application.non_technical_amount_fen)
+        .map_err(|_| ApiError::internal("a stored application has amounts that do not check"))?;
+    let now = techtrade_db::now();
+    let today = settings.clock.today();
+    let decision = request.validate(&contract)?;
+    match decision {
+        ValidDecision::RequestMore { message } => {
+            crate::deals::on_decision(conn, &application, user, &DealOutcome::Undecided, request_id)?;
+            let clock = DecisionClock {
+                decide_by: application.decide_by.unwrap_or(today),
+                stopped_on: None,
+                provisional: application.deadline_provisional,
+            }
+            .stop(today);
+            application.status = ApplicationStatus::MoreRequested.as_str().to_string();
+            application.stopped_on = clock.stopped_on;
+            save(conn, application, "more_requested", Some(message), user, request_id, now)
+        }
+        ValidDecision::Refuse { reasons, note } => {
+            let outcome = DealOutcome::Refused { reasons: reasons.clone(), note: note.clone() };
+            crate::deals::on_decision(conn, &application, user, &outcome, request_id)?;
+            let codes: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+            application.status = ApplicationStatus::Refused.as_str().to_string();
+            application.refusal_reasons = Some(codes.join(","));
+            application.decided_by = Some(user.user_id.clone());
+            application.decided_at = Some(now);
+            save(conn, application, "refused", note, user, request_id, now)
+        }
+        ValidDecision::Register { total, technology, note } => {
+            let number = issue_number(conn, &application.seller_organization_id, &settings.numbering, now)?;
+            let outcome = DealOutcome::Registered {
+                number: number.clone(),
+                technology_fen: technology.fen(),
+                note: note.clone(),
+            };
+            crate::deals::on_decision(conn, &application, user, &outcome, request_id)?;
+            application.status = ApplicationStatus::Registered.as_str().to_string();
+            application.registration_number = Some(number);
+            application.registered_total_fen = Some(total.fen());
+            application.registered_technology_fen = Some(technology.fen());
+            application.decided_by = Some(user.user_id.clone());
+            application.decided_at = Some(now);
+            save(conn, application, "registered", note, user, request_id, now)
+        }
+    }
+}
+
+/// The office finds a contract in dispute while deciding it: the longer
+/// time limit (30 working days) applies, the extra days added to the
+/// deadline, and the finding goes into the record with why.
+pub async fn dispute(
+    state: &AppState,
+    settings: &RegistrySettings,
+    user: &CurrentUser,
+    request_id: Option<String>,
+    id: String,
+    request: DisputeRequest,
+) -> ApiResult<ApplicationView> {
+    let reason = request.validate()?;
+    let settings_in = settings.clone();
+    change(state, settings, user, id, &[Standing::Official], move |conn, mut application, user| {
+        let status = status_of(&application)?;
+        if !matches!(status, ApplicationStatus::Submitted | ApplicationStatus::MoreRequested) {
+            return Err(wrong_state(status, "found in dispute (only while the office decides it)"));
+        }
+        if application.disputed {
+            return Err(ApiError::new(ErrorCode::InvalidState, "the contract is already found in dispute"));
+        }
+        let decide_by =
+            application.decide_by.ok_or_else(|| ApiError::internal("an application being decided has no deadline"))?;
+        let clock = DecisionClock {
+            decide_by,
+            stopped_on: application.stopped_on,
+            provisional: application.deadline_provisional,
+        }
+        .extend_for_dispute(&settings_in.calendar, &settings_in.limits, application.total_amount_fen);
+        application.disputed = true;
+        application.decide_by = Some(clock.decide_by);
+        application.deadline_provisional = clock.provisional;
+        // A new deadline: the office is reminded of it afresh.
+        application.reminded_for = None;
+        save(conn, application, "disputed", Some(reason), user, request_id.as_deref(), techtrade_db::now())
+    })
+    .await
+}
+
+/// The next registration number for a seller: the year, its prefecture
+/// (a contract is registered where the seller is), the office's code and
+/// a serial counted per prefix, laid out as the office's numbering says —
+/// shared by every path that registers, so that no number is issued twice.
 pub fn issue_number(
     conn: &mut AnyConnection,
     seller_organization_id: &str,
-    office: &str,
+    numbering: &Numbering,
     now: NaiveDateTime,
 ) -> ApiResult<String> {
     let seller = accounts::find_organization(conn, seller_organization_id)?
         .ok_or_else(|| ApiError::internal("the seller organisation vanished"))?;
     let region: String = seller.region_code.chars().take(4).collect();
     let prefix =
-        RegistrationNumber::prefix(&region, office, techtrade_db::market_date(now)).map_err(ApiError::internal)?;
+        RegistrationNumber::prefix(numbering.format, &region, &numbering.office, techtrade_db::market_date(now))
+            .map_err(ApiError::internal)?;
     let serial = techtrade_db::deals::next_registration_serial(conn, &prefix)?;
     let number =
         RegistrationNumber::new(&prefix, serial).map_err(|e| ApiError::new(ErrorCode::Conflict, e.to_string()))?;

@@ -56,6 +56,8 @@ pub struct ApplicationView {
     /// The deadline crossed a year without a holiday calendar: counted by
     /// weekends alone, it may move once that year is announced.
     pub deadline_provisional: bool,
+    /// The office found the contract in dispute: 30 working days.
+    pub disputed: bool,
     /// Working days left until `decide_by` (negative: overdue); none while
     /// the clock stands still or nothing is due.
     pub working_days_left: Option<i64>,
@@ -110,6 +112,7 @@ impl ApplicationView {
             decide_by: a.decide_by,
             clock_stopped_on: a.stopped_on,
             deadline_provisional: a.deadline_provisional,
+            disputed: a.disputed,
             working_days_left,
             registration_number: a.registration_number,
             registered_total_fen: a.registered_total_fen,

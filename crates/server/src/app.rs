@@ -91,7 +91,6 @@ pub struct Services {
     pub hasher: PasswordHasher,
     pub search: SharedIndex,
     pub programs: techtrade_subsidy::Programs,
-    pub deals: techtrade_deals::DealSettings,
     /// The registration office: its holiday calendar, time limits and code.
     pub registry: techtrade_registry::RegistrySettings,
     /// The Stripe gateway, when Stripe is configured.
@@ -129,7 +128,6 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
         .layer(Extension(services.hasher))
         .layer(Extension(services.search))
         .layer(Extension(services.programs))
-        .layer(Extension(services.deals))
         .layer(Extension(services.registry))
         .layer(Extension(services.stripe))
         .layer(Extension(services.matching))

@@ -438,7 +438,10 @@ pub(crate) fn registry_settings(config: &Config) -> Result<techtrade_registry::R
     Ok(techtrade_registry::RegistrySettings {
         calendar: std::sync::Arc::new(calendar),
         limits: config.registration.limits(),
-        office: config.deals.registration_office.clone(),
+        numbering: techtrade_registry::Numbering {
+            office: config.deals.registration_office.clone(),
+            format: config.registration.number_format,
+        },
         clock: techtrade_registry::Clock::Market,
         documents: match config.registration.document_storage {
             crate::config::DocumentStorage::Files => techtrade_registry::DocumentStore::Files(
@@ -540,12 +543,10 @@ async fn serve(
             techtrade_payments::Stripe(None)
         }
     };
-    let deals = techtrade_deals::DealSettings { registration_office: config.deals.registration_office.clone() };
     let services = app::Services {
         hasher,
         search,
         programs: std::sync::Arc::new(programs),
-        deals,
         // Loaded once in `prepare` (the calendar, the PDF font): the same for both.
         registry: workers.registry.clone(),
         stripe,

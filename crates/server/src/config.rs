@@ -315,7 +315,7 @@ pub struct DealsConfig {
 
 impl Default for DealsConfig {
     fn default() -> Self {
-        Self { registration_office: techtrade_deals::DealSettings::default().registration_office }
+        Self { registration_office: techtrade_registry::Numbering::default().office }
     }
 }
 
@@ -345,6 +345,10 @@ pub struct RegistrationConfig {
     pub certificate_font: Option<PathBuf>,
     /// The face in a font collection (Noto Serif CJK's SC is 2).
     pub certificate_font_index: u32,
+    /// How registration numbers are laid out: `year_first` (the
+    /// registration form's 16 digits, the default) or `region_first` (the
+    /// platform's first numbers, for an office that already issues them).
+    pub number_format: techtrade_domain::deal::NumberFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -369,6 +373,7 @@ impl Default for RegistrationConfig {
             office_name: "青海省技术合同认定登记机构".to_string(),
             certificate_font: Some(PathBuf::from("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")),
             certificate_font_index: 2,
+            number_format: techtrade_domain::deal::NumberFormat::default(),
         }
     }
 }

@@ -494,6 +494,7 @@ registration-done-rejected = Not registered; the parties see why.
 registrations-waiting = { $count } contracts wait for registration, oldest first.
 nothing-to-register = No contract waits for registration.
 registration-own-organization = Your organisation is a party or the agency of this contract: another official registers it.
+registration-applied = The seller has applied to register this contract, with its documents: decide the application in the office's queue:
 registered-amount-yuan = Registered technology amount (yuan)
 registered-amount-hint = At most the contract's technology amount (total less non-technical costs).
 registration-note = Note (optional)

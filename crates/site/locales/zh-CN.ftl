@@ -487,6 +487,7 @@ registration-done-rejected = 已不予登记，合同双方将看到原因。
 registrations-waiting = 共 { $count } 份合同等待认定登记，最早提交的在前。
 nothing-to-register = 没有等待认定登记的合同。
 registration-own-organization = 您所在单位是该合同的当事方或中介机构，须由其他登记人员认定登记。
+registration-applied = 卖方已就该合同提交认定登记申请（附合同文本等材料），请在登记机构队列中办理：
 registered-amount-yuan = 核定技术交易额（元）
 registered-amount-hint = 不超过合同的技术交易额（成交额 − 非技术性费用）。
 registration-note = 认定意见（选填）

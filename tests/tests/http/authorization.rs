@@ -171,8 +171,9 @@ const TABLE: &[Row] = &[
         "",
         [200, 200, 200, 200, 200, 200, 200, 200, 200],
     ),
-    row("GET", "/api/v1/registrations/{application}", "", [401, 200, 200, 404, 200, 200, 200, 404, 404]),
-    row("POST", "/api/v1/registrations/{application}/submit", "", [401, 200, 403, 404, 403, 200, 403, 404, 404]),
+    // A draft is the seller's (and the buyer's on the platform) until submitted.
+    row("GET", "/api/v1/registrations/{application}", "", [401, 200, 200, 404, 404, 200, 404, 404, 404]),
+    row("POST", "/api/v1/registrations/{application}/submit", "", [401, 200, 403, 404, 404, 200, 404, 404, 404]),
     row(
         "POST",
         "/api/v1/registrations/{asked_application}/answer",
@@ -185,25 +186,32 @@ const TABLE: &[Row] = &[
         r#"{"decision": "register"}"#,
         [401, 403, 403, 404, 200, 403, 200, 404, 404],
     ),
+    row(
+        "POST",
+        "/api/v1/registrations/{submitted_application}/dispute",
+        r#"{"reason": "第三方主张该技术的权属"}"#,
+        [401, 403, 403, 404, 200, 403, 200, 404, 404],
+    ),
     // The seller adds documents (a body `multipart:<kind>` is sent as the
-    // upload form with a PDF); the parties and officials read them.
+    // upload form with a PDF); the parties read them, and officials once
+    // the application is submitted (`{application}` is a draft).
     row(
         "POST",
         "/api/v1/registrations/{application}/documents",
         "multipart:proof",
-        [401, 201, 403, 404, 403, 201, 403, 404, 404],
+        [401, 201, 403, 404, 404, 201, 404, 404, 404],
     ),
     row(
         "GET",
         "/api/v1/registrations/{application}/documents/{application_document}",
         "",
-        [401, 200, 200, 404, 200, 200, 200, 404, 404],
+        [401, 200, 200, 404, 404, 200, 404, 404, 404],
     ),
     row(
         "DELETE",
         "/api/v1/registrations/{application}/documents/{application_document}",
         "",
-        [401, 204, 403, 404, 403, 204, 403, 404, 404],
+        [401, 204, 403, 404, 404, 204, 404, 404, 404],
     ),
     row(
         "GET",

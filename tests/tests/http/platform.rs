@@ -186,6 +186,7 @@ on_both_databases! {
             ("post", "/api/v1/registrations/{id}/submit", None, "200"),
             ("post", "/api/v1/registrations/{id}/answer", Some("AnswerRequest"), "200"),
             ("post", "/api/v1/registrations/{id}/decision", Some("DecisionRequest"), "200"),
+            ("post", "/api/v1/registrations/{id}/dispute", Some("DisputeRequest"), "200"),
             ("get", "/api/v1/registrations/verify", None, "200"),
             ("post", "/api/v1/registrations/{id}/documents", None, "201"),
             ("get", "/api/v1/registrations/{id}/documents/{document_id}", None, "200"),

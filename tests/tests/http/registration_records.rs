@@ -120,9 +120,11 @@ on_both_databases! {
         scan.assert_status(201);
         assert_eq!(scan.json["media_type"], "image/png");
 
-        // The parties and officials read the bytes back; anyone else: 404.
+        // The parties read the bytes back, the office once the application
+        // is submitted (a draft is the seller's); anyone else: 404.
         let document = format!("{path}/{}", contract_text.json["id"].as_str().unwrap());
-        for token in [&seller.token, &buyer.token, &official] {
+        app.get(&document, Some(&official)).await.assert_problem(404, "not_found");
+        for token in [&seller.token, &buyer.token] {
             let read = app.get(&document, Some(token)).await;
             read.assert_status(200);
             assert_eq!(read.bytes, PDF);
@@ -148,6 +150,9 @@ on_both_databases! {
         app.request(axum::http::Method::DELETE, &invoice, Some(&seller.token), None).await.assert_status(204);
         app.get(&invoice, Some(&seller.token)).await.assert_problem(404, "not_found");
         app.post(&format!("/api/v1/registrations/{id}/submit"), Some(&seller.token), json!({})).await.assert_status(200);
+        let read = app.get(&document, Some(&official)).await;
+        read.assert_status(200);
+        assert_eq!(read.bytes, PDF);
         app.request(axum::http::Method::DELETE, &document, Some(&seller.token), None)
             .await
             .assert_problem(409, "invalid_state");
@@ -518,7 +523,7 @@ on_both_databases! {
         page.assert_status(200);
         assert!(page.text.contains(number) && page.text.contains("2,900,000.00 元"), "{}", page.text);
         let pdf = member.get(&format!("/registrations/{id}/certificate.pdf")).await;
-        assert!(pdf.bytes.starts_with(b"%PDF-"));
+        assert!(pdf.bytes.starts_with(b"%PDF-"), "{} {}", pdf.status, pdf.text);
         // Another member sees neither.
         let stranger = app.register_org("enterprise").await;
         let mut other = signed_in(&app, &stranger.email, &stranger.password).await;

@@ -9,10 +9,11 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::Response;
 use serde_json::{Map, Value};
+use techtrade_deals::ListDealsQuery;
 use techtrade_deals::requests::ContractRegistrationRequest;
 use techtrade_deals::views::DealView;
-use techtrade_deals::{DealSettings, ListDealsQuery};
 use techtrade_domain::DealStatus;
+use techtrade_registry::RegistrySettings;
 use techtrade_web::{AppState, CurrentUser, RequestId};
 
 use super::{ItemForm, Official, Refused};
@@ -115,7 +116,7 @@ pub async fn show(
 /// reason); back to the queue with the number shown.
 pub async fn decide(
     State(state): State<AppState>,
-    Extension(settings): Extension<DealSettings>,
+    Extension(settings): Extension<RegistrySettings>,
     RequestId(request_id): RequestId,
     visitor: Visitor,
     Official(user): Official,
@@ -136,7 +137,7 @@ pub async fn decide(
     let parsed = service_request::<ContractRegistrationRequest>(request, &amounts);
     let result = match parsed {
         Ok(request) => {
-            techtrade_deals::register(state.clone(), settings, user.clone(), request_id, id.clone(), request).await
+            techtrade_registry::register_deal(&state, &settings, &user, request_id, id.clone(), request).await
         }
         Err(error) => Err(error),
     };

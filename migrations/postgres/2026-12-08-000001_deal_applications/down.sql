@@ -1,0 +1,2 @@
+ALTER TABLE registration_applications DROP COLUMN disputed;
+DROP INDEX registration_applications_deal;
