@@ -39,6 +39,11 @@ impl<'a> Browser<'a> {
     }
 
     async fn send(&mut self, method: Method, path: &str, form: Option<String>) -> TestResponse {
+        let body = form.map(|form| ("application/x-www-form-urlencoded".to_string(), form.into_bytes()));
+        self.send_body(method, path, body).await
+    }
+
+    async fn send_body(&mut self, method: Method, path: &str, body: Option<(String, Vec<u8>)>) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(path);
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -47,10 +52,10 @@ impl<'a> Browser<'a> {
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let body = match form {
-            Some(form) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(form)
+        let body = match body {
+            Some((content_type, bytes)) => {
+                builder = builder.header(header::CONTENT_TYPE, content_type);
+                Body::from(bytes)
             }
             None => Body::empty(),
         };
@@ -77,6 +82,23 @@ impl<'a> Browser<'a> {
         let mut all = vec![("csrf", token.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(action, &all).await
+    }
+}
+
+impl Browser<'_> {
+    /// Opens `page` and uploads `file` with `fields` to `action` as its
+    /// upload form does: `multipart/form-data`, the CSRF token in the query.
+    pub async fn upload(
+        &mut self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> TestResponse {
+        let shown = self.get(page).await;
+        let token = csrf_token(&shown.text).unwrap_or_else(|| panic!("{page} has no CSRF token: {}", shown.text));
+        let body = crate::multipart_body(fields, Some(file));
+        self.send_body(Method::POST, &format!("{action}?csrf={token}"), Some(body)).await
     }
 }
 

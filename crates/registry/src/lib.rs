@@ -51,16 +51,19 @@ use techtrade_domain::registration::TimeLimits;
 pub use certificate::{
     CertificateFacts, CertificateFont, CertificatePage, facts as certificate_facts, pdf_of as certificate_pdf, zh_date,
 };
+pub use changes::{request_amendment, request_cancellation};
 pub use deals::register_deal;
-pub use documents::{DocumentStore, UploadForm, content_type as document_content_type, read as read_document};
+pub use documents::{
+    DocumentStore, Upload, UploadForm, content_type as document_content_type, read as read_document, read_upload,
+    remove as remove_document, upload as upload_document,
+};
 pub use handlers::router;
 pub use reminders::{REMIND_EVERY, REMIND_WITHIN, remind_due, run as run_reminders};
-pub use requests::DealContractTerms;
 pub use requests::{
     AmendmentRequest, AnswerRequest, ApplicationRequest, BuyerRequest, CancellationRequest, ContractToRegister,
-    DecisionRequest, OfficeDecision, PaymentDecision, PaymentDeclaration,
+    DealContractTerms, DecisionRequest, DisputeRequest, OfficeDecision, PaymentDecision, PaymentDeclaration,
 };
-pub use service::{ApplicationListQuery, answer, create, decide, get, issue_number, list, submit};
+pub use service::{ApplicationListQuery, answer, create, decide, dispute, get, issue_number, list, submit};
 pub use verify::{CertificateView, Verification, VerifyQuery, verify};
 pub use views::{
     ApplicationDetail, ApplicationView, BuyerView, ChangeView, DeclaredPaymentView, DocumentView, EventView,

@@ -34,7 +34,7 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use techtrade_web::AppState;
-use workspace::{DemandForm, ListingForm, claims, deals, items, organization, saved};
+use workspace::{DemandForm, ListingForm, claims, deals, items, organization, registrations, saved};
 
 pub use certificate::page as certificate_page;
 pub use i18n::Lang;
@@ -102,6 +102,15 @@ pub fn router() -> Router<AppState> {
         .route("/workspace/deals/{id}", get(deals::show))
         .route("/workspace/deals/{id}/{step}", post(deals::step))
         .route("/workspace/payments/{id}/{answer}", post(deals::answer_payment))
+        .route("/workspace/registrations", get(registrations::list).post(registrations::create))
+        .route("/workspace/registrations/{id}", get(registrations::show))
+        // A document may be larger than a form: its own limit
+        // (`registration.max_document_mb`) is counted as it is read.
+        .route(
+            "/workspace/registrations/{id}/documents",
+            post(registrations::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/workspace/registrations/{id}/{step}", post(registrations::step))
         .route("/workspace/claims", get(claims::show).post(claims::submit))
         .route("/workspace/organization", get(organization::show))
         .route("/workspace/organization/members", post(organization::add_member))

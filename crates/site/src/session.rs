@@ -173,20 +173,47 @@ pub async fn csrf_guard(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
+    if is_multipart(&parts.headers) {
+        // A file upload: its body may be far larger than any form, and is
+        // read by its handler as it streams in, so the token comes in the
+        // query string, where the form's `action` puts it.
+        let query = parts.uri.query().unwrap_or_default();
+        let given = form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == CSRF_FIELD).map(|(_, v)| v);
+        if !token_matches(&parts.headers, given.as_deref()) {
+            return refused(&parts);
+        }
+        return next.run(Request::from_parts(parts, body)).await;
+    }
     let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
         return ApiError::new(ErrorCode::PayloadTooLarge, "the form is too large").into_response();
     };
     let given = form_urlencoded::parse(&bytes).find(|(key, _)| key == CSRF_FIELD).map(|(_, value)| value);
-    let valid = match (expected_csrf(&parts.headers), given) {
-        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
-        _ => false,
-    };
-    if !valid {
-        let lang = language(&parts).0;
-        let message = crate::i18n::text(lang, "error-csrf", &[]);
-        return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response();
+    if !token_matches(&parts.headers, given.as_deref()) {
+        return refused(&parts);
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Whether `given` is the token the request's cookies call for.
+fn token_matches(headers: &HeaderMap, given: Option<&str>) -> bool {
+    match (expected_csrf(headers), given) {
+        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        _ => false,
+    }
+}
+
+/// 403, in the visitor's language.
+fn refused(parts: &Parts) -> Response {
+    let lang = language(parts).0;
+    let message = crate::i18n::text(lang, "error-csrf", &[]);
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
 }
 
 /// Compares without stopping at the first difference, so the time taken

@@ -549,3 +549,88 @@ async fn application_document(app: &TestApp, seller: &TestOrg, id: &str) -> Stri
     let shown = app.get(&format!("/api/v1/registrations/{id}"), Some(&seller.token)).await;
     shown.json["documents"][0]["id"].as_str().unwrap().to_string()
 }
+
+on_both_databases! {
+    async fn a_seller_applies_uploads_and_submits_in_the_workspace(app: TestApp) {
+        use techtrade_tests::market;
+        let m = market::market(&app, &["assignment"]).await;
+        let deal = market::contracted_deal(&app, &m, yuan(200_000)).await;
+        let mut seller = techtrade_tests::web::signed_in(&app, &m.seller.email, &m.seller.password).await;
+        let list = seller.get("/workspace/registrations").await;
+        list.assert_status(200);
+        assert!(list.text.contains(&format!("id=\"deal-{deal}\"")), "the platform contract waits: {}", list.text);
+        assert!(list.text.contains("id=\"no-applications\""));
+
+        // A contract signed elsewhere: an amount that is not one is refused on its input.
+        let new = "/workspace/registrations";
+        let bad = seller.submit(new, new, &[("contract.category", "development"), ("contract.total_amount_yuan", "三十万")]).await;
+        bad.assert_status(422);
+        assert!(bad.text.contains("id=\"contract.total_amount_yuan-error\""), "{}", bad.text);
+        let credit_code = techtrade_tests::credit_code();
+        let typed = [
+            ("contract.category", "development"),
+            ("contract.subcategory", "commissioned_development"),
+            ("contract.buyer.name", "西宁高原光伏科技有限公司"),
+            ("contract.buyer.credit_code", credit_code.as_str()),
+            ("contract.buyer.region_code", "630104"),
+            ("contract.total_amount_yuan", "300,000"),
+            ("contract.signed_on", "2026-09-01"),
+            ("contract.valid_until", "2026-08-31"),
+            ("contract.technology_field", "new_materials"),
+            ("contract.ip_type", "patent"),
+        ];
+        // Ending before it was signed: the message on that date, what was typed kept.
+        let early = seller.submit(new, new, &typed).await;
+        early.assert_status(422);
+        assert!(early.text.contains("id=\"contract.valid_until-error\""), "{}", early.text);
+        assert!(early.text.contains("value=\"西宁高原光伏科技有限公司\""));
+        let mut fixed = typed.to_vec();
+        fixed[7] = ("contract.valid_until", "2028-08-31");
+        let made = seller.submit(new, new, &fixed).await;
+        made.assert_status(303);
+        let page = made.header("location").to_string();
+        let id = page.trim_start_matches("/workspace/registrations/").split('?').next().unwrap().to_string();
+        let stored = app.get(&format!("/api/v1/registrations/{id}"), Some(&m.seller.token)).await;
+        assert_eq!((stored.json["status"].as_str(), stored.json["contract"]["total_amount_fen"].as_i64()), (Some("draft"), Some(yuan(300_000))));
+        assert_eq!(stored.json["contract"]["non_technical_amount_fen"], 0);
+
+        // Not submitted without the contract's text; a ZIP named .pdf is refused by its bytes.
+        let bare = seller.submit(&page, &format!("/workspace/registrations/{id}/submit"), &[]).await;
+        bare.assert_status(409);
+        assert!(bare.text.contains("id=\"documents-error\""), "{}", bare.text);
+        let action = format!("/workspace/registrations/{id}/documents");
+        let zip = seller.upload(&page, &action, &[("kind", "contract")], ("合同.pdf", "application/pdf", ZIP)).await;
+        zip.assert_status(422);
+        assert!(zip.text.contains("id=\"file-error\""), "{}", zip.text);
+        // An upload without the page's token is refused before it is read.
+        app.post_multipart(&action, None, &[("kind", "contract")], Some(("a.pdf", "application/pdf", PDF)))
+            .await
+            .assert_status(403);
+        let uploaded = seller.upload(&page, &action, &[("kind", "contract")], ("技术开发合同.pdf", "application/pdf", PDF)).await;
+        uploaded.assert_status(303);
+        let shown = seller.get(uploaded.header("location")).await;
+        assert!(shown.text.contains("技术开发合同.pdf") && shown.text.contains("id=\"submit-application\""), "{}", shown.text);
+        let sent = seller.submit(&page, &format!("/workspace/registrations/{id}/submit"), &[]).await;
+        sent.assert_status(303);
+        let shown = seller.get(sent.header("location")).await;
+        assert!(shown.text.contains("data-done=\"submit\""), "{}", shown.text);
+        let stored = app.get(&format!("/api/v1/registrations/{id}"), Some(&m.seller.token)).await;
+        assert_eq!(stored.json["status"], "submitted");
+
+        // The platform contract: the period of validity is required, then a draft from the deal.
+        let none = seller.submit(new, new, &[("deal_id", deal.as_str())]).await;
+        none.assert_status(422);
+        assert!(none.text.contains(&format!("id=\"valid-until-{deal}-error\"")), "{}", none.text);
+        let applied = seller.submit(new, new, &[("deal_id", deal.as_str()), ("terms.valid_until", "2031-11-19"), ("terms.ip_type", "patent")]).await;
+        applied.assert_status(303);
+        let list = seller.get("/workspace/registrations").await;
+        assert!(!list.text.contains(&format!("id=\"deal-{deal}\"")), "applied for: {}", list.text);
+        assert_eq!(list.text.matches("data-status=\"").count(), 2);
+        // A buyer has nothing to apply for, and a stranger cannot read the seller's application.
+        let mut buyer = techtrade_tests::web::signed_in(&app, &m.buyer.email, &m.buyer.password).await;
+        assert!(!buyer.get("/workspace/registrations").await.text.contains(&format!("id=\"deal-{deal}\"")));
+        let stranger = app.register_org("enterprise").await;
+        let mut other = techtrade_tests::web::signed_in(&app, &stranger.email, &stranger.password).await;
+        other.get(&page).await.assert_status(404);
+    }
+}

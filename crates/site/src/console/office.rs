@@ -25,8 +25,11 @@ use crate::workspace::form::{Amounts, Fields, service_request};
 /// The most applications a page shows, the earliest deadline first.
 const SHOWN: u32 = 30;
 
-const RENAMED: &[(&str, &str)] =
-    &[("registered_total_fen", "total_yuan"), ("registered_technology_amount_fen", "technology_yuan")];
+const RENAMED: &[(&str, &str)] = &[
+    ("registered_total_fen", "total_yuan"),
+    ("registered_technology_amount_fen", "technology_yuan"),
+    ("reason", "dispute_reason"),
+];
 
 /// The queue's views: the statuses each shows.
 const VIEWS: [(&str, &[ApplicationStatus]); 5] = [
@@ -172,7 +175,8 @@ pub async fn show(
 
 /// `POST /console/office/{id}`: register (`decision=register`, the amounts
 /// in yuan), refuse (`decision=refuse`, `reasons`, a note) or ask for more
-/// material (`decision=request_more`, the message); back to the queue.
+/// material (`decision=request_more`, the message); or find the contract
+/// in dispute (`decision=dispute`, why in the message); back to the queue.
 pub async fn decide(
     State(state): State<AppState>,
     Extension(settings): Extension<RegistrySettings>,
@@ -201,14 +205,21 @@ pub async fn decide(
     let text = fields.text("message");
     request.insert("message".into(), if text.is_empty() { Value::Null } else { Value::String(text.clone()) });
     let amount = fields.text("total_yuan");
-    let result = match service_request::<DecisionRequest>(request, &amounts) {
-        Ok(request) => techtrade_registry::decide(&state, &settings, &user, request_id, id.clone(), request).await,
-        Err(error) => Err(error),
+    let result = if decision == "dispute" {
+        // Not a decision: the contract is found in dispute, with why.
+        let request = techtrade_registry::DisputeRequest { reason: fields.text("dispute_reason") };
+        techtrade_registry::dispute(&state, &settings, &user, request_id, id.clone(), request).await
+    } else {
+        match service_request::<DecisionRequest>(request, &amounts) {
+            Ok(request) => techtrade_registry::decide(&state, &settings, &user, request_id, id.clone(), request).await,
+            Err(error) => Err(error),
+        }
     };
     let view = fields.text("view");
     match result {
         Ok(application) => {
-            page::redirect(&format!("/console/office?view={view}&done={}&id={}", application.status, application.id))
+            let done = if decision == "dispute" { "disputed" } else { application.status.as_str() };
+            page::redirect(&format!("/console/office?view={view}&done={done}&id={}", application.id))
         }
         Err(error) => {
             let query = OfficeQuery { view, ..OfficeQuery::default() };

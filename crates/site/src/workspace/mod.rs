@@ -9,6 +9,7 @@ pub(crate) mod form;
 pub mod items;
 mod listings;
 pub mod organization;
+pub mod registrations;
 pub mod saved;
 
 use askama::Template;
