@@ -414,3 +414,60 @@ def test_the_registration_office_registers_a_contract_signed_elsewhere(page, bas
     phone.goto(f"/registrations/{application['id']}/certificate")
     no_horizontal_scroll(phone)
     check_page(phone, "phone-registration-certificate")
+
+
+def test_a_seller_applies_for_registration_in_the_workspace(page, base_url, phone, tmp_path):
+    """A university enters a contract it signed elsewhere, uploads its text
+    (a file chosen in the browser), submits it; the registrar finds it in
+    dispute, and the seller sees the longer deadline."""
+    rng = random.Random()
+    seller = organisation(base_url, rng, "university")
+    sign_in(page, seller["email"], seller["password"])
+    page.goto("/workspace/registrations")
+    expect(page.locator("#no-applications")).to_be_visible()
+    form = page.locator("#new-application")
+    form.locator("[name='contract.category']").select_option("development")
+    form.locator("[name='contract.subcategory']").select_option("commissioned_development")
+    form.locator("[name='contract.buyer.name']").fill("海东高原农业科技有限公司")
+    form.locator("[name='contract.buyer.credit_code']").fill(credit_code(rng))
+    form.locator("[name='contract.buyer.region_code']").fill("630202")
+    form.locator("[name='contract.total_amount_yuan']").fill("800,000")
+    form.locator("[name='contract.non_technical_amount_yuan']").fill("50,000")
+    form.locator("[name='contract.signed_on']").fill(datetime.date.today().isoformat())
+    form.locator("[name='contract.valid_until']").fill("2028-12-31")
+    form.locator("[name='contract.technology_field']").select_option("agriculture")
+    check_page(page, "workspace-registrations")
+    form.locator("#create-application").click()
+    expect(page.locator("#done")).to_have_attribute("data-done", "created")
+
+    pdf = tmp_path / "青稞种植技术开发合同.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    page.locator("#kind").select_option("contract")
+    page.locator("#file").set_input_files(str(pdf))
+    page.locator("#upload").click()
+    expect(page.locator("#done")).to_have_attribute("data-done", "uploaded")
+    expect(page.locator(".documents a")).to_have_text("青稞种植技术开发合同.pdf")
+    page.locator("#submit-application").click()
+    expect(page.locator("#done")).to_have_attribute("data-done", "submit")
+    expect(page.locator(".deadline strong").first).to_be_visible()
+    application_id = page.url.split("/workspace/registrations/")[1].split("?")[0]
+    check_page(page, "workspace-registration")
+
+    official = page.context.browser.new_context(base_url=base_url, locale="zh-CN").new_page()
+    sign_in(official, "official@techtrade.invalid", DEMO_PASSWORD)
+    official.goto("/console/office")
+    item = official.locator(f"#application-{application_id}")
+    item.locator("input[name=dispute_reason]").fill("买方对技术成果权属提出异议")
+    item.locator(".dispute-form button").click()
+    expect(official.locator("#done")).to_have_attribute("data-done", "disputed")
+    expect(official.locator(f"#application-{application_id} .disputed")).to_be_visible()
+    official.context.close()
+
+    sign_in(phone, seller["email"], seller["password"])
+    phone.goto(f"/workspace/registrations/{application_id}")
+    expect(phone.locator(".disputed")).to_be_visible()
+    no_horizontal_scroll(phone)
+    check_page(phone, "phone-workspace-registration")
+    phone.goto("/workspace/registrations")
+    no_horizontal_scroll(phone)
+    check_page(phone, "phone-workspace-registrations")
