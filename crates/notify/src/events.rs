@@ -26,7 +26,7 @@
 //! | `claim.reviewed` | `claim_reviewed` | members of the claimant |
 //! | `claim.not_in_round` | `claim_not_in_round` | members of the claimant (left out of the closed round) |
 //! | `round.publicized` | `round_publicized` | members of every listed organisation |
-//! | `registration.more_requested` / `.registered` / `.refused` / `.amended` / `.cancelled` / `.change_refused` | `registration_decided` | members of the seller |
+//! | `registration.more_requested` / `.disputed` / `.registered` / `.refused` / `.amended` / `.cancelled` / `.change_refused` | `registration_decided` | members of the seller |
 //!
 //! The officials' queues, from [`queue_notice`] (besides the email above):
 //!
@@ -402,6 +402,7 @@ fn build(event_type: &str, payload: &str) -> Result<Option<Notice>, serde_json::
             }
         }
         "registration.more_requested"
+        | "registration.disputed"
         | "registration.registered"
         | "registration.refused"
         | "registration.amended"
@@ -700,9 +701,14 @@ pub mod samples {
                 registration("more_requested", json!({"message": "请补充技术开发合同的签字页和发票。"})),
             ),
             (
+                "registration.disputed",
+                "registration_application",
+                registration("disputed", json!({"decide_by": "2026-11-13", "message": "第三方主张该技术的权属。"})),
+            ),
+            (
                 "registration.registered",
                 "registration_application",
-                registration("registered", json!({"registration_number": "6301012026000001", "decide_by": null})),
+                registration("registered", json!({"registration_number": "2026630101000001", "decide_by": null})),
             ),
             (
                 "registration.refused",

@@ -127,9 +127,9 @@ fn smtp_worker(database: &TestDatabase, url: &str, settings: Settings) -> Worker
 /// 1 + 2 offers, 6 × 3 deal, payment: 1 recorded + 3 × 3 confirmed,
 /// failed, refunded + 2 rejected (the buyer) + 1 withdrawn (the seller) + 3
 /// needs refund, 1 search, 2 claim reviewed, 2 claim not in the round, 3
-/// round, 3 registration decisions (the seller; the queue's go to officials,
-/// of whom the seed has none).
-const SAMPLE_EMAILS: usize = 55;
+/// round, 4 registration decisions and findings (the seller; the queue's go
+/// to officials, of whom the seed has none).
+const SAMPLE_EMAILS: usize = 56;
 
 fn all_emails(database: &TestDatabase) -> Vec<SentEmail> {
     let mut conn = database.connect();
@@ -172,8 +172,11 @@ async fn every_event_reaches_the_right_people(database: TestDatabase) {
     // Seller: welcome, account locked, recovery code used, password reset,
     // listing approved, the buyer's opening offer, 6 deal steps, payment
     // recorded + 3, withdrawn, needs refund, the round, and the
-    // registration office's request for material, registration and refusal.
-    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1 + 3);
+    // registration office's request for material, finding of a dispute,
+    // registration and refusal.
+    assert_eq!(seller.len(), 1 + 1 + 1 + 1 + 1 + 1 + 6 + 1 + 3 + 1 + 1 + 1 + 4);
+    let disputed = seller.iter().find(|m| m.subject.contains("合同有争议")).expect("the dispute email");
+    assert!(disputed.text.as_deref().unwrap().contains("办理截止日期：2026-11-13"), "{:?}", disputed.text);
     let refused = seller.iter().find(|m| m.subject.contains("未予登记")).expect("the refusal email");
     assert!(refused.text.as_deref().unwrap().contains("理由：当事人不明确"), "{:?}", refused.text);
     let recovery = seller.iter().find(|m| m.subject.contains("恢复码")).expect("the recovery code email");

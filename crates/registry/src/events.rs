@@ -12,10 +12,11 @@ use techtrade_domain::registration::RefusalReason;
 use techtrade_web::ApiResult;
 
 /// The steps that are news to someone: the outbox event is `registration.<step>`.
-const ANNOUNCED: [&str; 10] = [
+const ANNOUNCED: [&str; 11] = [
     "submitted",
     "answered",
     "more_requested",
+    "disputed",
     "registered",
     "refused",
     "amendment_requested",
