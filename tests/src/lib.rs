@@ -227,6 +227,15 @@ impl TestApp {
         self
     }
 
+    /// The same application on a pool of its own: `max_size` connections,
+    /// a request waiting `wait` for one.
+    pub fn with_pool(mut self, max_size: u32, wait: std::time::Duration) -> Self {
+        let options = techtrade_db::PoolOptions { max_size, wait };
+        self.state.db = techtrade_db::Database::new(&self.database.url, &options);
+        self.rebuild();
+        self
+    }
+
     /// The same application with the registration office numbering as `format` says.
     pub fn with_number_format(mut self, format: techtrade_domain::deal::NumberFormat) -> Self {
         self.services.registry.numbering.format = format;

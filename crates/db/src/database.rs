@@ -93,12 +93,15 @@ impl Drop for AbandonScope {
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     pub max_size: u32,
-    pub connect_timeout: Duration,
+    /// How long a request waits for a connection when all are in use (or
+    /// for a new one to connect) before it is refused: a saturated server
+    /// answers 503 at once rather than letting a queue grow for minutes.
+    pub wait: Duration,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { max_size: 10, connect_timeout: Duration::from_secs(5) }
+        Self { max_size: 10, wait: Duration::from_secs(1) }
     }
 }
 
@@ -116,7 +119,7 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
-            .connection_timeout(options.connect_timeout)
+            .connection_timeout(options.wait)
             .build_unchecked(Manager { url: url.clone() });
         Self { pool, backend: url.backend() }
     }

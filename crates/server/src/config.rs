@@ -93,14 +93,16 @@ pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://…`; default: SQLite in the data directory.
     pub url: Option<Secret>,
     pub pool_size: u32,
-    pub connect_timeout_seconds: u64,
+    /// How long a request waits for a pooled connection before it is
+    /// answered 503 with `Retry-After` (the pool is saturated).
+    pub pool_wait_ms: u64,
     /// Apply pending migrations when `serve` starts.
     pub migrate_on_start: bool,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, pool_size: 10, connect_timeout_seconds: 5, migrate_on_start: true }
+        Self { url: None, pool_size: 10, pool_wait_ms: 1_000, migrate_on_start: true }
     }
 }
 
@@ -552,7 +554,7 @@ impl Config {
     pub fn pool_options(&self) -> PoolOptions {
         PoolOptions {
             max_size: self.database.pool_size.max(1),
-            connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds.max(1)),
+            wait: Duration::from_millis(self.database.pool_wait_ms.max(10)),
         }
     }
 

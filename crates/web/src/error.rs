@@ -209,7 +209,10 @@ impl From<techtrade_db::DbError> for ApiError {
         match error {
             techtrade_db::DbError::Pool(e) => {
                 tracing::error!(error = %e, "database unavailable");
-                Self::new(ErrorCode::Unavailable, "the database is unavailable; try again shortly").retry_after(5)
+                // Every connection busy for the pool's wait, or the database
+                // down: a client retrying in a second finds it or not.
+                Self::new(ErrorCode::Unavailable, "the database is busy or unavailable; try again shortly")
+                    .retry_after(1)
             }
             other => Self::internal(other),
         }

@@ -81,3 +81,21 @@ on_both_databases! {
         app.post("/api/v1/auth/logout", Some(&org.token), json!({})).await.assert_problem(401, "invalid_token");
     }
 }
+
+on_both_databases! {
+    async fn a_request_waits_a_bounded_time_for_a_busy_pool_then_is_told_to_retry(app: TestApp) {
+        let org = app.register_org("enterprise").await;
+        let app = app.with_pool(1, std::time::Duration::from_millis(200));
+        // The pool's only connection busy, as under a load that saturates it.
+        let held = app.state.db.get().unwrap();
+        // Answered after the pool's wait (the timeout only guards the test
+        // from hanging): 503 and when to retry, not a queue.
+        let busy = tokio::time::timeout(std::time::Duration::from_secs(30), app.get("/api/v1/me", Some(&org.token)))
+            .await
+            .expect("a request on a saturated pool is answered");
+        busy.assert_problem(503, "unavailable");
+        assert_eq!(busy.header("retry-after"), "1");
+        drop(held);
+        app.get("/api/v1/me", Some(&org.token)).await.assert_status(200);
+    }
+}
