@@ -101,7 +101,7 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { max_size: 10, wait: Duration::from_secs(1) }
+        Self { max_size: 10, wait: Duration::from_secs(5) }
     }
 }
 

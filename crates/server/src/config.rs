@@ -102,7 +102,7 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, pool_size: 10, pool_wait_ms: 1_000, migrate_on_start: true }
+        Self { url: None, pool_size: 10, pool_wait_ms: 5_000, migrate_on_start: true }
     }
 }
 
