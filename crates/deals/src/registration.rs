@@ -6,7 +6,7 @@ use serde_json::json;
 use techtrade_db::AnyConnection;
 use techtrade_db::deals::{self as db, Deal, Registration};
 use techtrade_domain::deal::DealAction;
-use techtrade_domain::ids;
+use techtrade_domain::{DealStatus, ids};
 use techtrade_web::{ApiError, CurrentUser, ErrorCode};
 
 use crate::lifecycle::{self, Actor};
@@ -32,22 +32,38 @@ pub fn check_decider(deal: &Deal, official: &CurrentUser) -> Result<(), ApiError
     Ok(())
 }
 
-/// Records `decision` on `deal` (locked by the caller, in its transaction):
-/// the registration row, the deal's step and event, and completion when
-/// the deal is already paid in full. Refused unless the deal is contracted.
+/// Whether `official` may take `action` on `deal`'s registration now:
+/// never an official of a party or of the deal's agency, and only while
+/// the deal is contracted. The status the deal moves to.
+pub fn check(
+    conn: &mut AnyConnection,
+    deal: &Deal,
+    official: &CurrentUser,
+    action: DealAction,
+) -> Result<DealStatus, ApiError> {
+    check_decider(deal, official)?;
+    lifecycle::decide(conn, deal, official, action)
+}
+
+/// The action that records `decision`.
+pub fn action_of(decision: &DealRegistration) -> DealAction {
+    match decision {
+        DealRegistration::Registered { .. } => DealAction::Register,
+        DealRegistration::Rejected { .. } => DealAction::RejectRegistration,
+    }
+}
+
+/// Records `decision` on `deal` (locked by the caller, in its transaction,
+/// and [`check`]ed into `next`): the registration row, the deal's step and
+/// event, and completion when the deal is already paid in full.
 pub fn record(
     conn: &mut AnyConnection,
     deal: &mut Deal,
     official: &CurrentUser,
+    next: DealStatus,
     decision: DealRegistration,
     request_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    check_decider(deal, official)?;
-    let action = match decision {
-        DealRegistration::Registered { .. } => DealAction::Register,
-        DealRegistration::Rejected { .. } => DealAction::RejectRegistration,
-    };
-    let next = lifecycle::decide(conn, deal, official, action)?;
     let now = techtrade_db::now();
     let actor = Actor::user(official, request_id);
     let mut registration = Registration {

@@ -100,16 +100,20 @@ pub(crate) fn on_decision(
     let Some(deal_id) = &application.deal_id else { return Ok(()) };
     let mut deal = deal_db::lock_deal(conn, deal_id)?
         .ok_or_else(|| ApiError::internal(format!("application {} names a vanished deal", application.id)))?;
-    deal_registration::check_decider(&deal, official)?;
     let decision = match outcome {
-        DealOutcome::Undecided => return Ok(()),
-        DealOutcome::Refused { .. } if deal.status != DealStatus::Contracted.as_str() => return Ok(()),
-        DealOutcome::Refused { reasons, note } => DealRegistration::Rejected { reason: refusal_text(reasons, note) },
+        DealOutcome::Refused { reasons, note } if deal.status == DealStatus::Contracted.as_str() => {
+            DealRegistration::Rejected { reason: refusal_text(reasons, note) }
+        }
         DealOutcome::Registered { number, technology_fen, note } => {
             DealRegistration::Registered { number: number.clone(), technology_fen: *technology_fen, note: note.clone() }
         }
+        // Nothing for the deal, but still never an official with a stake in it.
+        DealOutcome::Undecided | DealOutcome::Refused { .. } => {
+            return deal_registration::check_decider(&deal, official);
+        }
     };
-    deal_registration::record(conn, &mut deal, official, decision, request_id)
+    let next = deal_registration::check(conn, &deal, official, deal_registration::action_of(&decision))?;
+    deal_registration::record(conn, &mut deal, official, next, decision, request_id)
 }
 
 /// The refusal as the deal's record words it: the catalogue's sentences, then the note.
@@ -148,10 +152,11 @@ pub async fn register_deal(
                         let application = authorized(conn, &user, &application.id, &[Standing::Official])?;
                         let decision = application_decision(conn, &deal, &request)?;
                         decide_in(conn, &settings, application, &user, request_id.as_deref(), &decision)?;
+                        // The decision moved the deal on: read it as it is now.
+                        deal = deal_db::find_deal(conn, &deal_id)?.ok_or_else(|| ApiError::not_found("deal"))?;
                     }
                     None => at_the_counter(conn, &settings, &mut deal, &user, &request, request_id.as_deref())?,
                 }
-                let deal = deal_db::find_deal(conn, &deal_id)?.ok_or_else(|| ApiError::not_found("deal"))?;
                 techtrade_deals::views::deal_view(conn, deal)
             })
         })
@@ -202,14 +207,13 @@ fn at_the_counter(
     request: &ContractRegistrationRequest,
     request_id: Option<&str>,
 ) -> ApiResult<()> {
-    deal_registration::check_decider(deal, user)?;
     // Who may decide, and whether the deal has a contract to register,
     // before the request's amounts are read.
     let action = match request.decision {
         RegistrationDecision::Register => DealAction::Register,
         RegistrationDecision::Reject => DealAction::RejectRegistration,
     };
-    techtrade_deals::lifecycle::decide(conn, deal, user, action)?;
+    let next = deal_registration::check(conn, deal, user, action)?;
     let technology = contract_technology(conn, deal)?;
     let decision = match request.validate(technology)? {
         ValidRegistration::Reject { reason } => DealRegistration::Rejected { reason },
@@ -218,7 +222,7 @@ fn at_the_counter(
             DealRegistration::Registered { number, technology_fen: amount.fen(), note }
         }
     };
-    deal_registration::record(conn, deal, user, decision, request_id)
+    deal_registration::record(conn, deal, user, next, decision, request_id)
 }
 
 /// The technology amount of a deal's contract (none yet: 409).
