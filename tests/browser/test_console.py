@@ -471,3 +471,13 @@ def test_a_seller_applies_for_registration_in_the_workspace(page, base_url, phon
     phone.goto("/workspace/registrations")
     no_horizontal_scroll(phone)
     check_page(phone, "phone-workspace-registrations")
+    # The same pages in English, on the phone.
+    phone.goto(f"/workspace/registrations/{application_id}?lang=en")
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    expect(phone.locator(".disputed")).to_have_text("The contract is in dispute: 30 working days")
+    no_horizontal_scroll(phone)
+    check_page(phone, "phone-workspace-registration-en")
+    phone.goto("/workspace/registrations?lang=en")
+    expect(phone.locator("#create-application")).to_have_text("Save as draft")
+    no_horizontal_scroll(phone)
+    check_page(phone, "phone-workspace-registrations-en")

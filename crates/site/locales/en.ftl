@@ -882,6 +882,7 @@ contract-subcategory = Subcategory
 government-project = The technology comes from a government-funded project
 create-application = Save as draft
 registration-application = Registration application
+registration-application-for = Registration application: { $buyer }
 application-done-created = Draft saved: upload the contract's text, then submit it.
 application-done-uploaded = Document uploaded.
 application-done-submit = Submitted to the office; its deadline is below.

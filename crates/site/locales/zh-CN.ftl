@@ -872,6 +872,7 @@ contract-subcategory = 合同子类
 government-project = 技术来源于财政资助项目
 create-application = 保存为草稿
 registration-application = 登记申请
+registration-application-for = 登记申请：{ $buyer }
 application-done-created = 草稿已保存：请上传合同文本后提交。
 application-done-uploaded = 材料已上传。
 application-done-submit = 已提交登记机构，办理截止日期见下。
