@@ -72,11 +72,13 @@ pub fn test_settings() -> Settings {
         },
         // Tests say which address a request comes from with X-Forwarded-For.
         trust_forwarded_for: true,
+        public_views: 1_000,
     }
 }
 
 pub struct TestApp {
-    pub database: TestDatabase,
+    /// Shared with the replicas made by [`TestApp::replica`].
+    pub database: Arc<TestDatabase>,
     pub state: AppState,
     pub hasher: PasswordHasher,
     /// An in-memory embedded index, filled by [`TestApp::sync_search`].
@@ -170,6 +172,15 @@ pub fn credit_code() -> String {
     CreditCode::complete(&format!("91630100MA{n:07}")).unwrap().to_string()
 }
 
+/// A process's state over `database`, its public view cache serving from
+/// the outbox's current position (as a server's follower starts it).
+fn serving_state(database: &TestDatabase, settings: Settings) -> AppState {
+    let state = AppState::new(database.db.clone(), settings);
+    let position = techtrade_db::outbox::settled_position(&mut database.connect()).unwrap();
+    state.views.start_at(position);
+    state
+}
+
 /// The PDF certificates' font, read once for every test: Debian's
 /// fonts-noto-cjk (`.ci/run` installs it), as in production.
 static CERTIFICATE_FONT: std::sync::LazyLock<techtrade_registry::CertificateFont> = std::sync::LazyLock::new(|| {
@@ -252,15 +263,40 @@ impl TestApp {
     /// The same application and database with other settings (a limit a
     /// test wants low).
     pub fn with_settings(mut self, settings: Settings) -> Self {
-        self.state = AppState::new(self.database.db.clone(), settings);
+        self.state = serving_state(&self.database, settings);
         self.rebuild();
         self
     }
 
+    /// Another process serving the same database: its own state (its own
+    /// cache of public views) and router, the same services and search.
+    /// Its cache follows what others change when [`TestApp::follow_views`]
+    /// runs, as a server's follower does every 200 ms.
+    pub fn replica(&self) -> Self {
+        let state = serving_state(&self.database, (*self.state.settings).clone());
+        let router = app::router(state.clone(), self.services.clone(), &self.options);
+        Self {
+            database: self.database.clone(),
+            state,
+            hasher: self.hasher.clone(),
+            search: self.search.clone(),
+            services: self.services.clone(),
+            options: self.options.clone(),
+            router,
+        }
+    }
+
+    /// One pass of this process's public view follower: evicts what the
+    /// outbox says changed since the last; how many events it read.
+    pub async fn follow_views(&self) -> usize {
+        self.state.views.catch_up(&self.state.db).await.unwrap()
+    }
+
     fn on(database: TestDatabase) -> Self {
+        let database = Arc::new(database);
         let settings = test_settings();
         let hasher = PasswordHasher::new(settings.auth.password_memory_kib, settings.auth.password_iterations).unwrap();
-        let state = AppState::new(database.db.clone(), settings);
+        let state = serving_state(&database, settings);
         let search: SharedIndex = Arc::new(EmbeddedIndex::in_memory().unwrap());
         let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/policies");
         let services = Services {

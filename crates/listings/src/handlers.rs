@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::items::{self, Actor, Event, Item};
+use crate::reads;
 use crate::requests::{DemandRequest, ListingRequest};
 use crate::views::{DemandResponse, ListingResponse};
 
@@ -96,16 +97,6 @@ pub(crate) async fn create<I: Item>(
                 items::record::<I>(conn, actor, event, None, after)?;
                 Ok(response)
             })
-        })
-        .await
-}
-
-pub(crate) async fn get<I: Item>(state: AppState, viewer: Option<CurrentUser>, id: String) -> ApiResult<I::Response> {
-    state
-        .db
-        .run(move |conn| {
-            let item = items::load_visible::<I>(conn, &id, viewer.as_ref())?;
-            I::respond_one(conn, item)
         })
         .await
 }
@@ -352,15 +343,18 @@ async fn list_listings(
     Ok(Json(list::<Listing>(state, viewer, query).await?))
 }
 
-/// A listing: public once published; its owner's members and officials always.
+/// A listing: public once published; its owner's members and officials
+/// always. `ETag` is the version; `If-None-Match` with it answers 304.
 #[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = String, Path)),
-    responses((status = 200, body = ListingResponse), (status = 404, body = Problem)))]
+    responses((status = 200, body = ListingResponse), (status = 304, description = "the client's copy is current"),
+        (status = 404, body = Problem)))]
 async fn get_listing(
     State(state): State<AppState>,
     viewer: Option<CurrentUser>,
+    headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    Ok(versioned(StatusCode::OK, get::<Listing>(state, viewer, id).await?))
+) -> ApiResult<Response> {
+    Ok(reads::read::<Listing>(&state, viewer, id).await?.respond(&headers))
 }
 
 /// Edits a listing (JSON merge patch of the create body). A published
@@ -449,15 +443,18 @@ async fn list_demands(
     Ok(Json(list::<Demand>(state, viewer, query).await?))
 }
 
-/// A demand: public once published; its owner's members and officials always.
+/// A demand: public once published; its owner's members and officials
+/// always. `ETag` and `If-None-Match` as for listings.
 #[utoipa::path(get, path = "/api/v1/demands/{id}", tag = "demands", params(("id" = String, Path)),
-    responses((status = 200, body = DemandResponse), (status = 404, body = Problem)))]
+    responses((status = 200, body = DemandResponse), (status = 304, description = "the client's copy is current"),
+        (status = 404, body = Problem)))]
 async fn get_demand(
     State(state): State<AppState>,
     viewer: Option<CurrentUser>,
+    headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    Ok(versioned(StatusCode::OK, get::<Demand>(state, viewer, id).await?))
+) -> ApiResult<Response> {
+    Ok(reads::read::<Demand>(&state, viewer, id).await?.respond(&headers))
 }
 
 /// Edits a demand (JSON merge patch); a published demand goes back to review.

@@ -68,7 +68,7 @@ pub(crate) trait Item: Clone + Send + 'static {
     /// `listing` or `demand`: the audit subject and the outbox prefix.
     const SUBJECT: &'static str;
     type Request: DeserializeOwned + Send + 'static;
-    type Response: Serialize + Send + 'static;
+    type Response: Serialize + DeserializeOwned + Send + 'static;
 
     fn find(conn: &mut AnyConnection, id: &str) -> diesel::QueryResult<Option<Self>>;
     /// Writes the item when its stored version is `expected_version`.

@@ -7,6 +7,7 @@ mod demand;
 mod handlers;
 mod items;
 mod listing;
+mod reads;
 pub mod requests;
 pub mod review_context;
 pub mod seed;

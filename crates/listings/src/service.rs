@@ -7,6 +7,7 @@ use techtrade_domain::Transition;
 use techtrade_web::{ApiResult, AppState, CurrentUser, Page};
 
 use crate::handlers::{self, ListQuery, ReviewRequest};
+use crate::reads;
 use crate::requests::{DemandRequest, ListingRequest};
 use crate::views::{DemandResponse, ListingResponse};
 
@@ -18,12 +19,12 @@ pub struct Actor {
 
 /// A listing as `viewer` may see it (404 when it may not).
 pub async fn listing(state: AppState, viewer: Option<CurrentUser>, id: String) -> ApiResult<ListingResponse> {
-    handlers::get::<Listing>(state, viewer, id).await
+    reads::read::<Listing>(&state, viewer, id).await?.into_view()
 }
 
 /// A demand as `viewer` may see it (404 when it may not).
 pub async fn demand(state: AppState, viewer: Option<CurrentUser>, id: String) -> ApiResult<DemandResponse> {
-    handlers::get::<Demand>(state, viewer, id).await
+    reads::read::<Demand>(&state, viewer, id).await?.into_view()
 }
 
 /// A page of listings: published ones by default (GET /api/v1/listings).

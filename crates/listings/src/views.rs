@@ -1,7 +1,7 @@
 //! What the listings API returns, built from stored rows.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use techtrade_db::listings::{Demand, Listing, ListingPatent};
 use utoipa::ToSchema;
 
@@ -16,7 +16,7 @@ pub(crate) fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PatentView {
     pub application_number: String,
     pub publication_number: Option<String>,
@@ -46,7 +46,7 @@ impl From<ListingPatent> for PatentView {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ListingResponse {
     pub id: String,
     /// patent | achievement
@@ -133,7 +133,7 @@ impl ListingResponse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DemandResponse {
     pub id: String,
     pub status: String,

@@ -132,6 +132,7 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
         .layer(Extension(services.stripe))
         .layer(Extension(services.matching))
         .layer(Extension(services.site))
+        .layer(middleware::from_fn_with_state(state.clone(), catch_up_after_writes))
         .with_state(state)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi))
         .layer(
@@ -154,6 +155,24 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
                 }))
                 .layer(middleware::from_fn_with_state(timeout, deadline)),
         )
+}
+
+/// After a write this process served, the public views it changed are
+/// evicted before the answer leaves: whoever made the change, and anyone
+/// reading from this process after them, never sees it undone. (Changes
+/// made elsewhere arrive with the follower, `PublicViews::follow`.)
+async fn catch_up_after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let write = !request.method().is_safe();
+    let response = next.run(request).await;
+    let changed = response.status().is_success() || response.status().is_redirection();
+    if write
+        && changed
+        && state.views.is_serving()
+        && let Err(error) = state.views.catch_up(&state.db).await
+    {
+        tracing::warn!(%error, "public view cache: catching up after a write failed; serving from the database");
+    }
+    response
 }
 
 /// 503 for a request still running after the configured time.

@@ -528,6 +528,8 @@ async fn serve(
         None => None,
     };
     let state = AppState::new(db.clone(), config.settings());
+    // Every replica follows the outbox for its own cache (no lease).
+    let following = AbortOnDrop(tokio::spawn(state.views.clone().follow(db.clone())));
     let options = HttpOptions {
         body_limit_bytes: config.server.body_limit_bytes,
         request_timeout: Duration::from_secs(config.server.request_timeout_seconds.max(1)),
@@ -576,7 +578,17 @@ async fn serve(
     // mail.send_timeout_seconds) and give their leases back.
     running.stop().await;
     checkpoints.stop().await;
+    drop(following);
     served
+}
+
+/// A background task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The audit chain's periodic checkpoints, and a last one at shutdown.

@@ -73,6 +73,9 @@ pub struct ServerConfig {
     /// The address people reach the site at; when it is https, the web
     /// front's cookies are marked `Secure`.
     pub public_url: String,
+    /// Published listings' and demands' public views kept in memory per
+    /// process (about 1.5 KB each); 0 reads every one from the database.
+    pub public_view_cache_entries: usize,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             request_timeout_seconds: 30,
             trust_forwarded_for: false,
             public_url: "http://127.0.0.1:8080".into(),
+            public_view_cache_entries: 10_000,
         }
     }
 }
@@ -576,6 +580,7 @@ impl Config {
                 require_staff_totp: self.auth.require_staff_totp,
             },
             trust_forwarded_for: self.server.trust_forwarded_for,
+            public_views: self.server.public_view_cache_entries,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod state;
 pub mod utc;
+pub mod views;
 
 pub use auth::CurrentUser;
 pub use error::{ApiError, ErrorCode, FieldError};
@@ -19,6 +20,7 @@ pub use extract::{ClientIp, Json, Path, Query, RequestId, parse_query, without_n
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageQuery};
 pub use state::{AppState, AuthSettings, Settings};
+pub use views::PublicViews;
 
 /// What every handler returns.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use techtrade_db::Database;
 
+use crate::views::PublicViews;
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
     pub settings: Arc<Settings>,
+    /// Published items' public views; this process's own cache.
+    pub views: PublicViews,
 }
 
 impl AppState {
     pub fn new(db: Database, settings: Settings) -> Self {
-        Self { db, settings: Arc::new(settings) }
+        let views = PublicViews::new(settings.public_views);
+        Self { db, settings: Arc::new(settings), views }
     }
 }
 
@@ -24,6 +29,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Take the client address from `X-Forwarded-For` (behind a load balancer).
     pub trust_forwarded_for: bool,
+    /// How many published items' public views a process keeps in memory
+    /// (0: none, every read goes to the database).
+    pub public_views: usize,
 }
 
 #[derive(Debug, Clone)]

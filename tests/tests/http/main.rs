@@ -19,6 +19,7 @@ mod money_paths;
 mod notify;
 mod passwords;
 mod platform;
+mod public_views;
 mod registration_deals;
 mod registration_records;
 mod registrations;
