@@ -123,6 +123,8 @@ pub struct Figures {
     pub max: Duration,
     /// The first error seen, to say what went wrong.
     pub first_error: Option<String>,
+    /// The machine's 1-minute load average when the operation ended.
+    pub load: f64,
 }
 
 impl Figures {
@@ -157,7 +159,16 @@ pub fn figures(
         p99: percentile(&times, 0.99),
         max: times.last().copied().unwrap_or_default(),
         first_error: errors.into_iter().next(),
+        load: load_average(),
     }
+}
+
+/// The 1-minute load average (0 where /proc does not say).
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 /// One request of an operation: method, path (with query), bearer token, body.

@@ -526,3 +526,46 @@ fn demand_request(record: &PatentRecord, dice: &mut Dice) -> DemandRequest {
         deadline: None,
     }
 }
+
+/// Zipf's law with s = 1 over `n` ranks: rank k (0-based) is drawn with
+/// weight 1/(k+1), by inverting the cumulative weights.
+pub struct Zipf {
+    cumulative: Vec<f64>,
+}
+
+impl Zipf {
+    pub fn new(n: usize) -> Self {
+        let mut total = 0.0;
+        let cumulative = (1..=n.max(1))
+            .map(|k| {
+                total += 1.0 / k as f64;
+                total
+            })
+            .collect();
+        Self { cumulative }
+    }
+
+    /// A rank in `0..n`.
+    pub fn sample(&self, dice: &mut Dice) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let u = dice.below(1 << 53) as f64 / (1u64 << 53) as f64 * total;
+        self.cumulative.partition_point(|&c| c <= u).min(self.cumulative.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod zipf_tests {
+    use super::*;
+
+    #[test]
+    fn the_first_ranks_are_drawn_as_often_as_zipf_says() {
+        let zipf = Zipf::new(100_000);
+        let mut dice = Dice::for_key("zipf");
+        let draws: Vec<usize> = (0..200_000).map(|_| zipf.sample(&mut dice)).collect();
+        // H(100000) ≈ 12.09: rank 0 takes 1/12.09 ≈ 8.3 %, the first 10,000 ≈ 81 %.
+        let share = |pred: &dyn Fn(usize) -> bool| draws.iter().filter(|&&r| pred(r)).count() as f64 / 2e5;
+        assert!((share(&|r| r == 0) - 0.0827).abs() < 0.005);
+        assert!((share(&|r| r < 10_000) - 0.809).abs() < 0.01);
+        assert!(draws.iter().all(|&r| r < 100_000));
+    }
+}

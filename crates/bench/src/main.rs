@@ -24,8 +24,10 @@ use crate::generate::{DataSet, Plan};
 
 /// Every operation, in the order they run (writes after reads, the
 /// destructive round close last).
-const OPERATIONS: [&str; 9] = [
+const OPERATIONS: [&str; 11] = [
+    "healthz",
     "get_listing",
+    "get_listing_uniform",
     "search_text",
     "search_page",
     "search_filtered",
@@ -57,9 +59,15 @@ struct Args {
     /// Seconds each operation runs.
     #[arg(long, default_value_t = 20)]
     duration: u64,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
+    /// Requests in flight at once; several (`8,32,128`) run every
+    /// operation at each, labelled `op ×N`.
+    #[arg(long, value_delimiter = ',', default_value = "8")]
+    concurrency: Vec<usize>,
+    /// Extra server settings, `KEY=VALUE` in the environment
+    /// (`TECHTRADE__SERVER__PUBLIC_VIEW_CACHE_ENTRIES=0` reads every listing
+    /// from the database).
+    #[arg(long = "server-env", value_parser = parse_setting)]
+    server_env: Vec<(String, String)>,
     /// Comma-separated operations to run (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -84,6 +92,10 @@ struct Args {
     /// Also write the report (Markdown) here.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{text}: not KEY=VALUE"))
 }
 
 struct BackendRun {
@@ -205,7 +217,8 @@ fn run_backend(
     stages.extend(data.timings.iter().cloned());
     stages.push(("generation, all".to_string(), total));
     eprintln!("   generated in {total:.1?}; reindexing");
-    let env = drive::server_env(url, dir, &args.listen, meili);
+    let mut env = drive::server_env(url, dir, &args.listen, meili);
+    env.extend(args.server_env.iter().cloned());
     let took = drive::run_command(&args.server_bin, &["reindex"], &env)?;
     stages.push((format!("reindex ({} listings + {} demands)", plan.listings, plan.demands), took));
     let (figures, peak_rss) = runtime.block_on(drive_server(args, plan, &data, backend, &env, &OPERATIONS))?;
@@ -221,7 +234,8 @@ fn run_meilisearch(
 ) -> Result<BackendRun> {
     eprintln!("== meilisearch at {meili}, over the SQLite data");
     let url = format!("sqlite://{}", dir.join("techtrade.sqlite3").display());
-    let env = drive::server_env(&url, dir, &args.listen, Some(meili));
+    let mut env = drive::server_env(&url, dir, &args.listen, Some(meili));
+    env.extend(args.server_env.iter().cloned());
     let took = drive::run_command(&args.server_bin, &["reindex"], &env)?;
     let plan = Plan {
         listings: data.listing_ids.len(),
@@ -276,8 +290,8 @@ async fn drive_server(
     let base = server.base.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let duration = Duration::from_secs(args.duration);
-    let concurrency = args.concurrency;
-    let members: Vec<String> = data.member_emails.iter().take(concurrency.max(1)).cloned().collect();
+    let most = args.concurrency.iter().copied().max().unwrap_or(1);
+    let members: Vec<String> = data.member_emails.iter().take(most.clamp(1, 32)).cloned().collect();
     let mut tokens = Vec::new();
     for email in &members {
         tokens.push(drive::login(&client, &base, email, generate::PASSWORD).await?);
@@ -294,14 +308,24 @@ async fn drive_server(
         }
         eprintln!("   {backend}: {op}");
         let make: Arc<dyn Fn(u64) -> Call + Send + Sync> = match op {
-            "get_listing" => {
+            // The ceiling: the same server's cheapest answer.
+            "healthz" => Arc::new(|_| Call::page("/healthz".into())),
+            "get_listing" | "get_listing_uniform" => {
                 if listing_ids.is_empty() {
                     continue;
                 }
                 let ids = listing_ids.clone();
                 let mut dice = Dice::for_key("get");
-                let picks: Vec<usize> = (0..100_000).map(|_| dice.below(ids.len() as u64) as usize).collect();
-                Arc::new(move |n| Call::get(format!("/api/v1/listings/{}", ids[picks[n as usize % picks.len()]])))
+                let picks: Vec<usize> = if op == "get_listing" {
+                    // Views of a market's items are heavy-tailed: a few are
+                    // read often, most seldom (Zipf, s = 1).
+                    let zipf = generate::Zipf::new(ids.len());
+                    (0..100_000).map(|_| zipf.sample(&mut dice)).collect()
+                } else {
+                    (0..100_000).map(|_| dice.below(ids.len() as u64) as usize).collect()
+                };
+                // The body is read whole, not parsed: the server is measured.
+                Arc::new(move |n| Call::page(format!("/api/v1/listings/{}", ids[picks[n as usize % picks.len()]])))
             }
             "search_text" => {
                 let words = words.clone();
@@ -413,8 +437,14 @@ async fn drive_server(
         };
         // A claim preview is one member's action, judged by how long that
         // member waits: it runs alone (concurrency 1), as the target means it.
-        let concurrency = if op == "claim_preview" { 1 } else { concurrency };
-        results.push(drive::load(&client, &base, op, backend, concurrency, duration, None, make).await);
+        if op == "claim_preview" {
+            results.push(drive::load(&client, &base, op, backend, 1, duration, None, make).await);
+            continue;
+        }
+        for &concurrency in &args.concurrency {
+            let label = if args.concurrency.len() > 1 { format!("{op} ×{concurrency}") } else { op.to_string() };
+            results.push(drive::load(&client, &base, &label, backend, concurrency, duration, None, make.clone()).await);
+        }
     }
     let rss = server.peak_rss()?;
     server.stop()?;
@@ -430,7 +460,7 @@ fn report(args: &Args, plan: &Plan, runs: &[BackendRun]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "techtrade-bench: {} listings, {} demands, {} organisations, {} deals ({} for the preview), {} claims; \
-         {} s per operation, concurrency {}\n\n",
+         {} s per operation, concurrency {}; load: the 1-minute load average as each operation ended\n\n",
         plan.listings,
         plan.demands,
         plan.organisations(),
@@ -438,15 +468,16 @@ fn report(args: &Args, plan: &Plan, runs: &[BackendRun]) -> String {
         plan.preview_deals,
         plan.claims,
         args.duration,
-        args.concurrency
+        args.concurrency.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     ));
-    out.push_str("| operation | backend | requests | throughput/s | p50 ms | p99 ms | max ms | errors |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| operation | backend | requests | throughput/s | p50 ms | p99 ms | max ms | errors | load |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let of = |f: &Figures, op: &str| f.operation == op || f.operation.starts_with(&format!("{op} ×"));
     for op in OPERATIONS {
         for run in runs {
-            for f in run.figures.iter().filter(|f| f.operation == op) {
+            for f in run.figures.iter().filter(|f| of(f, op)) {
                 out.push_str(&format!(
-                    "| {} | {} | {} | {:.1} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {:.2} |\n",
                     f.operation,
                     f.backend,
                     f.requests,
@@ -454,10 +485,27 @@ fn report(args: &Args, plan: &Plan, runs: &[BackendRun]) -> String {
                     ms(f.p50),
                     ms(f.p99),
                     ms(f.max),
-                    f.errors
+                    f.errors,
+                    f.load
                 ));
             }
         }
+    }
+    // Reads against the ceiling: a listing's throughput over /healthz's,
+    // from the same server at the same concurrency.
+    let ceiling: Vec<String> = runs
+        .iter()
+        .flat_map(|run| run.figures.iter().map(move |f| (run, f)))
+        .filter(|(_, f)| of(f, "get_listing") || of(f, "get_listing_uniform"))
+        .filter_map(|(run, f)| {
+            let suffix = f.operation.split_once(' ').map(|(_, s)| format!(" {s}")).unwrap_or_default();
+            let health = run.figures.iter().find(|h| h.operation == format!("healthz{suffix}"))?;
+            Some(format!("| {} | {} | {:.2}× |\n", f.operation, run.backend, f.throughput() / health.throughput()))
+        })
+        .collect();
+    if !ceiling.is_empty() {
+        out.push_str("\n| read | backend | throughput / healthz |\n|---|---|---:|\n");
+        out.extend(ceiling);
     }
     out.push_str("\n| backend | server peak RSS (VmHWM) |\n|---|---:|\n");
     for run in runs {

@@ -30,15 +30,12 @@ pub async fn find(
     let base = SearchQuery { doc_type: Some(doc_type), limit: pool, ..SearchQuery::default() };
     if !words.is_empty() {
         let query = SearchQuery { text: Some(words.join(" ")), any_word: true, ..base.clone() };
-        let hits = index.search(&query).await.map_err(search_error)?.hits;
+        let hits = index.candidates(&query).await.map_err(search_error)?;
         let top = hits.iter().map(|h| f64::from(h.score)).fold(0.0, f64::max);
         if !hits.is_empty() {
             return Ok(hits
                 .into_iter()
-                .map(|h| Candidate {
-                    relevance: if top > 0.0 { f64::from(h.score) / top } else { 0.0 },
-                    id: h.document.id,
-                })
+                .map(|h| Candidate { relevance: if top > 0.0 { f64::from(h.score) / top } else { 0.0 }, id: h.id })
                 .collect());
         }
     }
@@ -48,9 +45,9 @@ pub async fn find(
             break;
         }
         let query = SearchQuery { ipc_prefix: Some(subclass.clone()), sort: Sort::Newest, ..base.clone() };
-        for hit in index.search(&query).await.map_err(search_error)?.hits {
-            if candidates.len() < pool && !candidates.iter().any(|c| c.id == hit.document.id) {
-                candidates.push(Candidate { id: hit.document.id, relevance: 0.0 });
+        for hit in index.candidates(&query).await.map_err(search_error)? {
+            if candidates.len() < pool && !candidates.iter().any(|c| c.id == hit.id) {
+                candidates.push(Candidate { id: hit.id, relevance: 0.0 });
             }
         }
     }

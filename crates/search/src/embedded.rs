@@ -13,16 +13,17 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::StrColumn;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RawTokenizer, TextAnalyzer, TokenStream};
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::facets;
-use crate::index::{BoxFuture, IndexBatch, SearchError, SearchIndex};
+use crate::index::{BoxFuture, IndexBatch, Ranked, SearchError, SearchIndex};
 use crate::model::{
     DocType, FACETS, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, document_key,
     highlight_ranges,
@@ -67,7 +68,8 @@ fn schema() -> (Schema, Fields) {
         TextFieldIndexing::default().set_tokenizer("number").set_index_option(IndexRecordOption::Basic),
     );
     let fields = Fields {
-        key: b.add_text_field("key", STRING),
+        // Fast as well: matching reads its candidates' ids from the column.
+        key: b.add_text_field("key", STRING | FAST),
         source: b.add_text_field("source", STORED),
         doc_type: b.add_text_field("doc_type", STRING),
         kind: b.add_text_field("kind", STRING),
@@ -116,6 +118,10 @@ struct Inner {
 pub struct EmbeddedIndex {
     inner: Arc<Inner>,
 }
+
+/// A page of hits (score, address) in order, the number of matches, and
+/// the facet counts when they were asked for.
+type Ranking = (Vec<(f32, DocAddress)>, usize, Option<std::collections::HashMap<String, u64>>);
 
 impl EmbeddedIndex {
     /// Opens the index in `dir`, creating it when absent. An index written
@@ -337,14 +343,15 @@ impl Inner {
         Box::new(BooleanQuery::new(clauses))
     }
 
-    fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
-        let searcher = self.reader.searcher();
+    /// The page of hits `query` asks for, in its order, with the total and
+    /// (when `facet_collector` is given) the facet counts.
+    fn ranked(
+        &self,
+        searcher: &Searcher,
+        query: &SearchQuery,
+        facet_collector: Option<facets::FacetCounts>,
+    ) -> Result<Ranking, SearchError> {
         let built = self.query(query);
-        // An any-word search is matching's candidate lookup: it wants the
-        // best hits only, and counting facets over every document that
-        // shares one word with a whole demand was most of its cost
-        // (BENCHMARKS.md, "matches"). Meilisearch leaves them empty too.
-        let facet_collector = (!query.any_word).then_some(facets::FacetCounts);
         let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
         let (addresses, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match query.sort {
             Sort::Relevance => {
@@ -367,10 +374,22 @@ impl Inner {
                 (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total, facets)
             }
         };
+        // A page past the result window asks for none (the collector needs at least one).
+        let addresses = addresses.into_iter().take(query.limit).collect();
+        Ok((addresses, total, facet_counts))
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let searcher = self.reader.searcher();
+        // An any-word search is matching's candidate lookup: it wants the
+        // best hits only, and counting facets over every document that
+        // shares one word with a whole demand was most of its cost
+        // (BENCHMARKS.md, "matches"). Meilisearch leaves them empty too.
+        let facet_collector = (!query.any_word).then_some(facets::FacetCounts);
+        let (addresses, total, facet_counts) = self.ranked(&searcher, query, facet_collector)?;
         let words = self.highlight_words(query.text.as_deref().unwrap_or_default());
         let mut hits = Vec::with_capacity(addresses.len());
-        // A page past the result window asks for none (the collector needs at least one).
-        for (score, address) in addresses.into_iter().take(query.limit) {
+        for (score, address) in addresses {
             let stored: TantivyDocument = searcher.doc(address).map_err(index_error)?;
             let source = stored.get_first(self.fields.source).and_then(|v| v.as_str()).unwrap_or_default();
             let document: SearchDocument = serde_json::from_str(source).map_err(index_error)?;
@@ -382,6 +401,35 @@ impl Inner {
         }
         let facets = facets::group(facet_counts.unwrap_or_default(), &FACETS);
         Ok(SearchResults { hits, total: total as u64, facets })
+    }
+
+    /// The hits' ids read from the `key` column (a fast field) rather than
+    /// from their stored documents, which would each cost a block of the
+    /// document store to decompress and a JSON document to parse.
+    fn candidates(&self, query: &SearchQuery) -> Result<Vec<Ranked>, SearchError> {
+        let searcher = self.reader.searcher();
+        let (addresses, _, _) = self.ranked(&searcher, query, None)?;
+        let mut keys: Vec<Option<StrColumn>> = vec![None; searcher.segment_readers().len()];
+        let mut key = String::new();
+        let mut ranked = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let column = match &mut keys[address.segment_ord as usize] {
+                Some(column) => column,
+                slot => {
+                    let reader = searcher.segment_reader(address.segment_ord);
+                    let column = reader.fast_fields().str("key").map_err(index_error)?;
+                    slot.insert(column.ok_or_else(|| SearchError::Index("the key column is missing".into()))?)
+                }
+            };
+            let ord = column.term_ords(address.doc_id).next();
+            key.clear();
+            if ord.is_none_or(|ord| !column.ord_to_str(ord, &mut key).unwrap_or(false)) {
+                return Err(SearchError::Index(format!("a hit without a key ({address:?})")));
+            }
+            let id = key.split_once(':').map_or(key.as_str(), |(_, id)| id);
+            ranked.push(Ranked { id: id.to_string(), score });
+        }
+        Ok(ranked)
     }
 
     /// The words to mark in results: the query's jieba tokens and its
@@ -469,6 +517,11 @@ impl SearchIndex for EmbeddedIndex {
         Box::pin(self.blocking(move |inner| inner.search(&query)))
     }
 
+    fn candidates<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<Vec<Ranked>, SearchError>> {
+        let query = query.clone();
+        Box::pin(self.blocking(move |inner| inner.candidates(&query)))
+    }
+
     fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>, SearchError>> {
         let prefix = prefix.to_string();
         Box::pin(self.blocking(move |inner| inner.suggest(&prefix, limit)))
@@ -482,6 +535,35 @@ impl SearchIndex for EmbeddedIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An index written by an older techtrade (here: without the `key`
+    /// column matching reads) is discarded on open and left for the
+    /// indexer to rebuild, rather than failing the first match.
+    #[tokio::test]
+    async fn an_index_of_an_older_schema_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, fields) = schema();
+        let mut older = Schema::builder();
+        for (_, entry) in schema().0.fields() {
+            let mut entry = entry.clone();
+            if entry.name() == "key" {
+                entry = tantivy::schema::FieldEntry::new_text("key".into(), STRING);
+            }
+            older.add_field(entry);
+        }
+        let written = Index::create_in_dir(dir.path(), older.build()).unwrap();
+        register_tokenizers(&written).unwrap();
+        let mut writer: IndexWriter = written.writer_with_num_threads(1, WRITER_HEAP).unwrap();
+        writer.add_document(tantivy::doc!(fields.key => "listing:old")).unwrap();
+        writer.prepare_commit().unwrap().set_payload("42");
+        writer.commit().unwrap();
+        drop(writer);
+
+        let index = EmbeddedIndex::open(dir.path()).unwrap();
+        assert_eq!(index.cursor().await.unwrap(), crate::index::NEVER_BUILT);
+        let query = SearchQuery { limit: 10, ..SearchQuery::default() };
+        assert!(index.candidates(&query).await.unwrap().is_empty());
+    }
 
     #[test]
     fn matches_longest_words_without_overlap() {

@@ -15,6 +15,13 @@ pub enum SearchError {
     Unavailable(String),
 }
 
+/// A hit by id: what [`SearchIndex::candidates`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub id: String,
+    pub score: f32,
+}
+
 /// The cursor of an index that was never rebuilt from the database.
 pub const NEVER_BUILT: i64 = -1;
 
@@ -43,6 +50,15 @@ pub trait SearchIndex: Send + Sync + 'static {
     /// Removes every document and resets the cursor to `cursor`.
     fn reset(&self, cursor: i64) -> BoxFuture<'_, Result<(), SearchError>>;
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<SearchResults, SearchError>>;
+    /// The ids and scores of the hits [`SearchIndex::search`] would give,
+    /// in its order, without the documents, highlights or facets:
+    /// matching's candidate lookup, which reads the rows itself.
+    fn candidates<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<Vec<Ranked>, SearchError>> {
+        Box::pin(async move {
+            let hits = self.search(query).await?.hits;
+            Ok(hits.into_iter().map(|hit| Ranked { id: hit.document.id, score: hit.score }).collect())
+        })
+    }
     /// Up to `limit` published titles completing `prefix`, best first.
     fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>, SearchError>>;
     /// Whether the backend answers.

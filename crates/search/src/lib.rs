@@ -16,5 +16,5 @@ pub mod model;
 pub use handlers::{
     MAX_RESULT_WINDOW, SearchItem, SearchParams, SearchResponse, SharedIndex, router, run_search, search_error,
 };
-pub use index::{BoxFuture, IndexBatch, NEVER_BUILT, SearchError, SearchIndex};
+pub use index::{BoxFuture, IndexBatch, NEVER_BUILT, Ranked, SearchError, SearchIndex};
 pub use model::{DocType, SearchDocument, SearchQuery, SearchResults, Sort};

@@ -199,6 +199,23 @@ async fn every_backend_answers_alike() {
         assert!(found_ids.contains(&"p3"), "{name}: one word is enough: {found_ids:?}");
         assert!(!found_ids.contains(&"p5"), "{name}: no shared word, not found: {found_ids:?}");
         assert!(found.facets.values().all(|counts| counts.is_empty()), "{name}: any-word searches count no facets");
+        // Matching's lookup: the same hits by id and score, in the same order.
+        for candidates_of in
+            [any_word.clone(), SearchQuery { sort: Sort::Newest, ..with(|q| q.ipc_prefix = Some("H01M".into())) }]
+        {
+            let searched: Vec<(String, f32)> = index
+                .search(&candidates_of)
+                .await
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| (h.document.id, h.score))
+                .collect();
+            let ranked: Vec<(String, f32)> =
+                index.candidates(&candidates_of).await.unwrap().into_iter().map(|r| (r.id, r.score)).collect();
+            assert!(!ranked.is_empty(), "{name}: {candidates_of:?}");
+            assert_eq!(ranked, searched, "{name}");
+        }
 
         // A value is a value, never filter syntax.
         assert!(

@@ -74,7 +74,7 @@ pub struct ServerConfig {
     /// front's cookies are marked `Secure`.
     pub public_url: String,
     /// Published listings' and demands' public views kept in memory per
-    /// process (about 1.5 KB each); 0 reads every one from the database.
+    /// process (about 1 KB each); 0 reads every one from the database.
     pub public_view_cache_entries: usize,
 }
 
@@ -86,7 +86,7 @@ impl Default for ServerConfig {
             request_timeout_seconds: 30,
             trust_forwarded_for: false,
             public_url: "http://127.0.0.1:8080".into(),
-            public_view_cache_entries: 10_000,
+            public_view_cache_entries: 30_000,
         }
     }
 }
