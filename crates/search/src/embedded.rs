@@ -111,7 +111,11 @@ struct Inner {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    browse_counts: facets::BrowseCounts,
 }
+
+/// How many distinct browse filters keep their facet counts.
+const BROWSE_COUNTS: usize = 1_024;
 
 /// The tantivy index. Cheap to clone; work runs on the blocking pool.
 #[derive(Clone)]
@@ -156,7 +160,8 @@ impl EmbeddedIndex {
         let (_, fields) = schema();
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_error)?;
         let writer = index.writer_with_num_threads(1, WRITER_HEAP).map_err(index_error)?;
-        Ok(Self { inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields }) })
+        let browse_counts = facets::BrowseCounts::new(BROWSE_COUNTS);
+        Ok(Self { inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields, browse_counts }) })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -385,7 +390,11 @@ impl Inner {
         // best hits only, and counting facets over every document that
         // shares one word with a whole demand was most of its cost
         // (BENCHMARKS.md, "matches"). Meilisearch leaves them empty too.
-        let facet_collector = (!query.any_word).then_some(facets::FacetCounts);
+        // A browse counts facets once per index generation.
+        let generation = searcher.generation().generation_id();
+        let browse = facets::BrowseCounts::key(query);
+        let counted = browse.as_deref().and_then(|key| self.browse_counts.get(generation, key));
+        let facet_collector = (!query.any_word && counted.is_none()).then_some(facets::FacetCounts);
         let (addresses, total, facet_counts) = self.ranked(&searcher, query, facet_collector)?;
         let words = self.highlight_words(query.text.as_deref().unwrap_or_default());
         let mut hits = Vec::with_capacity(addresses.len());
@@ -399,7 +408,16 @@ impl Inner {
             };
             hits.push(SearchHit { document, highlight, score });
         }
-        let facets = facets::group(facet_counts.unwrap_or_default(), &FACETS);
+        let facets = match counted {
+            Some(facets) => facets,
+            None => {
+                let facets = facets::group(facet_counts.unwrap_or_default(), &FACETS);
+                if let Some(key) = browse {
+                    self.browse_counts.put(generation, key, facets.clone());
+                }
+                facets
+            }
+        };
         Ok(SearchResults { hits, total: total as u64, facets })
     }
 

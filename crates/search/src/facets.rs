@@ -8,12 +8,16 @@
 //! match-all query; this takes a few.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use lru::LruCache;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::model::Facets;
+use crate::model::{Facets, SearchQuery, Sort};
 
 /// The fast field holding `name=value` facet entries.
 pub const FIELD: &str = "facet_values";
@@ -97,4 +101,78 @@ pub fn group(counts: HashMap<String, u64>, names: &[&str]) -> Facets {
         }
     }
     facets
+}
+
+/// The facet counts of searches without words ("browse": a category or
+/// region page, the same for everyone), kept per searcher generation. Such
+/// a search counts facets over a quarter to all of the corpus, most of its
+/// cost, while its answer changes only when the index does: a new
+/// generation (any commit) forgets every count.
+pub struct BrowseCounts {
+    state: Mutex<(u64, LruCache<String, Facets>)>,
+}
+
+impl BrowseCounts {
+    pub fn new(capacity: usize) -> Self {
+        let entries = LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN));
+        Self { state: Mutex::new((u64::MAX, entries)) }
+    }
+
+    /// What a search without words counts facets by: its filters, not its
+    /// order or page. `None` for a search with words (or matching's).
+    pub fn key(query: &SearchQuery) -> Option<String> {
+        if query.any_word || query.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+            return None;
+        }
+        let filters = SearchQuery { text: None, sort: Sort::Relevance, offset: 0, limit: 0, ..query.clone() };
+        Some(format!("{filters:?}"))
+    }
+
+    pub fn get(&self, generation: u64, key: &str) -> Option<Facets> {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.0 != generation {
+            return None;
+        }
+        state.1.get(key).cloned()
+    }
+
+    pub fn put(&self, generation: u64, key: String, facets: Facets) {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.0 != generation {
+            state.1.clear();
+            state.0 = generation;
+        }
+        state.1.put(key, facets);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DocType;
+
+    #[test]
+    fn a_browse_is_keyed_by_its_filters_and_forgotten_with_its_generation() {
+        let browse = SearchQuery {
+            doc_type: Some(DocType::Listing),
+            region_prefix: Some("63".into()),
+            limit: 20,
+            ..SearchQuery::default()
+        };
+        let page_two = SearchQuery { offset: 20, sort: Sort::Newest, ..browse.clone() };
+        let other = SearchQuery { region_prefix: Some("6301".into()), ..browse.clone() };
+        assert_eq!(BrowseCounts::key(&browse), BrowseCounts::key(&page_two), "order and page count alike");
+        assert_ne!(BrowseCounts::key(&browse), BrowseCounts::key(&other));
+        assert!(BrowseCounts::key(&SearchQuery { text: Some("锂电池".into()), ..browse.clone() }).is_none());
+        assert!(BrowseCounts::key(&SearchQuery { any_word: true, ..browse.clone() }).is_none());
+
+        let counts = BrowseCounts::new(8);
+        let key = BrowseCounts::key(&browse).unwrap();
+        let facets: Facets = [("region".to_string(), [("630102".to_string(), 3)].into())].into();
+        counts.put(7, key.clone(), facets.clone());
+        assert_eq!(counts.get(7, &key), Some(facets));
+        assert_eq!(counts.get(8, &key), None, "a new generation of the index");
+        counts.put(8, BrowseCounts::key(&other).unwrap(), Facets::new());
+        assert_eq!(counts.get(7, &key), None, "the old generation's counts are gone");
+    }
 }

@@ -288,3 +288,39 @@ async fn every_backend_answers_alike() {
         index.health().await.unwrap();
     }
 }
+
+/// A browse's facet counts (kept per index generation by the embedded
+/// engine) follow every change to the index: an upsert, a move, a delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_counts_follow_the_index() {
+    for (index, _database) in backends().await {
+        let name = index.backend();
+        let index = index.as_ref();
+        index.reset(NEVER_BUILT).await.unwrap();
+        index.apply(IndexBatch { upserts: corpus(), deletes: vec![], cursor: 12 }).await.unwrap();
+        let browse = SearchQuery { doc_type: Some(DocType::Listing), region_prefix: Some("63".into()), ..query() };
+        let region_count = |results: &techtrade_search::SearchResults, region: &str| {
+            results.facets["region"].get(region).copied().unwrap_or(0)
+        };
+        let before = index.search(&browse).await.unwrap();
+        let again = index.search(&SearchQuery { offset: 1, sort: Sort::Newest, ..browse.clone() }).await.unwrap();
+        assert_eq!(again.facets, before.facets, "{name}: another page counts alike");
+        let in_xining = region_count(&before, "630102");
+
+        let mut moved =
+            doc("p9", DocType::Listing, "高原牦牛乳制品加工", &["A23C9/00"], "630102", Some(1_000_000), false, 20);
+        index.apply(IndexBatch { upserts: vec![moved.clone()], deletes: vec![], cursor: 13 }).await.unwrap();
+        let added = index.search(&browse).await.unwrap();
+        assert_eq!(region_count(&added, "630102"), in_xining + 1, "{name}");
+        assert_eq!(added.total, before.total + 1, "{name}");
+
+        moved.region_code = "632801".into();
+        index.apply(IndexBatch { upserts: vec![moved], deletes: vec![], cursor: 14 }).await.unwrap();
+        let changed = index.search(&browse).await.unwrap();
+        assert_eq!(region_count(&changed, "630102"), in_xining, "{name}");
+        assert_eq!(region_count(&changed, "632801"), region_count(&before, "632801") + 1, "{name}");
+
+        index.apply(IndexBatch { upserts: vec![], deletes: vec!["listing:p9".into()], cursor: 15 }).await.unwrap();
+        assert_eq!(index.search(&browse).await.unwrap().facets, before.facets, "{name}");
+    }
+}
