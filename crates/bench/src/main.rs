@@ -7,6 +7,7 @@
 
 mod drive;
 mod generate;
+mod growth;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,6 +93,14 @@ struct Args {
     /// Also write the report (Markdown) here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Market sizes (listings; a tenth as many demands) to run one after
+    /// another instead of the one market: how cost grows. Runs
+    /// healthz, get_listing, search_text and search_browse at each.
+    #[arg(long, value_delimiter = ',')]
+    growth: Vec<usize>,
+    /// Where `--growth` draws its chart (SVG, one per backend: `-<backend>` is added).
+    #[arg(long, default_value = "target/growth.svg")]
+    chart: PathBuf,
 }
 
 fn parse_setting(text: &str) -> Result<(String, String), String> {
@@ -106,7 +115,10 @@ struct BackendRun {
 }
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if !args.growth.is_empty() && args.only.is_empty() {
+        args.only = growth::OPERATIONS.iter().map(ToString::to_string).collect();
+    }
     for op in &args.only {
         if !OPERATIONS.contains(&op.as_str()) {
             bail!("unknown operation {op}; one of {}", OPERATIONS.join(", "));
@@ -135,6 +147,9 @@ fn main() -> Result<()> {
         claims: args.claims,
         year,
     };
+    if !args.growth.is_empty() {
+        return run_growth(&args, &runtime, &records, year);
+    }
     let mut runs = Vec::new();
     let mut sqlite_data: Option<(PathBuf, DataSet)> = None;
     for backend in &args.backends {
@@ -166,6 +181,54 @@ fn main() -> Result<()> {
         runs.push(run);
     }
     let report = report(&args, &plan, &runs);
+    println!("{report}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &report).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// `--growth`: each size on each database backend, from a fresh database.
+fn run_growth(args: &Args, runtime: &tokio::runtime::Runtime, records: &[seed::PatentRecord], year: i32) -> Result<()> {
+    let mut steps = Vec::new();
+    for &listings in &args.growth {
+        let plan =
+            Plan { listings, demands: listings / 10, orgs: args.orgs, deals: 0, preview_deals: 0, claims: 0, year };
+        for backend in args.backends.iter().filter(|b| *b != "meilisearch") {
+            let dir = std::path::absolute(args.work_dir.join(backend))?;
+            let url = match backend.as_str() {
+                "sqlite" => format!("sqlite://{}", dir.join("techtrade.sqlite3").display()),
+                "postgres" => recreate_postgres(&args.postgres)?,
+                other => bail!("unknown backend {other}: sqlite or postgres"),
+            };
+            let (run, _) = run_backend(args, runtime, records, &plan, backend, &url, &dir, None)?;
+            let stage = |prefix: &str| {
+                run.stages.iter().find(|(name, _)| name.starts_with(prefix)).map(|(_, took)| *took).unwrap_or_default()
+            };
+            steps.push(growth::Step {
+                listings,
+                backend: backend.clone(),
+                generation: stage("generation, all"),
+                reindex: stage("reindex"),
+                index_bytes: growth::size_of(&dir.join("search")),
+                peak_rss: run.peak_rss,
+                figures: run.figures,
+            });
+            eprintln!("{}", growth::table(&steps));
+        }
+    }
+    let mut report = format!(
+        "techtrade-bench --growth: {} s per operation, concurrency {}; demands a tenth of the listings\n\n",
+        args.duration,
+        args.concurrency.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    );
+    report.push_str(&growth::table(&steps));
+    for backend in args.backends.iter().filter(|b| *b != "meilisearch") {
+        let stem = args.chart.file_stem().and_then(|s| s.to_str()).unwrap_or("growth");
+        let path = args.chart.with_file_name(format!("{stem}-{backend}.svg"));
+        growth::chart(&steps, backend, &path)?;
+        report.push_str(&format!("\nChart: {}\n", path.display()));
+    }
     println!("{report}");
     if let Some(out) = &args.out {
         std::fs::write(out, &report).with_context(|| format!("writing {}", out.display()))?;
