@@ -20,7 +20,9 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RawTokenizer, TextAnalyzer, TokenStream};
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use crate::facets;
 use crate::index::{BoxFuture, IndexBatch, Ranked, SearchError, SearchIndex};
@@ -123,6 +125,14 @@ pub struct EmbeddedIndex {
     inner: Arc<Inner>,
 }
 
+/// The index's settings, fixed when it is created: stored documents in
+/// 4 KB blocks rather than tantivy's 16 KB, since every result page loads
+/// its 20 hits' documents one by one and each load decompresses a whole
+/// block (a tenth of a text search's time at 100k with 16 KB blocks).
+fn settings() -> IndexSettings {
+    IndexSettings { docstore_blocksize: 4_096, ..IndexSettings::default() }
+}
+
 /// A page of hits (score, address) in order, the number of matches, and
 /// the facet counts when they were asked for.
 type Ranking = (Vec<(f32, DocAddress)>, usize, Option<std::collections::HashMap<String, u64>>);
@@ -136,7 +146,7 @@ impl EmbeddedIndex {
         let (schema, _) = schema();
         let open = |dir: &Path| {
             let directory = MmapDirectory::open(dir).map_err(index_error)?;
-            Index::open_or_create(directory, schema.clone()).map_err(index_error)
+            Index::builder().schema(schema.clone()).settings(settings()).open_or_create(directory).map_err(index_error)
         };
         let index = match open(dir) {
             Ok(index) => index,
@@ -152,7 +162,7 @@ impl EmbeddedIndex {
 
     /// An index in memory (tests).
     pub fn in_memory() -> Result<Self, SearchError> {
-        Self::with_index(Index::create_in_ram(schema().0))
+        Self::with_index(Index::builder().schema(schema().0).settings(settings()).create_in_ram().map_err(index_error)?)
     }
 
     fn with_index(index: Index) -> Result<Self, SearchError> {
