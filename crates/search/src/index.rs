@@ -45,8 +45,25 @@ pub trait SearchIndex: Send + Sync + 'static {
     /// before any event, [`NEVER_BUILT`] for an index never filled from
     /// the database.
     fn cursor(&self) -> BoxFuture<'_, Result<i64, SearchError>>;
-    /// Applies a batch: deletes, then upserts (replacing same keys), then the cursor.
+    /// Applies a batch: deletes, then upserts (replacing same keys), then
+    /// the cursor; returns once the batch is searchable.
     fn apply(&self, batch: IndexBatch) -> BoxFuture<'_, Result<(), SearchError>>;
+    /// Applies a batch like [`SearchIndex::apply`], but may return before
+    /// it is searchable, so that a backend whose writes are asynchronous
+    /// (Meilisearch) can keep several in flight. Batches still take effect
+    /// in the order given. [`SearchIndex::cursor`] counts an enqueued batch
+    /// at once; the cursor stored, which a restart reads, moves only when
+    /// the backend has confirmed the batch. Errors of an earlier batch may
+    /// surface here or at [`SearchIndex::flush`]; after one, `cursor`
+    /// falls back to the stored position, so the batches not confirmed are
+    /// read again.
+    fn enqueue(&self, batch: IndexBatch) -> BoxFuture<'_, Result<(), SearchError>> {
+        self.apply(batch)
+    }
+    /// Waits until every enqueued batch is searchable and its cursor stored.
+    fn flush(&self) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Removes every document and resets the cursor to `cursor`.
     fn reset(&self, cursor: i64) -> BoxFuture<'_, Result<(), SearchError>>;
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<SearchResults, SearchError>>;

@@ -97,13 +97,20 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
             Ok(Some((events.len(), batch_for(conn, &events, last)?)))
         })
         .await?;
-    match batch {
+    let consumed = match batch {
         Some((consumed, batch)) => {
-            index.apply(batch).await?;
-            Ok(consumed)
+            index.enqueue(batch).await?;
+            consumed
         }
-        None => Ok(0),
+        None => 0,
+    };
+    // A full pass means more is waiting: read on while the backend works.
+    // Otherwise the backlog is gone, and what was sent is confirmed before
+    // the pass reports, so that a caught-up indexer means a searchable index.
+    if consumed < BATCH as usize {
+        index.flush().await?;
     }
+    Ok(consumed)
 }
 
 /// Rebuilds the index from the published rows; returns the documents indexed.
@@ -125,7 +132,8 @@ pub async fn rebuild(
     let mut indexed = 0;
     index_pages(db, index, &mut indexed, progress, published_listing_documents).await?;
     index_pages(db, index, &mut indexed, progress, published_demand_documents).await?;
-    index.apply(IndexBatch { cursor: position, ..IndexBatch::default() }).await?;
+    index.enqueue(IndexBatch { cursor: position, ..IndexBatch::default() }).await?;
+    index.flush().await?;
     Ok(indexed)
 }
 
@@ -161,7 +169,7 @@ async fn index_pages(
         let from = after.clone();
         let (upserts, last) = db.run(move |conn| load(conn, &from)).await?;
         *indexed += upserts.len();
-        index.apply(IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT }).await?;
+        index.enqueue(IndexBatch { upserts, deletes: Vec::new(), cursor: NEVER_BUILT }).await?;
         progress(*indexed);
         match last {
             Some(id) => after = id,

@@ -16,14 +16,18 @@ use meilisearch_sdk::search::{SearchResult, Selectors};
 use meilisearch_sdk::settings::{FacetingSettings, LocalizedAttributes, PaginationSetting, Settings};
 use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use techtrade_db::schema::outbox_cursors;
 use techtrade_db::{Database, DbError, outbox};
 
-use crate::index::{BoxFuture, IndexBatch, SearchError, SearchIndex};
+use self::tasks::Pipeline;
+use crate::index::{BoxFuture, IndexBatch, NEVER_BUILT, Ranked, SearchError, SearchIndex};
 use crate::model::{
     DocType, FACETS, Facets, Highlight, SearchDocument, SearchHit, SearchQuery, SearchResults, Sort, highlight_ranges,
 };
+
+mod tasks;
 
 /// The outbox consumer whose cursor records what the index reflects.
 const CONSUMER: &str = "search-meilisearch";
@@ -35,6 +39,12 @@ const PRIMARY_KEY: &str = "key";
 /// or for the re-indexing a settings change triggers.
 const TASK_POLL: Duration = Duration::from_millis(100);
 const TASK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How many write tasks [`SearchIndex::enqueue`] leaves in flight before it
+/// waits for the oldest. A rebuild sends pages of [`crate::indexer::BATCH`]
+/// documents; Meilisearch merges the queued ones into batches of up to this
+/// many pages, which is where its indexing speed comes from.
+const MAX_IN_FLIGHT: usize = 32;
 
 /// Meilisearch itself reads at most ten words of a query.
 const MAX_ANY_WORDS: usize = 10;
@@ -172,6 +182,79 @@ impl From<StoredDocument> for SearchDocument {
     }
 }
 
+/// What an any-word merge orders by, and all a candidate search retrieves.
+#[derive(Debug, Deserialize)]
+struct RankFields {
+    key: String,
+    id: String,
+    published_at: i64,
+    price_fen: Option<i64>,
+}
+
+impl RankFields {
+    const ATTRIBUTES: [&'static str; 4] = ["key", "id", "published_at", "price_fen"];
+}
+
+/// A document as far as ordering merged hits goes.
+trait Ordered {
+    fn key(&self) -> &str;
+    fn published_at(&self) -> i64;
+    fn price_fen(&self) -> Option<i64>;
+}
+
+impl Ordered for RankFields {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn published_at(&self) -> i64 {
+        self.published_at
+    }
+    fn price_fen(&self) -> Option<i64> {
+        self.price_fen
+    }
+}
+
+impl Ordered for StoredDocument {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn published_at(&self) -> i64 {
+        self.published_at
+    }
+    fn price_fen(&self) -> Option<i64> {
+        self.price_fen
+    }
+}
+
+/// Merges the hits of one search per word: each document once, scored by
+/// the sum of its scores, ordered by `sort` (by score for relevance, the
+/// newest first among equals).
+fn merge_any_word<T: Ordered>(
+    per_word: impl IntoIterator<Item = Vec<SearchResult<T>>>,
+    sort: Sort,
+) -> Vec<(SearchResult<T>, f32)> {
+    let mut merged: Vec<(SearchResult<T>, f32)> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for hit in per_word.into_iter().flatten() {
+        let score = hit.ranking_score.unwrap_or(0.0) as f32;
+        match seen.get(hit.result.key()) {
+            Some(&at) => merged[at].1 += score,
+            None => {
+                seen.insert(hit.result.key().to_string(), merged.len());
+                merged.push((hit, score));
+            }
+        }
+    }
+    let newest = |h: &(SearchResult<T>, f32)| std::cmp::Reverse(h.0.result.published_at());
+    match sort {
+        Sort::Relevance => merged.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| newest(a).cmp(&newest(b)))),
+        Sort::Newest => merged.sort_by_key(newest),
+        Sort::PriceAsc => merged.sort_by_key(|h| (h.0.result.price_fen().is_none(), h.0.result.price_fen())),
+        Sort::PriceDesc => merged.sort_by_key(|h| std::cmp::Reverse(h.0.result.price_fen())),
+    }
+    merged
+}
+
 /// What a suggestion search retrieves.
 #[derive(Debug, Deserialize)]
 struct TitleOnly {
@@ -189,6 +272,8 @@ pub struct MeiliIndex {
     client: Client,
     index_uid: String,
     db: Database,
+    /// Held across the awaits of a write, so writes are sent and confirmed in order.
+    pipeline: tokio::sync::Mutex<Pipeline<TaskInfo>>,
 }
 
 impl MeiliIndex {
@@ -201,7 +286,7 @@ impl MeiliIndex {
         }
         // The SDK builds URLs as `{host}/indexes/...`; a trailing slash would double up.
         let client = Client::new(url.trim_end_matches('/'), key).map_err(sdk_error)?;
-        let this = Self { client, index_uid: index_uid.to_string(), db };
+        let this = Self { client, index_uid: index_uid.to_string(), db, pipeline: Default::default() };
         this.ensure_index().await?;
         let task = this.index().set_settings(&settings()).await.map_err(sdk_error)?;
         this.wait(task).await?;
@@ -244,40 +329,79 @@ impl MeiliIndex {
         succeeded(self.settle(task).await?)
     }
 
+    /// Where the next batch starts: past what is in flight, else the stored position.
     async fn read_cursor(&self) -> Result<i64, SearchError> {
+        if let Some(position) = self.pipeline.lock().await.position() {
+            return Ok(position);
+        }
+        self.stored_cursor().await
+    }
+
+    async fn stored_cursor(&self) -> Result<i64, SearchError> {
         // No stored position means the index was never rebuilt from the database.
         self.db
             .run(|conn| outbox::stored_cursor(conn, CONSUMER).map_err(DbError::from))
             .await
             .map_err(db_error)
-            .map(|cursor| cursor.unwrap_or(crate::index::NEVER_BUILT))
+            .map(|cursor| cursor.unwrap_or(NEVER_BUILT))
     }
 
-    async fn apply_batch(&self, batch: IndexBatch) -> Result<(), SearchError> {
-        let index = self.index();
-        // Both tasks are queued before waiting: Meilisearch runs an index's
-        // tasks in order, so the deletes still happen before the upserts.
-        let mut tasks = Vec::with_capacity(2);
-        if !batch.deletes.is_empty() {
-            let ids: Vec<String> = batch.deletes.iter().map(|key| meili_id(key)).collect();
-            tasks.push(index.delete_documents(&ids).await.map_err(sdk_error)?);
-        }
-        if !batch.upserts.is_empty() {
-            let docs: Vec<StoredDocument> = batch.upserts.iter().map(StoredDocument::from).collect();
-            tasks.push(index.add_or_replace(&docs, Some(PRIMARY_KEY)).await.map_err(sdk_error)?);
-        }
-        for task in tasks {
-            self.wait(task).await?;
-        }
-        // Only now: if we stop before this, the batch is applied again, which is harmless.
-        let cursor = batch.cursor;
+    async fn store_cursor(&self, cursor: i64) -> Result<(), SearchError> {
         self.db
             .run(move |conn| outbox::advance_cursor(conn, CONSUMER, cursor).map_err(DbError::from))
             .await
             .map_err(db_error)
     }
 
+    /// Sends a batch's tasks, then waits until at most `keep` are in flight.
+    async fn send_batch(&self, batch: IndexBatch, keep: usize) -> Result<(), SearchError> {
+        let mut pipeline = self.pipeline.lock().await;
+        let result = match self.send(&mut pipeline, batch).await {
+            Ok(()) => self.confirm(&mut pipeline, keep).await,
+            Err(error) => Err(error),
+        };
+        forget_on_error(&mut pipeline, result)
+    }
+
+    async fn send(&self, pipeline: &mut Pipeline<TaskInfo>, batch: IndexBatch) -> Result<(), SearchError> {
+        let index = self.index();
+        // Deletes are queued before upserts: Meilisearch runs an index's
+        // tasks in order, so a key both removed and re-added ends up present.
+        if !batch.deletes.is_empty() {
+            let ids: Vec<String> = batch.deletes.iter().map(|key| meili_id(key)).collect();
+            pipeline.push(index.delete_documents(&ids).await.map_err(sdk_error)?);
+        }
+        if !batch.upserts.is_empty() {
+            let docs: Vec<StoredDocument> = batch.upserts.iter().map(StoredDocument::from).collect();
+            pipeline.push(index.add_or_replace(&docs, Some(PRIMARY_KEY)).await.map_err(sdk_error)?);
+        }
+        if batch.cursor != NEVER_BUILT && !pipeline.reach(batch.cursor) {
+            // Nothing of it, nor before it, is in flight: it is reached already.
+            self.store_cursor(batch.cursor).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest tasks until at most `keep` are in flight, then
+    /// stores the furthest position they reached. If we stop before the
+    /// position is stored, the batches are sent again, which is harmless.
+    async fn confirm(&self, pipeline: &mut Pipeline<TaskInfo>, keep: usize) -> Result<(), SearchError> {
+        let mut reached = None;
+        while pipeline.len() > keep {
+            let Some(oldest) = pipeline.oldest() else { break };
+            succeeded(self.settle(oldest.clone()).await?)?;
+            reached = pipeline.succeeded_oldest().or(reached);
+        }
+        match reached {
+            Some(position) => self.store_cursor(position).await,
+            None => Ok(()),
+        }
+    }
+
     async fn reset_index(&self, cursor: i64) -> Result<(), SearchError> {
+        let mut pipeline = self.pipeline.lock().await;
+        // Whatever is in flight runs before the deletion, and is deleted by it.
+        pipeline.clear();
         let task = self.index().delete_all_documents().await.map_err(sdk_error)?;
         self.wait(task).await?;
         // `advance_cursor` never moves backwards, so the row goes first.
@@ -304,41 +428,70 @@ impl MeiliIndex {
 
     /// Meilisearch has no OR of words (its matching strategies drop words
     /// from the end or by frequency, never leaving "any one of them"), so
-    /// an any-word search is one search per word, merged: a document's
-    /// score is the sum of its scores for the words it matches, as in the
-    /// embedded backend. Totals count the merged pool; facets are left
-    /// empty (matching, the one user, needs neither).
+    /// an any-word search is one search per word, sent together as one
+    /// multi-search request and merged: a document's score is the sum of
+    /// its scores for the words it matches, as in the embedded backend.
+    /// Totals count the merged pool; facets are left empty (matching, the
+    /// one user, needs neither).
     async fn search_any_word(&self, query: &SearchQuery, words: &[&str]) -> Result<SearchResults, SearchError> {
+        let merged = self.any_word_hits::<StoredDocument>(query, words, None).await?;
+        let total = merged.len() as u64;
+        let hits = merged
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|(result, score)| SearchHit { score, ..hit(result) })
+            .collect();
+        Ok(SearchResults { hits, total, facets: facets(None) })
+    }
+
+    /// [`Self::search_any_word`]'s hits, best first, with their summed
+    /// scores, retrieving only `retrieve` of each document (all if `None`).
+    async fn any_word_hits<T>(
+        &self,
+        query: &SearchQuery,
+        words: &[&str],
+        retrieve: Option<&[&str]>,
+    ) -> Result<Vec<(SearchResult<T>, f32)>, SearchError>
+    where
+        T: Ordered + DeserializeOwned + Send + Sync + 'static,
+    {
+        let index = self.index();
+        let filter = filter_expression(query);
         let pool = query.offset.saturating_add(query.limit);
-        let mut merged: Vec<SearchHit> = Vec::new();
+        let mut multi = self.client.multi_search();
         for word in words.iter().take(MAX_ANY_WORDS) {
-            let single = SearchQuery {
-                text: Some((*word).to_string()),
-                any_word: false,
-                sort: Sort::Relevance,
-                offset: 0,
-                limit: pool,
-                ..query.clone()
-            };
-            for hit in self.search_all_words(&single).await?.hits {
-                match merged.iter_mut().find(|m| m.document.key() == hit.document.key()) {
-                    Some(seen) => seen.score += hit.score,
-                    None => merged.push(hit),
+            let mut search = index.search();
+            search.with_query(word).with_limit(pool).with_show_ranking_score(true).with_locales(&LOCALES);
+            match retrieve {
+                Some(fields) => {
+                    search.with_attributes_to_retrieve(Selectors::Some(fields));
+                }
+                None => {
+                    search
+                        .with_attributes_to_highlight(Selectors::Some(&["title", "summary"]))
+                        .with_highlight_pre_tag(HIGHLIGHT_PRE)
+                        .with_highlight_post_tag(HIGHLIGHT_POST);
                 }
             }
-        }
-        let newest = |h: &SearchHit| std::cmp::Reverse(h.document.published_at);
-        match query.sort {
-            Sort::Relevance => {
-                merged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| newest(a).cmp(&newest(b))))
+            if let Some(filter) = &filter {
+                search.with_filter(filter);
             }
-            Sort::Newest => merged.sort_by_key(newest),
-            Sort::PriceAsc => merged.sort_by_key(|h| (h.document.price_fen.is_none(), h.document.price_fen)),
-            Sort::PriceDesc => merged.sort_by_key(|h| std::cmp::Reverse(h.document.price_fen)),
+            multi.with_search_query(search);
         }
-        let total = merged.len() as u64;
-        let hits = merged.into_iter().skip(query.offset).take(query.limit).collect();
-        Ok(SearchResults { hits, total, facets: facets(None) })
+        let response = multi.execute::<T>().await.map_err(sdk_error)?;
+        Ok(merge_any_word(response.results.into_iter().map(|r| r.hits), query.sort))
+    }
+
+    /// The any-word pool by id and score only, for matching.
+    async fn any_word_candidates(&self, query: &SearchQuery, words: &[&str]) -> Result<Vec<Ranked>, SearchError> {
+        let merged = self.any_word_hits::<RankFields>(query, words, Some(&RankFields::ATTRIBUTES)).await?;
+        Ok(merged
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|(result, score)| Ranked { id: result.result.id, score })
+            .collect())
     }
 
     async fn search_all_words(&self, query: &SearchQuery) -> Result<SearchResults, SearchError> {
@@ -416,7 +569,19 @@ impl SearchIndex for MeiliIndex {
     }
 
     fn apply(&self, batch: IndexBatch) -> BoxFuture<'_, Result<(), SearchError>> {
-        Box::pin(async move { self.apply_batch(batch).await })
+        Box::pin(async move { self.send_batch(batch, 0).await })
+    }
+
+    fn enqueue(&self, batch: IndexBatch) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(async move { self.send_batch(batch, MAX_IN_FLIGHT).await })
+    }
+
+    fn flush(&self) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(async move {
+            let mut pipeline = self.pipeline.lock().await;
+            let result = self.confirm(&mut pipeline, 0).await;
+            forget_on_error(&mut pipeline, result)
+        })
     }
 
     fn reset(&self, cursor: i64) -> BoxFuture<'_, Result<(), SearchError>> {
@@ -425,6 +590,17 @@ impl SearchIndex for MeiliIndex {
 
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<SearchResults, SearchError>> {
         Box::pin(async move { self.run_search(query).await })
+    }
+
+    fn candidates<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<Vec<Ranked>, SearchError>> {
+        Box::pin(async move {
+            let words: Vec<&str> = query.text.as_deref().unwrap_or_default().split_whitespace().collect();
+            if query.any_word && words.len() > 1 {
+                return self.any_word_candidates(query, &words).await;
+            }
+            let hits = self.search_all_words(query).await?.hits;
+            Ok(hits.into_iter().map(|hit| Ranked { id: hit.document.id, score: hit.score }).collect())
+        })
     }
 
     fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<String>, SearchError>> {
@@ -625,6 +801,15 @@ fn sdk_error(error: SdkError) -> SearchError {
         }
         error => SearchError::Index(error.to_string()),
     }
+}
+
+/// After a failed write, or one whose outcome is unknown, nothing in flight
+/// can be counted on: the indexer starts again from the stored position.
+fn forget_on_error<T>(pipeline: &mut Pipeline<T>, result: Result<(), SearchError>) -> Result<(), SearchError> {
+    if result.is_err() {
+        pipeline.clear();
+    }
+    result
 }
 
 fn succeeded(task: Task) -> Result<(), SearchError> {
@@ -893,6 +1078,44 @@ mod tests {
         assert_eq!(counted["region"]["630102"], 3);
         assert!(counted["ipc_section"].is_empty());
         assert_eq!(facets(None).len(), FACETS.len());
+    }
+
+    fn ranked(id: &str, published_at: i64, price_fen: Option<i64>, score: f64) -> SearchResult<RankFields> {
+        serde_json::from_value(serde_json::json!({
+            "key": format!("listing_{id}"),
+            "id": id,
+            "published_at": published_at,
+            "price_fen": price_fen,
+            "_rankingScore": score,
+        }))
+        .expect("a hit as Meilisearch returns it")
+    }
+
+    #[test]
+    fn any_word_hits_merge_by_summed_score() {
+        let per_word = || {
+            vec![
+                // 锂电池
+                vec![ranked("a", 1, Some(300), 0.75), ranked("b", 2, None, 0.5), ranked("c", 3, Some(100), 0.25)],
+                // 回收
+                vec![ranked("c", 3, Some(100), 0.5), ranked("d", 4, Some(200), 0.5)],
+                // 隔膜
+                vec![ranked("d", 4, Some(200), 0.5)],
+            ]
+        };
+        let order = |sort: Sort| -> Vec<(String, f32)> {
+            merge_any_word(per_word(), sort).into_iter().map(|(hit, score)| (hit.result.id, score)).collect()
+        };
+        let by_relevance = order(Sort::Relevance);
+        let ids: Vec<&str> = by_relevance.iter().map(|(id, _)| id.as_str()).collect();
+        // d = 0.5 + 0.5; c = 0.25 + 0.5 ties with a, and c is the newer.
+        assert_eq!(ids, ["d", "c", "a", "b"]);
+        assert_eq!(by_relevance[0].1, 1.0);
+        assert_eq!(by_relevance[1].1, 0.75);
+        let ids = |sort| order(sort).into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        assert_eq!(ids(Sort::Newest), ["d", "c", "b", "a"]);
+        assert_eq!(ids(Sort::PriceAsc), ["c", "d", "a", "b"], "unpriced last");
+        assert_eq!(ids(Sort::PriceDesc), ["a", "d", "c", "b"]);
     }
 
     #[test]

@@ -324,3 +324,50 @@ async fn browse_counts_follow_the_index() {
         assert_eq!(index.search(&browse).await.unwrap().facets, before.facets, "{name}");
     }
 }
+
+/// Writes sent ahead (`enqueue`) take effect in order, count towards the
+/// position the next batch starts from at once, and are searchable, with
+/// their position stored, after `flush`. A batch that fails loses every
+/// position not yet confirmed, so the indexer sends those batches again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueued_batches_take_effect_in_order() {
+    for (index, _database) in backends().await {
+        let name = index.backend();
+        let index = index.as_ref();
+        let text = |t: &str| SearchQuery { text: Some(t.into()), ..query() };
+        index.reset(NEVER_BUILT).await.unwrap();
+        // A rebuild: pages without a position, then the position.
+        for page in corpus().chunks(5) {
+            index.enqueue(IndexBatch { upserts: page.to_vec(), deletes: vec![], cursor: NEVER_BUILT }).await.unwrap();
+        }
+        index.enqueue(IndexBatch { cursor: 12, ..IndexBatch::default() }).await.unwrap();
+        assert_eq!(index.cursor().await.unwrap(), 12, "{name}: the next pass starts after what was sent");
+
+        // The same key added, removed and added again, in three batches.
+        let p9 = |title| doc("p9", DocType::Listing, title, &["A23C9/00"], "630102", None, true, 20);
+        index
+            .enqueue(IndexBatch { upserts: vec![p9("高原牦牛乳制品加工")], deletes: vec![], cursor: 13 })
+            .await
+            .unwrap();
+        index.enqueue(IndexBatch { upserts: vec![], deletes: vec!["listing:p9".into()], cursor: 14 }).await.unwrap();
+        let p9 = p9("牦牛绒分梳工艺");
+        index.enqueue(IndexBatch { upserts: vec![p9], deletes: vec!["demand:d1".into()], cursor: 15 }).await.unwrap();
+        assert_eq!(index.cursor().await.unwrap(), 15, "{name}");
+        index.flush().await.unwrap();
+        assert_eq!(index.cursor().await.unwrap(), 15, "{name}: stored once confirmed");
+        assert_eq!(index.search(&query()).await.unwrap().total, 12, "{name}: twelve, less d1, plus p9");
+        assert_eq!(ids(index, text("分梳")).await, ["p9"], "{name}: the last write of p9 won");
+        assert!(ids(index, text("加工")).await.is_empty(), "{name}: p9's first title is gone");
+
+        if name == "meilisearch" {
+            // Meilisearch refuses this id when it runs the task, after `enqueue` returned.
+            let refused = doc("bad id!", DocType::Listing, "无效编号", &[], "630102", None, true, 21);
+            let valid = doc("p10", DocType::Listing, "有效编号", &[], "630102", None, true, 22);
+            index.enqueue(IndexBatch { upserts: vec![valid], deletes: vec![], cursor: 16 }).await.unwrap();
+            index.enqueue(IndexBatch { upserts: vec![refused], deletes: vec![], cursor: 17 }).await.unwrap();
+            assert_eq!(index.cursor().await.unwrap(), 17, "{name}");
+            assert!(index.flush().await.is_err(), "{name}: the refused task is reported");
+            assert_eq!(index.cursor().await.unwrap(), 15, "{name}: back to the last confirmed position");
+        }
+    }
+}
