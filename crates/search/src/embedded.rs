@@ -12,7 +12,6 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue, SortByString};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::StrColumn;
 use tantivy::directory::MmapDirectory;
@@ -288,20 +287,10 @@ impl Inner {
 
     /// The free-text part: every word must match somewhere (title, summary,
     /// body, the title's n-grams or the patent numbers).
-    ///
-    /// An any-word query (matching: a whole demand's or listing's words)
-    /// leaves out the n-grams. Its words are jieba's, as the titles' are, so
-    /// the n-grams add little but words inside other words, and each word
-    /// would be a phrase query over them: a third of a match's time. A word
-    /// then matches as it does on Meilisearch, by its segmentation.
     fn text_query(&self, text: &str, any_word: bool) -> Box<dyn Query> {
         let f = &self.fields;
-        let fields = if any_word {
-            vec![f.title, f.summary, f.body, f.numbers]
-        } else {
-            vec![f.title, f.title_ngram, f.summary, f.body, f.numbers]
-        };
-        let mut parser = QueryParser::for_index(&self.index, fields);
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![f.title, f.title_ngram, f.summary, f.body, f.numbers]);
         if !any_word {
             parser.set_conjunction_by_default();
         }
@@ -381,18 +370,7 @@ impl Inner {
         let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
         let (addresses, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match query.sort {
             Sort::Relevance => {
-                // Equal scores are common (BM25 field lengths are coarse
-                // buckets): among them the newest first, then by key, so
-                // that which of them make a page or matching's pool does
-                // not depend on how the index happens to be segmented.
-                let order = (
-                    SortBySimilarityScore,
-                    (SortByStaticFastValue::<i64>::for_field("published_at"), Order::Desc),
-                    (SortByString::for_field("key"), Order::Asc),
-                );
-                let (top, total, facets) =
-                    searcher.search(&built, &(page.order_by(order), Count, facet_collector)).map_err(index_error)?;
-                (top.into_iter().map(|((score, _, _), a)| (score, a)).collect(), total, facets)
+                searcher.search(&built, &(page.order_by_score(), Count, facet_collector)).map_err(index_error)?
             }
             Sort::Newest => {
                 let (top, total, facets) = searcher
