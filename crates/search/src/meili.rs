@@ -200,34 +200,21 @@ impl RankFields {
     const ATTRIBUTES: [&'static str; 4] = ["key", "id", "published_at", "price_fen"];
 }
 
-/// A document as far as ordering merged hits goes.
+/// A document as far as ordering merged hits goes: its key, when it was
+/// published, its price.
 trait Ordered {
-    fn key(&self) -> &str;
-    fn published_at(&self) -> i64;
-    fn price_fen(&self) -> Option<i64>;
+    fn rank(&self) -> (&str, i64, Option<i64>);
 }
 
 impl Ordered for RankFields {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn published_at(&self) -> i64 {
-        self.published_at
-    }
-    fn price_fen(&self) -> Option<i64> {
-        self.price_fen
+    fn rank(&self) -> (&str, i64, Option<i64>) {
+        (&self.key, self.published_at, self.price_fen)
     }
 }
 
 impl Ordered for StoredDocument {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn published_at(&self) -> i64 {
-        self.published_at
-    }
-    fn price_fen(&self) -> Option<i64> {
-        self.price_fen
+    fn rank(&self) -> (&str, i64, Option<i64>) {
+        (&self.key, self.published_at, self.price_fen)
     }
 }
 
@@ -242,20 +229,20 @@ fn merge_any_word<T: Ordered>(
     let mut seen: HashMap<String, usize> = HashMap::new();
     for hit in per_word.into_iter().flatten() {
         let score = hit.ranking_score.unwrap_or(0.0) as f32;
-        match seen.get(hit.result.key()) {
+        match seen.get(hit.result.rank().0) {
             Some(&at) => merged[at].1 += score,
             None => {
-                seen.insert(hit.result.key().to_string(), merged.len());
+                seen.insert(hit.result.rank().0.to_string(), merged.len());
                 merged.push((hit, score));
             }
         }
     }
-    let newest = |h: &(SearchResult<T>, f32)| std::cmp::Reverse(h.0.result.published_at());
+    let newest = |h: &(SearchResult<T>, f32)| std::cmp::Reverse(h.0.result.rank().1);
     match sort {
         Sort::Relevance => merged.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| newest(a).cmp(&newest(b)))),
         Sort::Newest => merged.sort_by_key(newest),
-        Sort::PriceAsc => merged.sort_by_key(|h| (h.0.result.price_fen().is_none(), h.0.result.price_fen())),
-        Sort::PriceDesc => merged.sort_by_key(|h| std::cmp::Reverse(h.0.result.price_fen())),
+        Sort::PriceAsc => merged.sort_by_key(|h| (h.0.result.rank().2.is_none(), h.0.result.rank().2)),
+        Sort::PriceDesc => merged.sort_by_key(|h| std::cmp::Reverse(h.0.result.rank().2)),
     }
     merged
 }
