@@ -24,6 +24,8 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
+mod any_word;
+
 use crate::facets;
 use crate::index::{BoxFuture, IndexBatch, Ranked, SearchError, SearchIndex};
 use crate::model::{
@@ -32,6 +34,14 @@ use crate::model::{
 };
 
 const WRITER_HEAP: usize = 50_000_000;
+
+/// How much a word found in each field counts towards relevance: the title
+/// tells most, the body least, a patent number is decisive. (The title's
+/// n-grams count once.)
+const TITLE_BOOST: f32 = 4.0;
+const SUMMARY_BOOST: f32 = 1.5;
+const BODY_BOOST: f32 = 0.5;
+const NUMBERS_BOOST: f32 = 10.0;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -104,6 +114,26 @@ fn register_tokenizers(index: &Index) -> Result<(), SearchError> {
     Ok(())
 }
 
+/// The text of `query`, when it has any.
+fn search_text(query: &SearchQuery) -> Option<&str> {
+    query.text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// A segment's column of document keys (`<type>:<id>`).
+fn key_column(reader: &tantivy::SegmentReader) -> Result<StrColumn, SearchError> {
+    reader
+        .fast_fields()
+        .str("key")
+        .map_err(index_error)?
+        .ok_or_else(|| SearchError::Index("the key column is missing".into()))
+}
+
+/// Reads `doc`'s key from `column` into `key`; false when it has none.
+fn read_key(column: &StrColumn, doc: tantivy::DocId, key: &mut String) -> bool {
+    key.clear();
+    column.term_ords(doc).next().is_some_and(|ord| column.ord_to_str(ord, key).unwrap_or(false))
+}
+
 fn index_error(error: impl std::fmt::Display) -> SearchError {
     SearchError::Index(error.to_string())
 }
@@ -133,6 +163,31 @@ fn settings() -> IndexSettings {
     IndexSettings { docstore_blocksize: 4_096, ..IndexSettings::default() }
 }
 
+/// How the index's files are written, recorded with each commit beside the
+/// outbox position: an index of another format is rebuilt, not read.
+/// Format 2 has its column dictionaries uncompressed (tantivy without zstd,
+/// see Cargo.toml); tantivy cannot read format 1's without zstd.
+const FORMAT: &str = "2";
+
+fn payload(cursor: i64) -> String {
+    format!("{FORMAT}:{cursor}")
+}
+
+/// The outbox position in a commit's payload, if it is of this format.
+fn stored_cursor(payload: &str) -> Option<i64> {
+    payload.strip_prefix(FORMAT)?.strip_prefix(':')?.parse().ok()
+}
+
+/// Ok for a new index or one whose last commit was written in [`FORMAT`].
+fn written_in_this_format(index: &Index) -> Result<(), SearchError> {
+    match index.load_metas().map_err(index_error)?.payload {
+        Some(payload) if stored_cursor(&payload).is_none() => {
+            Err(SearchError::Index(format!("written in another format (commit payload {payload:?})")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A page of hits (score, address) in order, the number of matches, and
 /// the facet counts when they were asked for.
 type Ranking = (Vec<(f32, DocAddress)>, usize, Option<std::collections::HashMap<String, u64>>);
@@ -148,7 +203,7 @@ impl EmbeddedIndex {
             let directory = MmapDirectory::open(dir).map_err(index_error)?;
             Index::builder().schema(schema.clone()).settings(settings()).open_or_create(directory).map_err(index_error)
         };
-        let index = match open(dir) {
+        let index = match open(dir).and_then(|index| written_in_this_format(&index).map(|()| index)) {
             Ok(index) => index,
             Err(error) => {
                 tracing::warn!(%error, dir = %dir.display(), "search index unreadable or of another schema; rebuilding");
@@ -257,7 +312,7 @@ impl Inner {
 
     fn commit(&self, writer: &mut IndexWriter, cursor: i64) -> Result<(), SearchError> {
         let mut prepared = writer.prepare_commit().map_err(index_error)?;
-        prepared.set_payload(&cursor.to_string());
+        prepared.set_payload(&payload(cursor));
         prepared.commit().map_err(index_error)?;
         self.reader.reload().map_err(index_error)
     }
@@ -282,41 +337,54 @@ impl Inner {
 
     fn cursor(&self) -> Result<i64, SearchError> {
         let metas = self.index.load_metas().map_err(index_error)?;
-        Ok(metas.payload.and_then(|p| p.parse().ok()).unwrap_or(crate::index::NEVER_BUILT))
+        Ok(metas.payload.as_deref().and_then(stored_cursor).unwrap_or(crate::index::NEVER_BUILT))
     }
 
     /// The free-text part: every word must match somewhere (title, summary,
-    /// body, the title's n-grams or the patent numbers).
+    /// body, the title's n-grams or the patent numbers); with `any_word`,
+    /// one is enough ([`any_word::query`]).
     fn text_query(&self, text: &str, any_word: bool) -> Box<dyn Query> {
+        if any_word {
+            return any_word::query(&self.index, &self.fields, text);
+        }
         let f = &self.fields;
         let mut parser =
             QueryParser::for_index(&self.index, vec![f.title, f.title_ngram, f.summary, f.body, f.numbers]);
-        if !any_word {
-            parser.set_conjunction_by_default();
-        }
-        parser.set_field_boost(f.title, 4.0);
-        parser.set_field_boost(f.summary, 1.5);
-        parser.set_field_boost(f.body, 0.5);
-        parser.set_field_boost(f.numbers, 10.0);
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(f.title, TITLE_BOOST);
+        parser.set_field_boost(f.summary, SUMMARY_BOOST);
+        parser.set_field_boost(f.body, BODY_BOOST);
+        parser.set_field_boost(f.numbers, NUMBERS_BOOST);
         // Query syntax characters typed by people are words to them, not operators.
         let cleaned: String = text.chars().map(|c| if "+-:^\"'()[]{}<>!*~\\".contains(c) { ' ' } else { c }).collect();
         parser.parse_query_lenient(&cleaned).0
     }
 
     fn query(&self, query: &SearchQuery) -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            match search_text(query) {
+                Some(text) => self.text_query(text, query.any_word),
+                None => Box::new(AllQuery),
+            },
+        )];
         // A filter must match but adds nothing to relevance.
-        let filter =
-            |q: Box<dyn Query>| -> (Occur, Box<dyn Query>) { (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))) };
+        clauses.extend(
+            self.filters(query)
+                .into_iter()
+                .map(|q| (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>)),
+        );
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// What `query` narrows the documents to besides its text.
+    fn filters(&self, query: &SearchQuery) -> Vec<Box<dyn Query>> {
         let f = &self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        match query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(text) => clauses.push((Occur::Must, self.text_query(text, query.any_word))),
-            None => clauses.push((Occur::Must, Box::new(AllQuery))),
-        }
+        let mut filters: Vec<Box<dyn Query>> = Vec::new();
         let term = |field: Field, value: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
         };
-        let filters = [
+        let by_value = [
             (f.doc_type, query.doc_type.map(|t| t.as_str().to_string())),
             (f.kind, query.kind.clone()),
             (f.ipc_path, query.ipc_prefix.clone()),
@@ -326,9 +394,9 @@ impl Inner {
             (f.patent_type, query.patent_type.clone()),
             (f.legal_status, query.legal_status.clone()),
         ];
-        for (field, value) in filters {
+        for (field, value) in by_value {
             if let Some(value) = value {
-                clauses.push(filter(term(field, &value)));
+                filters.push(term(field, &value));
             }
         }
         if let Some(id) = &query.id {
@@ -337,7 +405,7 @@ impl Inner {
                 .into_iter()
                 .map(|t| (Occur::Should, term(f.key, &document_key(t, id))))
                 .collect();
-            clauses.push(filter(Box::new(BooleanQuery::new(keys))));
+            filters.push(Box::new(BooleanQuery::new(keys)));
         }
         if query.has_price_filter() {
             let bound =
@@ -353,9 +421,30 @@ impl Inner {
             } else {
                 range
             };
-            clauses.push(filter(price));
+            filters.push(price);
         }
-        Box::new(BooleanQuery::new(clauses))
+        filters
+    }
+
+    /// The best hits of an any-word search by relevance (see [`any_word`]),
+    /// up to the end of the page asked for; `None` for any other search.
+    fn any_word_top(
+        &self,
+        searcher: &Searcher,
+        query: &SearchQuery,
+    ) -> Result<Option<Vec<any_word::Hit>>, SearchError> {
+        let Some(text) = search_text(query).filter(|_| query.any_word && query.sort == Sort::Relevance) else {
+            return Ok(None);
+        };
+        let filters = self.filters(query);
+        let filter: Option<Box<dyn Query>> = match filters.len() {
+            0 => None,
+            1 => filters.into_iter().next(),
+            _ => Some(Box::new(BooleanQuery::new(filters.into_iter().map(|q| (Occur::Must, q)).collect()))),
+        };
+        let hits =
+            any_word::top(searcher, &*self.text_query(text, true), filter.as_deref(), query.offset + query.limit)?;
+        Ok(Some(hits))
     }
 
     /// The page of hits `query` asks for, in its order, with the total and
@@ -367,6 +456,12 @@ impl Inner {
         facet_collector: Option<facets::FacetCounts>,
     ) -> Result<Ranking, SearchError> {
         let built = self.query(query);
+        if let Some(hits) = self.any_word_top(searcher, query)? {
+            // Matching's lookup never counts facets (see `search`).
+            let total = searcher.search(&built, &Count).map_err(index_error)?;
+            let addresses = hits.into_iter().skip(query.offset).map(|hit| (hit.score, hit.address)).collect();
+            return Ok((addresses, total, None));
+        }
         let page = TopDocs::with_limit(query.limit.max(1)).and_offset(query.offset);
         let (addresses, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match query.sort {
             Sort::Relevance => {
@@ -436,28 +531,26 @@ impl Inner {
     /// document store to decompress and a JSON document to parse.
     fn candidates(&self, query: &SearchQuery) -> Result<Vec<Ranked>, SearchError> {
         let searcher = self.reader.searcher();
+        let ranked =
+            |score: f32, key: &str| Ranked { id: key.split_once(':').map_or(key, |(_, id)| id).to_string(), score };
+        if let Some(hits) = self.any_word_top(&searcher, query)? {
+            return Ok(hits.iter().skip(query.offset).map(|hit| ranked(hit.score, &hit.key)).collect());
+        }
         let (addresses, _, _) = self.ranked(&searcher, query, None)?;
         let mut keys: Vec<Option<StrColumn>> = vec![None; searcher.segment_readers().len()];
         let mut key = String::new();
-        let mut ranked = Vec::with_capacity(addresses.len());
+        let mut found = Vec::with_capacity(addresses.len());
         for (score, address) in addresses {
             let column = match &mut keys[address.segment_ord as usize] {
                 Some(column) => column,
-                slot => {
-                    let reader = searcher.segment_reader(address.segment_ord);
-                    let column = reader.fast_fields().str("key").map_err(index_error)?;
-                    slot.insert(column.ok_or_else(|| SearchError::Index("the key column is missing".into()))?)
-                }
+                slot => slot.insert(key_column(searcher.segment_reader(address.segment_ord))?),
             };
-            let ord = column.term_ords(address.doc_id).next();
-            key.clear();
-            if ord.is_none_or(|ord| !column.ord_to_str(ord, &mut key).unwrap_or(false)) {
+            if !read_key(column, address.doc_id, &mut key) {
                 return Err(SearchError::Index(format!("a hit without a key ({address:?})")));
             }
-            let id = key.split_once(':').map_or(key.as_str(), |(_, id)| id);
-            ranked.push(Ranked { id: id.to_string(), score });
+            found.push(ranked(score, &key));
         }
-        Ok(ranked)
+        Ok(found)
     }
 
     /// The words to mark in results: the query's jieba tokens and its
@@ -591,6 +684,31 @@ mod tests {
         assert_eq!(index.cursor().await.unwrap(), crate::index::NEVER_BUILT);
         let query = SearchQuery { limit: 10, ..SearchQuery::default() };
         assert!(index.candidates(&query).await.unwrap().is_empty());
+    }
+
+    /// An index written in an older format (format 1: compressed column
+    /// dictionaries, a bare cursor as the commit payload) with today's
+    /// schema is discarded on open too: this tantivy could not read its keys.
+    #[tokio::test]
+    async fn an_index_of_an_older_format_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = Index::create_in_dir(dir.path(), schema().0).unwrap();
+        register_tokenizers(&written).unwrap();
+        let mut writer: IndexWriter = written.writer_with_num_threads(1, WRITER_HEAP).unwrap();
+        writer.add_document(tantivy::doc!(schema().1.key => "listing:old")).unwrap();
+        let mut prepared = writer.prepare_commit().unwrap();
+        prepared.set_payload("42");
+        prepared.commit().unwrap();
+        drop(writer);
+
+        let index = EmbeddedIndex::open(dir.path()).unwrap();
+        assert_eq!(index.cursor().await.unwrap(), crate::index::NEVER_BUILT);
+        assert!(index.candidates(&SearchQuery { limit: 10, ..SearchQuery::default() }).await.unwrap().is_empty());
+
+        // What this version writes, it opens again as it left it.
+        index.apply(IndexBatch { upserts: vec![], deletes: vec![], cursor: 7 }).await.unwrap();
+        drop(index);
+        assert_eq!(EmbeddedIndex::open(dir.path()).unwrap().cursor().await.unwrap(), 7);
     }
 
     #[test]
