@@ -228,10 +228,12 @@ fn escape_into(out: &mut String, text: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn doc() -> SearchDocument {
+    /// A listing with every field set to something plain (other modules'
+    /// tests change what they need).
+    pub(crate) fn doc() -> SearchDocument {
         SearchDocument {
             id: "l1".into(),
             doc_type: DocType::Listing,

@@ -268,25 +268,8 @@ mod tests {
         ["锂电池", "回收", "光伏", "清洗", "机器人", "发酵", "牦牛", "吸附", "盐湖", "问答", "检索", "电站"];
 
     fn document(n: usize, doc_type: DocType, title: String, published_at: i64) -> SearchDocument {
-        SearchDocument {
-            id: format!("{n:05}"),
-            doc_type,
-            kind: None,
-            summary: format!("{title}，已完成验证。"),
-            title,
-            body: String::new(),
-            numbers: vec![],
-            ipc: vec![],
-            region_code: "630100".into(),
-            trade_modes: vec![],
-            maturity: None,
-            patent_types: vec![],
-            legal_statuses: vec![],
-            price_fen: None,
-            negotiable: true,
-            owner_organization_id: "org".into(),
-            published_at,
-        }
+        let summary = format!("{title}，已完成验证。");
+        SearchDocument { id: format!("{n:05}"), doc_type, title, summary, published_at, ..crate::model::tests::doc() }
     }
 
     /// `documents` written in batches of `batch`, each its own commit (a
