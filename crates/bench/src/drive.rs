@@ -28,6 +28,9 @@ pub fn server_env(database_url: &str, data_dir: &Path, listen: &str, meili: Opti
         // Nothing to deliver, and a log line per request would be measured too.
         ("TECHTRADE__MAIL__ENABLED".to_string(), "false".to_string()),
         ("TECHTRADE__LOG__FILTER".to_string(), "warn".to_string()),
+        // As the image runs it (deploy/Dockerfile); `--server-env
+        // MALLOC_ARENA_MAX=16` measures glibc's default on two cores.
+        ("MALLOC_ARENA_MAX".to_string(), "2".to_string()),
     ];
     if let Some(url) = meili {
         env.push(("TECHTRADE__SEARCH__BACKEND".to_string(), "meilisearch".to_string()));
@@ -317,4 +320,20 @@ pub fn listing_body(title: &str, n: u64) -> Result<Value> {
 /// Where the release server binary is, relative to the workspace root.
 pub fn default_binary() -> PathBuf {
     PathBuf::from("target/release/techtrade")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The harness measures the server as the image runs it: the
+    /// allocator setting the Dockerfile gives is the one the server gets.
+    #[test]
+    fn the_server_runs_with_the_images_malloc_arenas() {
+        let dockerfile = include_str!("../../../deploy/Dockerfile");
+        let env = server_env("sqlite://x", Path::new("/tmp/x"), "127.0.0.1:1", None);
+        let arenas = env.iter().find(|(key, _)| key == "MALLOC_ARENA_MAX").map(|(_, value)| value.as_str());
+        assert_eq!(arenas, Some("2"));
+        assert!(dockerfile.lines().any(|line| line.trim().trim_end_matches('\\').trim() == "MALLOC_ARENA_MAX=2"));
+    }
 }
