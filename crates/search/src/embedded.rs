@@ -141,7 +141,9 @@ fn index_error(error: impl std::fmt::Display) -> SearchError {
 struct Inner {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` only while [`Inner::compact`] replaces it (or after that
+    /// failed midway: the next write opens a new one).
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     browse_counts: facets::BrowseCounts,
 }
@@ -224,9 +226,9 @@ impl EmbeddedIndex {
         register_tokenizers(&index)?;
         let (_, fields) = schema();
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_error)?;
-        let writer = index.writer_with_num_threads(1, WRITER_HEAP).map_err(index_error)?;
+        let writer = Mutex::new(Some(new_writer(&index)?));
         let browse_counts = facets::BrowseCounts::new(BROWSE_COUNTS);
-        Ok(Self { inner: Arc::new(Inner { index, reader, writer: Mutex::new(writer), fields, browse_counts }) })
+        Ok(Self { inner: Arc::new(Inner { index, reader, writer, fields, browse_counts }) })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -236,6 +238,10 @@ impl EmbeddedIndex {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || work(&inner)).await.map_err(index_error)?
     }
+}
+
+fn new_writer(index: &Index) -> Result<IndexWriter, SearchError> {
+    index.writer_with_num_threads(1, WRITER_HEAP).map_err(index_error)
 }
 
 impl Inner {
@@ -317,8 +323,17 @@ impl Inner {
         self.reader.reload().map_err(index_error)
     }
 
+    /// The index's one writer, opened again if [`Inner::compact`] lost it.
+    fn writer<'a>(&self, slot: &'a mut Option<IndexWriter>) -> Result<&'a mut IndexWriter, SearchError> {
+        match slot {
+            Some(writer) => Ok(writer),
+            None => Ok(slot.insert(new_writer(&self.index)?)),
+        }
+    }
+
     fn apply(&self, batch: IndexBatch) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().map_err(index_error)?;
+        let mut slot = self.writer.lock().map_err(index_error)?;
+        let writer = self.writer(&mut slot)?;
         for key in &batch.deletes {
             writer.delete_term(Term::from_field_text(self.fields.key, key));
         }
@@ -326,13 +341,33 @@ impl Inner {
             writer.delete_term(Term::from_field_text(self.fields.key, &doc.key()));
             writer.add_document(self.document(doc)?).map_err(index_error)?;
         }
-        self.commit(&mut writer, batch.cursor)
+        self.commit(writer, batch.cursor)
     }
 
     fn reset(&self, cursor: i64) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().map_err(index_error)?;
+        let mut slot = self.writer.lock().map_err(index_error)?;
+        let writer = self.writer(&mut slot)?;
         writer.delete_all_documents().map_err(index_error)?;
-        self.commit(&mut writer, cursor)
+        self.commit(writer, cursor)
+    }
+
+    /// Merges every segment into one. A rebuild commits page by page and
+    /// leaves a tail of small segments that the merge policy would merge
+    /// only after more commits (or never, when the `reindex` command
+    /// exits first); each segment costs every search its own term lookups
+    /// and scorers. The merges the policy started are waited for first:
+    /// a segment being merged cannot be merged again.
+    fn compact(&self) -> Result<(), SearchError> {
+        let mut slot = self.writer.lock().map_err(index_error)?;
+        if let Some(writer) = slot.take() {
+            writer.wait_merging_threads().map_err(index_error)?;
+        }
+        let writer = self.writer(&mut slot)?;
+        let segments = self.index.searchable_segment_ids().map_err(index_error)?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait().map_err(index_error)?;
+        }
+        self.reader.reload().map_err(index_error)
     }
 
     fn cursor(&self) -> Result<i64, SearchError> {
@@ -633,6 +668,10 @@ impl SearchIndex for EmbeddedIndex {
         Box::pin(self.blocking(move |inner| inner.reset(cursor)))
     }
 
+    fn compact(&self) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(self.blocking(Inner::compact))
+    }
+
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<SearchResults, SearchError>> {
         let query = query.clone();
         Box::pin(self.blocking(move |inner| inner.search(&query)))
@@ -709,6 +748,47 @@ mod tests {
         index.apply(IndexBatch { upserts: vec![], deletes: vec![], cursor: 7 }).await.unwrap();
         drop(index);
         assert_eq!(EmbeddedIndex::open(dir.path()).unwrap().cursor().await.unwrap(), 7);
+    }
+
+    /// After a rebuild's page-by-page commits, compacting leaves one
+    /// segment with every document, the same answers and the cursor, and
+    /// the index takes writes again.
+    #[tokio::test]
+    async fn compacting_merges_a_rebuilds_segments_into_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = EmbeddedIndex::open(dir.path()).unwrap();
+        let page = |from: usize, cursor: i64| IndexBatch {
+            upserts: (from..from + 5)
+                .map(|n| SearchDocument { id: format!("l{n}"), ..crate::model::tests::doc() })
+                .collect(),
+            deletes: vec![],
+            cursor,
+        };
+        for n in (0..30).step_by(5) {
+            index.apply(page(n, crate::index::NEVER_BUILT)).await.unwrap();
+        }
+        index
+            .apply(IndexBatch { deletes: vec!["listing:l3".into()], cursor: 41, ..IndexBatch::default() })
+            .await
+            .unwrap();
+        let segments = |index: &EmbeddedIndex| index.inner.reader.searcher().segment_readers().len();
+        assert!(segments(&index) > 1, "each commit wrote a segment");
+        let query = SearchQuery { text: Some("锂电池".into()), limit: 100, ..SearchQuery::default() };
+        let ids = |hits: Vec<Ranked>| hits.into_iter().map(|h| h.id).collect::<std::collections::BTreeSet<_>>();
+        let before = ids(index.candidates(&query).await.unwrap());
+        assert_eq!(before.len(), 29);
+
+        index.compact().await.unwrap();
+        assert_eq!(segments(&index), 1);
+        assert_eq!(ids(index.candidates(&query).await.unwrap()), before);
+        assert_eq!(index.cursor().await.unwrap(), 41);
+
+        index.apply(page(100, 42)).await.unwrap();
+        assert_eq!(index.candidates(&query).await.unwrap().len(), 34);
+        drop(index);
+        let reopened = EmbeddedIndex::open(dir.path()).unwrap();
+        assert_eq!(reopened.cursor().await.unwrap(), 42);
+        assert_eq!(reopened.candidates(&query).await.unwrap().len(), 34);
     }
 
     #[test]

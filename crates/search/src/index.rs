@@ -64,6 +64,11 @@ pub trait SearchIndex: Send + Sync + 'static {
     fn flush(&self) -> BoxFuture<'_, Result<(), SearchError>> {
         Box::pin(async { Ok(()) })
     }
+    /// After a rebuild: lays the index out for reading (embedded: one
+    /// segment). Meilisearch arranges its own storage: nothing to do.
+    fn compact(&self) -> BoxFuture<'_, Result<(), SearchError>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Removes every document and resets the cursor to `cursor`.
     fn reset(&self, cursor: i64) -> BoxFuture<'_, Result<(), SearchError>>;
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BoxFuture<'a, Result<SearchResults, SearchError>>;

@@ -134,6 +134,7 @@ pub async fn rebuild(
     index_pages(db, index, &mut indexed, progress, published_demand_documents).await?;
     index.enqueue(IndexBatch { cursor: position, ..IndexBatch::default() }).await?;
     index.flush().await?;
+    index.compact().await?;
     Ok(indexed)
 }
 
