@@ -363,9 +363,12 @@ impl Inner {
             writer.wait_merging_threads().map_err(index_error)?;
         }
         let writer = self.writer(&mut slot)?;
-        let segments = self.index.searchable_segment_ids().map_err(index_error)?;
-        if segments.len() > 1 {
-            writer.merge(&segments).wait().map_err(index_error)?;
+        let segments = self.index.searchable_segment_metas().map_err(index_error)?;
+        // A lone segment is rewritten only to drop replaced documents,
+        // which BM25 would otherwise go on counting.
+        if segments.len() > 1 || segments.iter().any(|segment| segment.has_deletes()) {
+            let ids: Vec<_> = segments.iter().map(|segment| segment.id()).collect();
+            writer.merge(&ids).wait().map_err(index_error)?;
         }
         self.reader.reload().map_err(index_error)
     }
@@ -782,13 +785,24 @@ mod tests {
         assert_eq!(segments(&index), 1);
         assert_eq!(ids(index.candidates(&query).await.unwrap()), before);
         assert_eq!(index.cursor().await.unwrap(), 41);
+        let deleted = |index: &EmbeddedIndex| index.inner.reader.searcher().segment_reader(0).num_deleted_docs();
+        assert_eq!(deleted(&index), 0, "the replaced and deleted documents are gone");
+
+        // One segment with a deletion is rewritten without it.
+        index
+            .apply(IndexBatch { deletes: vec!["listing:l4".into()], cursor: 41, ..IndexBatch::default() })
+            .await
+            .unwrap();
+        assert_eq!(deleted(&index), 1);
+        index.compact().await.unwrap();
+        assert_eq!((segments(&index), deleted(&index)), (1, 0));
 
         index.apply(page(100, 42)).await.unwrap();
-        assert_eq!(index.candidates(&query).await.unwrap().len(), 34);
+        assert_eq!(index.candidates(&query).await.unwrap().len(), 33);
         drop(index);
         let reopened = EmbeddedIndex::open(dir.path()).unwrap();
         assert_eq!(reopened.cursor().await.unwrap(), 42);
-        assert_eq!(reopened.candidates(&query).await.unwrap().len(), 34);
+        assert_eq!(reopened.candidates(&query).await.unwrap().len(), 33);
     }
 
     #[test]
