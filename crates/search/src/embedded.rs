@@ -19,12 +19,13 @@ use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, Quer
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RawTokenizer, TextAnalyzer, TokenStream};
+use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RawTokenizer, TextAnalyzer, TokenStream, TokenizerManager};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
 mod any_word;
+mod ngrams;
 
 use crate::facets;
 use crate::index::{BoxFuture, IndexBatch, Ranked, SearchError, SearchIndex};
@@ -105,13 +106,30 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// The analyzers the index is written with; queries use the same except
+/// for the n-gram field ([`query_tokenizers`]).
 fn register_tokenizers(index: &Index) -> Result<(), SearchError> {
-    let jieba = TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new()).filter(LowerCaser).build();
     let ngram = NgramTokenizer::new(1, 2, false).map_err(index_error)?;
-    index.tokenizers().register("jieba", jieba);
+    register_words(index.tokenizers());
     index.tokenizers().register("ngram", TextAnalyzer::builder(ngram).filter(LowerCaser).build());
-    index.tokenizers().register("number", TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
     Ok(())
+}
+
+/// The analyzers of the word fields: jieba for texts, whole values for
+/// patent numbers.
+fn register_words(tokenizers: &TokenizerManager) {
+    let jieba = TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new()).filter(LowerCaser).build();
+    tokenizers.register("jieba", jieba);
+    tokenizers.register("number", TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
+}
+
+/// The analyzers the all-words query is parsed with: the index's, but a
+/// word's bigrams alone for the n-gram field ([`ngrams::WordBigrams`]).
+fn query_tokenizers() -> TokenizerManager {
+    let tokenizers = TokenizerManager::default();
+    register_words(&tokenizers);
+    tokenizers.register("ngram", TextAnalyzer::builder(ngrams::WordBigrams).filter(LowerCaser).build());
+    tokenizers
 }
 
 /// The text of `query`, when it has any.
@@ -145,6 +163,8 @@ struct Inner {
     /// failed midway: the next write opens a new one).
     writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
+    /// What the all-words query is parsed with ([`query_tokenizers`]).
+    query_tokenizers: TokenizerManager,
     browse_counts: facets::BrowseCounts,
 }
 
@@ -228,7 +248,8 @@ impl EmbeddedIndex {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(index_error)?;
         let writer = Mutex::new(Some(new_writer(&index)?));
         let browse_counts = facets::BrowseCounts::new(BROWSE_COUNTS);
-        Ok(Self { inner: Arc::new(Inner { index, reader, writer, fields, browse_counts }) })
+        let query_tokenizers = query_tokenizers();
+        Ok(Self { inner: Arc::new(Inner { index, reader, writer, fields, query_tokenizers, browse_counts }) })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -386,8 +407,11 @@ impl Inner {
             return any_word::query(&self.index, &self.fields, text);
         }
         let f = &self.fields;
-        let mut parser =
-            QueryParser::for_index(&self.index, vec![f.title, f.title_ngram, f.summary, f.body, f.numbers]);
+        let mut parser = QueryParser::new(
+            self.index.schema(),
+            vec![f.title, f.title_ngram, f.summary, f.body, f.numbers],
+            self.query_tokenizers.clone(),
+        );
         parser.set_conjunction_by_default();
         parser.set_field_boost(f.title, TITLE_BOOST);
         parser.set_field_boost(f.summary, SUMMARY_BOOST);
@@ -803,6 +827,64 @@ mod tests {
         let reopened = EmbeddedIndex::open(dir.path()).unwrap();
         assert_eq!(reopened.cursor().await.unwrap(), 42);
         assert_eq!(reopened.candidates(&query).await.unwrap().len(), 33);
+    }
+
+    /// Looking a word up in the n-gram field by its bigrams alone finds
+    /// the same titles as by all its 1- and 2-grams (as the index holds
+    /// them), for words of every length found in the titles and a few
+    /// that are not.
+    #[tokio::test]
+    async fn the_ngram_field_finds_the_same_titles_by_bigrams_alone() {
+        let titles = [
+            "风力发电机叶片除冰装置",
+            "一种电动机控制电路",
+            "机电一体化实训平台",
+            "发电厂用机组冷却系统",
+            "盐湖卤水提锂吸附剂",
+            "锂电池回收与梯次利用",
+            "电池管理系统",
+            "Lithium battery pack",
+        ];
+        let index = EmbeddedIndex::in_memory().unwrap();
+        let upserts = titles
+            .iter()
+            .enumerate()
+            .map(|(n, title)| SearchDocument {
+                id: format!("l{n}"),
+                title: title.to_string(),
+                ..crate::model::tests::doc()
+            })
+            .collect();
+        index.apply(IndexBatch { upserts, deletes: vec![], cursor: 1 }).await.unwrap();
+        let inner = &index.inner;
+        let searcher = inner.reader.searcher();
+        let ngram = vec![inner.fields.title_ngram];
+        let by_all_grams = QueryParser::for_index(&inner.index, ngram.clone());
+        let by_bigrams = QueryParser::new(inner.index.schema(), ngram, query_tokenizers());
+        let found = |parser: &QueryParser, word: &str| {
+            let (query, errors) = parser.parse_query_lenient(word);
+            assert!(errors.is_empty(), "{word}: {errors:?}");
+            searcher.search(&query, &tantivy::collector::DocSetCollector).unwrap()
+        };
+        let mut words: Vec<String> =
+            ["电机", "发电机", "机电", "锂", "电池回", "池回收", "提锂吸附", "battery", "电厂机", "冰箱"]
+                .iter()
+                .map(|w| w.to_string())
+                .collect();
+        for title in titles {
+            let chars: Vec<char> = title.chars().collect();
+            for length in 1..=4 {
+                words.extend(chars.windows(length).map(|w| w.iter().collect::<String>()));
+            }
+        }
+        for word in words.iter().filter(|w| !w.trim().is_empty()) {
+            assert_eq!(found(&by_bigrams, word), found(&by_all_grams, word), "{word}");
+        }
+        assert_eq!(
+            found(&by_bigrams, "电机").len(),
+            1,
+            "电机 in 发电机; 电动机 and 机电 hold the characters, not the word"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 use tantivy::{DocAddress, DocId, Index, Searcher, TERMINATED, Term};
 
+use super::ngrams::bigrams;
 use super::{BODY_BOOST, Fields, NUMBERS_BOOST, SUMMARY_BOOST, TITLE_BOOST, index_error, key_column, read_key};
 use crate::index::SearchError;
 
@@ -101,17 +102,6 @@ fn whole_word(jieba: &mut TextAnalyzer, word: &str) -> Vec<String> {
         parts.push(stream.token().text.clone());
     }
     parts
-}
-
-/// The character bigrams of `word`, or the word itself when it is one
-/// character (the n-gram field holds both).
-fn bigrams(word: &str) -> Vec<String> {
-    let chars: Vec<char> = word.chars().filter(|c| !c.is_whitespace()).collect();
-    match chars.len() {
-        0 => Vec::new(),
-        1 => vec![chars[0].to_string()],
-        _ => chars.windows(2).map(|pair| pair.iter().collect()).collect(),
-    }
 }
 
 /// One hit of [`top`]: its score, where it is, its document's key and
@@ -364,14 +354,6 @@ mod tests {
                 "{order:?} by {batch}"
             );
         }
-    }
-
-    #[test]
-    fn bigrams_cover_a_word_and_keep_one_character_words() {
-        assert_eq!(bigrams("锂电池"), vec!["锂电", "电池"]);
-        assert_eq!(bigrams("电池"), vec!["电池"]);
-        assert_eq!(bigrams("锂"), vec!["锂"]);
-        assert!(bigrams("").is_empty());
     }
 
     #[test]
