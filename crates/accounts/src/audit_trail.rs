@@ -65,15 +65,20 @@ impl AuditQuery {
             }
         }
         let given = |value: Option<String>| value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let (subject_type, subject_id) = match given(self.object) {
+        let (subject_type, subject_id) = match self.object.as_deref().filter(|o| !o.trim().is_empty()) {
             None => (None, None),
-            Some(object) => match object.split_once(':') {
-                Some((kind, id)) if !kind.is_empty() && !id.is_empty() => {
-                    (Some(kind.to_string()), Some(id.to_string()))
+            Some(object) => {
+                let (kind, id) = match object.split_once(':') {
+                    Some((kind, id)) => (kind, Some(id)),
+                    None => (object, None),
+                };
+                // What the documented pattern refuses: no type, or nothing after the colon.
+                if kind.is_empty() || id.is_some_and(str::is_empty) {
+                    return Err(query_error("object", "bad_format", "an object is `type` or `type:id`"));
                 }
-                Some(_) => return Err(query_error("object", "bad_format", "an object is `type` or `type:id`")),
-                None => (Some(object), None),
-            },
+                // A part of only spaces is left out, as a blank filter is.
+                (given(Some(kind.to_string())), given(id.map(str::to_string)))
+            }
         };
         let action = given(self.action);
         if let Some(action) = &action {
