@@ -99,7 +99,7 @@ pub fn insert_session(conn: &mut AnyConnection, session: &Session) -> QueryResul
 }
 
 pub fn find_organization(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Organization>> {
-    organizations::table.find(id).select(Organization::as_select()).first(conn).optional()
+    organizations::table.find(id).select(Organization::as_select()).get_result(conn).optional()
 }
 
 pub fn credit_code_taken(conn: &mut AnyConnection, credit_code: &str) -> QueryResult<bool> {
@@ -112,7 +112,7 @@ pub fn email_taken(conn: &mut AnyConnection, email: &str) -> QueryResult<bool> {
 }
 
 pub fn find_user(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).optional()
+    users::table.find(id).select(User::as_select()).get_result(conn).optional()
 }
 
 /// The users of `ids` (those that exist), in no order.
@@ -121,7 +121,7 @@ pub fn users_by_ids(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec
 }
 
 pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
-    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).optional()
+    users::table.filter(users::email.eq(email)).select(User::as_select()).get_result(conn).optional()
 }
 
 /// How many user accounts there are (every role).
@@ -187,7 +187,7 @@ pub fn find_live_session(
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select((Session::as_select(), User::as_select(), second_factors::confirmed_at.nullable()))
-        .first::<(Session, User, Option<NaiveDateTime>)>(conn)
+        .get_result::<(Session, User, Option<NaiveDateTime>)>(conn)
         .optional()?;
     Ok(found.map(|(session, user, confirmed)| LiveSession { session, user, second_factor: confirmed.is_some() }))
 }
@@ -443,7 +443,7 @@ pub fn resets_since(conn: &mut AnyConnection, user_id: &str, since: NaiveDateTim
 }
 
 pub fn find_password_reset(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<PasswordReset>> {
-    password_resets::table.find(id).select(PasswordReset::as_select()).first(conn).optional()
+    password_resets::table.find(id).select(PasswordReset::as_select()).get_result(conn).optional()
 }
 
 pub fn find_password_reset_by_hash(conn: &mut AnyConnection, token_hash: &str) -> QueryResult<Option<PasswordReset>> {

@@ -207,7 +207,7 @@ pub fn append(conn: &mut AnyConnection, entry: AuditEntry<'_>) -> QueryResult<i6
             (None, Some(user)) => users::table
                 .find(user)
                 .select(users::organization_id)
-                .first::<Option<String>>(conn)
+                .get_result::<Option<String>>(conn)
                 .optional()?
                 .flatten(),
             (None, None) => None,
@@ -367,7 +367,8 @@ pub fn search_after(
 
 /// The chain's head: the last record's number and hash (0 and zeros when empty).
 pub fn head(conn: &mut AnyConnection) -> QueryResult<Checkpoint> {
-    let (seq, hash) = audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_hash)).first(conn)?;
+    let (seq, hash) =
+        audit_chain::table.find(1).select((audit_chain::last_seq, audit_chain::last_hash)).get_result(conn)?;
     Ok(Checkpoint { seq, hash })
 }
 

@@ -110,7 +110,7 @@ pub fn insert_deal(conn: &mut AnyConnection, deal: &Deal) -> QueryResult<()> {
 }
 
 pub fn find_deal(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Deal>> {
-    deals::table.find(id).select(Deal::as_select()).first(conn).optional()
+    deals::table.find(id).select(Deal::as_select()).get_result(conn).optional()
 }
 
 /// The deal, read for a change inside a write transaction, after taking
@@ -123,7 +123,7 @@ pub fn find_deal(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Deal>
 /// database already.
 pub fn lock_deal(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Deal>> {
     if let AnyConnection::Postgresql(_) = conn {
-        let listing: Option<String> = deals::table.find(id).select(deals::listing_id).first(conn).optional()?;
+        let listing: Option<String> = deals::table.find(id).select(deals::listing_id).get_result(conn).optional()?;
         let Some(listing) = listing else { return Ok(None) };
         crate::listings::lock_listing(conn, &listing)?;
     }
@@ -145,7 +145,7 @@ pub struct Reservation {
 }
 
 pub fn find_reservation(conn: &mut AnyConnection, listing_id: &str) -> QueryResult<Option<Reservation>> {
-    listing_reservations::table.find(listing_id).select(Reservation::as_select()).first(conn).optional()
+    listing_reservations::table.find(listing_id).select(Reservation::as_select()).get_result(conn).optional()
 }
 
 /// Reserves the listing's exclusive rights for a deal; `false` when
@@ -369,7 +369,7 @@ pub fn insert_payment(conn: &mut AnyConnection, payment: &Payment) -> QueryResul
 }
 
 pub fn find_payment(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Payment>> {
-    payments::table.find(id).select(Payment::as_select()).first(conn).optional()
+    payments::table.find(id).select(Payment::as_select()).get_result(conn).optional()
 }
 
 pub fn find_payment_by_intent(conn: &mut AnyConnection, intent_id: &str) -> QueryResult<Option<Payment>> {

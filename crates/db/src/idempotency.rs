@@ -51,7 +51,7 @@ pub fn claim(conn: &mut AnyConnection, user_id: &str, key: &str, fingerprint: &s
     let (stored_fingerprint, status, body): (String, Option<i32>, Option<String>) = idempotency_keys::table
         .find((user_id, key))
         .select((idempotency_keys::request_fingerprint, idempotency_keys::status_code, idempotency_keys::response_body))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(match (stored_fingerprint == fingerprint, status) {
         (false, _) => Claim::Mismatch,
         (true, Some(status)) => {

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::connection::AnyConnection;
+use crate::one_of::one_of;
 use crate::schema::{demands, listing_patents, listings, moderation_reviews, organizations};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -96,7 +97,7 @@ pub fn insert_listing(conn: &mut AnyConnection, listing: &Listing, patents: &[Li
 }
 
 pub fn find_listing(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Listing>> {
-    listings::table.find(id).select(Listing::as_select()).first(conn).optional()
+    listings::table.find(id).select(Listing::as_select()).get_result(conn).optional()
 }
 
 /// Takes the listing's row lock (PostgreSQL; a SQLite write transaction
@@ -126,7 +127,7 @@ pub fn patents_of(conn: &mut AnyConnection, listing_id: &str) -> QueryResult<Vec
 /// The patents of several listings, in listing then position order.
 pub fn patents_of_many(conn: &mut AnyConnection, listing_ids: &[String]) -> QueryResult<Vec<ListingPatent>> {
     listing_patents::table
-        .filter(listing_patents::listing_id.eq_any(listing_ids))
+        .filter(one_of(listing_patents::listing_id, listing_ids))
         .order((listing_patents::listing_id.asc(), listing_patents::position.asc()))
         .select(ListingPatent::as_select())
         .load(conn)
@@ -155,7 +156,7 @@ pub fn insert_demand(conn: &mut AnyConnection, demand: &Demand) -> QueryResult<(
 }
 
 pub fn find_demand(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Demand>> {
-    demands::table.find(id).select(Demand::as_select()).first(conn).optional()
+    demands::table.find(id).select(Demand::as_select()).get_result(conn).optional()
 }
 
 pub fn update_demand(conn: &mut AnyConnection, demand: &Demand, expected_version: i64) -> QueryResult<bool> {
@@ -240,7 +241,7 @@ pub fn list_demands(conn: &mut AnyConnection, filter: &ListFilter) -> QueryResul
 /// Organisation names by id, for showing who offers what.
 pub fn organization_names(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
     organizations::table
-        .filter(organizations::id.eq_any(ids))
+        .filter(one_of(organizations::id, ids))
         .select((organizations::id, organizations::name))
         .load(conn)
 }
@@ -278,11 +279,11 @@ pub fn published_demands_after(conn: &mut AnyConnection, after_id: &str, limit: 
 }
 
 pub fn find_listings(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Listing>> {
-    listings::table.filter(listings::id.eq_any(ids)).select(Listing::as_select()).load(conn)
+    listings::table.filter(one_of(listings::id, ids)).select(Listing::as_select()).load(conn)
 }
 
 pub fn find_demands(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Demand>> {
-    demands::table.filter(demands::id.eq_any(ids)).select(Demand::as_select()).load(conn)
+    demands::table.filter(one_of(demands::id, ids)).select(Demand::as_select()).load(conn)
 }
 
 /// Published listings and demands together: what a search index holds.

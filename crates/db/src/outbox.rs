@@ -150,7 +150,7 @@ pub fn cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<i64> {
 
 /// The stored position of `consumer`, if it ever stored one.
 pub fn stored_cursor(conn: &mut AnyConnection, consumer: &str) -> QueryResult<Option<i64>> {
-    outbox_cursors::table.find(consumer).select(outbox_cursors::last_event_id).first(conn).optional()
+    outbox_cursors::table.find(consumer).select(outbox_cursors::last_event_id).get_result(conn).optional()
 }
 
 /// Moves `consumer`'s cursor to `last_event_id` (never backwards).
@@ -182,7 +182,7 @@ fn cursor_exists(conn: &mut AnyConnection, consumer: &str) -> QueryResult<bool> 
 
 /// The newest event's id; 0 when there is none.
 pub fn last_id(conn: &mut AnyConnection) -> QueryResult<i64> {
-    outbox::table.select(diesel::dsl::max(outbox::id)).first::<Option<i64>>(conn).map(|id| id.unwrap_or(0))
+    outbox::table.select(diesel::dsl::max(outbox::id)).get_result::<Option<i64>>(conn).map(|id| id.unwrap_or(0))
 }
 
 #[cfg(test)]

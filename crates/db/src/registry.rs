@@ -75,7 +75,7 @@ pub fn insert(conn: &mut AnyConnection, application: &Application) -> QueryResul
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Application>> {
-    registration_applications::table.find(id).select(Application::as_select()).first(conn).optional()
+    registration_applications::table.find(id).select(Application::as_select()).get_result(conn).optional()
 }
 
 /// The application of deal `deal_id` that is open or in force (at most
@@ -208,7 +208,7 @@ pub fn find_certificate(conn: &mut AnyConnection, number: &str) -> QueryResult<O
         let seller = organizations::table
             .find(&application.seller_organization_id)
             .select((organizations::name, organizations::credit_code))
-            .first::<(String, String)>(conn)?;
+            .get_result::<(String, String)>(conn)?;
         return Ok(Some(Certificate {
             registration_number: number.to_string(),
             category: application.category,
@@ -244,7 +244,7 @@ pub fn find_certificate(conn: &mut AnyConnection, number: &str) -> QueryResult<O
         organizations::table
             .find(id)
             .select((organizations::name, organizations::credit_code))
-            .first::<(String, String)>(conn)
+            .get_result::<(String, String)>(conn)
     };
     let (seller_name, seller_credit_code) = party(&seller_id)?;
     let (buyer_name, _) = party(&buyer_id)?;
@@ -398,7 +398,7 @@ pub fn find_document(
         .find(id)
         .filter(registration_documents::application_id.eq(application_id))
         .select((Document::as_select(), registration_documents::content))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -451,7 +451,7 @@ pub fn find_payment(conn: &mut AnyConnection, application_id: &str, id: &str) ->
         .find(id)
         .filter(registration_payments::application_id.eq(application_id))
         .select(DeclaredPayment::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -30,7 +30,7 @@ pub fn insert(conn: &mut AnyConnection, search: &SavedSearch) -> QueryResult<()>
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SavedSearch>> {
-    saved_searches::table.find(id).select(SavedSearch::as_select()).first(conn).optional()
+    saved_searches::table.find(id).select(SavedSearch::as_select()).get_result(conn).optional()
 }
 
 /// A user's saved searches, newest first, and how many there are.

@@ -36,7 +36,7 @@ pub struct LoginChallenge {
 }
 
 pub fn find(conn: &mut AnyConnection, user_id: &str) -> QueryResult<Option<SecondFactor>> {
-    second_factors::table.find(user_id).select(SecondFactor::as_select()).first(conn).optional()
+    second_factors::table.find(user_id).select(SecondFactor::as_select()).get_result(conn).optional()
 }
 
 /// Whether `user_id` has a confirmed second factor.

@@ -26,8 +26,9 @@ pub struct MarketFigures {
 /// market's year, in UTC).
 pub fn market_figures(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryResult<MarketFigures> {
     let published_listings =
-        listings::table.filter(listings::status.eq("published")).select(count_star()).first(conn)?;
-    let published_demands = demands::table.filter(demands::status.eq("published")).select(count_star()).first(conn)?;
+        listings::table.filter(listings::status.eq("published")).select(count_star()).get_result(conn)?;
+    let published_demands =
+        demands::table.filter(demands::status.eq("published")).select(count_star()).get_result(conn)?;
     let now = crate::now();
     let registered = registered_contracts(conn, Span { start: since, end: now + chrono::TimeDelta::seconds(1) }, None)?;
     // Summed checked: an overflow is a fault in the data, reported, never wrapped.
@@ -66,35 +67,38 @@ pub fn queue_changes(conn: &mut AnyConnection, since: NaiveDateTime) -> QueryRes
             .filter(moderation_reviews::subject_type.eq(subject))
             .filter(moderation_reviews::created_at.ge(since))
             .select(count_star())
-            .first(conn)
+            .get_result(conn)
     };
     let claim_reviews_at = |conn: &mut AnyConnection, level: i32| -> QueryResult<i64> {
         claim_reviews::table
             .filter(claim_reviews::level.eq(level))
             .filter(claim_reviews::created_at.ge(since))
             .select(count_star())
-            .first(conn)
+            .get_result(conn)
     };
     Ok(QueueChanges {
         listings_submitted: listings::table
             .filter(listings::submitted_at.ge(since))
             .select(count_star())
-            .first(conn)?,
+            .get_result(conn)?,
         listings_decided: reviews(conn, "listing")?,
-        demands_submitted: demands::table.filter(demands::submitted_at.ge(since)).select(count_star()).first(conn)?,
+        demands_submitted: demands::table
+            .filter(demands::submitted_at.ge(since))
+            .select(count_star())
+            .get_result(conn)?,
         demands_decided: reviews(conn, "demand")?,
         contracts_recorded: contracts::table
             .filter(contracts::created_at.ge(since))
             .select(count_star())
-            .first(conn)?,
+            .get_result(conn)?,
         registrations_decided: registrations::table
             .filter(registrations::created_at.ge(since))
             .select(count_star())
-            .first(conn)?,
+            .get_result(conn)?,
         claims_submitted: subsidy_claims::table
             .filter(subsidy_claims::submitted_at.ge(since))
             .select(count_star())
-            .first(conn)?,
+            .get_result(conn)?,
         level_one_decided: claim_reviews_at(conn, 1)?,
         level_two_decided: claim_reviews_at(conn, 2)?,
     })

@@ -254,7 +254,11 @@ pub fn lock_program_year(conn: &mut AnyConnection, program_id: &str, year: i32) 
 /// reading the claim for a change (they never change, so reading them
 /// first is safe).
 pub fn program_year_of_claim(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<(String, i32)>> {
-    subsidy_claims::table.find(id).select((subsidy_claims::program_id, subsidy_claims::year)).first(conn).optional()
+    subsidy_claims::table
+        .find(id)
+        .select((subsidy_claims::program_id, subsidy_claims::year))
+        .get_result(conn)
+        .optional()
 }
 
 pub fn insert_claim(conn: &mut AnyConnection, claim: &SubsidyClaim) -> QueryResult<()> {
@@ -262,7 +266,7 @@ pub fn insert_claim(conn: &mut AnyConnection, claim: &SubsidyClaim) -> QueryResu
 }
 
 pub fn find_claim(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SubsidyClaim>> {
-    subsidy_claims::table.find(id).select(SubsidyClaim::as_select()).first(conn).optional()
+    subsidy_claims::table.find(id).select(SubsidyClaim::as_select()).get_result(conn).optional()
 }
 
 /// Writes `claim` when the stored version is `expected_version`.
@@ -364,7 +368,7 @@ pub fn insert_round(conn: &mut AnyConnection, round: &SubsidyRound) -> QueryResu
 }
 
 pub fn find_round(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<SubsidyRound>> {
-    subsidy_rounds::table.find(id).select(SubsidyRound::as_select()).first(conn).optional()
+    subsidy_rounds::table.find(id).select(SubsidyRound::as_select()).get_result(conn).optional()
 }
 
 pub fn round_of(conn: &mut AnyConnection, program_id: &str, year: i32) -> QueryResult<Option<SubsidyRound>> {
@@ -543,7 +547,7 @@ pub fn insert_disbursement(conn: &mut AnyConnection, disbursement: &Disbursement
 }
 
 pub fn find_disbursement(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Disbursement>> {
-    disbursements::table.find(id).select(Disbursement::as_select()).first(conn).optional()
+    disbursements::table.find(id).select(Disbursement::as_select()).get_result(conn).optional()
 }
 
 /// Records a pending disbursement as paid; `false` when it was not pending.
