@@ -64,7 +64,9 @@ impl AuditQuery {
                 return Err(query_error(field, "too_long", &format!("at most {max} characters")));
             }
         }
-        let given = |value: Option<String>| value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        // A value of only spaces is left out, as no value is.
+        let blank_out = |value: &str| Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        let given = |value: Option<String>| value.as_deref().and_then(blank_out);
         let (subject_type, subject_id) = match self.object.as_deref().filter(|o| !o.trim().is_empty()) {
             None => (None, None),
             Some(object) => {
@@ -76,8 +78,7 @@ impl AuditQuery {
                 if kind.is_empty() || id.is_some_and(str::is_empty) {
                     return Err(query_error("object", "bad_format", "an object is `type` or `type:id`"));
                 }
-                // A part of only spaces is left out, as a blank filter is.
-                (given(Some(kind.to_string())), given(id.map(str::to_string)))
+                (blank_out(kind), id.and_then(blank_out))
             }
         };
         let action = given(self.action);
