@@ -26,6 +26,7 @@ use tantivy::{
 use tokio::sync::Semaphore;
 
 mod any_word;
+mod keys;
 mod ngrams;
 
 use crate::facets;
@@ -148,6 +149,8 @@ fn key_column(reader: &tantivy::SegmentReader) -> Result<StrColumn, SearchError>
 }
 
 /// Reads `doc`'s key from `column` into `key`; false when it has none.
+/// (Searches read keys from [`keys::KeyTables`]; tests check those against this.)
+#[cfg(test)]
 fn read_key(column: &StrColumn, doc: tantivy::DocId, key: &mut String) -> bool {
     key.clear();
     column.term_ords(doc).next().is_some_and(|ord| column.ord_to_str(ord, key).unwrap_or(false))
@@ -167,6 +170,7 @@ struct Inner {
     /// What the all-words query is parsed with ([`query_tokenizers`]).
     query_tokenizers: TokenizerManager,
     browse_counts: facets::BrowseCounts,
+    keys: keys::KeyTables,
 }
 
 /// How many distinct browse filters keep their facet counts.
@@ -255,7 +259,15 @@ impl EmbeddedIndex {
         let query_tokenizers = query_tokenizers();
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(Self {
-            inner: Arc::new(Inner { index, reader, writer, fields, query_tokenizers, browse_counts }),
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                writer,
+                fields,
+                query_tokenizers,
+                browse_counts,
+                keys: keys::KeyTables::default(),
+            }),
             readers: Arc::new(Semaphore::new(cores + 1)),
         })
     }
@@ -537,8 +549,14 @@ impl Inner {
             1 => filters.into_iter().next(),
             _ => Some(Box::new(BooleanQuery::new(filters.into_iter().map(|q| (Occur::Must, q)).collect()))),
         };
-        let hits =
-            any_word::top(searcher, &*self.text_query(text, true), filter.as_deref(), query.offset + query.limit)?;
+        let keys = self.keys.of(searcher)?;
+        let hits = any_word::top(
+            searcher,
+            &*self.text_query(text, true),
+            filter.as_deref(),
+            query.offset + query.limit,
+            &keys,
+        )?;
         Ok(Some(hits))
     }
 
@@ -632,20 +650,15 @@ impl Inner {
             return Ok(hits.iter().skip(query.offset).map(|hit| ranked(hit.score, &hit.key)).collect());
         }
         let (addresses, _, _) = self.ranked(&searcher, query, None)?;
-        let mut keys: Vec<Option<StrColumn>> = vec![None; searcher.segment_readers().len()];
-        let mut key = String::new();
-        let mut found = Vec::with_capacity(addresses.len());
-        for (score, address) in addresses {
-            let column = match &mut keys[address.segment_ord as usize] {
-                Some(column) => column,
-                slot => slot.insert(key_column(searcher.segment_reader(address.segment_ord))?),
-            };
-            if !read_key(column, address.doc_id, &mut key) {
-                return Err(SearchError::Index(format!("a hit without a key ({address:?})")));
-            }
-            found.push(ranked(score, &key));
-        }
-        Ok(found)
+        let keys = self.keys.of(&searcher)?;
+        addresses
+            .into_iter()
+            .map(|(score, address)| {
+                let key = keys.get(address.segment_ord as usize).and_then(|keys| keys.get(address.doc_id));
+                let key = key.ok_or_else(|| SearchError::Index(format!("a hit without a key ({address:?})")))?;
+                Ok(ranked(score, key))
+            })
+            .collect()
     }
 
     /// The words to mark in results: the query's jieba tokens and its

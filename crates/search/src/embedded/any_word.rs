@@ -25,14 +25,16 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 use tantivy::{DocAddress, DocId, Index, Searcher, TERMINATED, Term};
 
+use super::keys::SegmentKeys;
 use super::ngrams::bigrams;
-use super::{BODY_BOOST, Fields, NUMBERS_BOOST, SUMMARY_BOOST, TITLE_BOOST, index_error, key_column, read_key};
+use super::{BODY_BOOST, Fields, NUMBERS_BOOST, SUMMARY_BOOST, TITLE_BOOST, index_error};
 use crate::index::SearchError;
 
 /// A word's bigrams in the title together count as much as an unboosted field.
@@ -132,7 +134,7 @@ impl Hit {
 const NEAR: f32 = 1e-4;
 
 /// The best `limit` documents for `scoring` among those `filter` matches
-/// (all when `None`), best first.
+/// (all when `None`), best first; `keys` are the searcher's segments' keys.
 ///
 /// First WAND gathers every admitted document scoring within [`NEAR`] of
 /// the best `limit` so far (one threshold runs across the segments, so a
@@ -145,6 +147,7 @@ pub(super) fn top(
     scoring: &dyn Query,
     filter: Option<&dyn Query>,
     limit: usize,
+    keys: &[Arc<SegmentKeys>],
 ) -> Result<Vec<Hit>, SearchError> {
     if limit == 0 {
         return Ok(Vec::new());
@@ -190,20 +193,21 @@ pub(super) fn top(
         }
         docs.sort_unstable();
         let mut union = weight.scorer(reader, 1.0).map_err(index_error)?;
-        let keys = key_column(reader)?;
+        let keys =
+            keys.get(segment_ord as usize).ok_or_else(|| SearchError::Index("a segment's keys missing".into()))?;
         let published = reader.fast_fields().i64("published_at").map_err(index_error)?;
-        let mut key = String::new();
         for doc in docs {
             if union.doc() < doc {
                 union.seek(doc);
             }
-            if union.doc() != doc || !read_key(&keys, doc, &mut key) {
+            let key = keys.get(doc).filter(|_| union.doc() == doc);
+            let Some(key) = key else {
                 return Err(SearchError::Index(format!("a gathered hit lost on rescoring ({segment_ord}, {doc})")));
-            }
+            };
             hits.push(Hit {
                 score: union.score(),
                 address: DocAddress::new(segment_ord, doc),
-                key: key.clone(),
+                key: key.to_string(),
                 published_at: published.first(doc).unwrap_or(i64::MIN),
             });
         }
@@ -250,7 +254,7 @@ mod tests {
     use tantivy::collector::TopDocs;
 
     use super::*;
-    use crate::embedded::EmbeddedIndex;
+    use crate::embedded::{EmbeddedIndex, key_column, read_key};
     use crate::index::IndexBatch;
     use crate::model::{DocType, SearchDocument, SearchQuery};
 
