@@ -88,6 +88,12 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
     if cursor == NEVER_BUILT {
         return rebuild(db, index, &mut |_| {}).await;
     }
+    Ok(apply_next(db, index, cursor).await?.0)
+}
+
+/// Applies the ready events after `cursor`, one batch of them; returns how
+/// many were consumed and the cursor after them.
+async fn apply_next(db: &Database, index: &dyn SearchIndex, cursor: i64) -> Result<(usize, i64), IndexerError> {
     let batch = db
         .run(move |conn| {
             let events = outbox::ready_after(conn, cursor, BATCH)?;
@@ -97,12 +103,13 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
             Ok(Some((events.len(), batch_for(conn, &events, last)?)))
         })
         .await?;
-    let consumed = match batch {
+    let (consumed, after) = match batch {
         Some((consumed, batch)) => {
+            let after = batch.cursor;
             index.enqueue(batch).await?;
-            consumed
+            (consumed, after)
         }
-        None => 0,
+        None => (0, cursor),
     };
     // A full pass means more is waiting: read on while the backend works.
     // Otherwise the backlog is gone, and what was sent is confirmed before
@@ -110,7 +117,7 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
     if consumed < BATCH as usize {
         index.flush().await?;
     }
-    Ok(consumed)
+    Ok((consumed, after))
 }
 
 /// Rebuilds the index from the published rows; returns the documents indexed.
@@ -118,8 +125,12 @@ pub async fn sync_once(db: &Database, index: &dyn SearchIndex) -> Result<usize, 
 /// The cursor stays [`NEVER_BUILT`] until the last page is in, so a rebuild
 /// cut short starts again rather than leaving a partial index that looks
 /// complete.
-/// Events that arrive during the rebuild are replayed afterwards (from the
-/// position read first), which is harmless.
+/// Events that arrive during the rebuild are replayed from the position
+/// read first (which re-adds some documents unchanged), and only then is
+/// the index compacted: BM25 counts a replaced document's old version until
+/// a merge drops it, and how many there are depends on what was replayed
+/// (on PostgreSQL, on other transactions of the whole server). So a fresh
+/// index scores the same however its rebuild went.
 /// `progress` hears the number of documents indexed so far.
 pub async fn rebuild(
     db: &Database,
@@ -134,6 +145,14 @@ pub async fn rebuild(
     index_pages(db, index, &mut indexed, progress, published_demand_documents).await?;
     index.enqueue(IndexBatch { cursor: position, ..IndexBatch::default() }).await?;
     index.flush().await?;
+    let mut cursor = position;
+    loop {
+        let (consumed, after) = apply_next(db, index, cursor).await?;
+        if consumed < BATCH as usize {
+            break;
+        }
+        cursor = after;
+    }
     index.compact().await?;
     Ok(indexed)
 }

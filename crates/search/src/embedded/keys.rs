@@ -69,7 +69,10 @@ impl KeyTables {
     /// and the missing ones read now. Tables of segments the searcher no
     /// longer has (merged away) are dropped.
     pub(super) fn of(&self, searcher: &Searcher) -> Result<Vec<Arc<SegmentKeys>>, SearchError> {
-        // A table is whole once inserted, so a panic elsewhere leaves none half-built.
+        // A table is whole once inserted, so a panic elsewhere leaves none
+        // half-built. The lock is held while a missing table is read (a few
+        // milliseconds for a large segment, once after each merge) so that
+        // two searches do not read the same one.
         let mut kept = self.by_segment.lock().unwrap_or_else(PoisonError::into_inner);
         let mut tables = Vec::with_capacity(searcher.segment_readers().len());
         for reader in searcher.segment_readers() {
