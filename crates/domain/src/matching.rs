@@ -17,8 +17,6 @@
 //! up to the score. Details are in Chinese, the language of the platform's
 //! users; money is shown in yuan from integer fen.
 
-use std::fmt::Write as _;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ipc::IpcCode;
@@ -160,6 +158,16 @@ pub struct Scored {
 /// NaN counts as 0). `weights` must have passed [`Weights::validate`];
 /// otherwise every weight counts equally.
 pub fn score(offer: &Offer, need: &Need, text_relevance: f64, weights: &Weights) -> Scored {
+    scored(offer, need, text_relevance, weights, Details(true))
+}
+
+/// The score [`score`] gives, without writing the reasons' details: for
+/// ranking many candidates of which only the best are shown.
+pub fn score_value(offer: &Offer, need: &Need, text_relevance: f64, weights: &Weights) -> f64 {
+    scored(offer, need, text_relevance, weights, Details(false)).score
+}
+
+fn scored(offer: &Offer, need: &Need, text_relevance: f64, weights: &Weights, details: Details) -> Scored {
     let weights = if weights.validate().is_ok() {
         *weights
     } else {
@@ -167,12 +175,12 @@ pub fn score(offer: &Offer, need: &Need, text_relevance: f64, weights: &Weights)
     };
     let total = weights.total();
     let factors = [
-        (Factor::Text, text(text_relevance)),
-        (Factor::Ipc, ipc(&offer.ipc, &need.ipc)),
-        (Factor::Price, price(offer, need)),
-        (Factor::TradeMode, trade_mode(&offer.trade_modes, &need.trade_modes)),
-        (Factor::Region, region(&offer.region, &need.region)),
-        (Factor::Maturity, maturity(offer.maturity)),
+        (Factor::Text, text(text_relevance, details)),
+        (Factor::Ipc, ipc(&offer.ipc, &need.ipc, details)),
+        (Factor::Price, price(offer, need, details)),
+        (Factor::TradeMode, trade_mode(&offer.trade_modes, &need.trade_modes, details)),
+        (Factor::Region, region(&offer.region, &need.region, details)),
+        (Factor::Maturity, maturity(offer.maturity, details)),
     ];
     let reasons: Vec<Reason> = factors
         .into_iter()
@@ -182,14 +190,26 @@ pub fn score(offer: &Offer, need: &Need, text_relevance: f64, weights: &Weights)
     Scored { score, reasons }
 }
 
+/// Whether the factors write their details (plain-language text, a few
+/// allocations each): matching ranks a hundred candidates by value alone
+/// and writes the details of the twenty it shows.
+#[derive(Debug, Clone, Copy)]
+struct Details(bool);
+
+impl Details {
+    fn write(self, detail: impl FnOnce() -> String) -> String {
+        if self.0 { detail() } else { String::new() }
+    }
+}
+
 type Valued = (f64, String);
 
-fn text(relevance: f64) -> Valued {
+fn text(relevance: f64, details: Details) -> Valued {
     let value = if relevance.is_nan() { 0.0 } else { relevance.clamp(0.0, 1.0) };
     let detail = if value > 0.0 {
-        format!("文本相关度 {value:.2}（以最相关的候选为 1）")
+        details.write(|| format!("文本相关度 {value:.2}（以最相关的候选为 1）"))
     } else {
-        "文本无相关词".to_string()
+        details.write(|| "文本无相关词".to_string())
     };
     (value, detail)
 }
@@ -213,12 +233,12 @@ fn shared_level(a: &IpcCode, b: &IpcCode) -> Option<(f64, &'static str, String)>
     None
 }
 
-fn ipc(offered: &[IpcCode], needed: &[IpcCode]) -> Valued {
+fn ipc(offered: &[IpcCode], needed: &[IpcCode], details: Details) -> Valued {
     if offered.is_empty() {
-        return (0.0, "成果未标注 IPC 分类".to_string());
+        return (0.0, details.write(|| "成果未标注 IPC 分类".to_string()));
     }
     if needed.is_empty() {
-        return (0.0, "需求未标注 IPC 分类".to_string());
+        return (0.0, details.write(|| "需求未标注 IPC 分类".to_string()));
     }
     let mut best: Option<(f64, &'static str, String, &IpcCode, &IpcCode)> = None;
     for a in offered {
@@ -231,8 +251,10 @@ fn ipc(offered: &[IpcCode], needed: &[IpcCode]) -> Valued {
         }
     }
     match best {
-        Some((value, level, node, a, b)) => (value, format!("IPC {level} {node}（成果 {a}，需求 {b}）")),
-        None => (0.0, format!("IPC 无共同分类（成果 {}，需求 {}）", join(offered), join(needed))),
+        Some((value, level, node, a, b)) => {
+            (value, details.write(|| format!("IPC {level} {node}（成果 {a}，需求 {b}）")))
+        }
+        None => (0.0, details.write(|| format!("IPC 无共同分类（成果 {}，需求 {}）", join(offered), join(needed)))),
     }
 }
 
@@ -258,27 +280,29 @@ fn ratio(numerator: i64, denominator: i64) -> f64 {
     if denominator <= 0 { f64::INFINITY } else { numerator as f64 / denominator as f64 }
 }
 
-fn price(offer: &Offer, need: &Need) -> Valued {
-    let budget = budget_text(need.budget_min, need.budget_max);
+fn price(offer: &Offer, need: &Need, details: Details) -> Valued {
+    let budget = || budget_text(need.budget_min, need.budget_max);
     let Some(asked) = offer.price else {
-        return (PRICE_UNKNOWN, format!("价格面议，{budget}"));
+        return (PRICE_UNKNOWN, details.write(|| format!("价格面议，{}", budget())));
     };
     if need.budget_min.is_none() && need.budget_max.is_none() {
-        return (PRICE_UNKNOWN, format!("价格 {}，需求预算面议", yuan(asked)));
+        return (PRICE_UNKNOWN, details.write(|| format!("价格 {}，需求预算面议", yuan(asked))));
     }
     let (value, mut detail) = match (need.budget_min, need.budget_max) {
         (_, Some(max)) if asked > max => {
             let over = ratio(asked.fen() - max.fen(), max.fen());
-            ((1.0 - over).max(0.0), format!("价格 {} 高于{budget}", yuan(asked)))
+            ((1.0 - over).max(0.0), details.write(|| format!("价格 {} 高于{}", yuan(asked), budget())))
         }
         (Some(min), _) if asked < min => {
             let under = ratio(min.fen() - asked.fen(), min.fen());
-            (1.0 - 0.5 * under.min(1.0), format!("价格 {} 低于{budget}", yuan(asked)))
+            (1.0 - 0.5 * under.min(1.0), details.write(|| format!("价格 {} 低于{}", yuan(asked), budget())))
         }
-        _ => (1.0, format!("价格 {} 在{budget}内", yuan(asked))),
+        _ => (1.0, details.write(|| format!("价格 {} 在{}内", yuan(asked), budget()))),
     };
     if value < PRICE_NEGOTIABLE_FLOOR && (offer.negotiable || need.negotiable) {
-        let _ = write!(detail, "，可面议");
+        if details.0 {
+            detail.push_str("，可面议");
+        }
         return (PRICE_NEGOTIABLE_FLOOR, detail);
     }
     (value, detail)
@@ -303,31 +327,32 @@ fn mode_names(modes: &[TradeMode]) -> String {
     modes.iter().map(|&m| mode_name(m)).collect::<Vec<_>>().join("、")
 }
 
-fn trade_mode(offered: &[TradeMode], wanted: &[TradeMode]) -> Valued {
+fn trade_mode(offered: &[TradeMode], wanted: &[TradeMode], details: Details) -> Valued {
     let common: Vec<TradeMode> = offered.iter().copied().filter(|m| wanted.contains(m)).collect();
     if !common.is_empty() {
-        return (1.0, format!("交易方式一致：{}", mode_names(&common)));
+        return (1.0, details.write(|| format!("交易方式一致：{}", mode_names(&common))));
     }
     if offered.iter().any(is_licence) && wanted.iter().any(is_licence) {
         return (
             TRADE_MODE_LICENCE,
-            format!("均接受许可，方式不同（成果 {}，需求 {}）", mode_names(offered), mode_names(wanted)),
+            details
+                .write(|| format!("均接受许可，方式不同（成果 {}，需求 {}）", mode_names(offered), mode_names(wanted))),
         );
     }
-    (0.0, format!("交易方式不同（成果 {}，需求 {}）", mode_names(offered), mode_names(wanted)))
+    (0.0, details.write(|| format!("交易方式不同（成果 {}，需求 {}）", mode_names(offered), mode_names(wanted))))
 }
 
-fn region(offered: &RegionCode, wanted: &RegionCode) -> Valued {
+fn region(offered: &RegionCode, wanted: &RegionCode, details: Details) -> Valued {
     if offered.prefecture() == wanted.prefecture() {
-        (REGION_PREFECTURE, format!("同一地市（{} 与 {}）", offered, wanted))
+        (REGION_PREFECTURE, details.write(|| format!("同一地市（{} 与 {}）", offered, wanted)))
     } else if offered.province() == wanted.province() {
-        (REGION_PROVINCE, format!("同省不同地市（{} 与 {}）", offered, wanted))
+        (REGION_PROVINCE, details.write(|| format!("同省不同地市（{} 与 {}）", offered, wanted)))
     } else {
-        (0.0, format!("不同省份（{} 与 {}）", offered, wanted))
+        (0.0, details.write(|| format!("不同省份（{} 与 {}）", offered, wanted)))
     }
 }
 
-fn maturity(maturity: Maturity) -> Valued {
+fn maturity(maturity: Maturity, details: Details) -> Valued {
     let name = match maturity {
         Maturity::Concept => "概念",
         Maturity::Lab => "小试",
@@ -336,7 +361,7 @@ fn maturity(maturity: Maturity) -> Valued {
     };
     let steps = Maturity::ALL.len() as f64;
     let value = (f64::from(maturity.rank()) + 1.0) / steps;
-    (value, format!("技术成熟度：{name}"))
+    (value, details.write(|| format!("技术成熟度：{name}")))
 }
 
 #[cfg(test)]
@@ -418,7 +443,7 @@ mod tests {
 
     #[test]
     fn ipc_counts_the_deepest_shared_level_of_the_best_pair() {
-        let value = |a: &[&str], b: &[&str]| ipc(&codes(a), &codes(b)).0;
+        let value = |a: &[&str], b: &[&str]| ipc(&codes(a), &codes(b), Details(true)).0;
         assert_eq!(value(&["H01M10/54"], &["H01M10/60"]), IPC_GROUP);
         assert_eq!(value(&["H01M10/54"], &["H01M4/36"]), IPC_SUBCLASS);
         assert_eq!(value(&["H01M"], &["H01M10/54"]), IPC_SUBCLASS, "a subclass alone names no group");
@@ -429,19 +454,22 @@ mod tests {
         assert_eq!(value(&["G06F16/33", "C22B7/00", "H01M"], &["A01B", "H01M10/54"]), IPC_SUBCLASS);
         assert_eq!(value(&["C22B7/00", "H01M10/54"], &["H01M10/60", "C22B26/12"]), IPC_GROUP);
         assert_eq!(value(&[], &["H01M"]), 0.0);
-        assert_eq!(ipc(&[], &codes(&["H01M"])).1, "成果未标注 IPC 分类");
-        assert_eq!(ipc(&codes(&["H01M"]), &[]).1, "需求未标注 IPC 分类");
+        assert_eq!(ipc(&[], &codes(&["H01M"]), Details(true)).1, "成果未标注 IPC 分类");
+        assert_eq!(ipc(&codes(&["H01M"]), &[], Details(true)).1, "需求未标注 IPC 分类");
         assert_eq!(
-            ipc(&codes(&["H01M10/54"]), &codes(&["H01M4/36"])).1,
+            ipc(&codes(&["H01M10/54"]), &codes(&["H01M4/36"]), Details(true)).1,
             "IPC 同小类 H01M（成果 H01M10/54，需求 H01M4/36）"
         );
-        assert_eq!(ipc(&codes(&["A01B", "G06F"]), &codes(&["H01M"])).1, "IPC 无共同分类（成果 A01B、G06F，需求 H01M）");
+        assert_eq!(
+            ipc(&codes(&["A01B", "G06F"]), &codes(&["H01M"]), Details(true)).1,
+            "IPC 无共同分类（成果 A01B、G06F，需求 H01M）"
+        );
     }
 
     fn price_of(asked: Option<i64>, negotiable: bool, min: Option<i64>, max: Option<i64>, open: bool) -> Valued {
         let offer = Offer { price: asked.and_then(fen), negotiable, ..offer() };
         let need = Need { budget_min: min.and_then(fen), budget_max: max.and_then(fen), negotiable: open, ..need() };
-        price(&offer, &need)
+        price(&offer, &need, Details(true))
     }
 
     #[test]
@@ -488,19 +516,20 @@ mod tests {
     #[test]
     fn trade_modes_match_exactly_or_as_licences() {
         use TradeMode::*;
-        assert_eq!(trade_mode(&[Assignment, Equity], &[Equity]).0, 1.0);
-        let licences = trade_mode(&[ExclusiveLicense], &[NonexclusiveLicense, JointDevelopment]);
+        assert_eq!(trade_mode(&[Assignment, Equity], &[Equity], Details(true)).0, 1.0);
+        let licences = trade_mode(&[ExclusiveLicense], &[NonexclusiveLicense, JointDevelopment], Details(true));
         assert_eq!(
             licences,
             (TRADE_MODE_LICENCE, "均接受许可，方式不同（成果 独占许可，需求 普通许可、合作开发）".into())
         );
-        assert_eq!(trade_mode(&[Assignment], &[JointDevelopment]).0, 0.0);
-        assert_eq!(trade_mode(&[], &[JointDevelopment]).0, 0.0);
+        assert_eq!(trade_mode(&[Assignment], &[JointDevelopment], Details(true)).0, 0.0);
+        assert_eq!(trade_mode(&[], &[JointDevelopment], Details(true)).0, 0.0);
     }
 
     #[test]
     fn regions_by_prefecture_and_province() {
-        let r = |a: &str, b: &str| region(&RegionCode::parse(a).unwrap(), &RegionCode::parse(b).unwrap());
+        let r =
+            |a: &str, b: &str| region(&RegionCode::parse(a).unwrap(), &RegionCode::parse(b).unwrap(), Details(true));
         assert_eq!(r("630102", "630105").0, REGION_PREFECTURE);
         assert_eq!(r("630102", "632801"), (REGION_PROVINCE, "同省不同地市（630102 与 632801）".into()));
         assert_eq!(r("630102", "320100"), (0.0, "不同省份（630102 与 320100）".into()));
@@ -508,17 +537,17 @@ mod tests {
 
     #[test]
     fn riper_technology_scores_higher() {
-        let values: Vec<f64> = Maturity::ALL.iter().map(|&m| maturity(m).0).collect();
+        let values: Vec<f64> = Maturity::ALL.iter().map(|&m| maturity(m, Details(true)).0).collect();
         assert_eq!(values, [0.25, 0.5, 0.75, 1.0]);
-        assert_eq!(maturity(Maturity::Industrial).1, "技术成熟度：产业化");
+        assert_eq!(maturity(Maturity::Industrial, Details(true)).1, "技术成熟度：产业化");
     }
 
     #[test]
     fn text_relevance_is_clamped() {
-        assert_eq!(text(1.7).0, 1.0);
-        assert_eq!(text(-1.0), (0.0, "文本无相关词".into()));
-        assert_eq!(text(f64::NAN).0, 0.0);
-        assert_eq!(text(0.5).1, "文本相关度 0.50（以最相关的候选为 1）");
+        assert_eq!(text(1.7, Details(true)).0, 1.0);
+        assert_eq!(text(-1.0, Details(true)), (0.0, "文本无相关词".into()));
+        assert_eq!(text(f64::NAN, Details(true)).0, 0.0);
+        assert_eq!(text(0.5, Details(true)).1, "文本相关度 0.50（以最相关的候选为 1）");
     }
 
     #[test]
@@ -671,12 +700,24 @@ mod tests {
         }
     }
 
+    /// Ranking by value alone orders candidates as the full score would.
+    #[test]
+    fn property_the_value_alone_is_the_scores_value() {
+        let mut dice = Dice(13);
+        for _ in 0..5_000 {
+            let (offer, need, weights) = (dice.offer(), dice.need(), dice.weights());
+            let relevance = dice.unit();
+            let scored = score(&offer, &need, relevance, &weights);
+            assert_eq!(score_value(&offer, &need, relevance, &weights).to_bits(), scored.score.to_bits());
+        }
+    }
+
     #[test]
     fn property_price_falls_as_the_price_climbs_above_the_ceiling() {
         let need = Need { budget_min: None, budget_max: fen(100_000), ..need() };
         let mut last = f64::INFINITY;
         for yuan in (100_000..=260_000).step_by(5_000) {
-            let value = price(&Offer { price: fen(yuan), ..offer() }, &need).0;
+            let value = price(&Offer { price: fen(yuan), ..offer() }, &need, Details(true)).0;
             assert!(value <= last && (0.0..=1.0).contains(&value), "{yuan}: {value}");
             last = value;
         }

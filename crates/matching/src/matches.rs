@@ -112,35 +112,35 @@ macro_rules! row {
 row!(Listing);
 row!(Demand);
 
-/// The best `limit` of the candidate rows, scored by `score` (given the
-/// candidate's text relevance): best score first, among equals the newer
+/// The best `limit` of the candidate rows by `value` (their score, given
+/// each candidate's text relevance): best first, among equals the newer
 /// publication, then the id, so that the order is the same on every call.
+/// Each comes with its text relevance, for its reasons to be written.
 /// Rows no longer published are dropped: the index may lag the database
 /// by a moment, and the row decides.
 fn best<R: Row>(
     rows: Vec<R>,
     found: &[Candidate],
     limit: usize,
-    score: impl Fn(&R, f64) -> Option<Scored>,
-) -> (Vec<R>, Vec<Scored>) {
-    let mut scored: Vec<(R, Scored)> = rows
+    value: impl Fn(&R, f64) -> Option<f64>,
+) -> Vec<(R, f64)> {
+    let mut valued: Vec<(R, f64, f64)> = rows
         .into_iter()
         .filter(|row| row.status() == "published")
         .filter_map(|row| {
             let relevance = found.iter().find(|c| c.id == row.id())?.relevance;
-            let result = score(&row, relevance)?;
-            Some((row, result))
+            let value = value(&row, relevance)?;
+            Some((row, relevance, value))
         })
         .collect();
-    scored.sort_by(|(a, x), (b, y)| {
-        y.score
-            .partial_cmp(&x.score)
+    valued.sort_by(|(a, _, x), (b, _, y)| {
+        y.partial_cmp(x)
             .unwrap_or(Ordering::Equal)
             .then_with(|| b.published_at().cmp(&a.published_at()))
             .then_with(|| a.id().cmp(b.id()))
     });
-    scored.truncate(limit);
-    scored.into_iter().unzip()
+    valued.truncate(limit);
+    valued.into_iter().map(|(row, relevance, _)| (row, relevance)).collect()
 }
 
 /// Published listings for a demand, best first, each with its reasons.
@@ -187,9 +187,18 @@ pub async fn listings_for_demand(
         .run(move |conn| {
             let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
             let rows = db::find_listings(conn, &ids)?;
-            let (rows, results) = best(rows, &found, limit, |listing, relevance| {
-                Some(matching::score(&sides::offer(listing)?, &need, relevance, &settings.weights))
-            });
+            let weights = &settings.weights;
+            let value = |listing: &Listing, relevance| {
+                Some(matching::score_value(&sides::offer(listing)?, &need, relevance, weights))
+            };
+            // The reasons are written for the rows shown only.
+            let (rows, results): (Vec<Listing>, Vec<Scored>) = best(rows, &found, limit, value)
+                .into_iter()
+                .filter_map(|(listing, relevance)| {
+                    let scored = matching::score(&sides::offer(&listing)?, &need, relevance, weights);
+                    Some((listing, scored))
+                })
+                .unzip();
             let views = access::listing_views(conn, rows)?;
             Ok::<_, ApiError>(
                 views
@@ -248,9 +257,18 @@ pub async fn demands_for_listing(
         .run(move |conn| {
             let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
             let rows = db::find_demands(conn, &ids)?;
-            let (rows, results) = best(rows, &found, limit, |demand, relevance| {
-                Some(matching::score(&offer, &sides::need(demand)?, relevance, &settings.weights))
-            });
+            let weights = &settings.weights;
+            let value = |demand: &Demand, relevance| {
+                Some(matching::score_value(&offer, &sides::need(demand)?, relevance, weights))
+            };
+            // The reasons are written for the rows shown only.
+            let (rows, results): (Vec<Demand>, Vec<Scored>) = best(rows, &found, limit, value)
+                .into_iter()
+                .filter_map(|(demand, relevance)| {
+                    let scored = matching::score(&offer, &sides::need(&demand)?, relevance, weights);
+                    Some((demand, scored))
+                })
+                .unzip();
             let views = access::demand_views(conn, rows)?;
             Ok::<_, ApiError>(
                 views
@@ -303,11 +321,11 @@ mod tests {
             .iter()
             .map(|id| Candidate { id: (*id).to_string(), relevance: if *id == "top" { 1.0 } else { 0.5 } })
             .collect();
-        let score = |_: &Fake, relevance: f64| Some(Scored { score: relevance, reasons: Vec::new() });
-        let (rows, scores) = best(rows, &found, 3, score);
-        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        let value = |_: &Fake, relevance: f64| Some(relevance);
+        let chosen = best(rows, &found, 3, value);
+        let ids: Vec<&str> = chosen.iter().map(|(r, _)| r.id).collect();
         assert_eq!(ids, ["top", "b-twin", "new"]);
-        assert_eq!(scores.iter().map(|s| s.score).collect::<Vec<_>>(), [1.0, 0.5, 0.5]);
+        assert_eq!(chosen.iter().map(|(_, relevance)| *relevance).collect::<Vec<_>>(), [1.0, 0.5, 0.5]);
     }
 
     #[test]
