@@ -75,6 +75,70 @@ pub struct Demand {
     pub version: i64,
 }
 
+/// What matching weighs of a listing, without its text: a hundred
+/// candidates are read for every match and twenty are shown, and decoding
+/// the whole row (its text, four timestamps) was most of reading one.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = listings, check_for_backend(crate::MultiBackend))]
+pub struct ListingTerms {
+    pub id: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub ipc_codes: String,
+    pub maturity: String,
+    pub trade_modes: String,
+    pub price_fen: Option<i64>,
+    pub negotiable: bool,
+    pub region_code: String,
+}
+
+impl From<&Listing> for ListingTerms {
+    fn from(listing: &Listing) -> Self {
+        Self {
+            id: listing.id.clone(),
+            status: listing.status.clone(),
+            published_at: listing.published_at,
+            ipc_codes: listing.ipc_codes.clone(),
+            maturity: listing.maturity.clone(),
+            trade_modes: listing.trade_modes.clone(),
+            price_fen: listing.price_fen,
+            negotiable: listing.negotiable,
+            region_code: listing.region_code.clone(),
+        }
+    }
+}
+
+/// What matching weighs of a demand, without its text (see [`ListingTerms`]).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = demands, check_for_backend(crate::MultiBackend))]
+pub struct DemandTerms {
+    pub id: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub ipc_codes: String,
+    pub budget_min_fen: Option<i64>,
+    pub budget_max_fen: Option<i64>,
+    pub negotiable: bool,
+    pub trade_modes: String,
+    pub region_code: String,
+}
+
+impl From<&Demand> for DemandTerms {
+    fn from(demand: &Demand) -> Self {
+        Self {
+            id: demand.id.clone(),
+            status: demand.status.clone(),
+            published_at: demand.published_at,
+            ipc_codes: demand.ipc_codes.clone(),
+            budget_min_fen: demand.budget_min_fen,
+            budget_max_fen: demand.budget_max_fen,
+            negotiable: demand.negotiable,
+            trade_modes: demand.trade_modes.clone(),
+            region_code: demand.region_code.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = moderation_reviews, check_for_backend(crate::MultiBackend))]
 pub struct ModerationReview {
@@ -286,9 +350,129 @@ pub fn find_demands(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec
     demands::table.filter(one_of(demands::id, ids)).select(Demand::as_select()).load(conn)
 }
 
+pub fn find_listing_terms(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<ListingTerms>> {
+    listings::table.filter(one_of(listings::id, ids)).select(ListingTerms::as_select()).load(conn)
+}
+
+pub fn find_demand_terms(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<DemandTerms>> {
+    demands::table.filter(one_of(demands::id, ids)).select(DemandTerms::as_select()).load(conn)
+}
+
 /// Published listings and demands together: what a search index holds.
 pub fn count_published(conn: &mut AnyConnection) -> QueryResult<i64> {
     let listings: i64 = listings::table.filter(listings::status.eq("published")).count().get_result(conn)?;
     let demands: i64 = demands::table.filter(demands::status.eq("published")).count().get_result(conn)?;
     Ok(listings + demands)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::{Organization, User, insert_organization, insert_user};
+    use crate::testing::TestDatabase;
+
+    /// The terms read alone are the terms of the whole row, for every
+    /// column matching weighs, set and unset.
+    fn terms_are_the_rows_terms(database: TestDatabase) {
+        let mut conn = database.connect();
+        let now = crate::now();
+        let organization = Organization {
+            id: "org".into(),
+            name: "青海盐湖研究所".into(),
+            kind: "institute".into(),
+            credit_code: "12630000MB1234567X".into(),
+            region_code: "630100".into(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        insert_organization(&mut conn, &organization).unwrap();
+        let user = User {
+            id: "user".into(),
+            organization_id: Some("org".into()),
+            email: "ip@example.cn".into(),
+            name: "知识产权专员".into(),
+            password_hash: "x".into(),
+            role: "member".into(),
+            locale: "zh-CN".into(),
+            disabled_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            organization_role: "admin".into(),
+            password_changed_at: None,
+            must_change_password: false,
+        };
+        insert_user(&mut conn, &user).unwrap();
+        let listing = |id: &str, price_fen, negotiable, published_at| Listing {
+            id: id.into(),
+            owner_organization_id: "org".into(),
+            created_by: "user".into(),
+            kind: "patent".into(),
+            status: "published".into(),
+            title: "锂电池回收".into(),
+            summary: "回收".into(),
+            description: Some("说明".into()),
+            ipc_codes: r#"["H01M10/54","C22B7/00"]"#.into(),
+            maturity: "pilot".into(),
+            trade_modes: r#"["transfer","license"]"#.into(),
+            price_fen,
+            negotiable,
+            region_code: "630104".into(),
+            review_reason: None,
+            submitted_at: Some(now),
+            published_at,
+            created_at: now,
+            updated_at: now,
+            version: 3,
+        };
+        let listings = [listing("l1", Some(12_345_600), false, Some(now)), listing("l2", None, true, None)];
+        for row in &listings {
+            insert_listing(&mut conn, row, &[]).unwrap();
+        }
+        let demand = |id: &str, budget_min_fen, budget_max_fen| Demand {
+            id: id.into(),
+            owner_organization_id: "org".into(),
+            created_by: "user".into(),
+            status: "published".into(),
+            title: "求购锂电池回收技术".into(),
+            description: "寻求退役动力电池拆解技术".into(),
+            ipc_codes: r#"["H01M10/54"]"#.into(),
+            budget_min_fen,
+            budget_max_fen,
+            negotiable: budget_max_fen.is_none(),
+            trade_modes: r#"["transfer"]"#.into(),
+            region_code: "630100".into(),
+            deadline: None,
+            review_reason: None,
+            submitted_at: None,
+            published_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let demands = [demand("d1", Some(100_000), Some(5_000_000)), demand("d2", None, None)];
+        for row in &demands {
+            insert_demand(&mut conn, row).unwrap();
+        }
+        let ids = |ids: &[&str]| ids.iter().map(|id| (*id).to_string()).collect::<Vec<_>>();
+        let mut terms = find_listing_terms(&mut conn, &ids(&["l2", "l1", "absent"])).unwrap();
+        terms.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(terms, listings.iter().map(ListingTerms::from).collect::<Vec<_>>());
+        let mut terms = find_demand_terms(&mut conn, &ids(&["d1", "d2"])).unwrap();
+        terms.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(terms, demands.iter().map(DemandTerms::from).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn terms_are_the_rows_terms_sqlite() {
+        terms_are_the_rows_terms(TestDatabase::sqlite());
+    }
+
+    #[test]
+    fn terms_are_the_rows_terms_postgres() {
+        if let Some(database) = TestDatabase::postgres() {
+            terms_are_the_rows_terms(database);
+        }
+    }
 }

@@ -3,12 +3,14 @@
 //! each with its score and the reasons for it.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use axum::extract::{Extension, State};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use techtrade_db::listings::{self as db, Demand, Listing};
-use techtrade_domain::matching::{self, Reason, Scored};
+use techtrade_db::AnyConnection;
+use techtrade_db::listings::{self as db, Demand, DemandTerms, Listing, ListingTerms};
+use techtrade_domain::matching::{self, Need, Offer, Reason, Scored};
 use techtrade_listings::access;
 use techtrade_listings::views::{DemandResponse, ListingResponse};
 use techtrade_search::{DocType, SharedIndex};
@@ -111,36 +113,183 @@ macro_rules! row {
 }
 row!(Listing);
 row!(Demand);
+row!(ListingTerms);
+row!(DemandTerms);
 
-/// The best `limit` of the candidate rows by `value` (their score, given
-/// each candidate's text relevance): best first, among equals the newer
-/// publication, then the id, so that the order is the same on every call.
-/// Each comes with its text relevance, for its reasons to be written.
-/// Rows no longer published are dropped: the index may lag the database
-/// by a moment, and the row decides.
-fn best<R: Row>(
-    rows: Vec<R>,
+/// A kind of item as the candidates of a match: the listings found for a
+/// demand, or the demands found for a listing. Matching is the same both
+/// ways; only which side is the offer and which the need differs.
+///
+/// The candidates are ranked on their terms (what the score weighs); only
+/// the rows shown are read whole.
+trait Candidates: Row + Send + Sized + 'static {
+    const DOC_TYPE: DocType;
+    /// The columns the score weighs.
+    type Terms: Row + Send;
+    /// The candidate's side of the match (a listing's offer, a demand's need).
+    type Side: Send;
+    /// The subject's side, the other one.
+    type Subject: Send + Sync + 'static;
+    /// How `GET` of the item shows it.
+    type View: Send + 'static;
+
+    fn terms(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self::Terms>>;
+    fn rows(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self>>;
+    fn side(terms: &Self::Terms) -> Option<Self::Side>;
+    /// The pair in the order the score takes it: the offer, then the need.
+    fn pair<'a>(candidate: &'a Self::Side, subject: &'a Self::Subject) -> (&'a Offer, &'a Need);
+    fn views(conn: &mut AnyConnection, rows: Vec<Self>) -> Result<Vec<Self::View>, ApiError>;
+}
+
+impl Candidates for Listing {
+    const DOC_TYPE: DocType = DocType::Listing;
+    type Terms = ListingTerms;
+    type Side = Offer;
+    type Subject = Need;
+    type View = ListingResponse;
+
+    fn terms(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<ListingTerms>> {
+        db::find_listing_terms(conn, ids)
+    }
+
+    fn rows(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self>> {
+        db::find_listings(conn, ids)
+    }
+
+    fn side(terms: &ListingTerms) -> Option<Offer> {
+        sides::offer(terms)
+    }
+
+    fn pair<'a>(offer: &'a Offer, need: &'a Need) -> (&'a Offer, &'a Need) {
+        (offer, need)
+    }
+
+    fn views(conn: &mut AnyConnection, rows: Vec<Self>) -> Result<Vec<ListingResponse>, ApiError> {
+        access::listing_views(conn, rows)
+    }
+}
+
+impl Candidates for Demand {
+    const DOC_TYPE: DocType = DocType::Demand;
+    type Terms = DemandTerms;
+    type Side = Need;
+    type Subject = Offer;
+    type View = DemandResponse;
+
+    fn terms(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<DemandTerms>> {
+        db::find_demand_terms(conn, ids)
+    }
+
+    fn rows(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self>> {
+        db::find_demands(conn, ids)
+    }
+
+    fn side(terms: &DemandTerms) -> Option<Need> {
+        sides::need(terms)
+    }
+
+    fn pair<'a>(need: &'a Need, offer: &'a Offer) -> (&'a Offer, &'a Need) {
+        (offer, need)
+    }
+
+    fn views(conn: &mut AnyConnection, rows: Vec<Self>) -> Result<Vec<DemandResponse>, ApiError> {
+        access::demand_views(conn, rows)
+    }
+}
+
+/// A candidate ranked: its terms, its side as parsed once, its text
+/// relevance and its score's value.
+struct Ranked<T, S> {
+    terms: T,
+    side: S,
+    relevance: f64,
+    value: f64,
+}
+
+/// The best `limit` of the candidates' terms by `value` (their score, given
+/// the parsed side and each candidate's text relevance): best first, among
+/// equals the newer publication, then the id, so that the order is the same
+/// on every call. Items no longer published are dropped: the index may lag
+/// the database by a moment, and the database decides; so are items whose
+/// side does not parse.
+fn best<T: Row, S>(
+    terms: Vec<T>,
     found: &[Candidate],
     limit: usize,
-    value: impl Fn(&R, f64) -> Option<f64>,
-) -> Vec<(R, f64)> {
-    let mut valued: Vec<(R, f64, f64)> = rows
+    side: impl Fn(&T) -> Option<S>,
+    value: impl Fn(&S, f64) -> f64,
+) -> Vec<Ranked<T, S>> {
+    let relevance: HashMap<&str, f64> = found.iter().map(|c| (c.id.as_str(), c.relevance)).collect();
+    let mut ranked: Vec<Ranked<T, S>> = terms
         .into_iter()
-        .filter(|row| row.status() == "published")
-        .filter_map(|row| {
-            let relevance = found.iter().find(|c| c.id == row.id())?.relevance;
-            let value = value(&row, relevance)?;
-            Some((row, relevance, value))
+        .filter(|terms| terms.status() == "published")
+        .filter_map(|terms| {
+            let relevance = *relevance.get(terms.id())?;
+            let side = side(&terms)?;
+            let value = value(&side, relevance);
+            Some(Ranked { terms, side, relevance, value })
         })
         .collect();
-    valued.sort_by(|(a, _, x), (b, _, y)| {
-        y.partial_cmp(x)
+    ranked.sort_by(|a, b| {
+        b.value
+            .partial_cmp(&a.value)
             .unwrap_or(Ordering::Equal)
-            .then_with(|| b.published_at().cmp(&a.published_at()))
-            .then_with(|| a.id().cmp(b.id()))
+            .then_with(|| b.terms.published_at().cmp(&a.terms.published_at()))
+            .then_with(|| a.terms.id().cmp(b.terms.id()))
     });
-    valued.truncate(limit);
-    valued.into_iter().map(|(row, relevance, _)| (row, relevance)).collect()
+    ranked.truncate(limit);
+    ranked
+}
+
+/// The rows of `ranked`, in its order, each with what `score` gives its
+/// ranked terms. A row withdrawn since its terms were read is left out: the
+/// rows decide.
+fn shown<R: Row, T: Row, S, Score>(
+    mut rows: Vec<R>,
+    ranked: Vec<Ranked<T, S>>,
+    score: impl Fn(&Ranked<T, S>) -> Score,
+) -> (Vec<R>, Vec<Score>) {
+    ranked
+        .into_iter()
+        .filter_map(|ranked| {
+            let at = rows.iter().position(|row| row.id() == ranked.terms.id() && row.status() == "published")?;
+            Some((rows.swap_remove(at), score(&ranked)))
+        })
+        .unzip()
+}
+
+/// The best `limit` published items of kind `C` for a subject whose side is
+/// `subject` and whose text gives `words`, each as `GET` shows it, with its
+/// score and reasons.
+async fn matches_for<C: Candidates>(
+    state: &AppState,
+    index: &SharedIndex,
+    settings: &MatchingSettings,
+    subject: C::Subject,
+    words: &[String],
+    subclasses: &[String],
+    limit: usize,
+) -> ApiResult<Vec<(C::View, Scored)>> {
+    let found = candidates::find(index.as_ref(), C::DOC_TYPE, words, subclasses, settings.candidate_pool).await?;
+    let weights = settings.weights;
+    state
+        .db
+        .run(move |conn| {
+            let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
+            let value = |side: &C::Side, relevance| {
+                let (offer, need) = C::pair(side, &subject);
+                matching::score_value(offer, need, relevance, &weights)
+            };
+            let ranked = best(C::terms(conn, &ids)?, &found, limit, C::side, value);
+            let shown_ids: Vec<String> = ranked.iter().map(|r| r.terms.id().to_string()).collect();
+            // The reasons are written for the rows shown only.
+            let (rows, scores) = shown(C::rows(conn, &shown_ids)?, ranked, |ranked| {
+                let (offer, need) = C::pair(&ranked.side, &subject);
+                matching::score(offer, need, ranked.relevance, &weights)
+            });
+            Ok::<_, ApiError>(C::views(conn, rows)?.into_iter().zip(scores).collect())
+        })
+        .await
 }
 
 /// Published listings for a demand, best first, each with its reasons.
@@ -171,45 +320,12 @@ pub async fn listings_for_demand(
     limit: usize,
 ) -> ApiResult<Vec<ListingMatch>> {
     let demand = state.db.run(move |conn| access::visible_demand(conn, &id, viewer.as_ref())).await?;
-    let settings = *settings;
-    let need = sides::need(&demand).ok_or_else(|| ApiError::internal(format!("demand {} is unreadable", demand.id)))?;
+    let need = sides::need(&DemandTerms::from(&demand))
+        .ok_or_else(|| ApiError::internal(format!("demand {} is unreadable", demand.id)))?;
     let subclasses = sides::subclasses(&need.ipc);
-    let found = candidates::find(
-        index.as_ref(),
-        DocType::Listing,
-        &sides::demand_words(&demand),
-        &subclasses,
-        settings.candidate_pool,
-    )
-    .await?;
-    let items = state
-        .db
-        .run(move |conn| {
-            let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
-            let rows = db::find_listings(conn, &ids)?;
-            let weights = &settings.weights;
-            let value = |listing: &Listing, relevance| {
-                Some(matching::score_value(&sides::offer(listing)?, &need, relevance, weights))
-            };
-            // The reasons are written for the rows shown only.
-            let (rows, results): (Vec<Listing>, Vec<Scored>) = best(rows, &found, limit, value)
-                .into_iter()
-                .filter_map(|(listing, relevance)| {
-                    let scored = matching::score(&sides::offer(&listing)?, &need, relevance, weights);
-                    Some((listing, scored))
-                })
-                .unzip();
-            let views = access::listing_views(conn, rows)?;
-            Ok::<_, ApiError>(
-                views
-                    .into_iter()
-                    .zip(results)
-                    .map(|(listing, s)| ListingMatch { listing, score: s.score, reasons: s.reasons })
-                    .collect(),
-            )
-        })
-        .await?;
-    Ok(items)
+    let words = sides::demand_words(&demand);
+    let found = matches_for::<Listing>(state, index, settings, need, &words, &subclasses, limit).await?;
+    Ok(found.into_iter().map(|(listing, s)| ListingMatch { listing, score: s.score, reasons: s.reasons }).collect())
 }
 
 /// Published demands for a listing, best first, each with its reasons.
@@ -240,46 +356,12 @@ pub async fn demands_for_listing(
     limit: usize,
 ) -> ApiResult<Vec<DemandMatch>> {
     let listing = state.db.run(move |conn| access::visible_listing(conn, &id, viewer.as_ref())).await?;
-    let settings = *settings;
-    let offer =
-        sides::offer(&listing).ok_or_else(|| ApiError::internal(format!("listing {} is unreadable", listing.id)))?;
+    let offer = sides::offer(&ListingTerms::from(&listing))
+        .ok_or_else(|| ApiError::internal(format!("listing {} is unreadable", listing.id)))?;
     let subclasses = sides::subclasses(&offer.ipc);
-    let found = candidates::find(
-        index.as_ref(),
-        DocType::Demand,
-        &sides::listing_words(&listing),
-        &subclasses,
-        settings.candidate_pool,
-    )
-    .await?;
-    let items = state
-        .db
-        .run(move |conn| {
-            let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
-            let rows = db::find_demands(conn, &ids)?;
-            let weights = &settings.weights;
-            let value = |demand: &Demand, relevance| {
-                Some(matching::score_value(&offer, &sides::need(demand)?, relevance, weights))
-            };
-            // The reasons are written for the rows shown only.
-            let (rows, results): (Vec<Demand>, Vec<Scored>) = best(rows, &found, limit, value)
-                .into_iter()
-                .filter_map(|(demand, relevance)| {
-                    let scored = matching::score(&offer, &sides::need(&demand)?, relevance, weights);
-                    Some((demand, scored))
-                })
-                .unzip();
-            let views = access::demand_views(conn, rows)?;
-            Ok::<_, ApiError>(
-                views
-                    .into_iter()
-                    .zip(results)
-                    .map(|(demand, s)| DemandMatch { demand, score: s.score, reasons: s.reasons })
-                    .collect(),
-            )
-        })
-        .await?;
-    Ok(items)
+    let words = sides::listing_words(&listing);
+    let found = matches_for::<Demand>(state, index, settings, offer, &words, &subclasses, limit).await?;
+    Ok(found.into_iter().map(|(demand, s)| DemandMatch { demand, score: s.score, reasons: s.reasons }).collect())
 }
 
 #[cfg(test)]
@@ -321,11 +403,28 @@ mod tests {
             .iter()
             .map(|id| Candidate { id: (*id).to_string(), relevance: if *id == "top" { 1.0 } else { 0.5 } })
             .collect();
-        let value = |_: &Fake, relevance: f64| Some(relevance);
-        let chosen = best(rows, &found, 3, value);
-        let ids: Vec<&str> = chosen.iter().map(|(r, _)| r.id).collect();
-        assert_eq!(ids, ["top", "b-twin", "new"]);
-        assert_eq!(chosen.iter().map(|(_, relevance)| *relevance).collect::<Vec<_>>(), [1.0, 0.5, 0.5]);
+        // The side is the id's length; a side that does not parse drops its row.
+        let side = |row: &Fake| (row.id != "new").then_some(row.id.len());
+        let value = |_: &usize, relevance: f64| relevance;
+        let chosen = best(rows, &found, 3, side, value);
+        let ids: Vec<&str> = chosen.iter().map(|r| r.terms.id).collect();
+        assert_eq!(ids, ["top", "b-twin", "old"]);
+        assert_eq!(chosen.iter().map(|r| r.relevance).collect::<Vec<_>>(), [1.0, 0.5, 0.5]);
+        assert_eq!(chosen.iter().map(|r| r.side).collect::<Vec<_>>(), [3, 6, 3]);
+    }
+
+    #[test]
+    fn the_rows_shown_keep_the_ranked_order_and_drop_the_withdrawn() {
+        let fake = |id: &'static str, status: &'static str| Fake { id, status, published_at: None };
+        let ranked: Vec<Ranked<Fake, u8>> = [("a", 3), ("b", 2), ("c", 1), ("d", 0)]
+            .into_iter()
+            .map(|(id, side)| Ranked { terms: fake(id, "published"), side, relevance: 0.0, value: 0.0 })
+            .collect();
+        // Read back in another order; b withdrawn meanwhile, d gone.
+        let rows = vec![fake("c", "published"), fake("b", "withdrawn"), fake("a", "published")];
+        let (rows, scores) = shown(rows, ranked, |r| r.side);
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(scores, [3, 1]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Stored listings and demands as the two sides of a match, and the text
 //! each side is searched for on the other side.
 
-use techtrade_db::listings::{Demand, Listing};
+use techtrade_db::listings::{Demand, DemandTerms, Listing, ListingTerms};
 use techtrade_domain::matching::{Need, Offer};
 use techtrade_domain::{IpcCode, Maturity, Money, RegionCode, TradeMode};
 use techtrade_search::keywords::keywords;
@@ -29,7 +29,7 @@ fn money(fen: Option<i64>) -> Option<Money> {
 
 /// The listing's side; `None` when its stored region or maturity is not
 /// valid (never for rows written through the API).
-pub fn offer(listing: &Listing) -> Option<Offer> {
+pub fn offer(listing: &ListingTerms) -> Option<Offer> {
     Some(Offer {
         ipc: ipc_codes(&listing.ipc_codes),
         price: money(listing.price_fen),
@@ -40,7 +40,7 @@ pub fn offer(listing: &Listing) -> Option<Offer> {
     })
 }
 
-pub fn need(demand: &Demand) -> Option<Need> {
+pub fn need(demand: &DemandTerms) -> Option<Need> {
     Some(Need {
         ipc: ipc_codes(&demand.ipc_codes),
         budget_min: money(demand.budget_min_fen),

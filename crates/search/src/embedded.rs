@@ -446,10 +446,10 @@ impl Inner {
 
     /// The free-text part: every word must match somewhere (title, summary,
     /// body, the title's n-grams or the patent numbers); with `any_word`,
-    /// one is enough ([`any_word::query`]).
+    /// one is enough ([`any_word::AnyWord`]).
     fn text_query(&self, text: &str, any_word: bool) -> Box<dyn Query> {
         if any_word {
-            return any_word::query(&self.index, &self.fields, text);
+            return any_word::AnyWord::new(&self.index, &self.fields, text).query();
         }
         let f = &self.fields;
         let mut parser = QueryParser::new(
@@ -552,7 +552,7 @@ impl Inner {
         let keys = self.keys.of(searcher)?;
         let hits = any_word::top(
             searcher,
-            &*self.text_query(text, true),
+            &any_word::AnyWord::new(&self.index, &self.fields, text),
             filter.as_deref(),
             query.offset + query.limit,
             &keys,

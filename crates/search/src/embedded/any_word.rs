@@ -27,10 +27,13 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BooleanWeight, BoostQuery, EnableScoring, Explanation, Occur, Query, Scorer, SumCombiner, TermQuery,
+    Weight,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
-use tantivy::{DocAddress, DocId, Index, Searcher, TERMINATED, Term};
+use tantivy::{DocAddress, DocId, Index, Searcher, SegmentReader, TERMINATED, Term};
 
 use super::keys::SegmentKeys;
 use super::ngrams::bigrams;
@@ -44,48 +47,102 @@ const TITLE_NGRAM_BOOST: f32 = 2.0;
 /// A term reached from several words (电池 from 电池 and 锂电池) is one
 /// clause with the words' boosts added, which scores the same as repeating
 /// it and reads its postings once.
-pub(super) fn query(index: &Index, fields: &Fields, text: &str) -> Box<dyn Query> {
-    let mut boosts: HashMap<Term, f32> = HashMap::new();
-    let mut add = |term: Term, boost: f32| *boosts.entry(term).or_insert(0.0) += boost;
-    let tokenizers = index.tokenizers();
-    let mut jieba = tokenizers.get("jieba");
-    let mut number = tokenizers.get("number");
-    for word in text.split_whitespace() {
-        for token in jieba.as_mut().map(|jieba| whole_word(jieba, word)).unwrap_or_default() {
-            for (field, boost) in
-                [(fields.title, TITLE_BOOST), (fields.summary, SUMMARY_BOOST), (fields.body, BODY_BOOST)]
-            {
-                add(Term::from_field_text(field, &token), boost);
+pub(super) struct AnyWord {
+    /// Each term with its boost, in term order: a stable clause order keeps
+    /// the scores' floating-point sums identical from one search to the next.
+    clauses: Vec<(Term, f32)>,
+}
+
+impl AnyWord {
+    pub(super) fn new(index: &Index, fields: &Fields, text: &str) -> Self {
+        let mut boosts: HashMap<Term, f32> = HashMap::new();
+        let mut add = |term: Term, boost: f32| *boosts.entry(term).or_insert(0.0) += boost;
+        let tokenizers = index.tokenizers();
+        let mut jieba = tokenizers.get("jieba");
+        let mut number = tokenizers.get("number");
+        for word in text.split_whitespace() {
+            for token in jieba.as_mut().map(|jieba| whole_word(jieba, word)).unwrap_or_default() {
+                for (field, boost) in
+                    [(fields.title, TITLE_BOOST), (fields.summary, SUMMARY_BOOST), (fields.body, BODY_BOOST)]
+                {
+                    add(Term::from_field_text(field, &token), boost);
+                }
+            }
+            if let Some(number) = number.as_mut() {
+                let mut stream = number.token_stream(word);
+                while stream.advance() {
+                    add(Term::from_field_text(fields.numbers, &stream.token().text), NUMBERS_BOOST);
+                }
+            }
+            // The n-gram field finds a word inside a longer one (电机 in 发电机).
+            // A word's bigrams share its weight, so that a long word found whole
+            // counts as much as a short one, and one found in part less.
+            let grams = bigrams(&word.to_lowercase());
+            let share = TITLE_NGRAM_BOOST / grams.len().max(1) as f32;
+            for gram in grams {
+                add(Term::from_field_text(fields.title_ngram, &gram), share);
             }
         }
-        if let Some(number) = number.as_mut() {
-            let mut stream = number.token_stream(word);
-            while stream.advance() {
-                add(Term::from_field_text(fields.numbers, &stream.token().text), NUMBERS_BOOST);
-            }
-        }
-        // The n-gram field finds a word inside a longer one (电机 in 发电机).
-        // A word's bigrams share its weight, so that a long word found whole
-        // counts as much as a short one, and one found in part less.
-        let grams = bigrams(&word.to_lowercase());
-        let share = TITLE_NGRAM_BOOST / grams.len().max(1) as f32;
-        for gram in grams {
-            add(Term::from_field_text(fields.title_ngram, &gram), share);
-        }
+        let mut clauses: Vec<(Term, f32)> = boosts.into_iter().collect();
+        clauses.sort_by(|a, b| a.0.cmp(&b.0));
+        Self { clauses }
     }
-    let mut clauses: Vec<(Term, f32)> = boosts.into_iter().collect();
-    // A stable clause order keeps the scores' floating-point sums identical
-    // from one search to the next.
-    clauses.sort_by(|a, b| a.0.cmp(&b.0));
-    Box::new(BooleanQuery::new(
-        clauses
-            .into_iter()
-            .map(|(term, boost)| {
-                let term: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                (Occur::Should, Box::new(BoostQuery::new(term, boost)) as Box<dyn Query>)
-            })
-            .collect(),
-    ))
+
+    fn clause(term: &Term, boost: f32) -> BoostQuery {
+        BoostQuery::new(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost)
+    }
+
+    /// The query as one union of its clauses.
+    pub(super) fn query(&self) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(
+            self.clauses
+                .iter()
+                .map(|(term, boost)| (Occur::Should, Box::new(Self::clause(term, *boost)) as Box<dyn Query>))
+                .collect(),
+        ))
+    }
+
+    /// The clauses' weights, in clause order, and their union as
+    /// [`AnyWord::query`] weighs it: each term's statistics are read once
+    /// for both.
+    fn weights(&self, searcher: &Searcher) -> Result<Weights, SearchError> {
+        let scoring = EnableScoring::enabled_from_searcher(searcher);
+        let clauses = self
+            .clauses
+            .iter()
+            .map(|(term, boost)| Self::clause(term, *boost).weight(scoring).map(Arc::from))
+            .collect::<tantivy::Result<Vec<Arc<dyn Weight>>>>()
+            .map_err(index_error)?;
+        let union = BooleanWeight::with_minimum_number_should_match(
+            clauses.iter().map(|clause| (Occur::Should, Box::new(Shared(clause.clone())) as Box<dyn Weight>)).collect(),
+            // As `BooleanQuery::new` sets it for a union of `Should` clauses.
+            usize::from(!clauses.is_empty()),
+            true,
+            Box::new(SumCombiner::default),
+        );
+        Ok(Weights { clauses, union: Box::new(union) })
+    }
+}
+
+/// An [`AnyWord`]'s weights for one searcher.
+struct Weights {
+    /// One per clause, in clause order.
+    clauses: Vec<Arc<dyn Weight>>,
+    /// The clauses' union, scored by block-max WAND.
+    union: Box<dyn Weight>,
+}
+
+/// A clause's weight used both alone and inside the union.
+struct Shared(Arc<dyn Weight>);
+
+impl Weight for Shared {
+    fn scorer(&self, reader: &SegmentReader, boost: tantivy::Score) -> tantivy::Result<Box<dyn Scorer>> {
+        self.0.scorer(reader, boost)
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
 }
 
 /// The terms under which jieba indexed `word`. Jieba indexes a long word
@@ -139,12 +196,14 @@ const NEAR: f32 = 1e-4;
 /// First WAND gathers every admitted document scoring within [`NEAR`] of
 /// the best `limit` so far (one threshold runs across the segments, so a
 /// later segment is pruned by what the earlier ones found). Then those are
-/// scored again by the plain union, which adds the terms in clause order,
-/// and ordered by [`Hit::order`]: the same documents, the same scores and
-/// the same order however the index is segmented.
+/// scored again clause by clause, adding the terms in clause order as the
+/// plain union does (a term's postings are skipped to the gathered
+/// documents; the union would walk every posting between them), and
+/// ordered by [`Hit::order`]: the same documents, the same scores and the
+/// same order however the index is segmented.
 pub(super) fn top(
     searcher: &Searcher,
-    scoring: &dyn Query,
+    scoring: &AnyWord,
     filter: Option<&dyn Query>,
     limit: usize,
     keys: &[Arc<SegmentKeys>],
@@ -152,7 +211,7 @@ pub(super) fn top(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let weight = scoring.weight(EnableScoring::enabled_from_searcher(searcher)).map_err(index_error)?;
+    let Weights { clauses, union: weight } = scoring.weights(searcher)?;
     let filter = filter
         .map(|filter| filter.weight(EnableScoring::disabled_from_searcher(searcher)))
         .transpose()
@@ -192,20 +251,29 @@ pub(super) fn top(
             continue;
         }
         docs.sort_unstable();
-        let mut union = weight.scorer(reader, 1.0).map_err(index_error)?;
+        // Each document's score, summed in clause order, and whether any
+        // clause matched it.
+        let mut scores: Vec<Option<f32>> = vec![None; docs.len()];
+        for clause in &clauses {
+            let mut scorer = clause.scorer(reader, 1.0).map_err(index_error)?;
+            for (&doc, score) in docs.iter().zip(scores.iter_mut()) {
+                if scorer.doc() < doc {
+                    scorer.seek(doc);
+                }
+                if scorer.doc() == doc {
+                    *score = Some(score.unwrap_or(0.0) + scorer.score());
+                }
+            }
+        }
         let keys =
             keys.get(segment_ord as usize).ok_or_else(|| SearchError::Index("a segment's keys missing".into()))?;
         let published = reader.fast_fields().i64("published_at").map_err(index_error)?;
-        for doc in docs {
-            if union.doc() < doc {
-                union.seek(doc);
-            }
-            let key = keys.get(doc).filter(|_| union.doc() == doc);
-            let Some(key) = key else {
+        for (doc, score) in docs.into_iter().zip(scores) {
+            let (Some(score), Some(key)) = (score, keys.get(doc)) else {
                 return Err(SearchError::Index(format!("a gathered hit lost on rescoring ({segment_ord}, {doc})")));
             };
             hits.push(Hit {
-                score: union.score(),
+                score,
                 address: DocAddress::new(segment_ord, doc),
                 key: key.to_string(),
                 published_at: published.first(doc).unwrap_or(i64::MIN),
