@@ -243,7 +243,8 @@ fn best<T: Row, S>(
 
 /// The rows of `ranked`, in its order, each with what `score` gives its
 /// ranked terms. A row withdrawn since its terms were read is left out: the
-/// rows decide.
+/// rows decide. (One edited in that moment is shown as it is now and
+/// scored as it was, as a match may use an index a moment behind.)
 fn shown<R: Row, T: Row, S, Score>(
     mut rows: Vec<R>,
     ranked: Vec<Ranked<T, S>>,
