@@ -223,8 +223,19 @@ impl IpcCode {
 
     /// `G06F16/00` for any code in main group 16; `None` at subclass level.
     pub fn main_group(&self) -> Option<String> {
-        let (main, _) = self.0[4..].split_once('/')?;
-        Some(format!("{}{main}/00", self.subclass()))
+        Some(format!("{}{}/00", self.subclass(), self.main_group_number()?))
+    }
+
+    /// Whether both codes lie in one main group (`G06F16/33` and
+    /// `G06F16/00`), as `main_group` would say without writing it out.
+    pub fn same_main_group(&self, other: &IpcCode) -> bool {
+        self.subclass() == other.subclass()
+            && self.main_group_number().is_some_and(|main| other.main_group_number() == Some(main))
+    }
+
+    /// `16` of `G06F16/33`; `None` at subclass level.
+    fn main_group_number(&self) -> Option<&str> {
+        self.0[4..].split_once('/').map(|(main, _)| main)
     }
 }
 
@@ -254,6 +265,15 @@ mod tests {
         assert_eq!((code.section(), code.class(), code.subclass()), ("H", "H02", "H02J"));
         assert_eq!(code.main_group().as_deref(), Some("H02J7/00"));
         assert_eq!(IpcCode::parse("H02J").unwrap().main_group(), None);
+        // One main group exactly when `main_group` is the same, and present.
+        let codes = ["H01M10/54", "H01M10/60", "H01M4/36", "H01M", "H02J7/00", "G06F16/33"];
+        for a in codes {
+            for b in codes {
+                let (a, b) = (IpcCode::parse(a).unwrap(), IpcCode::parse(b).unwrap());
+                let expected = a.main_group().is_some() && a.main_group() == b.main_group();
+                assert_eq!(a.same_main_group(&b), expected, "{a} {b}");
+            }
+        }
         let scheme = IpcScheme::get();
         assert_eq!(scheme.title("G"), Some("物理"));
         assert!(scheme.subclass_title(&code).contains("电"));

@@ -214,23 +214,48 @@ fn text(relevance: f64, details: Details) -> Valued {
     (value, detail)
 }
 
-/// How deep two codes share the IPC tree, and the shared node.
-fn shared_level(a: &IpcCode, b: &IpcCode) -> Option<(f64, &'static str, String)> {
-    if let (Some(x), Some(y)) = (a.main_group(), b.main_group())
-        && x == y
-    {
-        return Some((IPC_GROUP, "同大组", x));
+/// How deep two codes share the IPC tree.
+#[derive(Debug, Clone, Copy)]
+enum Shared {
+    Group,
+    Subclass,
+    Class,
+    Section,
+}
+
+impl Shared {
+    fn of(a: &IpcCode, b: &IpcCode) -> Option<Self> {
+        if a.same_main_group(b) {
+            return Some(Self::Group);
+        }
+        if a.subclass() == b.subclass() {
+            return Some(Self::Subclass);
+        }
+        if a.class() == b.class() {
+            return Some(Self::Class);
+        }
+        (a.section() == b.section()).then_some(Self::Section)
     }
-    if a.subclass() == b.subclass() {
-        return Some((IPC_SUBCLASS, "同小类", a.subclass().to_string()));
+
+    fn value(self) -> f64 {
+        match self {
+            Self::Group => IPC_GROUP,
+            Self::Subclass => IPC_SUBCLASS,
+            Self::Class => IPC_CLASS,
+            Self::Section => IPC_SECTION,
+        }
     }
-    if a.class() == b.class() {
-        return Some((IPC_CLASS, "同大类", a.class().to_string()));
+
+    /// The level's name and the node `code` shares at it (only for the
+    /// detail: ranking needs the level alone).
+    fn described(self, code: &IpcCode) -> (&'static str, String) {
+        match self {
+            Self::Group => ("同大组", code.main_group().unwrap_or_default()),
+            Self::Subclass => ("同小类", code.subclass().to_string()),
+            Self::Class => ("同大类", code.class().to_string()),
+            Self::Section => ("同部", code.section().to_string()),
+        }
     }
-    if a.section() == b.section() {
-        return Some((IPC_SECTION, "同部", a.section().to_string()));
-    }
-    None
 }
 
 fn ipc(offered: &[IpcCode], needed: &[IpcCode], details: Details) -> Valued {
@@ -240,20 +265,24 @@ fn ipc(offered: &[IpcCode], needed: &[IpcCode], details: Details) -> Valued {
     if needed.is_empty() {
         return (0.0, details.write(|| "需求未标注 IPC 分类".to_string()));
     }
-    let mut best: Option<(f64, &'static str, String, &IpcCode, &IpcCode)> = None;
+    let mut best: Option<(Shared, &IpcCode, &IpcCode)> = None;
     for a in offered {
         for b in needed {
-            if let Some((value, level, node)) = shared_level(a, b)
-                && best.as_ref().is_none_or(|(v, ..)| value > *v)
+            if let Some(shared) = Shared::of(a, b)
+                && best.as_ref().is_none_or(|(kept, ..)| shared.value() > kept.value())
             {
-                best = Some((value, level, node, a, b));
+                best = Some((shared, a, b));
             }
         }
     }
     match best {
-        Some((value, level, node, a, b)) => {
-            (value, details.write(|| format!("IPC {level} {node}（成果 {a}，需求 {b}）")))
-        }
+        Some((shared, a, b)) => (
+            shared.value(),
+            details.write(|| {
+                let (level, node) = shared.described(a);
+                format!("IPC {level} {node}（成果 {a}，需求 {b}）")
+            }),
+        ),
         None => (0.0, details.write(|| format!("IPC 无共同分类（成果 {}，需求 {}）", join(offered), join(needed)))),
     }
 }
