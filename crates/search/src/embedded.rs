@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 
 mod any_word;
 mod keys;
+mod max_score;
 mod ngrams;
 
 use crate::facets;

@@ -2,21 +2,22 @@
 //! demand's words, of which one is enough to match.
 //!
 //! Its query is one flat union of boosted term queries, one per word and
-//! field, so that tantivy can score it with block-max WAND: documents that
-//! cannot reach the best `limit` are skipped a block of postings at a time
-//! instead of being scored. A demand's dozen words touch most listings, so
-//! this is most of what an any-word search costs. What in the all-words
-//! query would rule WAND out is done otherwise here:
+//! field, so that it can be pruned by MaxScore ([`max_score`]): documents
+//! that cannot reach the best `limit` are not scored, and the postings of
+//! terms too weak to bring a document there alone are not walked. A
+//! demand's dozen words touch most listings, so this is most of what an
+//! any-word search costs. What in the all-words query would rule pruning
+//! out is done otherwise here:
 //! - a word is its whole jieba term, not a phrase of its parts;
 //! - the title's n-grams are terms, not phrases over positions: a word's
 //!   character bigrams share its weight;
 //! - the filters (document type, IPC, region, price …) are not clauses of
-//!   the query but a set of documents each hit is checked against, in
-//!   document order as WAND produces them.
+//!   the query but a set of documents each candidate is checked against,
+//!   in document order.
 //!
 //! (A patent number among the words is a term of the `numbers` field, which
-//! keeps no frequencies; tantivy then scores that search without WAND,
-//! with the same result.)
+//! keeps no frequencies: its clause scores each as one, and its bound is
+//! BM25's own.)
 //!
 //! Equal scores are common (BM25's field lengths are coarse), and which of
 //! the tied documents make the pool must not depend on how the index
@@ -28,14 +29,14 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use tantivy::query::{
-    BooleanQuery, BooleanWeight, BoostQuery, EnableScoring, Explanation, Occur, Query, Scorer, SumCombiner, TermQuery,
-    Weight,
+    Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 use tantivy::{DocAddress, DocId, Index, Searcher, SegmentReader, TERMINATED, Term};
 
 use super::keys::SegmentKeys;
+use super::max_score::{self, Bounded};
 use super::ngrams::bigrams;
 use super::{BODY_BOOST, Fields, NUMBERS_BOOST, SUMMARY_BOOST, TITLE_BOOST, index_error};
 use crate::index::SearchError;
@@ -102,46 +103,83 @@ impl AnyWord {
         ))
     }
 
-    /// The clauses' weights, in clause order, and their union as
-    /// [`AnyWord::query`] weighs it: each term's statistics are read once
-    /// for both.
-    fn weights(&self, searcher: &Searcher) -> Result<Weights, SearchError> {
+    /// The clauses' weights, in clause order, each with the statistics
+    /// its scorer scores by.
+    fn weights(&self, searcher: &Searcher) -> Result<Vec<ClauseWeight>, SearchError> {
         let scoring = EnableScoring::enabled_from_searcher(searcher);
-        let clauses = self
-            .clauses
+        let documents = Bm25StatisticsProvider::total_num_docs(searcher).map_err(index_error)?;
+        self.clauses
             .iter()
-            .map(|(term, boost)| Self::clause(term, *boost).weight(scoring).map(Arc::from))
-            .collect::<tantivy::Result<Vec<Arc<dyn Weight>>>>()
-            .map_err(index_error)?;
-        let union = BooleanWeight::with_minimum_number_should_match(
-            clauses.iter().map(|clause| (Occur::Should, Box::new(Shared(clause.clone())) as Box<dyn Weight>)).collect(),
-            // As `BooleanQuery::new` sets it for a union of `Should` clauses.
-            usize::from(!clauses.is_empty()),
-            true,
-            Box::new(SumCombiner::default),
-        );
-        Ok(Weights { clauses, union: Box::new(union) })
+            .map(|(term, boost)| {
+                let tokens = Bm25StatisticsProvider::total_num_tokens(searcher, term.field())?;
+                Ok(ClauseWeight {
+                    weight: Self::clause(term, *boost).weight(scoring)?,
+                    term: term.clone(),
+                    boost: *boost,
+                    doc_freq: Bm25StatisticsProvider::doc_freq(searcher, term)?,
+                    documents,
+                    average_length: tokens as f32 / documents.max(1) as f32,
+                })
+            })
+            .collect::<tantivy::Result<Vec<_>>>()
+            .map_err(index_error)
     }
 }
 
-/// An [`AnyWord`]'s weights for one searcher.
-struct Weights {
-    /// One per clause, in clause order.
-    clauses: Vec<Arc<dyn Weight>>,
-    /// The clauses' union, scored by block-max WAND.
-    union: Box<dyn Weight>,
+/// A clause's weight for one searcher, with the statistics its term query
+/// weighs it by (BM25 over the searcher's segments), which its bound
+/// ([`ClauseWeight::peak`]) needs.
+struct ClauseWeight {
+    weight: Box<dyn Weight>,
+    term: Term,
+    boost: f32,
+    doc_freq: u64,
+    documents: u64,
+    /// The field's average length in tokens over the searcher.
+    average_length: f32,
 }
 
-/// A clause's weight used both alone and inside the union.
-struct Shared(Arc<dyn Weight>);
-
-impl Weight for Shared {
-    fn scorer(&self, reader: &SegmentReader, boost: tantivy::Score) -> tantivy::Result<Box<dyn Scorer>> {
-        self.0.scorer(reader, boost)
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        self.0.explain(reader, doc)
+impl ClauseWeight {
+    /// At least the most the clause adds to the score of any document of
+    /// `reader`'s segment: the bound [`max_score`] prunes by.
+    ///
+    /// BM25's own bound (a term frequency without end) is about twice what
+    /// a title's word ever scores; with it most clauses stay essential.
+    /// Each block of 128 postings keeps the (frequency, length) pair that
+    /// scores best in it, chosen when the segment was written, at the
+    /// segment's own average length. At another average length another
+    /// document may score more, so the block maxima are taken at the
+    /// segment's average (where the kept pair is the best) and raised by
+    /// how much shorter the segment's average is than the searcher's:
+    /// BM25's length penalty `k1·(1 − b + b·len/avg)` at the searcher's
+    /// average is at least that ratio times its value at the segment's,
+    /// so a term's `tf / (tf + penalty)` is at most the ratio's inverse
+    /// times its value there. Equal averages (one segment) give the block
+    /// maxima themselves.
+    fn peak(&self, reader: &SegmentReader) -> tantivy::Result<f32> {
+        let field = self.term.field();
+        let postings = reader.inverted_index(field)?;
+        let Some(mut blocks) = postings.read_block_postings(&self.term, IndexRecordOption::WithFreqs)? else {
+            return Ok(0.0);
+        };
+        let norms = reader.get_fieldnorms_reader(field)?;
+        // As tantivy's postings serializer computes it.
+        let segment_average = postings.total_num_tokens() as f32 / norms.num_docs().max(1) as f32;
+        let ratio = (segment_average / self.average_length).min(1.0);
+        let weighed_at = |average: f32| {
+            Bm25Weight::for_one_term_without_explain(self.doc_freq, self.documents, average).boost_by(self.boost)
+        };
+        if ratio.is_nan() || ratio <= 0.0 {
+            // No lengths to go by (a field without norms): BM25's own bound.
+            return Ok(weighed_at(self.average_length).max_score());
+        }
+        let at_segment = weighed_at(segment_average);
+        let mut peak = 0.0f32;
+        while !blocks.docs().is_empty() {
+            peak = peak.max(blocks.block_max_score(&norms, &at_segment));
+            blocks.advance();
+        }
+        Ok(peak / ratio)
     }
 }
 
@@ -185,15 +223,16 @@ impl Hit {
 }
 
 /// How far below the `limit`-th best score a document is still gathered.
-/// WAND adds a document's term scores in an order that changes from one
+/// Pruning adds a document's term scores in an order that changes from one
 /// document to the next, so equal scores come out a few units in the last
 /// place apart; the gathered documents are scored again in one order.
+/// The margin also covers the rounding of the bounds pruning adds up.
 const NEAR: f32 = 1e-4;
 
 /// The best `limit` documents for `scoring` among those `filter` matches
 /// (all when `None`), best first; `keys` are the searcher's segments' keys.
 ///
-/// First WAND gathers every admitted document scoring within [`NEAR`] of
+/// First pruning gathers every admitted document scoring within [`NEAR`] of
 /// the best `limit` so far (one threshold runs across the segments, so a
 /// later segment is pruned by what the earlier ones found). Then those are
 /// scored again clause by clause, adding the terms in clause order as the
@@ -211,35 +250,43 @@ pub(super) fn top(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let Weights { clauses, union: weight } = scoring.weights(searcher)?;
+    let clauses = scoring.weights(searcher)?;
     let filter = filter
         .map(|filter| filter.weight(EnableScoring::disabled_from_searcher(searcher)))
         .transpose()
         .map_err(index_error)?;
-    // The best `limit` WAND scores so far (a min-heap) and every gathered
-    // document with its segment.
+    // The best `limit` pruning scores so far (a min-heap) and every
+    // gathered document with its segment.
     let mut best: BinaryHeap<std::cmp::Reverse<Score>> = BinaryHeap::with_capacity(limit + 1);
     let mut gathered: Vec<(u32, DocId, f32)> = Vec::new();
     let mut threshold = f32::MIN;
     for (segment_ord, reader) in (0u32..).zip(searcher.segment_readers()) {
         let mut allowed = filter.as_ref().map(|f| f.scorer(reader, 1.0)).transpose().map_err(index_error)?;
         let alive = reader.alive_bitset();
-        weight
-            .for_each_pruning(threshold, reader, &mut |doc: DocId, score| {
-                if alive.is_some_and(|a| a.is_deleted(doc)) || !admits(allowed.as_deref_mut(), doc) {
-                    return threshold;
-                }
+        let scorers = clauses
+            .iter()
+            .map(|clause| {
+                let bound = clause.peak(reader)?;
+                Ok(Bounded { scorer: clause.weight.scorer(reader, 1.0)?, bound })
+            })
+            .collect::<tantivy::Result<Vec<_>>>()
+            .map_err(index_error)?;
+        threshold = max_score::for_each_above(
+            scorers,
+            threshold,
+            &mut |doc| !alive.is_some_and(|a| a.is_deleted(doc)) && admits(allowed.as_deref_mut(), doc),
+            &mut |doc, score| {
                 gathered.push((segment_ord, doc, score));
                 best.push(std::cmp::Reverse(Score(score)));
                 if best.len() > limit {
                     best.pop();
                 }
-                if best.len() == limit {
-                    threshold = best.peek().map_or(f32::MIN, |worst| near(worst.0.0));
+                match best.peek() {
+                    Some(worst) if best.len() == limit => near(worst.0.0),
+                    _ => f32::MIN,
                 }
-                threshold
-            })
-            .map_err(index_error)?;
+            },
+        );
     }
     gathered.retain(|&(_, _, score)| score > threshold);
 
@@ -255,7 +302,7 @@ pub(super) fn top(
         // clause matched it.
         let mut scores: Vec<Option<f32>> = vec![None; docs.len()];
         for clause in &clauses {
-            let mut scorer = clause.scorer(reader, 1.0).map_err(index_error)?;
+            let mut scorer = clause.weight.scorer(reader, 1.0).map_err(index_error)?;
             for (&doc, score) in docs.iter().zip(scores.iter_mut()) {
                 if scorer.doc() < doc {
                     scorer.seek(doc);
@@ -285,13 +332,13 @@ pub(super) fn top(
     Ok(hits)
 }
 
-/// Just below what a document must beat to be near the best: WAND passes
+/// Just below what a document must beat to be near the best: pruning passes
 /// only scores above its threshold.
 fn near(worst_kept: f32) -> f32 {
     (worst_kept - worst_kept.abs() * NEAR).next_down()
 }
 
-/// A WAND score, ordered (scores are never NaN).
+/// A pruning score, ordered (scores are never NaN).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Score(f32);
 
@@ -319,6 +366,7 @@ fn admits(allowed: Option<&mut (dyn tantivy::query::Scorer + 'static)>, doc: Doc
 
 #[cfg(test)]
 mod tests {
+    use tantivy::DocSet;
     use tantivy::collector::TopDocs;
 
     use super::*;
@@ -370,7 +418,7 @@ mod tests {
         index.inner.any_word_top(&index.inner.reader.searcher(), query).unwrap().unwrap()
     }
 
-    /// Block-max WAND skips documents, never changes the answer: over a
+    /// Pruning skips documents, never changes the answer: over a
     /// market of many near-alike titles in several segments, with the
     /// filter excluding a quarter, the pruned best fifty are the best fifty
     /// of every match scored.
@@ -403,6 +451,65 @@ mod tests {
             assert!(found.iter().all(|h| h.key.starts_with("listing:")), "{text}");
             let scores = |hits: &[Hit]| hits.iter().map(|h| h.score).collect::<Vec<_>>();
             assert_eq!(scores(&found), scores(&expected), "{text}");
+        }
+    }
+
+    /// Three segments of 500 documents, the first of short titles, the
+    /// others of long ones. In the first, 锂电池's postings fill blocks of
+    /// 128 where a title of the word alone scores best at that segment's
+    /// short average length, and one saying it three times in a longer
+    /// title scores best at the searcher's average: the pair a block kept
+    /// when it was written is no longer its best.
+    fn segments_of_unlike_lengths() -> EmbeddedIndex {
+        let filler = "高原特色农牧业数字化综合服务平台建设";
+        let documents = (0..1_500)
+            .map(|n| {
+                // The long titles only in the full blocks (the last block,
+                // of fewer, has no kept pair: it is scored whole).
+                let title = match n / 500 {
+                    0 if n % 2 == 1 && n < 384 => format!("锂电池{filler}锂电池锂电池"),
+                    0 => "锂电池".to_string(),
+                    _ => format!("{}{}", WORDS[1 + n % 4], filler.repeat(6)),
+                };
+                document(n, DocType::Listing, title, (n % 11) as i64)
+            })
+            .collect();
+        index_of(documents, 500)
+    }
+
+    /// A clause's bound holds for every document of every segment: no
+    /// document of the segment scores more by that clause.
+    #[test]
+    fn a_clauses_bound_is_at_least_its_every_score() {
+        let index = segments_of_unlike_lengths();
+        let inner = &index.inner;
+        let searcher = inner.reader.searcher();
+        assert!(searcher.segment_readers().len() >= 3);
+        let scoring = AnyWord::new(&inner.index, &inner.fields, "锂电池 回收 光伏");
+        let mut scored = 0;
+        for clause in scoring.weights(&searcher).unwrap() {
+            for reader in searcher.segment_readers() {
+                let bound = clause.peak(reader).unwrap();
+                let mut scorer = clause.weight.scorer(reader, 1.0).unwrap();
+                while scorer.doc() != TERMINATED {
+                    let score = scorer.score();
+                    assert!(score <= bound, "{:?}: {score} above its bound {bound}", clause.term);
+                    scored += 1;
+                    scorer.advance();
+                }
+            }
+        }
+        assert!(scored > 3_000, "{scored}");
+    }
+
+    /// Over those segments too, pruning keeps the best hits of every match.
+    #[test]
+    fn pruning_across_unlike_segments_gives_the_best_hits() {
+        let index = segments_of_unlike_lengths();
+        for text in ["锂电池 回收", "锂电池 光伏 清洗", "锂电池"] {
+            let query = SearchQuery { text: Some(text.into()), any_word: true, limit: 300, ..SearchQuery::default() };
+            let keys = |hits: Vec<Hit>| hits.into_iter().map(|h| (h.key, h.score)).collect::<Vec<_>>();
+            assert_eq!(keys(pruned(&index, &query)), keys(exhaustive(&index, &query)), "{text}");
         }
     }
 
