@@ -60,16 +60,19 @@ pub(super) fn for_each_above(
     // smallest is found without a call through each scorer.
     let mut docs: Vec<DocId> = clauses.iter().map(|clause| clause.scorer.doc()).collect();
     let mut essential = first_essential(&reach, threshold);
-    while essential < clauses.len() {
-        let Some(doc) = docs[essential..].iter().copied().min().filter(|&doc| doc != TERMINATED) else {
-            break;
-        };
+    let mut next = smallest(&docs[essential..]);
+    while next != TERMINATED {
+        let doc = next;
+        // One pass over the essential clauses scores the document and
+        // finds the one after it.
+        next = TERMINATED;
         let mut score = 0.0f32;
         for (clause, current) in clauses[essential..].iter_mut().zip(&mut docs[essential..]) {
             if *current == doc {
                 score += clause.scorer.score();
                 *current = clause.scorer.advance();
             }
+            next = next.min(*current);
         }
         if score + reach[essential] <= threshold || !admit(doc) {
             continue;
@@ -91,10 +94,21 @@ pub(super) fn for_each_above(
         }
         if beaten && score > threshold {
             threshold = visit(doc, score);
-            essential = first_essential(&reach, threshold);
+            let now = first_essential(&reach, threshold);
+            if now != essential {
+                // The next document may have been a clause's that is no
+                // longer essential.
+                essential = now;
+                next = smallest(&docs[essential..]);
+            }
         }
     }
     threshold
+}
+
+/// The smallest of `docs` ([`TERMINATED`] when there are none).
+fn smallest(docs: &[DocId]) -> DocId {
+    docs.iter().copied().min().unwrap_or(TERMINATED)
 }
 
 /// The first clause a document must have to beat `threshold`: the clauses
