@@ -26,9 +26,11 @@ use tantivy::{
 use tokio::sync::Semaphore;
 
 mod any_word;
+mod clause;
 mod keys;
 mod max_score;
 mod ngrams;
+mod segment_tables;
 
 use crate::facets;
 use crate::index::{BoxFuture, IndexBatch, Ranked, SearchError, SearchIndex};
@@ -172,6 +174,8 @@ struct Inner {
     query_tokenizers: TokenizerManager,
     browse_counts: facets::BrowseCounts,
     keys: keys::KeyTables,
+    /// The any-word search's bounds ([`clause`]), by segment.
+    frontiers: segment_tables::SegmentTables<clause::SegmentFrontiers>,
 }
 
 /// How many distinct browse filters keep their facet counts.
@@ -268,6 +272,7 @@ impl EmbeddedIndex {
                 query_tokenizers,
                 browse_counts,
                 keys: keys::KeyTables::default(),
+                frontiers: segment_tables::SegmentTables::default(),
             }),
             readers: Arc::new(Semaphore::new(cores + 1)),
         })
@@ -550,13 +555,15 @@ impl Inner {
             1 => filters.into_iter().next(),
             _ => Some(Box::new(BooleanQuery::new(filters.into_iter().map(|q| (Occur::Must, q)).collect()))),
         };
-        let keys = self.keys.of(searcher)?;
+        let keys = self.keys.of(searcher, keys::SegmentKeys::read)?;
+        let frontiers = self.frontiers.of(searcher, |_| Ok(clause::SegmentFrontiers::default()))?;
         let hits = any_word::top(
             searcher,
             &any_word::AnyWord::new(&self.index, &self.fields, text),
             filter.as_deref(),
             query.offset + query.limit,
             &keys,
+            &frontiers,
         )?;
         Ok(Some(hits))
     }
@@ -651,7 +658,7 @@ impl Inner {
             return Ok(hits.iter().skip(query.offset).map(|hit| ranked(hit.score, &hit.key)).collect());
         }
         let (addresses, _, _) = self.ranked(&searcher, query, None)?;
-        let keys = self.keys.of(&searcher)?;
+        let keys = self.keys.of(&searcher, keys::SegmentKeys::read)?;
         addresses
             .into_iter()
             .map(|(score, address)| {

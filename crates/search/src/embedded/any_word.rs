@@ -16,8 +16,7 @@
 //!   in document order.
 //!
 //! (A patent number among the words is a term of the `numbers` field, which
-//! keeps no frequencies: its clause scores each as one, and its bound is
-//! BM25's own.)
+//! keeps no frequencies: its clause scores each as one.)
 //!
 //! Equal scores are common (BM25's field lengths are coarse), and which of
 //! the tied documents make the pool must not depend on how the index
@@ -28,15 +27,14 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use tantivy::query::{
-    Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, Scorer, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
-use tantivy::{DocAddress, DocId, Index, Searcher, SegmentReader, TERMINATED, Term};
+use tantivy::{DocAddress, DocId, DocSet, Index, Searcher, TERMINATED, Term};
 
+use super::clause::{Clause, SegmentFrontiers};
 use super::keys::SegmentKeys;
-use super::max_score::{self, Bounded};
+use super::max_score;
 use super::ngrams::bigrams;
 use super::{BODY_BOOST, Fields, NUMBERS_BOOST, SUMMARY_BOOST, TITLE_BOOST, index_error};
 use crate::index::SearchError;
@@ -89,6 +87,8 @@ impl AnyWord {
         Self { clauses }
     }
 
+    /// One clause as tantivy's query (the any-word search scores it by its
+    /// own [`Clause`], the same way).
     fn clause(term: &Term, boost: f32) -> BoostQuery {
         BoostQuery::new(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost)
     }
@@ -101,85 +101,6 @@ impl AnyWord {
                 .map(|(term, boost)| (Occur::Should, Box::new(Self::clause(term, *boost)) as Box<dyn Query>))
                 .collect(),
         ))
-    }
-
-    /// The clauses' weights, in clause order, each with the statistics
-    /// its scorer scores by.
-    fn weights(&self, searcher: &Searcher) -> Result<Vec<ClauseWeight>, SearchError> {
-        let scoring = EnableScoring::enabled_from_searcher(searcher);
-        let documents = Bm25StatisticsProvider::total_num_docs(searcher).map_err(index_error)?;
-        self.clauses
-            .iter()
-            .map(|(term, boost)| {
-                let tokens = Bm25StatisticsProvider::total_num_tokens(searcher, term.field())?;
-                Ok(ClauseWeight {
-                    weight: Self::clause(term, *boost).weight(scoring)?,
-                    term: term.clone(),
-                    boost: *boost,
-                    doc_freq: Bm25StatisticsProvider::doc_freq(searcher, term)?,
-                    documents,
-                    average_length: tokens as f32 / documents.max(1) as f32,
-                })
-            })
-            .collect::<tantivy::Result<Vec<_>>>()
-            .map_err(index_error)
-    }
-}
-
-/// A clause's weight for one searcher, with the statistics its term query
-/// weighs it by (BM25 over the searcher's segments), which its bound
-/// ([`ClauseWeight::peak`]) needs.
-struct ClauseWeight {
-    weight: Box<dyn Weight>,
-    term: Term,
-    boost: f32,
-    doc_freq: u64,
-    documents: u64,
-    /// The field's average length in tokens over the searcher.
-    average_length: f32,
-}
-
-impl ClauseWeight {
-    /// At least the most the clause adds to the score of any document of
-    /// `reader`'s segment: the bound [`max_score`] prunes by.
-    ///
-    /// BM25's own bound (a term frequency without end) is about twice what
-    /// a title's word ever scores; with it most clauses stay essential.
-    /// Each block of 128 postings keeps the (frequency, length) pair that
-    /// scores best in it, chosen when the segment was written, at the
-    /// segment's own average length. At another average length another
-    /// document may score more, so the block maxima are taken at the
-    /// segment's average (where the kept pair is the best) and raised by
-    /// how much shorter the segment's average is than the searcher's:
-    /// BM25's length penalty `k1·(1 − b + b·len/avg)` at the searcher's
-    /// average is at least that ratio times its value at the segment's,
-    /// so a term's `tf / (tf + penalty)` is at most the ratio's inverse
-    /// times its value there. Equal averages (one segment) give the block
-    /// maxima themselves.
-    fn peak(&self, reader: &SegmentReader) -> tantivy::Result<f32> {
-        let field = self.term.field();
-        let postings = reader.inverted_index(field)?;
-        let Some(mut blocks) = postings.read_block_postings(&self.term, IndexRecordOption::WithFreqs)? else {
-            return Ok(0.0);
-        };
-        let norms = reader.get_fieldnorms_reader(field)?;
-        // As tantivy's postings serializer computes it.
-        let segment_average = postings.total_num_tokens() as f32 / norms.num_docs().max(1) as f32;
-        let ratio = (segment_average / self.average_length).min(1.0);
-        let weighed_at = |average: f32| {
-            Bm25Weight::for_one_term_without_explain(self.doc_freq, self.documents, average).boost_by(self.boost)
-        };
-        if ratio.is_nan() || ratio <= 0.0 {
-            // No lengths to go by (a field without norms): BM25's own bound.
-            return Ok(weighed_at(self.average_length).max_score());
-        }
-        let at_segment = weighed_at(segment_average);
-        let mut peak = 0.0f32;
-        while !blocks.docs().is_empty() {
-            peak = peak.max(blocks.block_max_score(&norms, &at_segment));
-            blocks.advance();
-        }
-        Ok(peak / ratio)
     }
 }
 
@@ -230,7 +151,8 @@ impl Hit {
 const NEAR: f32 = 1e-4;
 
 /// The best `limit` documents for `scoring` among those `filter` matches
-/// (all when `None`), best first; `keys` are the searcher's segments' keys.
+/// (all when `None`), best first; `keys` and `frontiers` are the searcher's
+/// segments' keys and term frontiers.
 ///
 /// First pruning gathers every admitted document scoring within [`NEAR`] of
 /// the best `limit` so far (one threshold runs across the segments, so a
@@ -246,11 +168,12 @@ pub(super) fn top(
     filter: Option<&dyn Query>,
     limit: usize,
     keys: &[Arc<SegmentKeys>],
+    frontiers: &[Arc<SegmentFrontiers>],
 ) -> Result<Vec<Hit>, SearchError> {
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let clauses = scoring.weights(searcher)?;
+    let clauses = Clause::weigh(searcher, &scoring.clauses).map_err(index_error)?;
     let filter = filter
         .map(|filter| filter.weight(EnableScoring::disabled_from_searcher(searcher)))
         .transpose()
@@ -260,17 +183,13 @@ pub(super) fn top(
     let mut best: BinaryHeap<std::cmp::Reverse<Score>> = BinaryHeap::with_capacity(limit + 1);
     let mut gathered: Vec<(u32, DocId, f32)> = Vec::new();
     let mut threshold = f32::MIN;
-    for (segment_ord, reader) in (0u32..).zip(searcher.segment_readers()) {
+    for ((segment_ord, reader), frontiers) in (0u32..).zip(searcher.segment_readers()).zip(frontiers) {
         let mut allowed = filter.as_ref().map(|f| f.scorer(reader, 1.0)).transpose().map_err(index_error)?;
         let alive = reader.alive_bitset();
-        let scorers = clauses
-            .iter()
-            .map(|clause| {
-                let bound = clause.peak(reader)?;
-                Ok(Bounded { scorer: clause.weight.scorer(reader, 1.0)?, bound })
-            })
-            .collect::<tantivy::Result<Vec<_>>>()
-            .map_err(index_error)?;
+        let mut scorers = Vec::with_capacity(clauses.len());
+        for clause in &clauses {
+            scorers.extend(clause.bounded(segment_ord as usize, reader, frontiers).map_err(index_error)?);
+        }
         threshold = max_score::for_each_above(
             scorers,
             threshold,
@@ -302,7 +221,9 @@ pub(super) fn top(
         // clause matched it.
         let mut scores: Vec<Option<f32>> = vec![None; docs.len()];
         for clause in &clauses {
-            let mut scorer = clause.weight.scorer(reader, 1.0).map_err(index_error)?;
+            let Some(mut scorer) = clause.scorer(segment_ord as usize, reader).map_err(index_error)? else {
+                continue;
+            };
             for (&doc, score) in docs.iter().zip(scores.iter_mut()) {
                 if scorer.doc() < doc {
                     scorer.seek(doc);
@@ -370,6 +291,7 @@ mod tests {
     use tantivy::collector::TopDocs;
 
     use super::*;
+    use crate::embedded::max_score::Bounded;
     use crate::embedded::{EmbeddedIndex, key_column, read_key};
     use crate::index::IndexBatch;
     use crate::model::{DocType, SearchDocument, SearchQuery};
@@ -477,29 +399,65 @@ mod tests {
         index_of(documents, 500)
     }
 
-    /// A clause's bound holds for every document of every segment: no
-    /// document of the segment scores more by that clause.
+    /// Each clause scores every document of every segment as tantivy's
+    /// boosted term query does, bit for bit, and its bound in a segment is
+    /// exactly its best score there: never below a score, so pruning loses
+    /// nothing, and no higher, so it prunes all it can. A segment written
+    /// later, of other lengths, changes the searcher's statistics; the
+    /// frontiers kept from before still give the best scores exactly.
     #[test]
-    fn a_clauses_bound_is_at_least_its_every_score() {
+    fn a_clauses_bound_is_its_best_score_in_the_segment() {
         let index = segments_of_unlike_lengths();
         let inner = &index.inner;
-        let searcher = inner.reader.searcher();
-        assert!(searcher.segment_readers().len() >= 3);
         let scoring = AnyWord::new(&inner.index, &inner.fields, "锂电池 回收 光伏");
-        let mut scored = 0;
-        for clause in scoring.weights(&searcher).unwrap() {
-            for reader in searcher.segment_readers() {
-                let bound = clause.peak(reader).unwrap();
-                let mut scorer = clause.weight.scorer(reader, 1.0).unwrap();
-                while scorer.doc() != TERMINATED {
-                    let score = scorer.score();
-                    assert!(score <= bound, "{:?}: {score} above its bound {bound}", clause.term);
-                    scored += 1;
-                    scorer.advance();
+        let check = |searcher: &Searcher| {
+            // The terms some segment has; the others are left out.
+            let present: Vec<&(Term, f32)> =
+                scoring.clauses.iter().filter(|(term, _)| searcher.doc_freq(term).unwrap() > 0).collect();
+            let clauses = Clause::weigh(searcher, &scoring.clauses).unwrap();
+            assert_eq!(clauses.len(), present.len());
+            let frontiers = inner.frontiers.of(searcher, |_| Ok(SegmentFrontiers::default())).unwrap();
+            let mut scored = 0;
+            for ((term, boost), clause) in present.into_iter().zip(&clauses) {
+                let term_query = AnyWord::clause(term, *boost).weight(EnableScoring::enabled_from_searcher(searcher));
+                let term_query = term_query.unwrap();
+                for (segment, (reader, frontiers)) in searcher.segment_readers().iter().zip(&frontiers).enumerate() {
+                    let mut expected = term_query.scorer(reader, 1.0).unwrap();
+                    let Some(Bounded { mut scorer, bound }) = clause.bounded(segment, reader, frontiers).unwrap()
+                    else {
+                        assert_eq!(expected.doc(), TERMINATED, "{term:?} is in segment {segment}");
+                        continue;
+                    };
+                    let mut best = 0.0f32;
+                    while expected.doc() != TERMINATED {
+                        assert_eq!(scorer.doc(), expected.doc(), "{term:?}");
+                        let score = scorer.score();
+                        assert_eq!(score.to_bits(), expected.score().to_bits(), "{term:?} at {}", scorer.doc());
+                        best = best.max(score);
+                        scored += 1;
+                        scorer.advance();
+                        expected.advance();
+                    }
+                    assert_eq!(scorer.doc(), TERMINATED, "{term:?}");
+                    assert_eq!(bound, best, "{term:?} in segment {segment}");
                 }
             }
-        }
-        assert!(scored > 3_000, "{scored}");
+            scored
+        };
+        let searcher = inner.reader.searcher();
+        assert!(searcher.segment_readers().len() >= 3);
+        assert!(check(&searcher) > 3_000);
+        let kept: Vec<usize> =
+            inner.frontiers.of(&searcher, |_| unreachable!()).unwrap().iter().map(|f| f.len()).collect();
+        assert!(kept.iter().all(|&n| n > 0), "{kept:?}");
+
+        let longer = (0..300)
+            .map(|n| document(2_000 + n, DocType::Listing, format!("锂电池光伏{}", "综合服务平台".repeat(n % 9)), 3))
+            .collect();
+        inner.apply(IndexBatch { upserts: longer, deletes: vec![], cursor: 9 }).unwrap();
+        inner.reader.reload().unwrap();
+        let searcher = inner.reader.searcher();
+        assert!(check(&searcher) > 3_300);
     }
 
     /// Over those segments too, pruning keeps the best hits of every match.

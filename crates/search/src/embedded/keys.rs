@@ -9,13 +9,10 @@
 //! It costs the keys' bytes and eight bytes a document: about 4 MB at
 //! 110,000 documents, 35 MB at a million.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use tantivy::columnar::Column;
-use tantivy::index::SegmentId;
-use tantivy::{DocId, Searcher, SegmentReader};
+use tantivy::{DocId, SegmentReader};
 
+use super::segment_tables::SegmentTables;
 use super::{index_error, key_column};
 use crate::index::SearchError;
 
@@ -31,7 +28,7 @@ pub(super) struct SegmentKeys {
 }
 
 impl SegmentKeys {
-    fn read(reader: &SegmentReader) -> Result<Self, SearchError> {
+    pub(super) fn read(reader: &SegmentReader) -> Result<Self, SearchError> {
         let (dictionary, ords) = key_column(reader)?.into_parts();
         let mut text = String::new();
         let mut ends = Vec::with_capacity(dictionary.num_terms());
@@ -58,43 +55,12 @@ impl SegmentKeys {
     }
 }
 
-/// The tables of the segments searched lately, by segment.
-#[derive(Default)]
-pub(super) struct KeyTables {
-    by_segment: Mutex<HashMap<SegmentId, Arc<SegmentKeys>>>,
-}
-
-impl KeyTables {
-    /// The tables of `searcher`'s segments, in segment order: those kept,
-    /// and the missing ones read now. Tables of segments the searcher no
-    /// longer has (merged away) are dropped.
-    pub(super) fn of(&self, searcher: &Searcher) -> Result<Vec<Arc<SegmentKeys>>, SearchError> {
-        // A table is whole once inserted, so a panic elsewhere leaves none
-        // half-built. The lock is held while a missing table is read (a few
-        // milliseconds for a large segment, once after each merge) so that
-        // two searches do not read the same one.
-        let mut kept = self.by_segment.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut tables = Vec::with_capacity(searcher.segment_readers().len());
-        for reader in searcher.segment_readers() {
-            let table = match kept.get(&reader.segment_id()) {
-                Some(table) => table.clone(),
-                None => {
-                    let table = Arc::new(SegmentKeys::read(reader)?);
-                    kept.insert(reader.segment_id(), table.clone());
-                    table
-                }
-            };
-            tables.push(table);
-        }
-        if kept.len() > tables.len() {
-            kept.retain(|id, _| searcher.segment_readers().iter().any(|reader| reader.segment_id() == *id));
-        }
-        Ok(tables)
-    }
-}
+/// The key tables of the segments searched lately (see [`SegmentTables`]).
+pub(super) type KeyTables = SegmentTables<SegmentKeys>;
 
 #[cfg(test)]
 mod tests {
+    use super::SegmentKeys;
     use crate::embedded::{EmbeddedIndex, key_column, read_key};
     use crate::index::{IndexBatch, SearchIndex};
     use crate::model::SearchDocument;
@@ -118,7 +84,7 @@ mod tests {
         }
         let check = |index: &EmbeddedIndex| {
             let searcher = index.inner.reader.searcher();
-            let tables = index.inner.keys.of(&searcher).unwrap();
+            let tables = index.inner.keys.of(&searcher, SegmentKeys::read).unwrap();
             assert_eq!(tables.len(), searcher.segment_readers().len());
             let mut seen = 0;
             for (reader, table) in searcher.segment_readers().iter().zip(&tables) {
@@ -131,7 +97,7 @@ mod tests {
                 }
                 assert_eq!(table.get(reader.max_doc()), None, "past the last document");
             }
-            assert_eq!(index.inner.keys.by_segment.lock().unwrap().len(), tables.len(), "only these are kept");
+            assert_eq!(index.inner.keys.len(), tables.len(), "only these are kept");
             seen
         };
         assert!(index.inner.reader.searcher().segment_readers().len() > 1);

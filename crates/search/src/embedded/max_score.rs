@@ -14,15 +14,17 @@
 //! A demand's words give some fifty clauses, most of them weak (a common
 //! word, a body or n-gram field). Tantivy's block-max WAND keeps every
 //! clause's postings sorted by document after each document it scores,
-//! which at fifty clauses cost more than the scoring; MaxScore keeps no
-//! order: the next document is the smallest of the essential clauses'.
+//! which at fifty clauses cost more than the scoring. Here no order is kept:
+//! the essential clauses are walked a window of documents at a time, each
+//! clause's postings in the window in one run, summing into a table of the
+//! window's documents; then the documents found are taken in order.
 
 use tantivy::query::Scorer;
 use tantivy::{DocId, TERMINATED};
 
 /// A clause's scorer on one segment, with the most it can add to a score.
-pub(super) struct Bounded {
-    pub scorer: Box<dyn Scorer>,
+pub(super) struct Bounded<S> {
+    pub scorer: S,
     pub bound: f32,
 }
 
@@ -38,17 +40,13 @@ pub(super) struct Bounded {
 /// The score passed to `visit` is the clauses' scores added in an order of
 /// this function's choosing; a caller that needs the same sum every time
 /// scores the documents it keeps again.
-pub(super) fn for_each_above(
-    mut clauses: Vec<Bounded>,
+pub(super) fn for_each_above<S: Scorer>(
+    clauses: Vec<Bounded<S>>,
     mut threshold: f32,
     admit: &mut dyn FnMut(DocId) -> bool,
     visit: &mut dyn FnMut(DocId, f32) -> f32,
 ) -> f32 {
-    // A clause with nothing in this segment (a word no text here has)
-    // would keep its bound in every sum.
-    clauses.retain(|clause| clause.scorer.doc() != TERMINATED);
-    // Weakest first, so that the non-essential clauses are a prefix.
-    clauses.sort_by(|a, b| a.bound.total_cmp(&b.bound));
+    let mut clauses = weakest_first(clauses);
     // `reach[i]`: the most clauses `..i` can add together.
     let reach: Vec<f32> = std::iter::once(0.0)
         .chain(clauses.iter().scan(0.0f32, |sum, clause| {
@@ -59,51 +57,79 @@ pub(super) fn for_each_above(
     // Each clause's current document, kept beside the scorers so that the
     // smallest is found without a call through each scorer.
     let mut docs: Vec<DocId> = clauses.iter().map(|clause| clause.scorer.doc()).collect();
+    // The essential clauses' scores of the window's documents, and which
+    // of them any essential clause has.
+    let mut sums = vec![0.0f32; WINDOW as usize];
+    let mut found = [0u64; WINDOW as usize / 64];
     let mut essential = first_essential(&reach, threshold);
-    let mut next = smallest(&docs[essential..]);
-    while next != TERMINATED {
-        let doc = next;
-        // One pass over the essential clauses scores the document and
-        // finds the one after it.
-        next = TERMINATED;
-        let mut score = 0.0f32;
+    let mut start = smallest(&docs[essential..]);
+    while start != TERMINATED {
+        let end = start.saturating_add(WINDOW).min(TERMINATED);
+        // Clause by clause, every posting of the window is scored into its
+        // document's sum.
         for (clause, current) in clauses[essential..].iter_mut().zip(&mut docs[essential..]) {
-            if *current == doc {
-                score += clause.scorer.score();
+            while *current < end {
+                let at = (*current - start) as usize;
+                sums[at] += clause.scorer.score();
+                found[at / 64] |= 1 << (at % 64);
                 *current = clause.scorer.advance();
             }
-            next = next.min(*current);
         }
-        if score + reach[essential] <= threshold || !admit(doc) {
-            continue;
+        // Then document by document, in order: the non-essential clauses,
+        // strongest first, while the document can still beat the threshold
+        // with what is left.
+        let window_essential = essential;
+        for (word, bits) in (0u32..).zip(found.iter_mut()) {
+            while *bits != 0 {
+                let at = word * 64 + bits.trailing_zeros();
+                *bits &= *bits - 1;
+                let doc = start + at;
+                let mut score = std::mem::take(&mut sums[at as usize]);
+                if score + reach[window_essential] <= threshold || !admit(doc) {
+                    continue;
+                }
+                let mut beaten = true;
+                for i in (0..window_essential).rev() {
+                    if score + reach[i + 1] <= threshold {
+                        beaten = false;
+                        break;
+                    }
+                    if docs[i] < doc {
+                        docs[i] = clauses[i].scorer.seek(doc);
+                    }
+                    if docs[i] == doc {
+                        score += clauses[i].scorer.score();
+                    }
+                }
+                if beaten && score > threshold {
+                    threshold = visit(doc, score);
+                }
+            }
         }
-        // The non-essential clauses, strongest first, while the document
-        // can still beat the threshold with what is left.
-        let mut beaten = true;
-        for i in (0..essential).rev() {
-            if score + reach[i + 1] <= threshold {
-                beaten = false;
-                break;
-            }
-            if docs[i] < doc {
-                docs[i] = clauses[i].scorer.seek(doc);
-            }
-            if docs[i] == doc {
-                score += clauses[i].scorer.score();
-            }
-        }
-        if beaten && score > threshold {
-            threshold = visit(doc, score);
-            let now = first_essential(&reach, threshold);
-            if now != essential {
-                // The next document may have been a clause's that is no
-                // longer essential.
-                essential = now;
-                next = smallest(&docs[essential..]);
-            }
-        }
+        // A risen threshold leaves fewer clauses essential; the next window
+        // starts at the first document any of them has left.
+        essential = first_essential(&reach, threshold);
+        start = smallest(&docs[essential..]);
     }
     threshold
+}
+
+/// How many documents' sums [`for_each_above`] gathers at a time: their
+/// scores and bits fit in the first-level cache.
+const WINDOW: u32 = 4_096;
+
+/// `clauses` but those with nothing in the segment, weakest first, so that
+/// the non-essential clauses are a prefix. (A scorer is large: the order is
+/// found by index and each moved once.)
+fn weakest_first<S: Scorer>(clauses: Vec<Bounded<S>>) -> Vec<Bounded<S>> {
+    // A clause with nothing in this segment (a word no text here has)
+    // would keep its bound in every sum.
+    let mut slots: Vec<Option<Bounded<S>>> =
+        clauses.into_iter().map(|clause| (clause.scorer.doc() != TERMINATED).then_some(clause)).collect();
+    let mut order: Vec<(f32, usize)> =
+        slots.iter().enumerate().filter_map(|(i, slot)| Some((slot.as_ref()?.bound, i))).collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0));
+    order.into_iter().filter_map(|(_, i)| slots[i].take()).collect()
 }
 
 /// The smallest of `docs` ([`TERMINATED`] when there are none).
@@ -152,12 +178,12 @@ mod tests {
         }
     }
 
-    fn clauses(lists: &[Vec<(DocId, f32)>]) -> Vec<Bounded> {
+    fn clauses(lists: &[Vec<(DocId, f32)>]) -> Vec<Bounded<Postings>> {
         lists
             .iter()
             .map(|postings| Bounded {
                 bound: postings.iter().map(|&(_, score)| score).fold(0.0, f32::max),
-                scorer: Box::new(Postings { postings: postings.clone(), at: 0 }),
+                scorer: Postings { postings: postings.clone(), at: 0 },
             })
             .collect()
     }
@@ -200,7 +226,8 @@ mod tests {
     #[test]
     fn the_best_survive_pruning() {
         for seed in 0..200 {
-            let docs = 400;
+            // Every other union spans several windows of sums.
+            let docs = if seed % 2 == 0 { 400 } else { 3 * WINDOW + 77 };
             let lists = union(seed, 2 + (seed as usize % 30), docs);
             let scores = all_scores(&lists, docs);
             let k = 1 + (seed as usize % 25);
@@ -235,29 +262,37 @@ mod tests {
     /// in order.
     #[test]
     fn without_a_threshold_every_admitted_match_is_visited() {
-        let lists = union(7, 12, 300);
-        let scores = all_scores(&lists, 300);
-        let mut asked = Vec::new();
-        let mut visited = Vec::new();
-        let end = for_each_above(
-            clauses(&lists),
-            f32::MIN,
-            &mut |doc| {
-                asked.push(doc);
-                doc % 3 != 0
-            },
-            &mut |doc, score| {
-                visited.push((doc, score));
-                f32::MIN
-            },
-        );
-        assert_eq!(end, f32::MIN);
-        let matched: Vec<DocId> = (0..300).filter(|&doc| lists.iter().any(|l| l.iter().any(|p| p.0 == doc))).collect();
-        assert_eq!(asked, matched);
-        let admitted: Vec<DocId> = matched.iter().copied().filter(|doc| doc % 3 != 0).collect();
-        assert_eq!(visited.iter().map(|v| v.0).collect::<Vec<_>>(), admitted);
-        for (doc, score) in visited {
-            assert!((score - scores[doc as usize]).abs() < 1e-4);
+        // Documents close together, then spread over many windows of
+        // sums, then one a window apart.
+        for spread in [1, 37, WINDOW + 3] {
+            let lists: Vec<Vec<(DocId, f32)>> = union(7, 12, 300)
+                .into_iter()
+                .map(|list| list.into_iter().map(|(doc, score)| (doc * spread, score)).collect())
+                .collect();
+            let scores = all_scores(&lists, 300 * spread);
+            let mut asked = Vec::new();
+            let mut visited = Vec::new();
+            let end = for_each_above(
+                clauses(&lists),
+                f32::MIN,
+                &mut |doc| {
+                    asked.push(doc);
+                    doc % 3 != 0
+                },
+                &mut |doc, score| {
+                    visited.push((doc, score));
+                    f32::MIN
+                },
+            );
+            assert_eq!(end, f32::MIN);
+            let matched: Vec<DocId> =
+                (0..300 * spread).filter(|&doc| lists.iter().any(|l| l.iter().any(|p| p.0 == doc))).collect();
+            assert_eq!(asked, matched, "spread {spread}");
+            let admitted: Vec<DocId> = matched.iter().copied().filter(|doc| doc % 3 != 0).collect();
+            assert_eq!(visited.iter().map(|v| v.0).collect::<Vec<_>>(), admitted, "spread {spread}");
+            for (doc, score) in visited {
+                assert!((score - scores[doc as usize]).abs() < 1e-4, "spread {spread}: doc {doc}");
+            }
         }
     }
 
