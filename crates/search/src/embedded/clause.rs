@@ -194,7 +194,7 @@ impl Frontier {
 /// The frontiers of a segment's terms, read as searches asked for them, by
 /// field and where the term's postings start in it (no two terms' postings
 /// start at the same place, and the key is smaller than the term). About
-/// 60 bytes a term.
+/// 70 bytes a term: the table's 33 and the pairs' allocation.
 #[derive(Default)]
 pub(super) struct SegmentFrontiers {
     by_postings: Mutex<HashMap<(Field, usize), Frontier>>,
