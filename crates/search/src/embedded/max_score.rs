@@ -54,8 +54,8 @@ pub(super) fn for_each_above<S: Scorer>(
             Some(*sum)
         }))
         .collect();
-    // Each clause's current document, kept beside the scorers so that the
-    // smallest is found without a call through each scorer.
+    // Each clause's current document, kept beside the scorers: a window's
+    // end is checked and the next window's start found without asking them.
     let mut docs: Vec<DocId> = clauses.iter().map(|clause| clause.scorer.doc()).collect();
     // The essential clauses' scores of the window's documents, and which
     // of them any essential clause has (on the stack: a 16 KB request to
