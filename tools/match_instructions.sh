@@ -10,14 +10,15 @@
 # `sqlite/`; copy it first, the server writes sessions to it). The server
 # starts without instrumentation; after 20 matches to warm it, callgrind
 # counts REQUESTS (default 200) matches sent one after another, each of a
-# published demand, as the harness's `matches` operation picks them.
+# published demand, as the harness's `matches` operation picks them (the
+# sign-in before them is not counted).
 # Needs valgrind (Debian's package) and python3.
 set -euo pipefail
 
 binary=$(realpath "$1")
 data=$(realpath "$2")
 requests=${3:-200}
-listen=127.0.0.1:18099
+listen=${LISTEN:-127.0.0.1:18099}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -36,19 +37,31 @@ for _ in $(seq 1 600); do
     sleep 1
 done
 
-run() {
-    python3 - "$data/techtrade.sqlite3" "$listen" "$1" <<'EOF'
+# Signed in before counting: a sign-in hashes a password (argon2), which
+# is no part of a match.
+token=$(python3 - "$data/techtrade.sqlite3" "$listen" <<'EOF'
 import http.client, json, sqlite3, sys
 
-database, listen, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rows = sqlite3.connect(database)
-ids = [r[0] for r in rows.execute("SELECT id FROM demands WHERE status = 'published' ORDER BY id")]
-email = rows.execute("SELECT email FROM users WHERE role = 'member' ORDER BY email LIMIT 1").fetchone()[0]
+database, listen = sys.argv[1], sys.argv[2]
+email = sqlite3.connect(database).execute(
+    "SELECT email FROM users WHERE role = 'member' ORDER BY email LIMIT 1").fetchone()[0]
 host, port = listen.split(":")
 http_ = http.client.HTTPConnection(host, int(port), timeout=600)
 http_.request("POST", "/api/v1/auth/login", json.dumps({"email": email, "password": "techtrade-bench-password-1"}),
               {"content-type": "application/json"})
-token = json.loads(http_.getresponse().read())["token"]
+print(json.loads(http_.getresponse().read())["token"])
+EOF
+)
+
+run() {
+    python3 - "$data/techtrade.sqlite3" "$listen" "$1" "$token" <<'EOF'
+import http.client, sqlite3, sys
+
+database, listen, count, token = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rows = sqlite3.connect(database)
+ids = [r[0] for r in rows.execute("SELECT id FROM demands WHERE status = 'published' ORDER BY id")]
+host, port = listen.split(":")
+http_ = http.client.HTTPConnection(host, int(port), timeout=600)
 for n in range(1, count + 1):
     http_.request("GET", f"/api/v1/demands/{ids[(n * 7919) % len(ids)]}/matches?limit=20",
                   headers={"authorization": f"Bearer {token}"})

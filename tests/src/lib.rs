@@ -72,7 +72,7 @@ pub fn test_settings() -> Settings {
         },
         // Tests say which address a request comes from with X-Forwarded-For.
         trust_forwarded_for: true,
-        public_views: 1_000,
+        published: techtrade_web::published::Capacities { views: 1_000, terms: 1_000 },
     }
 }
 
@@ -177,7 +177,7 @@ pub fn credit_code() -> String {
 fn serving_state(database: &TestDatabase, settings: Settings) -> AppState {
     let state = AppState::new(database.db.clone(), settings);
     let position = techtrade_db::outbox::settled_position(&mut database.connect()).unwrap();
-    state.views.start_at(position);
+    state.published.start_at(position);
     state
 }
 
@@ -270,7 +270,7 @@ impl TestApp {
 
     /// Another process serving the same database: its own state (its own
     /// cache of public views) and router, the same services and search.
-    /// Its cache follows what others change when [`TestApp::follow_views`]
+    /// Its cache follows what others change when [`TestApp::follow_outbox`]
     /// runs, as a server's follower does every 200 ms.
     pub fn replica(&self) -> Self {
         let state = serving_state(&self.database, (*self.state.settings).clone());
@@ -286,10 +286,10 @@ impl TestApp {
         }
     }
 
-    /// One pass of this process's public view follower: evicts what the
+    /// One pass of this process's published-cache follower: evicts what the
     /// outbox says changed since the last; how many events it read.
-    pub async fn follow_views(&self) -> usize {
-        self.state.views.catch_up(&self.state.db).await.unwrap()
+    pub async fn follow_outbox(&self) -> usize {
+        self.state.published.catch_up(&self.state.db).await.unwrap()
     }
 
     fn on(database: TestDatabase) -> Self {

@@ -1,5 +1,5 @@
 //! Reading one listing or demand: from this process's cache of public
-//! views when the viewer sees the public view ([`techtrade_web::views`]),
+//! views when the viewer sees the public view ([`techtrade_web::published`]),
 //! otherwise from the database, storing the view when it is public. The
 //! JSON API and the web front both read through here.
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use techtrade_web::views::PublicView;
+use techtrade_web::published::PublicView;
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser};
 
 use crate::items::{self, Item};
@@ -78,14 +78,14 @@ pub(crate) async fn read<I: Item>(
     viewer: Option<CurrentUser>,
     id: String,
 ) -> ApiResult<Served<I::Response>> {
-    let cached = state.views.get(I::SUBJECT, &id);
+    let cached = state.published.get(I::SUBJECT, &id);
     if let Some(view) = &cached {
         let private = viewer.as_ref().is_some_and(|u| u.role.is_official() || u.is_member_of(&view.owner));
         if !private {
             return Ok(Served::cached(view));
         }
     }
-    let ticket = state.views.ticket();
+    let ticket = state.published.ticket();
     let (response, owner, version, public) = {
         let id = id.clone();
         state
@@ -99,7 +99,7 @@ pub(crate) async fn read<I: Item>(
     };
     let body = Bytes::from(serde_json::to_vec(&response).map_err(ApiError::internal)?);
     if public {
-        state.views.put(ticket, I::SUBJECT, &id, PublicView { owner, version, body: body.clone() });
+        state.published.put(ticket, I::SUBJECT, &id, PublicView { owner, version, body: body.clone() });
     }
     Ok(Served { version, public, body, view: Some(response) })
 }

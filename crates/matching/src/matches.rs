@@ -9,11 +9,12 @@ use axum::extract::{Extension, State};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use techtrade_db::AnyConnection;
-use techtrade_db::listings::{self as db, Demand, DemandTerms, Listing, ListingTerms};
+use techtrade_db::listings::{self as db, Demand, DemandTerms, Listing, ListingTerms, PackedTerms};
 use techtrade_domain::matching::{self, Need, Offer, Reason, Scored};
 use techtrade_listings::access;
 use techtrade_listings::views::{DemandResponse, ListingResponse};
 use techtrade_search::{DocType, SharedIndex};
+use techtrade_web::published::{PublishedCache, Ticket};
 use techtrade_web::{ApiError, ApiResult, AppState, CurrentUser, Json, Path, Query};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -124,6 +125,8 @@ row!(DemandTerms);
 /// the rows shown are read whole.
 trait Candidates: Row + Send + Sized + 'static {
     const DOC_TYPE: DocType;
+    /// The outbox's name for the kind (an event's aggregate type).
+    const AGGREGATE: &'static str;
     /// The columns the score weighs.
     type Terms: Row + Send;
     /// The candidate's side of the match (a listing's offer, a demand's need).
@@ -134,6 +137,9 @@ trait Candidates: Row + Send + Sized + 'static {
     type View: Send + 'static;
 
     fn terms(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self::Terms>>;
+    /// The terms as the process keeps them; `None` unless published.
+    fn pack(terms: &Self::Terms) -> Option<PackedTerms>;
+    fn unpack(id: &str, packed: &PackedTerms) -> Self::Terms;
     fn rows(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self>>;
     fn side(terms: &Self::Terms) -> Option<Self::Side>;
     /// The pair in the order the score takes it: the offer, then the need.
@@ -143,6 +149,7 @@ trait Candidates: Row + Send + Sized + 'static {
 
 impl Candidates for Listing {
     const DOC_TYPE: DocType = DocType::Listing;
+    const AGGREGATE: &'static str = "listing";
     type Terms = ListingTerms;
     type Side = Offer;
     type Subject = Need;
@@ -150,6 +157,14 @@ impl Candidates for Listing {
 
     fn terms(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<ListingTerms>> {
         db::find_listing_terms(conn, ids)
+    }
+
+    fn pack(terms: &ListingTerms) -> Option<PackedTerms> {
+        terms.pack()
+    }
+
+    fn unpack(id: &str, packed: &PackedTerms) -> ListingTerms {
+        ListingTerms::unpack(id, packed)
     }
 
     fn rows(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self>> {
@@ -171,6 +186,7 @@ impl Candidates for Listing {
 
 impl Candidates for Demand {
     const DOC_TYPE: DocType = DocType::Demand;
+    const AGGREGATE: &'static str = "demand";
     type Terms = DemandTerms;
     type Side = Need;
     type Subject = Offer;
@@ -178,6 +194,14 @@ impl Candidates for Demand {
 
     fn terms(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<DemandTerms>> {
         db::find_demand_terms(conn, ids)
+    }
+
+    fn pack(terms: &DemandTerms) -> Option<PackedTerms> {
+        terms.pack()
+    }
+
+    fn unpack(id: &str, packed: &PackedTerms) -> DemandTerms {
+        DemandTerms::unpack(id, packed)
     }
 
     fn rows(conn: &mut AnyConnection, ids: &[String]) -> diesel::QueryResult<Vec<Self>> {
@@ -195,6 +219,33 @@ impl Candidates for Demand {
     fn views(conn: &mut AnyConnection, rows: Vec<Self>) -> Result<Vec<DemandResponse>, ApiError> {
         access::demand_views(conn, rows)
     }
+}
+
+/// The terms of the candidates `ids`: those the process keeps (`kept`, as
+/// [`PublishedCache::terms`] found them under `ticket`), the rest read from
+/// the database and kept if published. Unpublished items are returned as
+/// read, for [`best`] to drop.
+fn candidate_terms<C: Candidates>(
+    conn: &mut AnyConnection,
+    cache: &PublishedCache,
+    ticket: Option<Ticket>,
+    ids: &[String],
+    kept: Vec<Option<PackedTerms>>,
+) -> diesel::QueryResult<Vec<C::Terms>> {
+    let mut terms = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for (id, packed) in ids.iter().zip(kept) {
+        match packed {
+            Some(packed) => terms.push(C::unpack(id, &packed)),
+            None => missing.push(id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        let read = C::terms(conn, &missing)?;
+        cache.put_terms(ticket, C::AGGREGATE, read.iter().filter_map(|t| Some((t.id(), C::pack(t)?))).collect());
+        terms.extend(read);
+    }
+    Ok(terms)
 }
 
 /// A candidate ranked: its terms, its side as parsed once, its text
@@ -273,15 +324,21 @@ async fn matches_for<C: Candidates>(
 ) -> ApiResult<Vec<(C::View, Scored)>> {
     let found = candidates::find(index.as_ref(), C::DOC_TYPE, words, subclasses, settings.candidate_pool).await?;
     let weights = settings.weights;
+    let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
+    // The ticket before the kept terms: what is read for the rest is kept
+    // only if no eviction came between.
+    let cache = state.published.clone();
+    let ticket = cache.ticket();
+    let kept = cache.terms(C::AGGREGATE, &ids);
     state
         .db
         .run(move |conn| {
-            let ids: Vec<String> = found.iter().map(|c| c.id.clone()).collect();
             let value = |side: &C::Side, relevance| {
                 let (offer, need) = C::pair(side, &subject);
                 matching::score_value(offer, need, relevance, &weights)
             };
-            let ranked = best(C::terms(conn, &ids)?, &found, limit, C::side, value);
+            let terms = candidate_terms::<C>(conn, &cache, ticket, &ids, kept)?;
+            let ranked = best(terms, &found, limit, C::side, value);
             let shown_ids: Vec<String> = ranked.iter().map(|r| r.terms.id().to_string()).collect();
             // The reasons are written for the rows shown only.
             let (rows, scores) = shown(C::rows(conn, &shown_ids)?, ranked, |ranked| {

@@ -157,20 +157,20 @@ pub fn router_with(state: AppState, services: Services, options: &HttpOptions, m
         )
 }
 
-/// After a write this process served, the public views it changed are
-/// evicted before the answer leaves: whoever made the change, and anyone
+/// After a write this process served, the public views and matching terms
+/// it changed are evicted before the answer leaves: whoever made the change, and anyone
 /// reading from this process after them, never sees it undone. (Changes
-/// made elsewhere arrive with the follower, `PublicViews::follow`.)
+/// made elsewhere arrive with the follower, `PublishedCache::follow`.)
 async fn catch_up_after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let write = !request.method().is_safe();
     let response = next.run(request).await;
     let changed = response.status().is_success() || response.status().is_redirection();
     if write
         && changed
-        && state.views.is_serving()
-        && let Err(error) = state.views.catch_up(&state.db).await
+        && state.published.is_serving()
+        && let Err(error) = state.published.catch_up(&state.db).await
     {
-        tracing::warn!(%error, "public view cache: catching up after a write failed; serving from the database");
+        tracing::warn!(%error, "published cache: catching up after a write failed; serving from the database");
     }
     response
 }

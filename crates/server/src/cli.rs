@@ -529,7 +529,7 @@ async fn serve(
     };
     let state = AppState::new(db.clone(), config.settings());
     // Every replica follows the outbox for its own cache (no lease).
-    let following = AbortOnDrop(tokio::spawn(state.views.clone().follow(db.clone())));
+    let following = AbortOnDrop(tokio::spawn(state.published.clone().follow(db.clone())));
     let options = HttpOptions {
         body_limit_bytes: config.server.body_limit_bytes,
         request_timeout: Duration::from_secs(config.server.request_timeout_seconds.max(1)),

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use techtrade_db::{DatabaseUrl, PoolOptions};
 use techtrade_domain::matching::Weights;
 use techtrade_matching::MatchingSettings;
+use techtrade_web::published::Capacities;
 use techtrade_web::{AuthSettings, Settings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +77,10 @@ pub struct ServerConfig {
     /// Published listings' and demands' public views kept in memory per
     /// process (about 1 KB each); 0 reads every one from the database.
     pub public_view_cache_entries: usize,
+    /// Published listings' and demands' terms that matching weighs, kept
+    /// in memory per process (about 200 bytes each); 0 reads a match's
+    /// candidates from the database every time.
+    pub match_terms_cache_entries: usize,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +92,7 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             public_url: "http://127.0.0.1:8080".into(),
             public_view_cache_entries: 30_000,
+            match_terms_cache_entries: 200_000,
         }
     }
 }
@@ -580,7 +586,10 @@ impl Config {
                 require_staff_totp: self.auth.require_staff_totp,
             },
             trust_forwarded_for: self.server.trust_forwarded_for,
-            public_views: self.server.public_view_cache_entries,
+            published: Capacities {
+                views: self.server.public_view_cache_entries,
+                terms: self.server.match_terms_cache_entries,
+            },
         }
     }
 

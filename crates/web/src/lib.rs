@@ -10,17 +10,17 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
+pub mod published;
 pub mod state;
 pub mod utc;
-pub mod views;
 
 pub use auth::CurrentUser;
 pub use error::{ApiError, ErrorCode, FieldError};
 pub use extract::{ClientIp, Json, Path, Query, RequestId, parse_query, without_nul};
 pub use idempotency::IdempotencyKey;
 pub use pagination::{Page, PageQuery};
+pub use published::PublishedCache;
 pub use state::{AppState, AuthSettings, Settings};
-pub use views::PublicViews;
 
 /// What every handler returns.
 pub type ApiResult<T> = Result<T, ApiError>;

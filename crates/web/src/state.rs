@@ -6,20 +6,21 @@ use std::time::Duration;
 
 use techtrade_db::Database;
 
-use crate::views::PublicViews;
+use crate::published::{Capacities, PublishedCache};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
     pub settings: Arc<Settings>,
-    /// Published items' public views; this process's own cache.
-    pub views: PublicViews,
+    /// Published items' public views and matching terms; this process's
+    /// own cache.
+    pub published: PublishedCache,
 }
 
 impl AppState {
     pub fn new(db: Database, settings: Settings) -> Self {
-        let views = PublicViews::new(settings.public_views);
-        Self { db, settings: Arc::new(settings), views }
+        let published = PublishedCache::new(settings.published);
+        Self { db, settings: Arc::new(settings), published }
     }
 }
 
@@ -29,9 +30,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Take the client address from `X-Forwarded-For` (behind a load balancer).
     pub trust_forwarded_for: bool,
-    /// How many published items' public views a process keeps in memory
-    /// (0: none, every read goes to the database).
-    pub public_views: usize,
+    /// How many published items' public views and matching terms a
+    /// process keeps in memory (0: none, every read goes to the database).
+    pub published: Capacities,
 }
 
 #[derive(Debug, Clone)]

@@ -2,7 +2,8 @@
 //! that alters a public view reaches every replica's cache through the
 //! outbox, the replica that served the write at once, the others at their
 //! follower's next pass; owners and officials always read the database;
-//! `If-None-Match` answers 304.
+//! `If-None-Match` answers 304. The terms matching weighs are kept and
+//! evicted alongside.
 
 #![allow(clippy::unwrap_used)]
 
@@ -60,6 +61,33 @@ async fn anonymous(app: &TestApp, path: &str) -> TestResponse {
     app.get(path, None).await
 }
 
+/// A demand for what [`listing_body`] offers, its budget around its price.
+fn matching_demand_body() -> Value {
+    json!({
+        "title": "光伏组件积灰监测技术",
+        "description": "寻求光伏电站组件积灰在线监测与清洗决策技术。",
+        "ipc": ["H02S50/10"],
+        "budget_min_fen": 10_000_000,
+        "budget_max_fen": 50_000_000,
+        "negotiable": false,
+        "trade_modes": ["exclusive_license"],
+        "region_code": "632800",
+        "deadline": "2030-12-31",
+    })
+}
+
+/// The price reason's detail of `listing` among the matches of `demand`
+/// as `process` ranks them; `None` when it is not among them.
+async fn price_reason(process: &TestApp, demand: &str, listing: &str) -> Option<String> {
+    let response = anonymous(process, &format!("/api/v1/demands/{demand}/matches")).await;
+    response.assert_status(200);
+    let items = response.json["items"].as_array().unwrap();
+    let item = items.iter().find(|item| item["listing"]["id"] == listing)?;
+    let reasons = item["reasons"].as_array().unwrap();
+    let price = reasons.iter().find(|reason| reason["factor"] == "price").unwrap();
+    Some(price["detail"].as_str().unwrap().to_string())
+}
+
 /// Changes a row behind every process's back (no event): what a replica
 /// then serves shows whether it answered from its cache.
 fn retitle_quietly(app: &TestApp, table: &str, id: &str, title: &str) {
@@ -77,21 +105,21 @@ on_both_databases! {
         let id = published(&app, "listings", listing_body(), &org, &official).await;
         let path = format!("/api/v1/listings/{id}");
         // The other process has seen the publication go by.
-        assert!(other.follow_views().await >= 3);
+        assert!(other.follow_outbox().await >= 3);
 
         let first = anonymous(&other, &path).await;
         first.assert_status(200);
         assert_eq!(first.json["title"], "高原光伏组件积灰在线监测系统");
         assert_eq!(first.header("etag"), "\"3\"");
         assert_eq!(first.header("cache-control"), "no-cache");
-        assert_eq!(other.state.views.len(), 1, "a public view read once is kept");
+        assert_eq!(other.state.published.len(), 1, "a public view read once is kept");
 
         // A change without an event is invisible to a cache: the second
         // read comes from memory, byte for byte.
         retitle_quietly(&app, "listings", &id, "悄悄改过的标题");
         let second = anonymous(&other, &path).await;
         assert_eq!(second.bytes, first.bytes);
-        assert_eq!(other.follow_views().await, 0);
+        assert_eq!(other.follow_outbox().await, 0);
         assert_eq!(anonymous(&other, &path).await.json["title"], "高原光伏组件积灰在线监测系统");
         // The owner's members read the database.
         assert_eq!(other.get(&path, Some(&org.token)).await.json["title"], "悄悄改过的标题");
@@ -106,9 +134,9 @@ on_both_databases! {
         anonymous(&other, &path).await.assert_status(200);
         // ...but never for the owner, who sees the change everywhere at once.
         assert_eq!(other.get(&path, Some(&org.token)).await.json["status"], "pending_review");
-        assert!(other.follow_views().await >= 1);
+        assert!(other.follow_outbox().await >= 1);
         anonymous(&other, &path).await.assert_problem(404, "not_found");
-        assert!(other.state.views.is_empty());
+        assert!(other.state.published.is_empty());
     }
 }
 
@@ -132,7 +160,7 @@ on_both_databases! {
                     let _ = anonymous(process, &path).await;
                 }
                 for process in processes {
-                    process.follow_views().await;
+                    process.follow_outbox().await;
                     let read = anonymous(process, &path).await;
                     match status {
                         Some(status) => assert_eq!(read.json["status"], status, "{path}: {}", read.text),
@@ -240,7 +268,85 @@ on_both_databases! {
         app.request(Method::POST, &format!("/api/v1/listings/{id}/withdraw"), Some(&org.token), None)
             .await
             .assert_status(200);
-        other.follow_views().await;
+        other.follow_outbox().await;
         other.get(&format!("/listings/{id}"), None).await.assert_status(404);
+    }
+}
+
+on_both_databases! {
+    async fn a_replica_scores_matches_on_the_terms_it_keeps_until_the_outbox_says_they_changed(app: TestApp) {
+        let other = app.replica();
+        let (seller, buyer) = (app.register_org("university").await, app.register_org("enterprise").await);
+        let (_, official) = app.staff(Role::Official).await;
+        let listing = published(&app, "listings", listing_body(), &seller, &official).await;
+        let demand = published(&app, "demands", matching_demand_body(), &buyer, &official).await;
+        app.sync_search().await;
+        other.follow_outbox().await;
+        let within = "价格 ¥300,000.00 在预算 ¥100,000.00–¥500,000.00内";
+        assert_eq!(price_reason(&other, &demand, &listing).await.as_deref(), Some(within));
+        assert_eq!(other.state.published.terms_len(), 1, "the candidate's terms are kept");
+        assert_eq!(price_reason(&app, &demand, &listing).await.as_deref(), Some(within));
+
+        // A change without an event is invisible to what is kept: the
+        // listing shown is read afresh, its score is not.
+        let mut conn = app.database.connect();
+        let sql = format!("UPDATE listings SET price_fen = 90000000 WHERE id = '{listing}'");
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
+        assert_eq!(price_reason(&other, &demand, &listing).await.as_deref(), Some(within));
+        assert_eq!(other.follow_outbox().await, 0);
+        assert_eq!(price_reason(&other, &demand, &listing).await.as_deref(), Some(within));
+
+        // The owner's edit (back to review) through the first process: it
+        // no longer matches there at once...
+        let path = format!("/api/v1/listings/{listing}");
+        let edit = app.request(Method::PATCH, &path, Some(&seller.token), Some(json!({"price_fen": 25_000_000}))).await;
+        edit.assert_status(200);
+        assert_eq!(price_reason(&app, &demand, &listing).await, None);
+        assert_eq!(app.state.published.terms_len(), 0, "evicted before the edit was answered");
+        // ...nor in the other, whose kept terms say published but whose
+        // rows decide what is shown; its follower then forgets them.
+        assert_eq!(price_reason(&other, &demand, &listing).await, None);
+        assert!(other.follow_outbox().await >= 1);
+        assert_eq!(other.state.published.terms_len(), 0);
+
+        // Published again: both score the new price.
+        app.post(&format!("{path}/review"), Some(&official), json!({"decision": "approve"})).await.assert_status(200);
+        app.sync_search().await;
+        other.follow_outbox().await;
+        let cheaper = "价格 ¥250,000.00 在预算 ¥100,000.00–¥500,000.00内";
+        for process in [&app, &other] {
+            assert_eq!(price_reason(process, &demand, &listing).await.as_deref(), Some(cheaper));
+            assert_eq!(process.state.published.terms_len(), 1);
+        }
+    }
+}
+
+on_both_databases! {
+    async fn only_a_follower_pass_that_evicts_refuses_what_was_read_across_it(app: TestApp) {
+        let other = app.replica();
+        let cache = &other.state.published;
+        let terms = |id: &str| techtrade_db::listings::ListingTerms {
+            id: id.to_string(),
+            status: "published".into(),
+            published_at: None,
+            ipc_codes: r#"["H02S50/10"]"#.into(),
+            maturity: "pilot".into(),
+            trade_modes: r#"["assignment"]"#.into(),
+            price_fen: Some(1),
+            negotiable: false,
+            region_code: "630100".into(),
+        };
+        let (quiet, busy) = ("0193a0b4-7c2e-7d3a-9f00-00000000000a", "0193a0b4-7c2e-7d3a-9f00-00000000000b");
+        // A pass that reads no event: what a slow reader read across it is kept.
+        let ticket = cache.ticket();
+        assert_eq!(other.follow_outbox().await, 0);
+        cache.put_terms(ticket, "listing", vec![(quiet, terms(quiet).pack().unwrap())]);
+        assert_eq!(cache.terms_len(), 1);
+        // A pass that reads one refuses it, whatever item the event names.
+        let ticket = cache.ticket();
+        app.register_org("university").await;
+        assert!(other.follow_outbox().await >= 1);
+        cache.put_terms(ticket, "listing", vec![(busy, terms(busy).pack().unwrap())]);
+        assert_eq!(cache.terms_len(), 1);
     }
 }
