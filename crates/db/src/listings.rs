@@ -148,8 +148,9 @@ const UNIT: char = '\u{1f}';
 
 /// A published item's terms ([`ListingTerms`] or [`DemandTerms`] without
 /// its id and status) packed to be kept in memory for every published
-/// item: its four text fields in one allocation, about 200 bytes with its
-/// cache entry where the row's nine fields take three times that.
+/// item: its four text fields in one allocation, about 300 bytes with its
+/// cache entry (measured: 32 MB for 110k items) where the row's nine
+/// fields would take twice that.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedTerms {
     published_at: Option<NaiveDateTime>,
@@ -414,27 +415,26 @@ pub fn count_listings_with_id_prefix(conn: &mut AnyConnection, prefix: &str) -> 
     listings::table.filter(listings::id.like(format!("{prefix}%"))).count().get_result(conn)
 }
 
-/// Published listings with ids after `after_id`, in id order (for rebuilding
-/// a search index page by page).
-pub fn published_listings_after(conn: &mut AnyConnection, after_id: &str, limit: i64) -> QueryResult<Vec<Listing>> {
-    listings::table
-        .filter(listings::status.eq(PUBLISHED))
-        .filter(listings::id.gt(after_id))
-        .order(listings::id.asc())
-        .limit(limit)
-        .select(Listing::as_select())
-        .load(conn)
+/// Published rows of `$table` as `$row` with ids after `after_id`, in id
+/// order: for going through every published item page by page (rebuilding
+/// a search index, filling the published cache).
+macro_rules! published_after {
+    ($name:ident, $table:ident, $row:ty) => {
+        pub fn $name(conn: &mut AnyConnection, after_id: &str, limit: i64) -> QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::status.eq(PUBLISHED))
+                .filter($table::id.gt(after_id))
+                .order($table::id.asc())
+                .limit(limit)
+                .select(<$row>::as_select())
+                .load(conn)
+        }
+    };
 }
-
-pub fn published_demands_after(conn: &mut AnyConnection, after_id: &str, limit: i64) -> QueryResult<Vec<Demand>> {
-    demands::table
-        .filter(demands::status.eq(PUBLISHED))
-        .filter(demands::id.gt(after_id))
-        .order(demands::id.asc())
-        .limit(limit)
-        .select(Demand::as_select())
-        .load(conn)
-}
+published_after!(published_listings_after, listings, Listing);
+published_after!(published_demands_after, demands, Demand);
+published_after!(published_listing_terms_after, listings, ListingTerms);
+published_after!(published_demand_terms_after, demands, DemandTerms);
 
 pub fn find_listings(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<Vec<Listing>> {
     listings::table.filter(one_of(listings::id, ids)).select(Listing::as_select()).load(conn)

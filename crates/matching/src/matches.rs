@@ -242,7 +242,7 @@ fn candidate_terms<C: Candidates>(
     }
     if !missing.is_empty() {
         let read = C::terms(conn, &missing)?;
-        cache.put_terms(ticket, C::AGGREGATE, read.iter().filter_map(|t| Some((t.id(), C::pack(t)?))).collect());
+        cache.put_terms(ticket, C::AGGREGATE, read.iter().filter_map(|t| Some((t.id(), C::pack(t)?))));
         terms.extend(read);
     }
     Ok(terms)

@@ -78,8 +78,8 @@ pub struct ServerConfig {
     /// process (about 1 KB each); 0 reads every one from the database.
     pub public_view_cache_entries: usize,
     /// Published listings' and demands' terms that matching weighs, kept
-    /// in memory per process (about 200 bytes each); 0 reads a match's
-    /// candidates from the database every time.
+    /// in memory per process (about 300 bytes each, all read at start);
+    /// 0 reads a match's candidates from the database every time.
     pub match_terms_cache_entries: usize,
 }
 

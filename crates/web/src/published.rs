@@ -25,9 +25,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use lru::LruCache;
-use techtrade_db::listings::PackedTerms;
+use techtrade_db::listings::{self, DemandTerms, ListingTerms, PackedTerms};
 use techtrade_db::{Database, DbError, outbox};
-use uuid::Uuid;
 
 /// How often a process looks for changes made elsewhere: how long another
 /// replica's change may take to show in this one's cache.
@@ -35,6 +34,13 @@ pub const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
 /// How many events one catch-up reads at most.
 const BATCH: i64 = 1_000;
+
+/// How many items' terms [`PublishedCache::warm`] reads at once.
+const WARM_PAGE: i64 = 5_000;
+
+/// How often [`PublishedCache::warm`] reads a page again when an eviction
+/// came between its read and its keeping.
+const WARM_RETRIES: u32 = 3;
 
 /// One item's public view, as served to anyone.
 #[derive(Debug)]
@@ -106,19 +112,76 @@ fn view_key(aggregate: &str, id: &str) -> String {
     format!("{aggregate}/{id}")
 }
 
-/// Whether an item is a listing (0) or a demand (1), and its id's 16
-/// bytes: no allocation for a key, where one is kept per published item.
-type TermsKey = (u8, [u8; 16]);
+/// The kinds of item whose terms are kept, by their outbox aggregate type.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Listing,
+    Demand,
+}
 
-/// `None` for anything but a listing or demand with a UUID id: such an
-/// item is never kept, and read from the database every time.
+impl Kind {
+    const ALL: [Kind; 2] = [Kind::Listing, Kind::Demand];
+
+    fn of(aggregate: &str) -> Option<Self> {
+        match aggregate {
+            "listing" => Some(Self::Listing),
+            "demand" => Some(Self::Demand),
+            _ => None,
+        }
+    }
+
+    fn aggregate(self) -> &'static str {
+        match self {
+            Self::Listing => "listing",
+            Self::Demand => "demand",
+        }
+    }
+
+    /// The published items of this kind after `after` in id order (a page
+    /// of [`WARM_PAGE`]), each with its terms packed.
+    fn published_after(
+        self,
+        conn: &mut techtrade_db::AnyConnection,
+        after: &str,
+    ) -> Result<Vec<(String, PackedTerms)>, DbError> {
+        fn packed<T>(
+            rows: Vec<T>,
+            id: impl Fn(&T) -> &str,
+            pack: impl Fn(&T) -> Option<PackedTerms>,
+        ) -> Vec<(String, PackedTerms)> {
+            rows.iter().filter_map(|row| Some((id(row).to_string(), pack(row)?))).collect()
+        }
+        let page = match self {
+            Self::Listing => listings::published_listing_terms_after(conn, after, WARM_PAGE)
+                .map(|rows| packed(rows, |row| &row.id, ListingTerms::pack)),
+            Self::Demand => listings::published_demand_terms_after(conn, after, WARM_PAGE)
+                .map(|rows| packed(rows, |row| &row.id, DemandTerms::pack)),
+        };
+        page.map_err(DbError::from)
+    }
+}
+
+/// The longest id whose terms are kept: a UUID's text.
+const ID_BYTES: usize = 36;
+
+/// The item's kind and its id, inline: no allocation for a key, where one
+/// is kept per published item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct TermsKey {
+    kind: u8,
+    len: u8,
+    id: [u8; ID_BYTES],
+}
+
+/// `None` for anything but a listing or demand with an id of at most
+/// [`ID_BYTES`]: such an item is never kept, and read from the database
+/// every time.
 fn terms_key(aggregate: &str, id: &str) -> Option<TermsKey> {
-    let kind = match aggregate {
-        "listing" => 0,
-        "demand" => 1,
-        _ => return None,
-    };
-    Some((kind, Uuid::try_parse(id).ok()?.into_bytes()))
+    let bytes = id.as_bytes();
+    let mut key =
+        TermsKey { kind: Kind::of(aggregate)? as u8, len: u8::try_from(bytes.len()).ok()?, id: [0; ID_BYTES] };
+    key.id.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some(key)
 }
 
 fn lru<K: std::hash::Hash + Eq, V>(capacity: usize) -> Option<LruCache<K, V>> {
@@ -184,19 +247,61 @@ impl PublishedCache {
     }
 
     /// Stores the terms of published items read under `ticket`, unless
-    /// something was evicted since the ticket was taken.
-    pub fn put_terms(&self, ticket: Option<Ticket>, aggregate: &str, read: Vec<(&str, PackedTerms)>) {
+    /// something was evicted since the ticket was taken; whether it did.
+    pub fn put_terms<I: AsRef<str>>(
+        &self,
+        ticket: Option<Ticket>,
+        aggregate: &str,
+        read: impl IntoIterator<Item = (I, PackedTerms)>,
+    ) -> bool {
         let mut shelf = self.shelf();
         if !Self::admits(&shelf, ticket) {
-            return;
+            return false;
         }
-        if let Some(terms) = &mut shelf.terms {
-            for (id, packed) in read {
-                if let Some(key) = terms_key(aggregate, id) {
-                    terms.put(key, packed);
+        let Some(terms) = &mut shelf.terms else {
+            return false;
+        };
+        for (id, packed) in read {
+            if let Some(key) = terms_key(aggregate, id.as_ref()) {
+                terms.put(key, packed);
+            }
+        }
+        true
+    }
+
+    /// Reads the terms of every published item into the cache, listings
+    /// first, page by page in id order, until it is full; how many items'
+    /// terms it then holds. Run when the cache starts serving, so that matches find what
+    /// they weigh in memory from the first: a page an eviction raced is
+    /// read again (up to [`WARM_RETRIES`] times in all for a kind), and
+    /// otherwise left to be read by the matches that need it.
+    pub async fn warm(&self, db: &Database) -> Result<usize, DbError> {
+        let room = self.shelf().terms.as_ref().map_or(0, |terms| terms.cap().get());
+        let mut stored = 0;
+        for kind in Kind::ALL {
+            let mut after = String::new();
+            let mut retries = 0;
+            while stored < room {
+                let ticket = self.ticket();
+                if ticket.is_none() {
+                    return Ok(self.terms_len());
+                }
+                let from = after.clone();
+                let page = db.run(move |conn| kind.published_after(conn, &from)).await?;
+                let (read, last) = (page.len(), page.last().map(|(id, _)| id.clone()));
+                if self.put_terms(ticket, kind.aggregate(), page) {
+                    stored += read;
+                } else if retries < WARM_RETRIES {
+                    retries += 1;
+                    continue;
+                }
+                match last {
+                    Some(last) if read as i64 == WARM_PAGE => after = last,
+                    _ => break,
                 }
             }
         }
+        Ok(self.terms_len())
     }
 
     /// Forgets the view and terms of an item that changed.
@@ -280,16 +385,26 @@ impl PublishedCache {
     }
 
     /// Follows the outbox every [`FOLLOW_EVERY`] until the task is dropped
-    /// or aborted; every process that serves the API runs one.
+    /// or aborted; every process that serves the API runs one. Each time
+    /// the cache starts serving (at start, and after an outage emptied it)
+    /// the follower first fills it with matching's terms
+    /// ([`PublishedCache::warm`]: about a second for 100k items).
     pub async fn follow(self, db: Database) {
         let mut failing = false;
         loop {
+            let starting = !self.is_serving();
             // A full batch means more is waiting: read on at once.
             let pause = match self.catch_up(&db).await {
                 Ok(read) => {
                     if failing {
                         tracing::info!("published cache: following the outbox again");
                         failing = false;
+                    }
+                    if starting && self.is_serving() {
+                        match self.warm(&db).await {
+                            Ok(kept) => tracing::info!(kept, "published cache: matching terms read"),
+                            Err(error) => tracing::warn!(%error, "published cache: reading matching terms failed"),
+                        }
                     }
                     if read as i64 >= BATCH { Duration::ZERO } else { FOLLOW_EVERY }
                 }
@@ -427,12 +542,14 @@ mod tests {
     }
 
     #[test]
-    fn terms_of_kinds_are_apart_and_only_items_with_uuids_are_kept() {
+    fn terms_of_kinds_are_apart_and_only_listings_and_demands_with_short_ids_are_kept() {
         let cache = cache(10, 10);
         cache.start_at(0);
-        cache.put_terms(cache.ticket(), "listing", vec![(A, terms(1)), ("l-1", terms(3))]);
+        let long = format!("{A}-");
+        cache.put_terms(cache.ticket(), "listing", vec![(A, terms(1)), ("l-1", terms(3)), (long.as_str(), terms(5))]);
         cache.put_terms(cache.ticket(), "deal", vec![(B, terms(4))]);
-        assert_eq!(cache.terms_len(), 1, "neither a non-UUID id nor another aggregate is kept");
+        assert_eq!(cache.terms_len(), 2, "neither a longer id than a UUID's nor another aggregate is kept");
+        assert_eq!(kept(&cache, "listing", &["l-1", "l-", "l-10", &long]), [Some(terms(3)), None, None, None]);
         assert_eq!(kept(&cache, "demand", &[A]), [None]);
         cache.put_terms(cache.ticket(), "demand", vec![(A, terms(2))]);
         assert_eq!(kept(&cache, "listing", &[A]), [Some(terms(1))]);

@@ -12,6 +12,7 @@ use axum::http::{Method, Request};
 use serde_json::{Value, json};
 use techtrade_domain::Role;
 use techtrade_tests::{TestApp, TestOrg, TestResponse, on_both_databases};
+use techtrade_web::published::{Capacities, PublishedCache};
 
 fn listing_body() -> Value {
     json!({
@@ -348,5 +349,42 @@ on_both_databases! {
         assert!(other.follow_outbox().await >= 1);
         cache.put_terms(ticket, "listing", vec![(busy, terms(busy).pack().unwrap())]);
         assert_eq!(cache.terms_len(), 1);
+    }
+}
+
+on_both_databases! {
+    async fn a_process_that_starts_serving_reads_every_published_items_terms(app: TestApp) {
+        let (seller, buyer) = (app.register_org("university").await, app.register_org("enterprise").await);
+        let (_, official) = app.staff(Role::Official).await;
+        let listing = published(&app, "listings", listing_body(), &seller, &official).await;
+        let demand = published(&app, "demands", matching_demand_body(), &buyer, &official).await;
+        let second = published(&app, "listings", listing_body(), &seller, &official).await;
+        // Neither a draft nor a withdrawn listing is kept.
+        app.post("/api/v1/listings", Some(&seller.token), listing_body()).await.assert_status(201);
+        let withdrawn = published(&app, "listings", listing_body(), &seller, &official).await;
+        app.request(Method::POST, &format!("/api/v1/listings/{withdrawn}/withdraw"), Some(&seller.token), None)
+            .await
+            .assert_status(200);
+        app.sync_search().await;
+
+        let other = app.replica();
+        let cache = &other.state.published;
+        assert_eq!(cache.terms_len(), 0);
+        assert_eq!(cache.warm(&other.state.db).await.unwrap(), 3);
+        assert_eq!(cache.terms_len(), 3);
+        // What matching then weighs is what was read: a quiet change is
+        // not seen.
+        let mut conn = app.database.connect();
+        let sql = format!("UPDATE listings SET price_fen = 90000000 WHERE id IN ('{listing}', '{second}')");
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).unwrap();
+        let within = "价格 ¥300,000.00 在预算 ¥100,000.00–¥500,000.00内";
+        assert_eq!(price_reason(&other, &demand, &listing).await.as_deref(), Some(within));
+        assert_eq!(price_reason(&other, &demand, &second).await.as_deref(), Some(within));
+
+        // A cache with room for one keeps one; one not serving reads nothing.
+        let small = PublishedCache::new(Capacities { views: 0, terms: 1 });
+        assert_eq!(small.warm(&other.state.db).await.unwrap(), 0, "not serving yet");
+        small.catch_up(&other.state.db).await.unwrap();
+        assert_eq!(small.warm(&other.state.db).await.unwrap(), 1);
     }
 }
