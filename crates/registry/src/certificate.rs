@@ -124,22 +124,63 @@ impl std::fmt::Debug for CertificatePage {
 
 /// The font PDF certificates are set in (`registration.certificate_font`):
 /// one with Chinese glyphs, embedded as a subset.
+///
+/// It is read from its file for each certificate rather than held: a CJK
+/// face is 20–30 MB (Noto Serif CJK: 26 MB, a tenth of a server's memory
+/// budget) and certificates are printed a few times a day; reading and
+/// checking it again takes tens of milliseconds beside the PDF's own work.
 #[derive(Clone, Default)]
-pub struct CertificateFont(pub Option<Font>);
+pub struct CertificateFont(Option<FontFile>);
+
+#[derive(Clone)]
+struct FontFile {
+    path: std::path::PathBuf,
+    /// The face in a collection (`.ttc`); 0 in a single font.
+    index: u32,
+}
+
+impl FontFile {
+    fn read(&self) -> Result<Font, String> {
+        let bytes = std::fs::read(&self.path).map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Font::new(bytes.into(), self.index)
+            .ok_or_else(|| format!("{}: face {} is not a font krilla reads", self.path.display(), self.index))
+    }
+}
 
 impl CertificateFont {
-    /// Face `index` of the font file at `path` (a collection holds several).
+    /// Face `index` of the font file at `path` (a collection holds
+    /// several), once it has been read as a font: a wrong path or face is
+    /// told at start, not at the first certificate.
     pub fn load(path: &std::path::Path, index: u32) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let font = Font::new(bytes.into(), index)
-            .ok_or_else(|| format!("{}: face {index} is not a font krilla reads", path.display()))?;
-        Ok(Self(Some(font)))
+        let file = FontFile { path: path.to_path_buf(), index };
+        file.read()?;
+        Ok(Self(Some(file)))
+    }
+
+    /// The face, read from its file now.
+    fn read(&self) -> ApiResult<Font> {
+        let file = self.0.as_ref().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "no Chinese font is configured for PDF certificates (registration.certificate_font); print the page instead",
+            )
+        })?;
+        file.read().map_err(|error| {
+            tracing::error!(%error, "registration.certificate_font cannot be read");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the font for PDF certificates cannot be read (registration.certificate_font); print the page instead",
+            )
+        })
     }
 }
 
 impl std::fmt::Debug for CertificateFont {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "CertificateFont(loaded)" } else { "CertificateFont(none)" })
+        match &self.0 {
+            Some(file) => write!(f, "CertificateFont({}, face {})", file.path.display(), file.index),
+            None => f.write_str("CertificateFont(none)"),
+        }
     }
 }
 
@@ -240,12 +281,7 @@ fn fill(r: u8, g: u8, b: u8) -> Fill {
 
 /// The certificate as a one-page A4 PDF in `font`.
 pub fn pdf(facts: &CertificateFacts, font: &CertificateFont) -> ApiResult<Vec<u8>> {
-    let font = font.0.clone().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Unavailable,
-            "no Chinese font is configured for PDF certificates (registration.certificate_font); print the page instead",
-        )
-    })?;
+    let font = font.read()?;
     let mut document = Document::new();
     document.set_metadata(
         Metadata::new()
@@ -318,5 +354,42 @@ mod tests {
         assert_eq!(category_name("development", Some("commissioned_development")), "技术开发（委托开发）");
         assert_eq!(category_name("license", None), "技术许可");
         assert_eq!(zh_date(NaiveDate::from_ymd_opt(2026, 10, 9).expect("day")), "2026年10月9日");
+    }
+
+    fn facts() -> CertificateFacts {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).expect("day");
+        CertificateFacts {
+            registration_number: "2026630100000042".to_string(),
+            cancelled: false,
+            category: "license".to_string(),
+            category_name: category_name("license", None),
+            seller_name: "青海高原光伏科技有限公司".to_string(),
+            seller_credit_code: "91630100MA7XXXXX1A".to_string(),
+            buyer_name: "西宁新能源有限公司".to_string(),
+            buyer_credit_code: "91630100MA7XXXXX2B".to_string(),
+            total_fen: 50_000_000,
+            technology_fen: 40_000_000,
+            signed_on: day(9),
+            valid_until: day(30),
+            office_name: "青海省技术市场管理办公室".to_string(),
+            registered_on: day(12),
+        }
+    }
+
+    /// Not held between certificates: a file gone since start fails the
+    /// next certificate (503: print the page), where a held face would not.
+    #[test]
+    fn the_font_is_checked_at_start_and_read_for_each_certificate() {
+        const NOTO: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
+        let dir = tempfile::tempdir().expect("temporary dir");
+        let path = dir.path().join("font.ttc");
+        std::fs::copy(NOTO, &path).expect("fonts-noto-cjk is installed (.ci/run installs it)");
+        assert!(CertificateFont::load(&dir.path().join("missing.ttc"), 0).is_err());
+        assert!(CertificateFont::load(&path, 99).is_err(), "no 100th face");
+        let font = CertificateFont::load(&path, 2).expect("face 2 reads");
+        assert!(pdf(&facts(), &font).expect("a PDF").starts_with(b"%PDF"));
+        std::fs::remove_file(&path).expect("font removed");
+        assert_eq!(pdf(&facts(), &font).expect_err("read again").code(), ErrorCode::Unavailable);
+        assert_eq!(pdf(&facts(), &CertificateFont::default()).expect_err("none").code(), ErrorCode::Unavailable);
     }
 }
