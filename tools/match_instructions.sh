@@ -27,7 +27,8 @@ export TECHTRADE__DATABASE__URL="sqlite://$data/techtrade.sqlite3" \
     TECHTRADE__SERVER__LISTEN="$listen" \
     TECHTRADE__MAIL__ENABLED=false \
     TECHTRADE__LOG__FILTER=warn,techtrade_web::published=info \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=4194304
 
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrind.%p" \
     "$binary" serve >"$out/server.log" 2>&1 &

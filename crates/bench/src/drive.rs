@@ -19,6 +19,11 @@ pub struct Server {
     pub base: String,
 }
 
+/// glibc's malloc settings as the image runs the server (deploy/Dockerfile
+/// says why); `--server-env MALLOC_ARENA_MAX=16` measures glibc's default
+/// on two cores.
+const IMAGE_MALLOC: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "4194304")];
+
 /// Environment for `techtrade` commands against one database and data dir.
 pub fn server_env(database_url: &str, data_dir: &Path, listen: &str, meili: Option<&str>) -> Vec<(String, String)> {
     let mut env = vec![
@@ -28,10 +33,8 @@ pub fn server_env(database_url: &str, data_dir: &Path, listen: &str, meili: Opti
         // Nothing to deliver, and a log line per request would be measured too.
         ("TECHTRADE__MAIL__ENABLED".to_string(), "false".to_string()),
         ("TECHTRADE__LOG__FILTER".to_string(), "warn".to_string()),
-        // As the image runs it (deploy/Dockerfile); `--server-env
-        // MALLOC_ARENA_MAX=16` measures glibc's default on two cores.
-        ("MALLOC_ARENA_MAX".to_string(), "2".to_string()),
     ];
+    env.extend(IMAGE_MALLOC.iter().map(|(key, value)| (key.to_string(), value.to_string())));
     if let Some(url) = meili {
         env.push(("TECHTRADE__SEARCH__BACKEND".to_string(), "meilisearch".to_string()));
         env.push(("TECHTRADE__SEARCH__MEILISEARCH_URL".to_string(), url.to_string()));
@@ -327,13 +330,22 @@ mod tests {
     use super::*;
 
     /// The harness measures the server as the image runs it: the
-    /// allocator setting the Dockerfile gives is the one the server gets.
+    /// allocator settings the Dockerfile gives are the ones the server gets.
     #[test]
-    fn the_server_runs_with_the_images_malloc_arenas() {
+    fn the_server_runs_with_the_images_malloc_settings() {
         let dockerfile = include_str!("../../../deploy/Dockerfile");
+        let image: Vec<&str> = dockerfile
+            .lines()
+            .map(|line| line.trim().trim_end_matches('\\').trim())
+            .filter(|line| line.starts_with("MALLOC_"))
+            .collect();
+        assert_eq!(image, ["MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=4194304"]);
         let env = server_env("sqlite://x", Path::new("/tmp/x"), "127.0.0.1:1", None);
-        let arenas = env.iter().find(|(key, _)| key == "MALLOC_ARENA_MAX").map(|(_, value)| value.as_str());
-        assert_eq!(arenas, Some("2"));
-        assert!(dockerfile.lines().any(|line| line.trim().trim_end_matches('\\').trim() == "MALLOC_ARENA_MAX=2"));
+        let harness: Vec<String> = env
+            .iter()
+            .filter(|(key, _)| key.starts_with("MALLOC_"))
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        assert_eq!(harness, image);
     }
 }
